@@ -1,0 +1,150 @@
+"""The core benchmark: the article's setting on the Chinese training union.
+
+Trains the default encoder (characters, maxlen 32, min count 5, 128-d embedding, 128-unit GRU,
+Adam, batch 100) with normalised softmax and with AM-Softmax on the Chinese training union of
+../shared/data/README.md, validating on lcqmc dev, and scores both open-set (top-1/5/10) on lcqmc
+test, bq test, afqmc dev and stsb_zh test, beside BM25 (jieba words) measured in the same run.
+Also reports train time and the default model's encode throughput on lcqmc test sentences.
+
+    python benchmarks/core_zh.py [--epochs 15] [--out benchmarks/out/core_zh]
+
+Runs resume: a killed benchmark started again picks each training up from its last checkpoint.
+Writes its section of docs/benchmarks.md, docs/results/core_zh.json and docs/img/core_zh.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, data_path, machine, table, throughput, write_section  # noqa: E402
+
+import samesense  # noqa: E402
+from samesense.baselines.bm25 import BM25Ranker  # noqa: E402
+from samesense.data import read_groups  # noqa: E402
+from samesense.evaluate import evaluate_groups, ranking_scores  # noqa: E402
+from samesense.train import TrainConfig, train  # noqa: E402
+
+LOSS_LABELS = {"softmax": "normalised softmax (s=30)", "am-softmax": "AM-Softmax (s=30, m=0.35)"}
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = list(results["open_set"])
+    tests = list(ZH_TESTS)
+    fig, (ax_bar, ax_curve) = plt.subplots(1, 2, figsize=(12, 4.2))
+    width = 0.8 / len(methods)
+    for i, method in enumerate(methods):
+        ax_bar.bar(np.arange(len(tests)) + i * width, [results["open_set"][method][t]["top1"] for t in tests],
+                   width, label=method)
+    ax_bar.set_xticks(np.arange(len(tests)) + width * (len(methods) - 1) / 2, tests)
+    ax_bar.set(ylabel="open-set top-1", title="open-set top-1 on unseen groups")
+    ax_bar.legend(fontsize=8)
+    for loss, run in results["training"].items():
+        history = run["history"]
+        ax_curve.plot([r["epoch"] for r in history], [r["val_top1"] for r in history], marker="o", label=loss)
+    ax_curve.set(xlabel="epoch", ylabel="lcqmc dev top-1", title="validation during training")
+    ax_curve.legend()
+    for ax in (ax_bar, ax_curve):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=15, help="training epochs for each loss")
+    parser.add_argument("--losses", nargs="+", default=["softmax", "am-softmax"], help="losses to train")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "core_zh"), help="run folders")
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/")
+    args = parser.parse_args()
+
+    print(f"machine: {machine()}", flush=True)
+    tests = {name: read_groups(data_path(rel)) for name, rel in ZH_TESTS.items()}
+    results: dict = {"machine": machine(), "epochs": args.epochs, "open_set": {}, "training": {}}
+
+    # BM25, measured here on the same files
+    ranker, bm25 = BM25Ranker("zh"), {}
+    started = time.perf_counter()
+    for name, groups in tests.items():
+        bm25[name] = ranking_scores(ranker.neighbours(groups.sentences, 10), groups.labels)
+    print(f"BM25 done in {time.perf_counter() - started:.0f}s: "
+          + ", ".join(f"{t} {s['top1']:.4f}" for t, s in bm25.items()), flush=True)
+    results["open_set"]["BM25 (jieba words)"] = bm25
+
+    for loss in args.losses:
+        cfg = TrainConfig(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL),
+                          out=str(Path(args.out) / loss), loss=loss, epochs=args.epochs, seed=args.seed,
+                          show_progress=False)
+        summary = train(cfg, resume=True)
+        model = samesense.load(summary["model"])
+        scores = {name: evaluate_groups(model.encode, groups) for name, groups in tests.items()}
+        results["open_set"][LOSS_LABELS.get(loss, loss)] = scores
+        results["training"][loss] = {k: summary[k] for k in ("best_epoch", "train_seconds",
+                                                              "sentences_per_second", "history")}
+        results["train_data"] = {k: model.info[k] for k in ("train_sentences", "train_groups")}
+        print(f"{loss}: " + ", ".join(f"{t} {s['top1']:.4f}" for t, s in scores.items()), flush=True)
+
+    # Encode throughput of the default model (AM-Softmax) on lcqmc test sentences
+    default = "am-softmax" if "am-softmax" in args.losses else args.losses[0]
+    model = samesense.load(Path(args.out) / default / "model")
+    sentences = tests["lcqmc test"].sentences
+    speed = {f"batch {b}": throughput(lambda: model.encode(sentences, batch_size=b), len(sentences))
+             for b in (64, 256, 1024)}
+    results["encode_sentences_per_second"] = speed
+    results["encode_threads"] = torch.get_num_threads()
+    print("encode throughput (sentences/s): " + ", ".join(f"{k} {v:.0f}" for k, v in speed.items()), flush=True)
+
+    header = ["method"] + [f"{t} top-1/5/10" for t in ZH_TESTS]
+    rows = [[method] + [f"{s[t]['top1']:.4f} / {s[t]['top5']:.4f} / {s[t]['top10']:.4f}" for t in ZH_TESTS]
+            for method, s in results["open_set"].items()]
+    train_rows = [[LOSS_LABELS.get(loss, loss), r["best_epoch"], f"{r['train_seconds']:.0f}",
+                   f"{r['sentences_per_second']:.0f}", f"{max(h['val_top1'] for h in r['history']):.4f}"]
+                  for loss, r in results["training"].items()]
+    n_sent = {t: len(g) for t, g in tests.items()}
+    markdown = f"""## Core: the article's setting on the Chinese training union
+
+`python benchmarks/core_zh.py --epochs {args.epochs}` on {results['machine']}.
+Training: groups_train of diac2019, bq, afqmc, stsb_zh, simclue train1w and chinese_sts
+({results['train_data']['train_sentences']} sentences in
+{results['train_data']['train_groups']} groups); characters, maxlen 32, min count 5, 128-d embedding, 128-unit GRU,
+Adam lr 1e-3, batch 100, {args.epochs} epochs, the best epoch by lcqmc dev top-1 kept. Open-set
+ranking: every sentence of a test file against all others of that file (itself excluded); test
+groups never seen in training. BM25 was measured in the same run.
+
+{table(header, rows)}
+
+Sentences per test file: {", ".join(f"{t} {n}" for t, n in n_sent.items())}.
+
+{table(["loss", "best epoch", "train seconds", "train sentences/s", "best lcqmc dev top-1"], train_rows)}
+
+Encode throughput of the AM-Softmax model on the {len(sentences)} lcqmc test sentences
+({results['encode_threads']} threads, tokenization included, median of 3):
+{", ".join(f"{k}: {v:.0f} sentences/s" for k, v in speed.items())} (default batch size 256).
+
+![open-set top-1 and validation curves](img/core_zh.png)
+"""
+    print(markdown)
+    if not args.no_doc:
+        (REPO / "docs" / "results").mkdir(parents=True, exist_ok=True)
+        (REPO / "docs" / "results" / "core_zh.json").write_text(json.dumps(results, indent=1))
+        plot(results, REPO / "docs" / "img" / "core_zh.png")
+        write_section("core_zh", markdown)
+
+
+if __name__ == "__main__":
+    main()

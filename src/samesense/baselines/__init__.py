@@ -1,0 +1,1 @@
+"""Baselines measured beside samesense models (optional extra: pip install samesense[baselines])."""

@@ -1,0 +1,147 @@
+"""Evaluation the way the model is used.
+
+Open-set ranking (the article's protocol): the groups of the test file were never seen in
+training; every sentence is a query against all the other sentences of the file (itself
+excluded), and a query scores a hit at k when one of its k nearest shares its group. Sentences
+whose group has no other member in the file cannot score; they are not queries, but they stay in
+the pool as distractors.
+
+Pair scoring: the cosine of the two sentences' vectors against the pair's label: Spearman for any
+label, and for 0/1 labels ROC AUC plus accuracy and F1 at a threshold chosen on a dev file (or the
+best threshold on the same file, which is optimistic and reported as such).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .data import Groups, Pairs
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+
+
+def nearest_neighbours(vectors: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
+    """Indices of each row's k most similar other rows by inner product, best first."""
+    emb = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
+    n = emb.shape[0]
+    k = min(k, n - 1)
+    out = np.empty((n, k), dtype=np.int64)
+    for start in range(0, n, block):
+        sims = emb[start: start + block] @ emb.t()
+        rows = torch.arange(sims.shape[0])
+        sims[rows, rows + start] = float("-inf")  # a sentence is not its own neighbour
+        out[start: start + block] = sims.topk(k, dim=1).indices.numpy()
+    return out
+
+
+def ranking_scores(neighbours: np.ndarray, labels: np.ndarray, ks: Sequence[int] = (1, 5, 10)) -> dict:
+    """Top-k from each sentence's ranked neighbours (itself excluded), by whatever ranked them."""
+    labels = np.asarray(labels)
+    queries = np.bincount(labels)[labels] >= 2
+    result: dict = {f"top{k}": 0.0 for k in ks}
+    result["n"] = int(queries.sum())
+    if result["n"] == 0:
+        return result
+    hits = labels[neighbours] == labels[:, None]  # (n, k): is the j-th nearest in the same group
+    first_hit = np.where(hits.any(1), hits.argmax(1), hits.shape[1])[queries]
+    for k in ks:
+        result[f"top{k}"] = float((first_hit < k).mean())
+    return result
+
+
+def open_set_ranking(vectors: np.ndarray, labels: np.ndarray, ks: Sequence[int] = (1, 5, 10)) -> dict:
+    return ranking_scores(nearest_neighbours(vectors, max(ks)), labels, ks)
+
+
+def evaluate_groups(encode: Encode, groups: Groups, ks: Sequence[int] = (1, 5, 10)) -> dict:
+    return open_set_ranking(encode(groups.sentences), groups.labels, ks)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pair metrics, in numpy (ties get average ranks, as in scipy)
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    order = np.argsort(values, kind="mergesort")
+    sorted_vals = values[order]
+    starts = np.r_[True, sorted_vals[1:] != sorted_vals[:-1]]
+    group = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    last = np.r_[first[1:], len(values)] - 1
+    ranks = np.empty(len(values))
+    ranks[order] = (first[group] + last[group]) / 2.0 + 1.0
+    return ranks
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    x, y = np.asarray(x, float) - np.mean(x), np.asarray(y, float) - np.mean(y)
+    denom = np.sqrt((x * x).sum() * (y * y).sum())
+    return float((x * y).sum() / denom) if denom > 0 else 0.0
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    return pearson(average_ranks(x), average_ranks(y))
+
+
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Probability that a random positive scores above a random negative (ties count half)."""
+    labels = np.asarray(labels) > 0.5
+    n_pos, n_neg = labels.sum(), (~labels).sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = average_ranks(scores)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The cut with the highest accuracy (predict 1 when score >= threshold); midway between
+    neighbouring scores so that it also separates unseen scores sensibly."""
+    scores, labels = np.asarray(scores, float), np.asarray(labels) > 0.5
+    order = np.argsort(-scores, kind="mergesort")
+    s, y = scores[order], labels[order]
+    # predicting the first i sorted pairs positive: correct = positives among them + negatives after
+    correct = np.r_[0, np.cumsum(y)] + np.r_[(~y).sum(), (~y).sum() - np.cumsum(~y)]
+    valid = np.r_[True, s[1:] != s[:-1], True]  # cut only between distinct scores
+    i = int(np.argmax(np.where(valid, correct, -1)))
+    if i == 0:
+        return float(s[0] + 1e-6)
+    if i == len(s):
+        return float(s[-1] - 1e-6)
+    return float((s[i - 1] + s[i]) / 2)
+
+
+def accuracy_f1(scores: np.ndarray, labels: np.ndarray, threshold: float) -> tuple[float, float]:
+    pred, gold = np.asarray(scores) >= threshold, np.asarray(labels) > 0.5
+    tp = (pred & gold).sum()
+    f1 = 2 * tp / (pred.sum() + gold.sum()) if pred.sum() + gold.sum() else 0.0
+    return float((pred == gold).mean()), float(f1)
+
+
+def pair_similarities(encode: Encode, pairs: Pairs) -> np.ndarray:
+    unique = sorted(set(pairs.first) | set(pairs.second))
+    index = {s: i for i, s in enumerate(unique)}
+    vectors = encode(unique)
+    a = vectors[[index[s] for s in pairs.first]]
+    b = vectors[[index[s] for s in pairs.second]]
+    return (a * b).sum(1)
+
+
+def evaluate_pairs(encode: Encode, pairs: Pairs, dev: Pairs | None = None) -> dict:
+    scores = pair_similarities(encode, pairs)
+    result = {"n": len(pairs), "spearman": spearman(scores, pairs.labels),
+              "pearson": pearson(scores, pairs.labels)}
+    if pairs.is_binary:
+        if dev is not None and not dev.is_binary:
+            dev = None
+        if dev is not None:
+            threshold, source = best_threshold(pair_similarities(encode, dev), dev.labels), "dev"
+        else:
+            threshold, source = best_threshold(scores, pairs.labels), "best on this file (optimistic)"
+        accuracy, f1 = accuracy_f1(scores, pairs.labels, threshold)
+        result.update(auc=roc_auc(scores, pairs.labels), accuracy=accuracy, f1=f1,
+                      threshold=threshold, threshold_from=source)
+    return result

@@ -1,0 +1,349 @@
+"""Training: every group is a class; a margin-softmax head teaches the encoder to rank.
+
+A run folder holds everything about one training run:
+
+    run/
+      run.json            the TrainConfig, as given
+      checkpoint/         last state (weights, head, optimizer, RNG, history): resume from here
+      model/              the best model so far (by validation top-1): what you use
+      log.jsonl           one JSON record per epoch
+      curve.png           training loss and validation top-1 by epoch
+
+Checkpoints are written atomically at every epoch's end (and every `checkpoint_every` steps), so a
+run killed at any moment resumes from its last checkpoint with `resume=True`. Each epoch's order
+comes from (seed, epoch), and the RNG state is saved, so a resumed run follows the same path as
+an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
+
+from .data import Groups, SamesenseError, load_groups, split_groups
+from .evaluate import open_set_ranking
+from .files import atomic_dir, atomic_write_bytes, atomic_write_json, recover_dir
+from .losses import CosineHead, make_loss
+from .model import SentenceModel
+from .tokenize import make_tokenizer
+
+
+@dataclass
+class TrainConfig:
+    train: list[str]
+    out: str
+    val: str | None = None  # a groups file of unseen groups; else hold out val_fraction of train
+    val_fraction: float = 0.1
+    format: str = "auto"  # auto | groups | pairs
+    positive_at: float | None = None  # pairs with a label at least this are paraphrases
+    normalize: bool = True
+    tokenizer: str = "char"
+    max_len: int = 32
+    min_count: int = 5
+    encoder: str = "gru"
+    embed_dim: int = 128
+    hidden_dim: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    loss: str = "am-softmax"
+    scale: float | None = None  # None: the loss's default (30)
+    margin: float | None = None  # None: the loss's default (0.35 for am-softmax)
+    batch_size: int = 100
+    epochs: int = 10
+    lr: float = 1e-3
+    seed: int = 0
+    threads: int | None = None
+    device: str = "cpu"
+    eval_batch_size: int = 512
+    checkpoint_every: int = 0  # steps between mid-epoch checkpoints; 0: at epoch ends only
+    show_progress: bool | None = None  # None: when stderr is a terminal
+
+    def encoder_config(self) -> dict:
+        return {"type": self.encoder, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
+                "num_layers": self.num_layers, "bidirectional": self.bidirectional,
+                "dropout": self.dropout}
+
+    def tokenizer_config(self) -> dict:
+        return {"type": self.tokenizer, "max_len": self.max_len, "min_count": self.min_count,
+                "normalize": self.normalize}
+
+    def check(self) -> None:
+        for name in ("batch_size", "epochs", "eval_batch_size", "embed_dim", "hidden_dim", "num_layers"):
+            if getattr(self, name) < 1:
+                raise SamesenseError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise SamesenseError(f"lr must be positive, got {self.lr}")
+        if not self.train:
+            raise SamesenseError("no training file given")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass
+class TrainData:
+    train: Groups
+    val: Groups
+    token_ids: list[list[int]]  # the training sentences, tokenized once
+
+    def summary(self) -> dict:
+        return {"train_sentences": len(self.train), "train_groups": self.train.num_groups,
+                "val_sentences": len(self.val), "val_groups": self.val.num_groups,
+                "skipped_empty": self.train.skipped_empty + (self.val.skipped_empty if self.val is not self.train else 0)}
+
+
+@dataclass
+class RunState:
+    """What a checkpoint restores besides tensors."""
+
+    epoch: int = 0  # completed epochs
+    step_in_epoch: int = 0  # batches done in the current epoch (mid-epoch checkpoint)
+    global_step: int = 0
+    best_top1: float = -1.0
+    best_epoch: int = 0
+    train_seconds: float = 0.0
+    sentences_seen: int = 0
+    history: list[dict] = field(default_factory=list)
+    epoch_loss_sum: float = 0.0  # running sums of the epoch in progress
+    epoch_correct: int = 0
+    epoch_seen: int = 0
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+def prepare_data(cfg: TrainConfig, tokens: list[str] | None = None):
+    groups = load_groups(cfg.train, cfg.format, cfg.normalize, cfg.positive_at)
+    if cfg.val:
+        train_groups, val = groups, load_groups(cfg.val, "auto", cfg.normalize, cfg.positive_at)
+    else:
+        train_groups, val = split_groups(groups, cfg.val_fraction, cfg.seed)
+    if train_groups.num_groups < 2:
+        raise SamesenseError(f"training needs at least 2 groups, found {train_groups.num_groups}")
+    tokenizer = make_tokenizer(cfg.tokenizer_config(), tokens)
+    if tokens is None:
+        tokenizer.fit(train_groups.sentences)
+    token_ids = [tokenizer.encode(s) for s in train_groups.sentences]
+    return TrainData(train_groups, val, token_ids), tokenizer
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints: tensors in safetensors, everything else in JSON (nothing pickled)
+
+
+def save_checkpoint(path: Path, model, head, optimizer, state: RunState, tokens: list[str],
+                    data_summary: dict) -> None:
+    tensors = {f"encoder.{k}": v for k, v in model.encoder.state_dict().items()}
+    tensors.update({f"head.{k}": v for k, v in head.state_dict().items()})
+    optim = optimizer.state_dict()
+    for pid, slots in optim["state"].items():
+        for name, value in slots.items():
+            tensors[f"optim.{pid}.{name}"] = value if torch.is_tensor(value) else torch.tensor(value)
+    tensors["rng.torch"] = torch.get_rng_state()
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    meta = {"state": asdict(state), "param_groups": optim["param_groups"], "tokens": tokens,
+            "data": data_summary}
+    with atomic_dir(path) as tmp:
+        save_file(tensors, str(tmp / "state.safetensors"))
+        atomic_write_json(tmp / "state.json", meta)
+
+
+def load_checkpoint(path: Path, model, head, optimizer) -> RunState:
+    meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    tensors = load_file(str(path / "state.safetensors"))
+    model.encoder.load_state_dict({k[8:]: v for k, v in tensors.items() if k.startswith("encoder.")})
+    head.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("head.")})
+    optim_state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, pid, name = key.split(".", 2)
+            optim_state.setdefault(int(pid), {})[name] = value
+    optimizer.load_state_dict({"state": optim_state, "param_groups": meta["param_groups"]})
+    torch.set_rng_state(tensors["rng.torch"])
+    return RunState(**meta["state"])
+
+
+def read_checkpoint_meta(run: Path) -> dict | None:
+    path = run / "checkpoint"
+    recover_dir(path)
+    if not (path / "state.json").is_file():
+        return None
+    return json.loads((path / "state.json").read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Logs and plots
+
+
+def write_log(run: Path, history: list[dict]) -> None:
+    atomic_write_bytes(run / "log.jsonl", "".join(json.dumps(r) + "\n" for r in history).encode())
+
+
+def plot_curve(run: Path, history: list[dict], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [r["epoch"] for r in history]
+    fig, (ax_loss, ax_top1) = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax_loss.plot(epochs, [r["loss"] for r in history], marker="o")
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="loss")
+    ax_top1.plot(epochs, [r["val_top1"] for r in history], marker="o", label="top-1")
+    ax_top1.plot(epochs, [r["val_top5"] for r in history], marker=".", alpha=0.6, label="top-5")
+    ax_top1.set(xlabel="epoch", ylabel="open-set accuracy", title="validation (unseen groups)")
+    ax_top1.legend()
+    for ax in (ax_loss, ax_top1):
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    tmp = run / ".curve.png.tmp"
+    fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    os.replace(tmp, run / "curve.png")
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+
+
+def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
+          resume_overrides: tuple[str, ...] = ("epochs", "show_progress", "threads", "device")) -> dict:
+    """Train (or resume) the run in cfg.out; return a summary with the best validation scores.
+
+    A resumed run keeps the configuration it was started with, except the fields named in
+    `resume_overrides`, which are taken from `cfg` (so a run can be asked to train longer).
+    """
+    run = Path(cfg.out)
+    meta = read_checkpoint_meta(run)
+    if meta is not None and not resume and not overwrite:
+        raise SamesenseError(f"{run} already holds a training run: pass --resume to continue it, "
+                             "--overwrite to start again, or another --out")
+    if meta is not None and resume:
+        saved = json.loads((run / "run.json").read_text(encoding="utf-8"))
+        saved.update({key: getattr(cfg, key) for key in resume_overrides})
+        cfg = TrainConfig.from_dict(saved)
+    else:
+        meta = None
+    cfg.check()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+
+    data, tokenizer = prepare_data(cfg, meta["tokens"] if meta else None)
+    if meta and meta["data"] != data.summary():
+        raise SamesenseError(f"{run}: the training data changed since the checkpoint "
+                             f"(was {meta['data']}, now {data.summary()}); start a new run")
+    torch.manual_seed(cfg.seed)
+    model = SentenceModel.build(tokenizer, cfg.encoder_config()).to(cfg.device)
+    head = CosineHead(data.train.num_groups, model.dim).to(cfg.device)
+    loss_fn = make_loss(cfg.loss, scale=cfg.scale, margin=cfg.margin)
+    optimizer = torch.optim.Adam(list(model.parameters()) + list(head.parameters()), lr=cfg.lr)
+    state = RunState()
+    if meta:
+        state = load_checkpoint(run / "checkpoint", model, head, optimizer)
+        say(f"resuming {run} after epoch {state.epoch}"
+            + (f", step {state.step_in_epoch}" if state.step_in_epoch else ""))
+    else:
+        run.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run / "run.json", asdict(cfg))
+    summary = data.summary()
+    say(f"training on {summary['train_sentences']} sentences in {summary['train_groups']} groups, "
+        f"validating on {summary['val_sentences']} sentences in {summary['val_groups']} unseen groups; "
+        f"vocabulary {len(tokenizer)} {cfg.tokenizer}s, loss {loss_fn.name} ({loss_fn.extra_repr()})"
+        + (f"; {summary['skipped_empty']} empty sentences skipped" if summary["skipped_empty"] else ""))
+
+    labels = torch.from_numpy(data.train.labels)
+    n = len(data.token_ids)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    model.info = {"loss": loss_fn.name, "scale": loss_fn.scale, "margin": loss_fn.margin,
+                  "train_files": cfg.train, **summary}
+
+    def checkpoint() -> None:
+        save_checkpoint(run / "checkpoint", model, head, optimizer, state, tokenizer.tokens, summary)
+
+    while state.epoch < cfg.epochs:
+        epoch = state.epoch + 1
+        order = epoch_order(n, cfg.seed, epoch)
+        model.train()
+        started = time.perf_counter()
+        bar = tqdm(range(state.step_in_epoch, steps_per_epoch), desc=f"epoch {epoch}/{cfg.epochs}",
+                   unit="batch", initial=state.step_in_epoch, total=steps_per_epoch,
+                   disable=None if cfg.show_progress is None else not cfg.show_progress, leave=False)
+        for step in bar:
+            rows = order[step * cfg.batch_size: (step + 1) * cfg.batch_size]
+            ids, lengths = model.collate([data.token_ids[i] for i in rows])
+            y = labels[rows].to(cfg.device)
+            cos = head(model(ids.to(cfg.device), lengths))
+            loss = loss_fn(cos, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+            state.global_step += 1
+            state.step_in_epoch = step + 1
+            state.epoch_loss_sum += loss.item() * len(rows)
+            state.epoch_correct += int((cos.argmax(1) == y).sum())
+            state.epoch_seen += len(rows)
+            state.sentences_seen += len(rows)
+            if step % 20 == 0 or step + 1 == steps_per_epoch:
+                elapsed = state.train_seconds + time.perf_counter() - started
+                bar.set_postfix(loss=f"{state.epoch_loss_sum / state.epoch_seen:.3f}",
+                                acc=f"{state.epoch_correct / state.epoch_seen:.3f}",
+                                sent_s=f"{state.sentences_seen / max(elapsed, 1e-9):.0f}")
+            if cfg.checkpoint_every and state.global_step % cfg.checkpoint_every == 0 and step + 1 < steps_per_epoch:
+                state.train_seconds += time.perf_counter() - started
+                started = time.perf_counter()
+                checkpoint()
+        bar.close()
+        state.train_seconds += time.perf_counter() - started
+
+        scores = open_set_ranking(model.encode(data.val.sentences, cfg.eval_batch_size), data.val.labels)
+        record = {"epoch": epoch, "loss": state.epoch_loss_sum / max(state.epoch_seen, 1),
+                  "train_acc": state.epoch_correct / max(state.epoch_seen, 1),
+                  **{f"val_{k}": v for k, v in scores.items()},
+                  "train_seconds": round(state.train_seconds, 2),
+                  "sentences_per_second": round(state.sentences_seen / max(state.train_seconds, 1e-9), 1)}
+        improved = scores["top1"] > state.best_top1
+        if improved:
+            state.best_top1, state.best_epoch = scores["top1"], epoch
+            model.info.update(best_epoch=epoch, **{f"val_{k}": v for k, v in scores.items()})
+            model.save(run / "model")
+        state.history.append(record)
+        state.epoch, state.step_in_epoch = epoch, 0
+        state.epoch_loss_sum, state.epoch_correct, state.epoch_seen = 0.0, 0, 0
+        checkpoint()
+        write_log(run, state.history)
+        plot_curve(run, state.history, f"{loss_fn.name}, {summary['train_groups']} groups")
+        say(f"epoch {epoch}/{cfg.epochs}  loss {record['loss']:.4f}  train acc {record['train_acc']:.3f}  "
+            f"val top1 {scores['top1']:.4f} top5 {scores['top5']:.4f} top10 {scores['top10']:.4f}"
+            + ("  (best, saved)" if improved else ""))
+
+    throughput = state.sentences_seen / max(state.train_seconds, 1e-9)
+    say(f"trained {state.epoch} epochs in {state.train_seconds:.1f}s ({throughput:.0f} sentences/s); "
+        f"best val top1 {state.best_top1:.4f} at epoch {state.best_epoch}; model in {run / 'model'}")
+    best = next((r for r in state.history if r["epoch"] == state.best_epoch), {})
+    return {"model": str(run / "model"), "best_epoch": state.best_epoch, "train_seconds": state.train_seconds,
+            "sentences_per_second": throughput,
+            **{k: v for k, v in best.items() if k.startswith("val_")}, "history": state.history}
