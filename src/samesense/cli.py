@@ -90,9 +90,10 @@ def add_train(sub) -> None:
                    help="stacked GRU layers")
     g.add_argument("--bidirectional", action="store_true", help="read the sentence both ways")
     g.add_argument("--dropout", type=float, default=d.dropout, help="dropout on token embeddings")
-    g.add_argument("--pooling", choices=["last", "max", "mean"], default=d.pooling,
-                   help="sentence vector: the GRU's final state (the article's), or the max or "
-                   "mean of its outputs")
+    g.add_argument("--pooling", choices=["max", "last", "mean"], default=d.pooling,
+                   help="sentence vector: the max of the GRU's outputs over the sentence, its final "
+                   "state (the article's choice), or their mean; max ranks better in "
+                   "docs/benchmarks.md")
     g = p.add_argument_group("loss")
     g.add_argument("--loss", choices=list(LOSSES), default=d.loss,
                    help="margin softmax over all groups: softmax (no margin), am-softmax (cos - m), "

@@ -63,7 +63,7 @@ class TrainConfig:
     num_layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.0
-    pooling: str = "last"  # last | max | mean: how the GRU's outputs become one vector
+    pooling: str = "max"  # max | last (the article's) | mean: how the GRU's outputs become one vector
     loss: str = "am-softmax"
     scale: float | None = None  # None: the loss's default (30 for the margin family)
     margin: float | None = None  # None: the loss's default (0.35 for am-softmax)
