@@ -309,6 +309,7 @@ def plot_curve(run: Path, history: list[dict], title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     epochs = [r["epoch"] for r in history]
     spectra = [r.get("singular_values", {}) for r in history]
@@ -328,6 +329,7 @@ def plot_curve(run: Path, history: list[dict], title: str) -> None:
         axes[2].legend()
     for ax in axes:
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
     tmp = run / ".curve.png.tmp"
