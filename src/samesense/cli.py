@@ -124,6 +124,8 @@ def add_train(sub) -> None:
                    help=f"passes over the training data (default {d.epochs}; with --resume, the "
                    "new total, else the run's own)")
     g.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
+    g.add_argument("--lr-schedule", choices=["constant", "cosine", "linear"], default=d.lr_schedule,
+                   help="keep the rate, or decay it to zero over all epochs")
     g.add_argument("--seed", type=int, default=d.seed, help="seed for initialisation, order and held-out groups")
     g.add_argument("--threads", type=_positive_int, default=None, help="CPU threads (default: all cores)")
     g.add_argument("--device", default=d.device, help="torch device, e.g. cpu or cuda")
