@@ -106,11 +106,11 @@ def _text_list(value, name: str) -> list[str]:
     return [t for t in (_text_field(v, name, False) for v in value) if t]
 
 
-def _row(number: int, record, first: bool) -> FaqRow | None:
+def _row(number: int, record, fmt: str, first: bool) -> FaqRow | None:
     """A FaqRow, None for a header line, or ValueError with what is wrong."""
     if isinstance(record, str):
         raise ValueError(record)
-    if isinstance(record, list):
+    if fmt != "jsonl":
         if first and [f.strip().lower() for f in record] in (["question", "answer"], ["question", "answer", "group"]):
             return None
         if len(record) not in (2, 3):
@@ -142,7 +142,7 @@ def read_rows(path: str | os.PathLike, fmt: str = "auto", on_error: str = "rejec
     try:
         for number, record in _records(path, fmt):
             try:
-                row = _row(number, record, first=not rows and not skipped)
+                row = _row(number, record, fmt, first=not rows and not skipped)
                 if row is None:
                     continue
                 key = ("group", row.group) if row.group else ("question", row.question)
