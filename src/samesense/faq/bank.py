@@ -319,7 +319,7 @@ class FaqBank:
                                                     first_position=len(old))
                 added_texts += new
             report.questions_added += len(added_texts)
-            vectors = np.array([vector_of[t] for t in added_texts], dtype=np.float32).reshape(len(added_texts), -1)
+            vectors = np.array([vector_of[t] for t in added_texts], dtype=np.float32).reshape(len(added_texts), self.model.dim)
             return report, added_ids, vectors, []
 
         self._commit(write)
