@@ -105,8 +105,9 @@ class FaqBank:
 
             model_dir = resolve_model_dir(model)
             model = load(model_dir)
-            with store.write() as conn:
-                Store.put_setting(conn, "model_path", str(model_dir.resolve()))
+            if store.setting("model_path") != str(model_dir.resolve()):
+                with store.write() as conn:
+                    Store.put_setting(conn, "model_path", str(model_dir.resolve()))
         return cls(store, model, show_progress)
 
     @property
@@ -119,7 +120,7 @@ class FaqBank:
 
     def close(self) -> None:
         with self.lock:
-            if self.index is not None and self.index.kind == "hnsw":
+            if self.index is not None and self.index.kind == "hnsw" and self.index.changed:
                 self.index.save(self.index_path, self.model.fingerprint)
             self.store.close()
 
@@ -173,8 +174,8 @@ class FaqBank:
         if index is None:
             index = VectorIndex(dim, kind)
         self.index = index
-        added, removed = self._sync(store_ids)
-        if kind == "hnsw" and (added or removed):
+        self._sync(store_ids)
+        if kind == "hnsw" and self.index.changed:
             self.index.save(self.index_path, fingerprint)  # repaired: don't repeat the work next time
         elif kind == "flat" and self.index_path.exists():
             self.index_path.unlink()  # a stale graph from when the bank was large
@@ -182,8 +183,6 @@ class FaqBank:
     def _sync(self, store_ids: np.ndarray | None = None) -> tuple[int, int]:
         if store_ids is None:
             store_ids = self.store.question_ids()
-        if self.index.kind == "hnsw" and len(store_ids) and len(np.setdiff1d(store_ids, self.index.ids())) > len(store_ids) // 2:
-            self.index = VectorIndex(self.index.dim, "hnsw")  # mostly new: a fresh graph is cheaper
         added, removed = self.index.sync(store_ids, self._fetch_vectors)
         if self.index.needs_rebuild():
             self.index = VectorIndex(self.index.dim, self.index.kind)
@@ -326,7 +325,7 @@ class FaqBank:
         with self.lock:
             if self.index is not None and self.index.kind != self.wanted_kind(len(self.index)):
                 self._build_index()
-            if self.index is not None and self.index.kind == "hnsw":
+            if self.index is not None and self.index.kind == "hnsw" and self.index.changed:
                 self.index.save(self.index_path, self.model.fingerprint)
         report.seconds = time.perf_counter() - started
         return report

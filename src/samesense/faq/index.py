@@ -44,6 +44,7 @@ class VectorIndex:
         self.dim, self.kind = dim, kind
         self.index = self._empty()
         self.tombstones: set[int] = set()
+        self.changed = False  # since built, loaded or saved: whether a save has anything to keep
         self._params = self._selector = None  # FAISS search parameters that skip tombstones (hnsw)
 
     def _empty(self):
@@ -67,6 +68,7 @@ class VectorIndex:
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
+            self.changed = True
             self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
                                     np.ascontiguousarray(ids, dtype=np.int64))
 
@@ -74,6 +76,7 @@ class VectorIndex:
         ids = np.asarray(list(ids), dtype=np.int64)
         if not len(ids):
             return
+        self.changed = True
         if self.kind == "flat":
             self.index.remove_ids(ids)
             return
@@ -117,6 +120,7 @@ class VectorIndex:
                              "tombstones": sorted(self.tombstones)}).encode()
         body = faiss.serialize_index(self.index).tobytes()
         atomic_write_bytes(path, MAGIC + struct.pack("<Q", len(header)) + header + body)
+        self.changed = False
 
     @classmethod
     def load(cls, path: str | os.PathLike, dim: int, kind: str, fingerprint: str) -> "VectorIndex | None":
