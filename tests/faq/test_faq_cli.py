@@ -118,3 +118,38 @@ def test_import_skip_reports_rows(trained_run, tmp_path, capsys):
     assert main(["faq", "import", bank, str(bad), "--model", str(trained_run[0]), "--on-error", "skip", "--quiet"]) == 0
     captured = capsys.readouterr()
     assert f"{bad}:2:" in captured.err and "1 malformed rows skipped" in captured.out
+
+
+def test_serve_starts_with_a_token_file_and_answers(trained_run, faq_files, tmp_path):
+    import socket
+    import time
+
+    import httpx
+
+    model = trained_run[0] / "model"
+    bank = tmp_path / "bank.faq"
+    assert main(["faq", "import", str(bank), str(faq_files[0]), "--model", str(model), "--quiet"]) == 0
+    token = tmp_path / "token"
+    token.write_text("file-token\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "samesense.cli", "serve", str(bank), "--token-file", str(token),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url, deadline = f"http://127.0.0.1:{port}", time.time() + 120
+        while True:
+            try:
+                health = httpx.get(url + "/healthz").json()
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.time() < deadline, proc.stdout.read()
+                time.sleep(0.1)
+        assert health["writable"] and health["entries"] == 60
+        group, question = faq_files[3][0]
+        assert httpx.post(url + "/ask", json={"question": question}).json()["candidates"][0]["answer"] == f"answer {group}"
+        auth = {"Authorization": "Bearer file-token"}
+        assert httpx.post(url + "/faq", json={"question": "qqqqq", "answer": "a"}, headers=auth).status_code == 201
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

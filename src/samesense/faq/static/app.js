@@ -69,6 +69,7 @@ function showAnswer(result) {
     const row = rows.insertRow();
     cell(row, c.score.toFixed(3), "score");
     cell(row, c.question);
+    cell(row, c.answer);
     cell(row, "#" + c.entry_id);
   }
   $("#result").hidden = false;
