@@ -165,3 +165,20 @@ def test_auto_index_switches_to_hnsw_above_the_size(tmp_path, model):
         bank.import_rows([FaqRow(f"question number {i}", f"answer {i}") for i in range(10, 30)])
         assert bank.index.kind == "hnsw" and bank.index_path.exists()
         assert bank.ask("question number 25").answer == "answer 25"
+
+
+def test_a_file_that_is_not_a_bank_is_refused(tmp_path, model):
+    (tmp_path / "notes.txt").write_text("not a database, just text " * 100)
+    with pytest.raises(SamesenseError, match="not an FAQ bank"):
+        FaqBank.open(tmp_path / "notes.txt", model)
+    with pytest.raises(SamesenseError, match="no such FAQ bank"):
+        FaqBank.open(tmp_path / "missing.faq", model, create=False)
+
+
+def test_opening_a_bank_writes_nothing(tmp_path, model):
+    path = tmp_path / "b.faq"
+    with FaqBank.open(path, model) as bank:
+        bank.add("reset pin", "A")
+        generation = bank.store.generation()
+    with FaqBank.open(path, model) as bank:
+        assert bank.store.generation() == generation

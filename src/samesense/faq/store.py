@@ -100,19 +100,27 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self.write_lock = threading.RLock()
-        self._writer = self._connect()
         try:
-            self._writer.execute("PRAGMA journal_mode=WAL")
-            with self.write():
-                for statement in filter(str.strip, SCHEMA.split(";")):  # executescript would commit
-                    self._writer.execute(statement)
-                for key, value in DEFAULT_SETTINGS.items():
-                    self._writer.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
+            self._writer = self._connect()
+            self._create_schema()
         except sqlite3.DatabaseError as err:
             raise SamesenseError(f"{self.path}: not an FAQ bank ({err})") from None
         version = self.setting("schema_version")
         if version != SCHEMA_VERSION:
             raise SamesenseError(f"{self.path}: bank format {version}, this samesense reads {SCHEMA_VERSION}")
+
+    def _create_schema(self) -> None:
+        """Tables and default settings, once; an existing bank is not written to (opening it for
+        reading must not look like a change to the processes that hold it open)."""
+        conn = self._writer
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings'").fetchone():
+            return
+        conn.execute("PRAGMA journal_mode=WAL")  # stays with the file
+        with self.write(bump=False):
+            for statement in filter(str.strip, SCHEMA.split(";")):  # executescript would commit
+                conn.execute(statement)
+            for key, value in DEFAULT_SETTINGS.items():
+                conn.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
@@ -137,14 +145,15 @@ class Store:
             self._local.conn = None
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self, bump: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction; it bumps the generation. Rolled back whole on any error."""
         with self.write_lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
-                conn.execute("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                if bump:
+                    conn.execute("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
