@@ -7,11 +7,12 @@ from samesense.model import SentenceModel
 from samesense.tokenize import CharTokenizer
 
 
-@pytest.mark.parametrize("bidirectional, layers", [(False, 1), (True, 2)])
-def test_padding_does_not_change_a_sentence_vector(bidirectional, layers):
+@pytest.mark.parametrize("bidirectional, layers, pooling", [(False, 1, "last"), (True, 2, "last"),
+                                                            (False, 1, "max"), (True, 1, "mean")])
+def test_padding_does_not_change_a_sentence_vector(bidirectional, layers, pooling):
     torch.manual_seed(0)
     tok = CharTokenizer(min_count=1).fit(["abcdefghijklmnopqrstuvwxyz"])
-    model = SentenceModel.build(tok, {"type": "gru", "embed_dim": 16, "hidden_dim": 24,
+    model = SentenceModel.build(tok, {"type": "gru", "embed_dim": 16, "hidden_dim": 24, "pooling": pooling,
                                       "num_layers": layers, "bidirectional": bidirectional})
     short = "abc"
     alone = model.encode([short])
@@ -37,3 +38,5 @@ def test_unknown_encoder_and_bad_settings():
         make_encoder({"type": "lstm9"}, 10)
     with pytest.raises(SamesenseError, match="bad settings"):
         make_encoder({"type": "gru", "colour": "blue"}, 10)
+    with pytest.raises(SamesenseError, match="pooling must be one of"):
+        make_encoder({"type": "gru", "pooling": "median"}, 10)

@@ -51,6 +51,9 @@ def add_train(sub) -> None:
                    "(pairs become groups); several files are concatenated (group ids are global)")
     g.add_argument("--val", metavar="FILE", help="validation groups file of groups not in training; "
                    "without it, --val-fraction of the training groups is held out")
+    g.add_argument("--watch", nargs="+", default=[], metavar="FILE",
+                   help="more groups files to score open-set after each epoch; their top-1 is "
+                   "logged, never used to choose the best model")
     g.add_argument("--val-fraction", type=_fraction, default=d.val_fraction,
                    help="share of training groups held out for validation when --val is not given "
                    "(chosen by a hash of the group id and --seed)")
@@ -77,6 +80,9 @@ def add_train(sub) -> None:
                    help="stacked GRU layers")
     g.add_argument("--bidirectional", action="store_true", help="read the sentence both ways")
     g.add_argument("--dropout", type=float, default=d.dropout, help="dropout on token embeddings")
+    g.add_argument("--pooling", choices=["last", "max", "mean"], default=d.pooling,
+                   help="sentence vector: the GRU's final state (the article's), or the max or "
+                   "mean of its outputs")
     g = p.add_argument_group("loss")
     g.add_argument("--loss", choices=sorted(LOSSES), default=d.loss,
                    help="am-softmax: s*(cos - m) for the target class; softmax: no margin")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from .data import SamesenseError
 
@@ -27,19 +27,25 @@ class Encoder(nn.Module):
 
 
 class GRUEncoder(Encoder):
-    """Embedding + GRU; the sentence vector is the last layer's final hidden state.
+    """Embedding + GRU; the sentence vector is the last layer's final hidden state (the article's
+    choice), or the max or mean of its outputs over the sentence's tokens.
 
     The sequence is packed, so the GRU stops at each sentence's own end: padding never reaches
     the vector, and a sentence encodes the same alone or beside longer ones.
     """
 
     name = "gru"
+    POOLINGS = ("last", "max", "mean")
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 128,
-                 num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0):
+                 num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0,
+                 pooling: str = "last"):
         super().__init__()
+        if pooling not in self.POOLINGS:
+            raise SamesenseError(f"pooling must be one of {', '.join(self.POOLINGS)}, got {pooling!r}")
         self.vocab_size, self.embed_dim, self.hidden_dim = vocab_size, embed_dim, hidden_dim
         self.num_layers, self.bidirectional, self.dropout_p = num_layers, bidirectional, dropout
+        self.pooling = pooling
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         self.dropout = nn.Dropout(dropout)
         self.gru = nn.GRU(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True,
@@ -49,14 +55,20 @@ class GRUEncoder(Encoder):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         packed = pack_padded_sequence(self.dropout(self.embedding(ids)), lengths.cpu(),
                                       batch_first=True, enforce_sorted=False)
-        _, hidden = self.gru(packed)  # (layers * directions, batch, hidden), in input order
-        directions = 2 if self.bidirectional else 1
-        return torch.cat(list(hidden[-directions:]), dim=-1)
+        outputs, hidden = self.gru(packed)  # hidden: (layers * directions, batch, hidden)
+        if self.pooling == "last":
+            directions = 2 if self.bidirectional else 1
+            return torch.cat(list(hidden[-directions:]), dim=-1)
+        padded, _ = pad_packed_sequence(outputs, batch_first=True)  # (batch, longest, dim)
+        inside = (torch.arange(padded.shape[1])[None, :] < lengths.cpu()[:, None]).to(padded.device)
+        if self.pooling == "max":
+            return padded.masked_fill(~inside[..., None], float("-inf")).max(dim=1).values
+        return (padded * inside[..., None]).sum(1) / lengths.to(padded.device)[:, None]
 
     def config(self) -> dict:
         return {"type": self.name, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
                 "num_layers": self.num_layers, "bidirectional": self.bidirectional,
-                "dropout": self.dropout_p}
+                "dropout": self.dropout_p, "pooling": self.pooling}
 
 
 ENCODERS: dict[str, type[Encoder]] = {cls.name: cls for cls in (GRUEncoder,)}

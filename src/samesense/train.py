@@ -44,6 +44,7 @@ class TrainConfig:
     out: str
     val: str | None = None  # a groups file of unseen groups; else hold out val_fraction of train
     val_fraction: float = 0.1
+    watch: list[str] = field(default_factory=list)  # more groups files scored each epoch, logged only
     format: str = "auto"  # auto | groups | pairs
     positive_at: float | None = None  # pairs with a label at least this are paraphrases
     normalize: bool = True
@@ -56,6 +57,7 @@ class TrainConfig:
     num_layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.0
+    pooling: str = "last"  # last | max | mean: how the GRU's outputs become one vector
     loss: str = "am-softmax"
     scale: float | None = None  # None: the loss's default (30)
     margin: float | None = None  # None: the loss's default (0.35 for am-softmax)
@@ -72,7 +74,7 @@ class TrainConfig:
     def encoder_config(self) -> dict:
         return {"type": self.encoder, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
                 "num_layers": self.num_layers, "bidirectional": self.bidirectional,
-                "dropout": self.dropout}
+                "dropout": self.dropout, "pooling": self.pooling}
 
     def tokenizer_config(self) -> dict:
         return {"type": self.tokenizer, "max_len": self.max_len, "min_count": self.min_count,
@@ -98,6 +100,7 @@ class TrainData:
     train: Groups
     val: Groups
     token_ids: list[list[int]]  # the training sentences, tokenized once
+    watched: dict[str, Groups] = field(default_factory=dict)
 
     def summary(self) -> dict:
         return {"train_sentences": len(self.train), "train_groups": self.train.num_groups,
@@ -142,7 +145,9 @@ def prepare_data(cfg: TrainConfig, tokens: list[str] | None = None):
     if tokens is None:
         tokenizer.fit(train_groups.sentences)
     token_ids = [tokenizer.encode(s) for s in train_groups.sentences]
-    return TrainData(train_groups, val, token_ids), tokenizer
+    watched = {f"{Path(p).parent.name}/{Path(p).stem}": load_groups(p, "auto", cfg.normalize, cfg.positive_at)
+               for p in cfg.watch}
+    return TrainData(train_groups, val, token_ids, watched), tokenizer
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
@@ -320,9 +325,11 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
         state.train_seconds += time.perf_counter() - started
 
         scores = open_set_ranking(model.encode(data.val.sentences, cfg.eval_batch_size), data.val.labels)
+        watched = {name: open_set_ranking(model.encode(g.sentences, cfg.eval_batch_size), g.labels)["top1"]
+                   for name, g in data.watched.items()}
         record = {"epoch": epoch, "loss": state.epoch_loss_sum / max(state.epoch_seen, 1),
                   "train_acc": state.epoch_correct / max(state.epoch_seen, 1),
-                  **{f"val_{k}": v for k, v in scores.items()},
+                  **{f"val_{k}": v for k, v in scores.items()}, "watch_top1": watched,
                   "train_seconds": round(state.train_seconds, 2),
                   "sentences_per_second": round(state.sentences_seen / max(state.train_seconds, 1e-9), 1)}
         improved = scores["top1"] > state.best_top1
@@ -338,7 +345,8 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
         plot_curve(run, state.history, f"{loss_fn.name}, {summary['train_groups']} groups")
         say(f"epoch {epoch}/{cfg.epochs}  loss {record['loss']:.4f}  train acc {record['train_acc']:.3f}  "
             f"val top1 {scores['top1']:.4f} top5 {scores['top5']:.4f} top10 {scores['top10']:.4f}"
-            + ("  (best, saved)" if improved else ""))
+            + ("  (best, saved)" if improved else "")
+            + ("".join(f"\n    watch {name}: top1 {top1:.4f}" for name, top1 in watched.items())))
 
     throughput = state.sentences_seen / max(state.train_seconds, 1e-9)
     say(f"trained {state.epoch} epochs in {state.train_seconds:.1f}s ({throughput:.0f} sentences/s); "
