@@ -153,3 +153,11 @@ def test_serve_starts_with_a_token_file_and_answers(trained_run, faq_files, tmp_
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_ask_refuses_a_question_that_is_not_utf8(trained_run, tmp_path):
+    bank = tmp_path / "b.faq"
+    assert main(["faq", "add", str(bank), "--question", "abcde", "--answer", "A", "--model", str(trained_run[0])]) == 0
+    proc = subprocess.run([sys.executable.encode(), b"-m", b"samesense.cli", b"ask", str(bank).encode(), b"caf\xe9"],
+                          capture_output=True)
+    assert proc.returncode == 2 and b"question: not valid UTF-8" in proc.stderr and b"Traceback" not in proc.stderr

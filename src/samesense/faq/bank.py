@@ -14,6 +14,7 @@ every question is encoded again (a model is named by its fingerprint, not by its
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ from ..data import SamesenseError
 from .index import VectorIndex
 from .matcher import Answer, Candidate, decide
 from .store import Entry, Store
+
+
+SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class Encoder(Protocol):
@@ -63,6 +67,8 @@ class ImportReport:
 def clean(text, name: str) -> str:
     if not isinstance(text, str):
         raise SamesenseError(f"{name}: expected text, got {type(text).__name__}")
+    if SURROGATES.search(text):  # what Python makes of bytes that are not UTF-8 (argv, surrogateescape)
+        raise SamesenseError(f"{name}: not valid UTF-8")
     text = text.strip()
     if not text:
         raise SamesenseError(f"{name}: empty")

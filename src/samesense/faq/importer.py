@@ -20,19 +20,17 @@ import gzip
 import io
 import json
 import os
-import re
 from pathlib import Path
 from typing import Iterator
 
 from ..data import DataError, SamesenseError
 from ..files import atomic_write_bytes
-from .bank import FaqRow
+from .bank import SURROGATES, FaqRow
 from .store import Entry
 
 FORMATS = ("tsv", "csv", "jsonl")
 ON_ERROR = ("reject", "skip")
 JSON_FIELDS = {"question", "answer", "group", "paraphrases", "tags", "id", "created", "updated"}
-_BAD_BYTES = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
 
 
 def file_format(path: str | os.PathLike, fmt: str = "auto") -> str:
@@ -93,7 +91,7 @@ def _text_field(value, name: str, required: bool) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         raise ValueError(f"{name} must be text, not {type(value).__name__}")
-    if _BAD_BYTES.search(value):
+    if SURROGATES.search(value):
         raise ValueError(f"{name} is not valid UTF-8")
     return " ".join(value.split()) if name != "answer" else value.strip()
 
