@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+import samesense
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, REPO, machine, table, write_section  # noqa: E402
 
@@ -71,13 +73,24 @@ def model_dir(out: Path) -> str:
 
 
 def build_bank(path: Path, model: str, questions: list[str], kind: str) -> float:
+    """Import the questions into a new bank; seconds taken. A bank built before with the same model
+    and size is kept (its build time was recorded beside it), so building and timing can be run apart."""
+    record = path.with_name(path.name + ".build.json")
+    fingerprint = samesense.load(model).fingerprint
+    if record.exists() and path.exists():
+        built = json.loads(record.read_text())
+        if built["fingerprint"] == fingerprint and built["entries"] == len(questions):
+            return built["seconds"]
     for stale in path.parent.glob(path.name + "*"):
         stale.unlink()
     started = time.perf_counter()
     with FaqBank.open(path, model, show_progress=True) as bank:
         bank.set_settings(index=kind)
         bank.import_rows([FaqRow(q, f"answer {i}") for i, q in enumerate(questions)])
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    atomic_write_json(record, {"fingerprint": fingerprint, "entries": len(questions), "seconds": seconds,
+                               "load_average": os.getloadavg()})
+    return seconds
 
 
 def free_port() -> int:
@@ -145,6 +158,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="timed requests per bank (after 200 warm-up)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="bank sizes (entries)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "faq_load"), help="work folder")
+    parser.add_argument("--build-only", action="store_true", help="build the banks (kept for a later timed run) and stop")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -155,6 +169,10 @@ def main() -> None:
     asked = [asked[i] for i in np.random.default_rng(1).permutation(len(asked))]
 
     runs = [(size, "flat") for size in args.sizes] + [(max(args.sizes), "hnsw")]
+    if args.build_only:
+        for size, kind in runs:
+            print(f"{size} {kind}: built in {build_bank(out / f'bank_{size}_{kind}.faq', model, questions[:size], kind):.0f}s")
+        return
     results, rows = [], []
     load_before = os.getloadavg()
     neighbours = cpu_neighbours()

@@ -257,18 +257,24 @@ class FaqBank:
         texts = unique([question, *paraphrases])
         answer = clean(answer, "answer") if answer is not None else None
         tags = [clean(t, "tag") for t in tags] if tags is not None else None
+        model = self.need_model()
         new_texts = [t for t in texts if t not in set(current.questions)]
-        vectors = self.need_model().encode(new_texts) if new_texts else np.zeros((0, self.need_model().dim))
+        encoded = dict(zip(new_texts, model.encode(new_texts))) if new_texts else {}
 
         def write(conn):
             rows = Store.question_rows(conn, entry_id)
             if not rows:
                 raise SamesenseError(f"no entry {entry_id}")
             by_text = {text: qid for qid, _, text in rows}
+            fresh = [t for t in texts if t not in by_text]
+            late = [t for t in fresh if t not in encoded]  # another writer changed the entry meanwhile
+            if late:
+                encoded.update(zip(late, model.encode(late)))
+            vectors = np.array([encoded[t] for t in fresh], dtype=np.float32).reshape(len(fresh), model.dim)
             removed = [qid for qid, _, text in rows if text not in texts]
             Store.delete_questions(conn, removed)
-            added = Store.insert_questions(conn, entry_id, new_texts, vectors, first_position=len(texts))
-            by_text.update(zip(new_texts, added))
+            added = Store.insert_questions(conn, entry_id, fresh, vectors, first_position=len(rows) + len(texts))
+            by_text.update(zip(fresh, added))
             Store.set_positions(conn, {by_text[t]: position for position, t in enumerate(texts)})
             Store.update_entry_fields(conn, entry_id, answer, tags)
             return entry_id, added, vectors, removed
