@@ -80,7 +80,8 @@ class VectorIndex:
         if self.kind == "flat":
             self.index.remove_ids(ids)
             return
-        self.tombstones.update(int(i) for i in ids)
+        held = faiss.vector_to_array(self.index.id_map)
+        self.tombstones.update(int(i) for i in ids[np.isin(ids, held)])  # only what the graph holds
         self._params = None
 
     def needs_rebuild(self) -> bool:
