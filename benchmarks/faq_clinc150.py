@@ -17,11 +17,9 @@ docs/img/faq_clinc150_calibration.png.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, machine, table, write_section  # noqa: E402
