@@ -20,7 +20,6 @@ import argparse
 import sys
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, machine, table, write_section  # noqa: E402
 
