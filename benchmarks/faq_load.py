@@ -152,8 +152,9 @@ def load_test(port: int, questions: list[str], n: int) -> dict:
 
 def cpu_neighbours() -> str:
     """Other busy processes now (the 2 cores are shared): for the record in the docs."""
-    lines = subprocess.run(["ps", "-eo", "pcpu,args", "--sort=-pcpu"], capture_output=True, text=True).stdout.splitlines()[1:]
-    busy = [line.strip()[:90] for line in lines if float(line.split()[0]) >= 20 and str(os.getpid()) not in line]
+    lines = subprocess.run(["ps", "-eo", "pid,pcpu,args", "--sort=-pcpu"], capture_output=True, text=True).stdout.splitlines()[1:]
+    busy = [line.split(None, 1)[1].strip()[:90] for line in lines
+            if float(line.split()[1]) >= 20 and int(line.split()[0]) != os.getpid()]
     return "; ".join(busy) or "none"
 
 
