@@ -115,7 +115,8 @@ def test_writes_from_other_processes_reach_a_running_server(trained_run, tmp_pat
         server_bank.ask("abc00")  # reads go on, and sync with the writers as they commit
         time.sleep(0.01)
     assert [p.returncode for p in procs] == [0, 0]
-    assert server_bank.ask("xyz07").answer in {f"xyz answer {i}" for i in range(20)}
+    found = server_bank.ask("xyz07", k=10).candidates  # written by another process, found by this one
+    assert any(c.question == "xyz07" and c.answer == "xyz answer 7" for c in found)
     assert server_bank.store.count()[0] == 40
     consistent(server_bank)
     server_bank.close()
