@@ -210,8 +210,8 @@ requests (k=5) one after another on one keep-alive connection, cycling through C
 scope and out of scope). Latency is measured by the client (request sent to response read). The banks hold
 one question per entry: the distinct English sentences of the shared benchmark data (less the asked
 queries), topped up with pairs of them joined. Build = import (encode every question, one SQLite transaction, index); banks are built
-before the timed runs (`--build-only` builds them apart), so other jobs on the shared 2 cores may slow the
-build (its load average is given) but not the timed requests. Target: p99 under 20 ms at 100,000 entries.
+before the timed runs (`--build-only` builds them apart); other jobs on the shared 2 cores slow the build
+(its load average is given), and the timed requests ran beside the busy processes named below. Target: p99 under 20 ms at 100,000 entries.
 
 {table(["entries", "index", "p50 ms", "p99 ms", "requests/s", "build s", "load average during build"], rows)}
 
