@@ -23,5 +23,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/core_zh.py
 
+.PHONY: bench-faq
+bench-faq: $(STAMP)
+	$(PY) benchmarks/faq_clinc150.py
+	$(PY) benchmarks/faq_load.py
+
 clean:
 	rm -rf runs .pytest_cache

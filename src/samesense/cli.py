@@ -308,6 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval(sub)
     add_similar(sub)
     add_demo(sub)
+    from .faq.cli import add_commands as add_faq_commands  # faq, ask, calibrate, serve
+
+    add_faq_commands(sub)
     return parser
 
 
