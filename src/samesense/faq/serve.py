@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from .. import __version__
@@ -243,7 +244,9 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None) -
     """`token`: the bearer token writes need; None serves read-only."""
     limits = limits or Limits()
     metrics = Metrics()
-    app = FastAPI(title="samesense FAQ", version=__version__,
+    # the /docs page's scripts come from the fastapi-offline package, not a CDN: support desks
+    # often run with no internet
+    app = FastAPIOffline(title="samesense FAQ", version=__version__,
                   description="Answers a question with the nearest stored FAQ question's answer, or "
                   "says it has no confident answer.")
     app.state.bank, app.state.metrics, app.state.limits = bank, metrics, limits
