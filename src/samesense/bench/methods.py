@@ -7,11 +7,14 @@
 
 A vector method (a samesense model, or a dense baseline) answers all of these from cosine
 similarities of cached vectors: `prepare` encodes the union of a run's sentences once, and every
-protocol then looks its sentences up. BM25 answers them with its own scoring.
+protocol then looks its sentences up. Vectors can also be kept in a folder between runs, named by
+the encoder's fingerprint (a hash of a model's files, or a baseline's package version), so that a
+rerun encodes only new sentences. BM25 answers everything with its own scoring.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,7 @@ import numpy as np
 
 from ..baselines import BASELINES, load_baseline
 from ..data import SamesenseError
+from ..files import atomic_write_bytes
 from ..evaluate import nearest_neighbours, pair_similarities, top_k
 from ..tokenize import PAD, UNK, mostly_chinese
 
@@ -88,8 +92,16 @@ class Method:
     def describe(self) -> dict:
         return {"languages": list(self.languages), "train_seconds": self.train_seconds}
 
-    def prepare(self, sentences: Sequence[str], show_progress: bool = False) -> None:
-        """Called once with every sentence of the run before any protocol."""
+    def prepare(self, sentences: Sequence[str], show_progress: bool = False) -> int:
+        """Called once with every sentence of the run before any protocol; how many it encoded."""
+        return 0
+
+    def load_vectors(self, folder: str | Path, sentences: Sequence[str]) -> int:
+        """Read the vectors kept by an earlier run; how many of `sentences` they cover."""
+        return 0
+
+    def save_vectors(self, folder: str | Path) -> None:
+        pass
 
 
 class VectorMethod(Method):
@@ -110,6 +122,29 @@ class VectorMethod(Method):
             first = len(self.rows)
             self.rows.update((s, first + i) for i, s in enumerate(new))
             self.vectors = np.concatenate([self.vectors, vectors])
+        return len(new)
+
+    def _vector_file(self, folder) -> Path | None:
+        fingerprint = getattr(self.encoder, "fingerprint", "")
+        return Path(folder) / f"{fingerprint}.npz" if fingerprint else None
+
+    def load_vectors(self, folder, sentences):
+        path = self._vector_file(folder)
+        if path is None or not path.is_file():
+            return 0
+        with np.load(path, allow_pickle=False) as kept:  # plain arrays: nothing is unpickled
+            kept_sentences, vectors = kept["sentences"].tolist(), kept["vectors"]
+        if vectors.shape != (len(kept_sentences), self.encoder.dim):
+            raise SamesenseError(f"{path}: damaged vector file (shape {vectors.shape}); delete it")
+        self.rows, self.vectors = {s: i for i, s in enumerate(kept_sentences)}, vectors
+        return sum(s in self.rows for s in set(sentences))
+
+    def save_vectors(self, folder):
+        path = self._vector_file(folder)
+        if path is not None:
+            buffer = io.BytesIO()
+            np.savez(buffer, sentences=np.array(list(self.rows), dtype=str), vectors=self.vectors)
+            atomic_write_bytes(path, buffer.getvalue())
 
     def encode(self, sentences: Sequence[str]) -> np.ndarray:
         self.prepare(sentences)  # a no-op when the run prepared them, as it does

@@ -89,6 +89,14 @@ def _seconds(value) -> str:
     return f"{value:.0f} s" if isinstance(value, (int, float)) else str(value)
 
 
+def _kept(results: dict) -> str:
+    kept = {m: info for m, info in results["methods"].items() if info.get("vectors_kept")}
+    if not kept:
+        return ""
+    return ("; vectors kept from an earlier run (--vectors), so not encoded in this suite time: "
+            + ", ".join(f"{m} {info['vectors_kept']} of {info['sentences']}" for m, info in kept.items()))
+
+
 def markdown(results: dict, images: dict[str, str] | None = None) -> str:
     """The run as markdown: one table per protocol, then speed and cost, then the plots."""
     out = [f"## {results['title']}", "",
@@ -147,7 +155,7 @@ def markdown(results: dict, images: dict[str, str] | None = None) -> str:
             ("Speed: sentences per second to encode (BM25: to tokenize and index), median of 3 runs, "
              f"the same sentences for every method ({sizes}). " if speed else "")
             + "Suite time: the whole run of the method here (encoding every sentence once, then all its "
-            "protocols).", "", table(header, rows)]
+            "protocols)" + _kept(results) + ".", "", table(header, rows)]
     for caption, path in (images or {}).items():
         out += ["", f"![{caption}]({path})"]
     return "\n".join(out) + "\n"
