@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from ..data import SamesenseError
 from ..files import atomic_write_json
-from .methods import MethodSpec  # noqa: F401  (part of the API: BenchConfig takes them)
+from .methods import MethodSpec
 from .report import machine, markdown, plot, write_section
 from .tasks import PROTOCOLS, TASKS, Task, check_files
 
@@ -85,29 +85,36 @@ def run_bench(cfg: BenchConfig) -> dict:
                                    for t in tasks if t.protocol == p} for p in PROTOCOLS if p in cfg.protocols},
                      "methods": {}, "results": {p: {} for p in PROTOCOLS if p in cfg.protocols}}
     for spec in cfg.methods:
-        started = time.perf_counter()
-        method = spec.load(cfg.batch_size, cfg.threads)
-        mine = [t for t in tasks if t.language in method.languages]
-        for task in mine:
-            if task not in loaded:
-                loaded[task] = task.load(root)
-        sentences = [s for t in mine for s in t.sentences(loaded[t])]
-        kept = method.load_vectors(cfg.vectors, sentences) if cfg.vectors else 0
-        say(f"{method.name} ({'+'.join(method.languages)}): {len(set(sentences))} sentences, {len(mine)} tasks"
-            + (f"; {kept} vectors kept from an earlier run" if kept else ""))
-        if method.prepare(sentences, show_progress=cfg.show_progress) and cfg.vectors:
-            method.save_vectors(cfg.vectors)
-        for task in tqdm(mine, desc=method.name, unit="task",
-                         disable=None if cfg.show_progress is None else not cfg.show_progress):
-            results["results"][task.protocol].setdefault(task.name, {})[method.name] = task.run(method, loaded[task])
-        results["methods"][method.name] = {"kind": spec.kind, "source": spec.source, **method.describe(),
-                                           "sentences": len(set(sentences)), "vectors_kept": kept,
-                                           "suite_seconds": time.perf_counter() - started}
-        say(f"{method.name}: done in {results['methods'][method.name]['suite_seconds']:.0f}s")
-        del method  # one method's model and vectors in memory at a time
+        results["methods"][spec.name] = run_method(spec, tasks, loaded, root, cfg, results["results"])
     results["load_average"]["end"] = os.getloadavg()[0]
     write_outputs(cfg, results)
     return results
+
+
+def run_method(spec: MethodSpec, tasks: list[Task], loaded: dict, root: Path, cfg: BenchConfig,
+               scores: dict) -> dict:
+    """Run one method on the tasks of its languages, adding to `scores`; what it was and took."""
+    started = time.perf_counter()
+    method = spec.load(cfg.batch_size, cfg.threads)
+    mine = [t for t in tasks if t.language in method.languages]
+    for task in mine:
+        if task not in loaded:
+            loaded[task] = task.load(root)
+    sentences = [s for t in mine for s in t.sentences(loaded[t])]
+    kept = method.load_vectors(cfg.vectors, sentences) if cfg.vectors else 0
+    say(f"{method.name} ({'+'.join(method.languages)}): {len(set(sentences))} sentences, {len(mine)} tasks"
+        + (f"; {kept} vectors kept from an earlier run" if kept else ""))
+    if method.prepare(sentences, show_progress=cfg.show_progress) and cfg.vectors:
+        method.save_vectors(cfg.vectors)
+    encoded = time.perf_counter()
+    for task in tqdm(mine, desc=method.name, unit="task",
+                     disable=None if cfg.show_progress is None else not cfg.show_progress):
+        scores[task.protocol].setdefault(task.name, {})[method.name] = task.run(method, loaded[task])
+    done = time.perf_counter()
+    say(f"{method.name}: done in {done - started:.0f}s")
+    return {"kind": spec.kind, "source": spec.source, **method.describe(), "sentences": len(set(sentences)),
+            "vectors_kept": kept, "load_and_encode_seconds": encoded - started,
+            "protocol_seconds": done - encoded, "suite_seconds": done - started}
 
 
 def write_outputs(cfg: BenchConfig, results: dict) -> None:

@@ -144,7 +144,7 @@ class Speed(Task):
 
     protocol: ClassVar[str] = "speed"
     source: str = ""
-    size: int = 2000
+    size: int = 1000
 
     def files(self):
         return [self.source]
