@@ -87,3 +87,56 @@ def test_resume_after_kill_9_matches_an_uninterrupted_run(synthetic_files, tmp_p
     va = samesense.load(tmp_path / "straight").encode(texts)
     vb = samesense.load(killed_dir).encode(texts)
     assert np.allclose(va, vb, atol=1e-4)
+
+
+@pytest.mark.parametrize("loss", ["softmax", "am-softmax", "aam-softmax", "a-softmax", "simpler-a-softmax",
+                                  "contrastive", "triplet", "pair"])
+def test_every_loss_learns_on_generated_groups(loss, synthetic_files, tmp_path):
+    train_file, test_file = synthetic_files
+    cfg = TrainConfig(train=[str(train_file)], val=str(test_file), out=str(tmp_path / loss), loss=loss,
+                      epochs=6, min_count=1, embed_dim=32, hidden_dim=64, batch_size=32, lr=3e-3,
+                      show_progress=False, spectra=False)
+    result = train(cfg)
+    assert result["val_top1"] >= 0.7, result["history"]  # an untrained encoder scores about 0.2
+
+
+def write_hard_negatives(path, train_file):
+    """For each training group, a sentence of another group: 'judged not equivalent'."""
+    groups = read_groups(train_file)
+    lines = [f"{groups.names[(label + 1) % groups.num_groups]}\t{sentence}"
+             for sentence, label in zip(groups.sentences[::5], groups.labels[::5])]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_regularisers_hard_negatives_and_spectra_are_logged(synthetic_files, tmp_path):
+    train_file, test_file = synthetic_files
+    common = dict(train=[str(train_file)], val=str(test_file), epochs=2, min_count=1, embed_dim=16,
+                  hidden_dim=16, batch_size=32, show_progress=False)
+    result = train(TrainConfig(out=str(tmp_path / "am"), center_loss=0.01, orthogonal=1e-4, **common))
+    record = result["history"][-1]
+    assert {"head.centres", "encoder.embedding.weight", "encoder.gru.weight_hh_l0"} <= set(record["singular_values"])
+    assert len(record["singular_values"]["head.centres"]) == 3
+
+    hard = write_hard_negatives(tmp_path / "hard.tsv", train_file)
+    result = train(TrainConfig(out=str(tmp_path / "nce"), loss="contrastive", hard_negatives=str(hard), **common))
+    assert "head.centres" not in result["history"][-1]["singular_values"]
+    assert samesense.load(tmp_path / "nce").info["hard_negatives"] == 300
+    with pytest.raises(SamesenseError, match="hard negatives need a loss over batches of groups"):
+        train(TrainConfig(out=str(tmp_path / "x"), loss="am-softmax", hard_negatives=str(hard), **common))
+    with pytest.raises(SamesenseError, match="orthogonal penalty acts on class centres"):
+        train(TrainConfig(out=str(tmp_path / "y"), loss="triplet", orthogonal=1e-4, **common))
+
+
+@pytest.mark.parametrize("loss", ["pair", "a-softmax"])
+def test_resume_at_an_epoch_end_matches_a_straight_run(loss, synthetic_files, tmp_path):
+    """Random negatives (pair) and the annealing step (A-Softmax) must survive a resume."""
+    train_file, test_file = synthetic_files
+    common = dict(train=[str(train_file)], val=str(test_file), min_count=1, embed_dim=16, hidden_dim=16,
+                  batch_size=32, show_progress=False, loss=loss, spectra=False)
+    straight = train(TrainConfig(out=str(tmp_path / "straight"), epochs=3, **common))
+    train(TrainConfig(out=str(tmp_path / "resumed"), epochs=1, **common))
+    resumed = train(TrainConfig(out=str(tmp_path / "resumed"), epochs=3, **common), resume=True)
+    for a, b in zip(straight["history"], resumed["history"]):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-6)
+        assert a.get("a_softmax_lambda") == b.get("a_softmax_lambda")

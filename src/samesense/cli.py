@@ -14,6 +14,16 @@ from pathlib import Path
 from .data import SamesenseError
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a flag's default when it has a meaningful one and its help does not already say."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default in (None, False, True, argparse.SUPPRESS, []) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -44,7 +54,7 @@ def add_train(sub) -> None:
         description="Train a sentence encoder: every group is a class, a margin-softmax head pulls "
         "a group's sentences together and pushes other groups away. After each epoch the model is "
         "scored open-set on validation groups it never saw; the best one is kept in OUT/model.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     g = p.add_argument_group("data")
     g.add_argument("--train", nargs="+", metavar="FILE",
                    help="training files: group_id<TAB>sentence, or s1<TAB>s2<TAB>label pairs "
@@ -84,10 +94,29 @@ def add_train(sub) -> None:
                    help="sentence vector: the GRU's final state (the article's), or the max or "
                    "mean of its outputs")
     g = p.add_argument_group("loss")
-    g.add_argument("--loss", choices=sorted(LOSSES), default=d.loss,
-                   help="am-softmax: s*(cos - m) for the target class; softmax: no margin")
-    g.add_argument("--scale", type=float, default=None, help="logit scale s (default: the loss's, 30)")
-    g.add_argument("--margin", type=float, default=None, help="margin m (default: the loss's, 0.35 for am-softmax)")
+    g.add_argument("--loss", choices=list(LOSSES), default=d.loss,
+                   help="margin softmax over all groups: softmax (no margin), am-softmax (cos - m), "
+                   "aam-softmax (cos(theta + m), ArcFace), a-softmax (cos(m*theta), SphereFace, "
+                   "annealed), simpler-a-softmax (min(cos, cos(4*theta)), the article's); or over "
+                   "batches of groups: contrastive (in-batch InfoNCE, symmetric), triplet (batch-hard), "
+                   "pair (siamese pair classification)")
+    g.add_argument("--scale", type=float, default=None,
+                   help="logit scale s (default: the loss's: 30 for the margin family, 20 for contrastive)")
+    g.add_argument("--margin", type=float, default=None,
+                   help="margin m (default: the loss's: 0.35 am-softmax, 0.5 aam-softmax, 4 a-softmax "
+                   "and simpler-a-softmax, 0.3 triplet)")
+    g.add_argument("--per-group", type=int, default=None, metavar="K",
+                   help="sentences of each group in a batch, for contrastive, triplet and pair "
+                   "(default: 2, 4 for triplet)")
+    g.add_argument("--hard-negatives", metavar="FILE",
+                   help="group_id<TAB>sentence lines judged NOT equivalent to that group; each batch "
+                   "adds one per group (contrastive, triplet, pair)")
+    g.add_argument("--center-loss", type=float, default=d.center_loss, metavar="WEIGHT",
+                   help="add center loss with this weight (0: off)")
+    g.add_argument("--orthogonal", type=float, default=d.orthogonal, metavar="BETA",
+                   help="add BigGAN's off-diagonal orthogonal penalty on the class centres (0: off)")
+    g.add_argument("--no-spectra", dest="spectra", action="store_false",
+                   help="do not log the top-3 singular values of the class centres and encoder weights")
     g = p.add_argument_group("optimisation")
     g.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help="sentences a step")
     g.add_argument("--epochs", type=_positive_int, default=None,
@@ -142,7 +171,7 @@ def add_eval(sub) -> None:
         "excluded); top-k is the share whose k nearest hold a sentence of the same group. Pairs "
         "file: Spearman of cosine vs label, and for 0/1 labels ROC AUC, accuracy and F1 at a "
         "threshold chosen on --dev (or the best one on the file itself, marked optimistic).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("model", metavar="MODEL", help="model folder (or a run folder with model/ inside)")
     p.add_argument("file", metavar="FILE", help="groups file (group_id<TAB>sentence) or pairs file (s1<TAB>s2<TAB>label)")
     p.add_argument("--format", choices=["auto", "groups", "pairs"], default="auto",
@@ -188,7 +217,7 @@ def add_similar(sub) -> None:
         "similar", help="find the sentences of a file most similar to a text",
         description="Encode every sentence of --against and print the k nearest to each TEXT by "
         "cosine similarity. TEXT '-' reads one text a line from standard input.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("model", metavar="MODEL", help="model folder (or a run folder with model/ inside)")
     p.add_argument("texts", metavar="TEXT", nargs="+", help="query text(s); '-' for standard input")
     p.add_argument("--against", required=True, metavar="FILE",
@@ -302,7 +331,7 @@ def add_demo(sub) -> None:
         description="Hold out a fifth of CLINC150's intents, train on the rest, score open-set on "
         "the held-out intents' test queries, then answer a few new questions (and out-of-scope "
         "ones) with their nearest stored questions.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--out", default="runs/demo", help="folder for the run, the model and the data split")
     p.add_argument("--epochs", type=_positive_int, default=8, help="training epochs")
     p.add_argument("--seed", type=int, default=0, help="seed for the held-out intents and training")

@@ -1,0 +1,24 @@
+"""The classification head used in training: one unit-norm centre per group, no bias.
+
+forward(z) gives cos(theta_i) = <z, c_i/|c_i|> for every class i; a margin loss turns those
+cosines into a loss. Only the encoder is kept after training; the head is thrown away (its
+centres are still checkpointed, so training can resume).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class CosineHead(nn.Module):
+    def __init__(self, num_classes: int, dim: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(num_classes, dim) / dim**0.5)
+
+    def centres(self) -> torch.Tensor:
+        return F.normalize(self.weight, dim=-1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z @ self.centres().t()
