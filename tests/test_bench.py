@@ -218,3 +218,11 @@ def test_vectors_kept_between_runs_are_reused(data_root, tmp_path):
     other = letters_method()
     other.encoder.fingerprint = "letters-v2"  # another model: nothing of the first one's
     assert other.load_vectors(tmp_path, sentences) == 0
+
+
+def test_a_protocol_no_method_ran_has_no_table(trained_run, data_root):
+    run, _ = trained_run
+    results = run_bench(BenchConfig([MethodSpec.parse_model(f"tiny={run}@zh")], data=str(data_root),
+                                    protocols=["open-set", "intent"], show_progress=False))
+    assert results["results"]["intent"] == {}  # intent sets are English
+    assert "### Open-set" in results["markdown"] and "### Intent matching" not in results["markdown"]

@@ -105,12 +105,12 @@ def markdown(results: dict, images: dict[str, str] | None = None) -> str:
            f"{results['load_average']['end']:.2f} on {results['cores']} cores"
            + (f"; {results['note']}" if results.get("note") else "") + "."]
     protocols = results["results"]
-    if "open-set" in protocols:
+    if protocols.get("open-set"):
         tasks, rows = _cells(results, "open-set", lambda r: f"{r['top1']:.4f} / {r['top5']:.4f} / {r['top10']:.4f}")
         out += ["", "### Open-set ranking: top-1 / top-5 / top-10", "",
                 "Every sentence of the file ranked against all the others (itself excluded); a hit at k "
                 "when one of its k nearest shares its group.", "", table(["method"] + tasks, rows)]
-    if "pairs" in protocols:
+    if protocols.get("pairs"):
         tasks, rows = _cells(results, "pairs", lambda r: _f(r["spearman"]))
         out += ["", "### Pair scoring", "", "Spearman of the similarity against the label:", "",
                 table(["method"] + tasks, rows)]
@@ -122,7 +122,7 @@ def markdown(results: dict, images: dict[str, str] | None = None) -> str:
             sources = "; ".join(f"{t}: {next(iter(r.values()))['threshold_from']}" for t, r in binary.items())
             out += ["", "0/1 sets: ROC AUC, and accuracy / F1 at a threshold chosen on a dev split "
                     f"(thresholds from {sources}).", "", table(["method"] + cols, rows)]
-    if "intent" in protocols:
+    if protocols.get("intent"):
         intent = protocols["intent"]
         header, rows = ["method"], []
         for task, by_method in intent.items():
