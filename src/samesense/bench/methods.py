@@ -133,7 +133,8 @@ class VectorMethod(Method):
         if path is None or not path.is_file():
             return 0
         with np.load(path, allow_pickle=False) as kept:  # plain arrays: nothing is unpickled
-            kept_sentences, vectors = kept["sentences"].tolist(), kept["vectors"]
+            kept_sentences = kept["sentences"].tobytes().decode("utf-8").split("\n")
+            vectors = kept["vectors"]
         if vectors.shape != (len(kept_sentences), self.encoder.dim):
             raise SamesenseError(f"{path}: damaged vector file (shape {vectors.shape}); delete it")
         self.rows, self.vectors = {s: i for i, s in enumerate(kept_sentences)}, vectors
@@ -143,7 +144,9 @@ class VectorMethod(Method):
         path = self._vector_file(folder)
         if path is not None:
             buffer = io.BytesIO()
-            np.savez(buffer, sentences=np.array(list(self.rows), dtype=str), vectors=self.vectors)
+            # sentences as one UTF-8 text, a line each (a sentence never holds a line break)
+            text = np.frombuffer("\n".join(self.rows).encode("utf-8"), dtype=np.uint8)
+            np.savez(buffer, sentences=text, vectors=self.vectors)
             atomic_write_bytes(path, buffer.getvalue())
 
     def encode(self, sentences: Sequence[str]) -> np.ndarray:
