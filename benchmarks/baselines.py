@@ -20,6 +20,18 @@ from common import DATA, DOC, REPO  # noqa: E402
 from samesense.bench import BenchConfig, MethodSpec, run_bench  # noqa: E402
 
 
+def shown_command(args) -> str:
+    """The command as the doc shows it; the note is said in the doc's text anyway."""
+    words = ["python", "benchmarks/baselines.py"]
+    if args.threads:
+        words += ["--threads", str(args.threads)]
+    if args.vectors:
+        words += ["--vectors", args.vectors]
+    if args.protocols:
+        words += ["--protocols", *args.protocols]
+    return " ".join(words)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baselines", nargs="+", default=["bm25", "minilm", "e5-small"], help="which baselines")
@@ -32,7 +44,7 @@ def main() -> None:
 
     cfg = BenchConfig(methods=[MethodSpec.baseline(b) for b in args.baselines], data=str(DATA),
                       threads=args.threads, title="Baselines on every protocol", note=args.note,
-                      vectors=args.vectors, section="baselines", command=" ".join(["python"] + sys.argv))
+                      vectors=args.vectors, section="baselines", command=shown_command(args))
     if args.protocols:
         cfg.protocols = args.protocols
     if not args.no_doc:

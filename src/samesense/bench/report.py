@@ -33,7 +33,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, torch threads: {torch.get_num_threads()}"
 
 
 def throughput(fn, n_items: int, repeats: int = 3) -> float:
@@ -210,8 +210,9 @@ def plot(results: dict, folder: str | os.PathLike, prefix: str) -> dict[str, Pat
             same_language = [t for t in open_set if results["tasks"]["open-set"][t]["language"] == language]
             for method, r in by_method.items():
                 top1 = [open_set[t][method]["top1"] for t in same_language if method in open_set[t]]
-                if top1:
-                    ax.scatter(r["sentences_per_second"], np.mean(top1), s=40)
+                if top1:  # one colour per method, the same as in the bar plots
+                    colour = f"C{list(results['methods']).index(method) % 10}"
+                    ax.scatter(r["sentences_per_second"], np.mean(top1), s=40, color=colour)
                     ax.annotate(method, (r["sentences_per_second"], np.mean(top1)), fontsize=7,
                                 xytext=(4, 3), textcoords="offset points")
             ax.set_xscale("log")
