@@ -24,5 +24,10 @@ bench: $(STAMP)
 	$(PY) benchmarks/baselines.py --vectors benchmarks/out/vectors
 	$(PY) benchmarks/core_zh.py
 
+.PHONY: bench-faq
+bench-faq: $(STAMP)
+	$(PY) benchmarks/faq_clinc150.py
+	$(PY) benchmarks/faq_load.py
+
 clean:
 	rm -rf runs .pytest_cache

@@ -1,10 +1,11 @@
 """The core benchmark: the article's setting on the Chinese training union.
 
-Trains the default encoder (characters, maxlen 32, min count 5, 128-d embedding, 128-unit GRU,
-Adam, batch 100) with normalised softmax and with AM-Softmax on the Chinese training union of
-../shared/data/README.md, validating on lcqmc dev, and scores both open-set (top-1/5/10) on lcqmc
-test, bq test, afqmc dev and stsb_zh test, beside BM25 (jieba words) measured in the same run.
-Also reports train time and the default model's encode throughput on lcqmc test sentences.
+Trains the encoder of the article (characters, maxlen 32, min count 5, 128-d embedding, 128-unit
+GRU, Adam, batch 100) with normalised softmax and with AM-Softmax on the Chinese training union of
+../shared/data/README.md, validating on lcqmc dev, with two readouts: the GRU's final state (the
+article's) and the max of its outputs (samesense's default). Scores every model open-set
+(top-1/5/10) on lcqmc test, bq test, afqmc dev and stsb_zh test, beside BM25 (jieba words)
+measured in the same run; reports train time and encode throughput on lcqmc test sentences.
 
     python benchmarks/core_zh.py [--epochs 15] [--out benchmarks/out/core_zh]
 
@@ -33,6 +34,11 @@ from samesense.evaluate import evaluate_groups, ranking_scores  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
 
 LOSS_LABELS = {"softmax": "normalised softmax (s=30)", "am-softmax": "AM-Softmax (s=30, m=0.35)"}
+READOUTS = {"last": "final state (article)", "max": "max-pooled (default)"}
+
+
+def label(loss: str, pooling: str) -> str:
+    return f"{LOSS_LABELS.get(loss, loss)}, {READOUTS.get(pooling, pooling)}"
 
 
 def plot(results: dict, path: Path) -> None:
@@ -51,9 +57,9 @@ def plot(results: dict, path: Path) -> None:
     ax_bar.set_xticks(np.arange(len(tests)) + width * (len(methods) - 1) / 2, tests)
     ax_bar.set(ylabel="open-set top-1", title="open-set top-1 on unseen groups")
     ax_bar.legend(fontsize=8)
-    for loss, run in results["training"].items():
+    for method, run in results["training"].items():
         history = run["history"]
-        ax_curve.plot([r["epoch"] for r in history], [r["val_top1"] for r in history], marker="o", label=loss)
+        ax_curve.plot([r["epoch"] for r in history], [r["val_top1"] for r in history], marker="o", label=method)
     ax_curve.set(xlabel="epoch", ylabel="lcqmc dev top-1", title="validation during training")
     ax_curve.legend()
     for ax in (ax_bar, ax_curve):
@@ -68,10 +74,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=15, help="training epochs for each loss")
     parser.add_argument("--losses", nargs="+", default=["softmax", "am-softmax"], help="losses to train")
+    parser.add_argument("--poolings", nargs="+", default=["last", "max"], help="GRU readouts to train")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "core_zh"), help="run folders")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads for training (default: all cores)")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/")
     args = parser.parse_args()
+    encode_threads = torch.get_num_threads()
 
     print(f"machine: {machine()}", flush=True)
     tests = {name: read_groups(data_path(rel)) for name, rel in ZH_TESTS.items()}
@@ -86,39 +95,45 @@ def main() -> None:
           + ", ".join(f"{t} {s['top1']:.4f}" for t, s in bm25.items()), flush=True)
     results["open_set"]["BM25 (jieba words)"] = bm25
 
-    for loss in args.losses:
-        cfg = TrainConfig(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL),
-                          out=str(Path(args.out) / loss), loss=loss, epochs=args.epochs, seed=args.seed,
-                          show_progress=False)
-        summary = train(cfg, resume=True)
-        model = samesense.load(summary["model"])
-        scores = {name: evaluate_groups(model.encode, groups) for name, groups in tests.items()}
-        results["open_set"][LOSS_LABELS.get(loss, loss)] = scores
-        results["training"][loss] = {k: summary[k] for k in ("best_epoch", "train_seconds",
-                                                              "sentences_per_second", "history")}
-        results["train_data"] = {k: model.info[k] for k in ("train_sentences", "train_groups")}
-        print(f"{loss}: " + ", ".join(f"{t} {s['top1']:.4f}" for t, s in scores.items()), flush=True)
-
-    # Encode throughput of the default model (AM-Softmax) on lcqmc test sentences
-    default = "am-softmax" if "am-softmax" in args.losses else args.losses[0]
-    model = samesense.load(Path(args.out) / default / "model")
     sentences = tests["lcqmc test"].sentences
-    speed = {f"batch {b}": throughput(lambda: model.encode(sentences, batch_size=b), len(sentences))
-             for b in (64, 256, 1024)}
-    results["encode_sentences_per_second"] = speed
-    results["encode_threads"] = torch.get_num_threads()
-    print("encode throughput (sentences/s): " + ", ".join(f"{k} {v:.0f}" for k, v in speed.items()), flush=True)
+    results["encode_sentences_per_second"] = {}
+    for pooling in args.poolings:
+        for loss in args.losses:
+            cfg = TrainConfig(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL),
+                              out=str(Path(args.out) / f"{loss}-{pooling}"), loss=loss, pooling=pooling,
+                              epochs=args.epochs, seed=args.seed, show_progress=False, threads=args.threads)
+            summary = train(cfg, resume=True)
+            torch.set_num_threads(encode_threads)
+            model = samesense.load(summary["model"])
+            scores = {name: evaluate_groups(model.encode, groups) for name, groups in tests.items()}
+            results["open_set"][label(loss, pooling)] = scores
+            results["training"][label(loss, pooling)] = {
+                k: summary[k] for k in ("best_epoch", "train_seconds", "sentences_per_second", "history")}
+            results["train_data"] = {k: model.info[k] for k in ("train_sentences", "train_groups")}
+            print(f"{label(loss, pooling)}: " + ", ".join(f"{t} {s['top1']:.4f}" for t, s in scores.items()),
+                  flush=True)
+        # encode throughput (the loss does not change the encoder's cost; the readout may)
+        speed = {f"batch {b}": throughput(lambda: model.encode(sentences, batch_size=b), len(sentences))
+                 for b in (64, 256, 1024)}
+        results["encode_sentences_per_second"][READOUTS.get(pooling, pooling)] = speed
+        print(f"encode throughput, {pooling} readout (sentences/s): "
+              + ", ".join(f"{k} {v:.0f}" for k, v in speed.items()), flush=True)
+    results["encode_threads"] = encode_threads
+    results["train_threads"] = args.threads or encode_threads
 
     header = ["method"] + [f"{t} top-1/5/10" for t in ZH_TESTS]
     rows = [[method] + [f"{s[t]['top1']:.4f} / {s[t]['top5']:.4f} / {s[t]['top10']:.4f}" for t in ZH_TESTS]
             for method, s in results["open_set"].items()]
-    train_rows = [[LOSS_LABELS.get(loss, loss), r["best_epoch"], f"{r['train_seconds']:.0f}",
+    train_rows = [[method, r["best_epoch"], f"{r['train_seconds']:.0f}",
                    f"{r['sentences_per_second']:.0f}", f"{max(h['val_top1'] for h in r['history']):.4f}"]
-                  for loss, r in results["training"].items()]
+                  for method, r in results["training"].items()]
+    speed_rows = [[readout] + [f"{v:.0f}" for v in speeds.values()]
+                  for readout, speeds in results["encode_sentences_per_second"].items()]
     n_sent = {t: len(g) for t, g in tests.items()}
     markdown = f"""## Core: the article's setting on the Chinese training union
 
-`python benchmarks/core_zh.py --epochs {args.epochs}` on {results['machine']}.
+`python benchmarks/core_zh.py --epochs {args.epochs}{f" --threads {args.threads}" if args.threads else ""}` on {results['machine']};
+training used {results['train_threads']} thread(s).
 Training: groups_train of diac2019, bq, afqmc, stsb_zh, simclue train1w and chinese_sts
 ({results['train_data']['train_sentences']} sentences in
 {results['train_data']['train_groups']} groups); characters, maxlen 32, min count 5, 128-d embedding, 128-unit GRU,
@@ -130,11 +145,12 @@ groups never seen in training. BM25 was measured in the same run.
 
 Sentences per test file: {", ".join(f"{t} {n}" for t, n in n_sent.items())}.
 
-{table(["loss", "best epoch", "train seconds", "train sentences/s", "best lcqmc dev top-1"], train_rows)}
+{table(["model", "best epoch", "train seconds", "train sentences/s", "best lcqmc dev top-1"], train_rows)}
 
-Encode throughput of the AM-Softmax model on the {len(sentences)} lcqmc test sentences
-({results['encode_threads']} threads, tokenization included, median of 3):
-{", ".join(f"{k}: {v:.0f} sentences/s" for k, v in speed.items())} (default batch size 256).
+Encode throughput in sentences/s on the {len(sentences)} lcqmc test sentences ({results['encode_threads']}
+threads, tokenization included, median of 3 runs; `encode`'s default batch size is 256):
+
+{table(["readout", "batch 64", "batch 256", "batch 1024"], speed_rows)}
 
 ![open-set top-1 and validation curves](img/core_zh.png)
 """

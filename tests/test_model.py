@@ -80,3 +80,14 @@ def test_load_errors_are_clear(tmp_path):
     (path / "vocab.json").unlink()
     with pytest.raises(SamesenseError, match="vocab.json missing"):
         samesense.load(path)
+
+
+def test_a_model_saved_before_pooling_was_a_setting_keeps_its_readout(tmp_path):
+    torch.manual_seed(0)
+    tok = CharTokenizer(min_count=1, max_len=16).fit(["hello world", "how are you"])
+    old = SentenceModel.build(tok, {"type": "gru", "embed_dim": 8, "hidden_dim": 12, "pooling": "last"})
+    path = old.save(tmp_path / "old")
+    config = json.loads((path / "config.json").read_text())
+    del config["encoder"]["pooling"]
+    (path / "config.json").write_text(json.dumps(config))
+    assert np.allclose(samesense.load(path).encode(TEXTS), old.encode(TEXTS), atol=1e-6)

@@ -90,9 +90,10 @@ def add_train(sub) -> None:
                    help="stacked GRU layers")
     g.add_argument("--bidirectional", action="store_true", help="read the sentence both ways")
     g.add_argument("--dropout", type=float, default=d.dropout, help="dropout on token embeddings")
-    g.add_argument("--pooling", choices=["last", "max", "mean"], default=d.pooling,
-                   help="sentence vector: the GRU's final state (the article's), or the max or "
-                   "mean of its outputs")
+    g.add_argument("--pooling", choices=["max", "last", "mean"], default=d.pooling,
+                   help="sentence vector: the max of the GRU's outputs over the sentence, its final "
+                   "state (the article's choice), or their mean; max ranks better in "
+                   "docs/benchmarks.md")
     g = p.add_argument_group("loss")
     g.add_argument("--loss", choices=list(LOSSES), default=d.loss,
                    help="margin softmax over all groups: softmax (no margin), am-softmax (cos - m), "
@@ -123,6 +124,8 @@ def add_train(sub) -> None:
                    help=f"passes over the training data (default {d.epochs}; with --resume, the "
                    "new total, else the run's own)")
     g.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
+    g.add_argument("--lr-schedule", choices=["constant", "cosine", "linear"], default=d.lr_schedule,
+                   help="keep the rate, or decay it to zero over all epochs")
     g.add_argument("--seed", type=int, default=d.seed, help="seed for initialisation, order and held-out groups")
     g.add_argument("--threads", type=_positive_int, default=None, help="CPU threads (default: all cores)")
     g.add_argument("--device", default=d.device, help="torch device, e.g. cpu or cuda")
@@ -361,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_similar(sub)
     add_bench(sub)
     add_demo(sub)
+    from .faq.cli import add_commands as add_faq_commands  # faq, ask, calibrate, serve
+
+    add_faq_commands(sub)
     return parser
 
 

@@ -4,8 +4,10 @@
 
 A fifth of the 150 intents (chosen by seed) is held out: the model never sees them in training.
 It is then scored open-set on those intents' test queries, and used the way an FAQ matcher uses
-it: the held-out intents' training queries are the stored questions, and a few new queries (and
-some out-of-scope ones) are answered with their nearest stored questions and scores.
+it: the held-out intents' training queries go into a SQLite FAQ bank (one entry per intent, its
+name as the answer), the answer threshold is calibrated on their dev queries plus CLINC150's
+out-of-scope dev queries, and a few new queries (and some out-of-scope ones) are answered, or
+given "no confident answer", with their candidates and scores.
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ import numpy as np
 from . import datasets
 from .data import Groups, load_groups, read_sentences, split_groups
 from .evaluate import evaluate_groups
+from .faq import FaqBank, FaqRow
+from .faq.calibrate import calibrate
+from .faq.cli import format_answer
 from .files import atomic_write_bytes
 from .model import load
 from .train import TrainConfig, train
 
 EXAMPLES = 4  # in-scope example questions shown; as many out-of-scope ones follow
+TARGET_PRECISION = 0.9
 
 
 def write_groups(path: Path, groups: Groups) -> Path:
@@ -42,7 +48,6 @@ def run_demo(out: str = "runs/demo", epochs: int = 8, seed: int = 0, show_progre
           f"{unseen.num_groups} intents held out, never seen in training.")
     train_file = write_groups(data_dir / "train_seen_intents.tsv", seen)
     test_file = write_groups(data_dir / "test_unseen_intents.tsv", unseen_test)
-    faq_file = write_groups(data_dir / "faq_unseen_intents.tsv", unseen)
 
     cfg = TrainConfig(train=[str(train_file)], val=str(test_file), out=str(out_dir / "run"),
                       tokenizer="word", min_count=2, epochs=epochs, seed=seed, show_progress=show_progress)
@@ -54,20 +59,32 @@ def run_demo(out: str = "runs/demo", epochs: int = 8, seed: int = 0, show_progre
           f"(each against all the others): top-1 {scores['top1']:.4f}  top-5 {scores['top5']:.4f}  "
           f"top-10 {scores['top10']:.4f}   [trained in {time.perf_counter() - started:.0f}s]")
 
-    # The FAQ use: stored questions are the unseen intents' training queries.
-    stored = model.encode(unseen.sentences)
-    rng = np.random.default_rng(seed)
-    in_scope = [unseen_test.sentences[i] for i in rng.choice(len(unseen_test), EXAMPLES, replace=False)]
-    oos = read_sentences(datasets.path("clinc150", "oos_test.txt.gz"), normalize=False)
-    out_of_scope = [oos[i] for i in rng.choice(len(oos), EXAMPLES, replace=False)]
-    print(f"\nNearest stored questions ({len(unseen)} stored questions of the unseen intents):")
-    for label, questions in (("in scope", in_scope), ("out of scope (no right answer)", out_of_scope)):
-        print(f"\n-- {label}")
-        for question, sims in zip(questions, model.encode(questions) @ stored.T):
-            print(f"{question}")
-            for i in np.argsort(-sims)[:3]:
-                print(f"    {sims[i]:.3f}  {unseen.sentences[i]}   [{unseen.names[unseen.labels[i]]}]")
-    print(f"\nModel: {result['model']}  (load it with samesense.load, or try: samesense similar "
-          f"{result['model']} \"your question\" --against {faq_file})")
+    # The FAQ use: the unseen intents' training queries are the stored questions.
+    dev = load_groups(datasets.path("clinc150", "groups_dev.tsv.gz"))
+    dev_file = write_groups(data_dir / "dev_unseen_intents.tsv", dev.select_groups(np.isin(dev.names, unseen.names)))
+    bank_path = out_dir / "faq.sqlite"
+    for stale in out_dir.glob("faq.sqlite*"):  # a fresh bank each run
+        stale.unlink()
+    with FaqBank.open(bank_path, result["model"]) as bank:
+        bank.import_rows([FaqRow(s, f"(the answer for intent '{unseen.names[label]}')", unseen.names[label])
+                          for s, label in zip(unseen.sentences, unseen.labels)])
+        oos_dev = datasets.path("clinc150", "oos_dev.txt.gz")
+        calibration = calibrate(bank, TARGET_PRECISION, groups=str(dev_file), oos=str(oos_dev),
+                                plot=out_dir / "calibration.png")
+        print(f"\nFAQ bank {bank_path}: {unseen.num_groups} entries (one per unseen intent), {len(unseen)} "
+              f"stored questions. Threshold {calibration.threshold:.3f}, calibrated on their dev queries + "
+              f"{calibration.n_out_of_scope} out-of-scope ones for precision {TARGET_PRECISION}: expected "
+              f"precision {calibration.precision:.3f}, coverage {calibration.coverage:.3f} "
+              f"(plot: {out_dir / 'calibration.png'})")
+        rng = np.random.default_rng(seed)
+        in_scope = [unseen_test.sentences[i] for i in rng.choice(len(unseen_test), EXAMPLES, replace=False)]
+        oos = read_sentences(datasets.path("clinc150", "oos_test.txt.gz"), normalize=False)
+        out_of_scope = [oos[i] for i in rng.choice(len(oos), EXAMPLES, replace=False)]
+        for label, questions in (("in scope", in_scope), ("out of scope (no right answer)", out_of_scope)):
+            print(f"\n-- {label}")
+            for question in questions:
+                print(format_answer(bank.ask(question, k=3)))
+    print(f"\nModel: {result['model']}. Ask the bank: samesense ask {bank_path} \"your question\"; "
+          f"serve it: samesense serve {bank_path} --read-only")
     print(f"Training curve: {out_dir / 'run' / 'curve.png'}")
-    return {"open_set": scores, "train": result}
+    return {"open_set": scores, "train": result, "calibration": calibration.to_dict()}

@@ -145,6 +145,9 @@ def load(path: str | os.PathLike, device: str = "cpu") -> SentenceModel:
         raise SamesenseError(f"{path}: damaged model folder ({err})") from None
     if config.get("format") != FORMAT:
         raise SamesenseError(f"{path / CONFIG}: not a samesense model config")
+    if config["encoder"].get("type") == "gru":
+        # folders saved before the readout was a setting used the GRU's final state
+        config["encoder"].setdefault("pooling", "last")
     tokenizer = make_tokenizer(config["tokenizer"], tokens)
     model = SentenceModel(tokenizer, make_encoder(config["encoder"], len(tokenizer)), config.get("info"))
     if not (path / WEIGHTS).is_file():

@@ -21,6 +21,7 @@ uninterrupted one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -63,7 +64,7 @@ class TrainConfig:
     num_layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.0
-    pooling: str = "last"  # last | max | mean: how the GRU's outputs become one vector
+    pooling: str = "max"  # max | last (the article's) | mean: how the GRU's outputs become one vector
     loss: str = "am-softmax"
     scale: float | None = None  # None: the loss's default (30 for the margin family)
     margin: float | None = None  # None: the loss's default (0.35 for am-softmax)
@@ -75,6 +76,7 @@ class TrainConfig:
     batch_size: int = 100
     epochs: int = 10
     lr: float = 1e-3
+    lr_schedule: str = "constant"  # constant | cosine | linear: decay to zero over all epochs
     seed: int = 0
     threads: int | None = None
     device: str = "cpu"
@@ -99,6 +101,8 @@ class TrainConfig:
             raise SamesenseError(f"per_group must be at least 2, got {self.per_group}")
         if not self.lr > 0:
             raise SamesenseError(f"lr must be positive, got {self.lr}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise SamesenseError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.center_loss < 0 or self.orthogonal < 0:
             raise SamesenseError("center_loss and orthogonal weights cannot be negative")
         if not self.train:
@@ -108,6 +112,18 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+LR_SCHEDULES = {
+    "constant": lambda progress: 1.0,
+    "cosine": lambda progress: 0.5 * (1.0 + math.cos(math.pi * progress)),
+    "linear": lambda progress: 1.0 - progress,
+}
+
+
+def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
+    """The rate for a global step: a pure function of the step, so a resumed run follows it."""
+    return cfg.lr * LR_SCHEDULES[cfg.lr_schedule](min(step / max(total_steps, 1), 1.0))
 
 
 @dataclass
@@ -309,6 +325,7 @@ def plot_curve(run: Path, history: list[dict], title: str) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     epochs = [r["epoch"] for r in history]
     spectra = [r.get("singular_values", {}) for r in history]
@@ -328,6 +345,7 @@ def plot_curve(run: Path, history: list[dict], title: str) -> None:
         axes[2].legend()
     for ax in axes:
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     fig.suptitle(title)
     fig.tight_layout()
     tmp = run / ".curve.png.tmp"
@@ -399,7 +417,10 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
         bar = tqdm(range(state.step_in_epoch, len(batches)), desc=f"epoch {epoch}/{cfg.epochs}",
                    unit="batch", initial=state.step_in_epoch, total=len(batches),
                    disable=None if cfg.show_progress is None else not cfg.show_progress, leave=False)
+        total_steps = cfg.epochs * len(batches)
         for step in bar:
+            for group in parts.optimizer.param_groups:
+                group["lr"] = learning_rate(cfg, state.global_step, total_steps)
             rows = batches[step]
             ids, lengths = model.collate([data.token_ids[i] for i in rows])
             value, correct, counted = train_step(parts, cfg, ids.to(cfg.device), lengths,
@@ -429,7 +450,7 @@ def train(cfg: TrainConfig, resume: bool = False, overwrite: bool = False,
         record = {"epoch": epoch, "loss": state.epoch_loss_sum / max(state.epoch_seen, 1),
                   "train_acc": state.epoch_correct / max(state.epoch_counted, 1),
                   **{f"val_{k}": v for k, v in scores.items()}, "watch_top1": watched,
-                  "train_seconds": round(state.train_seconds, 2),
+                  "lr": parts.optimizer.param_groups[0]["lr"], "train_seconds": round(state.train_seconds, 2),
                   "sentences_per_second": round(state.sentences_seen / max(state.train_seconds, 1e-9), 1)}
         if hasattr(loss_fn, "current_lambda"):
             record["a_softmax_lambda"] = loss_fn.current_lambda()

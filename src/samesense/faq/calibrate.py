@@ -1,0 +1,184 @@
+"""Choosing the answer threshold for a target precision, from labelled questions.
+
+Two kinds of labelled data:
+  groups + out-of-scope  questions labelled with the group of the bank entry that answers them
+                         (groups file: group<TAB>question), plus questions no entry answers (one a
+                         line). Each is asked of the bank the way `ask` does it, did-you-mean
+                         included. Answered = best score at or above the threshold and not too close
+                         to call; correct = answered with the entry of its group.
+                         precision = correct / answered; coverage = answered in-scope / in-scope.
+  pairs                  question<TAB>stored question<TAB>0/1: answered = cosine at or above the
+                         threshold; precision = share of answered pairs labelled 1; coverage = share
+                         of 1-pairs answered.
+The threshold chosen is the lowest whose precision meets the target (lower thresholds answer more),
+half-way to the next lower score so that it sits between the calibration questions' scores.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..data import SamesenseError, read_groups, read_pairs, read_sentences
+from ..evaluate import pair_similarities
+from .bank import FaqBank
+from .matcher import close_choices
+
+
+@dataclass
+class Outcomes:
+    """Per labelled question: best score, whether that answer is right, whether it may be answered
+    at all (not too close to call), whether the question is in scope."""
+
+    scores: np.ndarray
+    correct: np.ndarray
+    decidable: np.ndarray
+    in_scope: np.ndarray
+
+
+@dataclass
+class Curve:
+    thresholds: np.ndarray
+    precision: np.ndarray
+    coverage: np.ndarray
+    out_of_scope_recall: np.ndarray | None = None
+
+
+@dataclass
+class Calibration:
+    threshold: float
+    target_precision: float
+    precision: float  # expected, measured on the calibration data at the threshold
+    coverage: float
+    kind: str  # groups | pairs
+    margin: float
+    n_in_scope: int
+    n_out_of_scope: int
+    in_scope_accuracy: float | None = None
+    out_of_scope_recall: float | None = None
+    files: list[str] = field(default_factory=list)
+    model_fingerprint: str = ""
+    created: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def curve(outcomes: Outcomes) -> Curve:
+    """Precision and coverage at every distinct best score, as the threshold (descending)."""
+    order = np.argsort(-outcomes.scores, kind="mergesort")
+    s = outcomes.scores[order]
+    answered = outcomes.decidable[order]
+    right = np.cumsum(answered & outcomes.correct[order])
+    n_answered = np.cumsum(answered)
+    in_scope = outcomes.in_scope[order]
+    covered = np.cumsum(answered & in_scope)
+    last = np.r_[s[1:] != s[:-1], True]  # the cut after the last question of each distinct score
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(n_answered > 0, right / np.maximum(n_answered, 1), 1.0)
+    n_in, n_out = int(in_scope.sum()), int((~in_scope).sum())
+    oos = None
+    if n_out:
+        oos = 1.0 - np.cumsum(answered & ~in_scope)[last] / n_out
+    return Curve(s[last], precision[last], covered[last] / max(n_in, 1), oos)
+
+
+def choose(outcomes: Outcomes, target: float) -> tuple[float, int, Curve]:
+    """(threshold, position on the curve, curve)."""
+    c = curve(outcomes)
+    meets = np.flatnonzero(c.precision >= target)
+    if not len(meets):
+        best = int(np.argmax(c.precision))
+        raise SamesenseError(f"no threshold reaches precision {target:.3f} on this data (best "
+                             f"{c.precision[best]:.3f} at {c.thresholds[best]:.3f}); lower --target-precision")
+    i = int(meets[-1])  # thresholds descend: the last that meets the target is the lowest
+    lower = c.thresholds[i + 1] if i + 1 < len(c.thresholds) else c.thresholds[i] - 1e-3
+    return float((c.thresholds[i] + lower) / 2), i, c
+
+
+def group_outcomes(bank: FaqBank, groups_file: str, oos_file: str | None, margin: float) -> Outcomes:
+    groups = read_groups(groups_file, normalize=False)
+    oos = read_sentences(oos_file, normalize=False) if oos_file else []
+    questions = groups.sentences + oos
+    entry_group = {e.id: e.group for e in bank.store.list_entries()}
+    known = set(entry_group.values())
+    if not known & set(groups.names):
+        raise SamesenseError(f"{groups_file}: none of its groups is the group of an entry in {bank.path} "
+                             "(label each question with the group of the entry that answers it)")
+    results = bank.search(questions, k=10)
+    labels = [groups.names[label] for label in groups.labels] + [None] * len(oos)
+    scores = np.array([c[0].score if c else -1.0 for c in results])
+    correct = np.array([bool(c) and g is not None and entry_group.get(c[0].entry_id) == g
+                        for c, g in zip(results, labels)])
+    decidable = np.array([len(close_choices(c, margin)) <= 1 for c in results])
+    return Outcomes(scores, correct, decidable, np.array([g is not None for g in labels]))
+
+
+def pair_outcomes(bank: FaqBank, pairs_file: str) -> Outcomes:
+    pairs = read_pairs(pairs_file, normalize=False)
+    if not pairs.is_binary:
+        raise SamesenseError(f"{pairs_file}: calibration needs 0/1 labels")
+    scores = pair_similarities(bank.need_model().encode, pairs)
+    positive = pairs.labels > 0.5
+    return Outcomes(scores.astype(np.float64), positive, np.ones(len(pairs), bool), positive)
+
+
+def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str | None = None,
+              pairs: str | None = None, margin: float | None = None, plot: str | os.PathLike | None = None,
+              save: bool = True) -> Calibration:
+    if not 0.0 < target <= 1.0:
+        raise SamesenseError(f"target precision must be in (0, 1], got {target}")
+    if (groups is None) == (pairs is None):
+        raise SamesenseError("calibrate from either a groups file (with out-of-scope questions) or a pairs file")
+    margin = float(bank.settings["margin"] if margin is None else margin)
+    outcomes = group_outcomes(bank, groups, oos, margin) if groups else pair_outcomes(bank, pairs)
+    if not outcomes.in_scope.any():
+        raise SamesenseError("no in-scope questions (or positive pairs) to calibrate on")
+    threshold, i, c = choose(outcomes, target)
+    n_in, n_out = int(outcomes.in_scope.sum()), int((~outcomes.in_scope).sum())
+    result = Calibration(threshold=round(threshold, 6), target_precision=target, precision=float(c.precision[i]),
+                         coverage=float(c.coverage[i]), kind="groups" if groups else "pairs", margin=margin,
+                         n_in_scope=n_in, n_out_of_scope=n_out,
+                         files=[str(Path(f).resolve()) for f in (groups, oos, pairs) if f],
+                         model_fingerprint=bank.need_model().fingerprint, created=time.time())
+    if groups:
+        answered = outcomes.decidable & (outcomes.scores >= threshold)
+        result.in_scope_accuracy = float((answered & outcomes.correct).sum() / n_in)
+        result.out_of_scope_recall = float(1 - (answered & ~outcomes.in_scope).sum() / n_out) if n_out else None
+    if plot:
+        plot_curve(c, result, plot)
+    if save:
+        bank.set_settings(threshold=result.threshold, margin=margin, calibration=result.to_dict())
+    return result
+
+
+def plot_curve(c: Curve, result: Calibration, path: str | os.PathLike) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ax.plot(c.thresholds, c.precision, label="precision (answered correctly / answered)")
+    ax.plot(c.thresholds, c.coverage, label="coverage (in-scope answered)")
+    if c.out_of_scope_recall is not None:
+        ax.plot(c.thresholds, c.out_of_scope_recall, label="out-of-scope refused", alpha=0.7)
+    ax.axhline(result.target_precision, color="grey", linestyle=":", label=f"target precision {result.target_precision:g}")
+    ax.axvline(result.threshold, color="black", linestyle="--",
+               label=f"threshold {result.threshold:.3f}: precision {result.precision:.3f}, coverage {result.coverage:.3f}")
+    ax.set(xlabel="threshold (cosine of the best match)", ylabel="share",
+           title=f"calibration on {result.n_in_scope} in-scope + {result.n_out_of_scope} out-of-scope ({result.kind})",
+           ylim=(0, 1.02))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    os.replace(tmp, path)

@@ -1,0 +1,338 @@
+"""The FAQ commands: `samesense faq import|export|list|add|rm|info`, `ask`, `calibrate`, `serve`.
+
+`add_commands(sub)` registers them on the main parser (samesense/cli.py). A bank remembers the
+model it was built with, so only the commands that create vectors need `--model`, and only the
+first time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from ..cli import _positive_int
+from ..data import SamesenseError
+
+FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+
+
+def _bank_arg(p, create: bool = False) -> None:
+    p.add_argument("bank", metavar="BANK", help="FAQ bank file (SQLite)" + ("; created if missing" if create else ""))
+
+
+def _model_arg(p, required: bool = False) -> None:
+    p.add_argument("--model", metavar="DIR", required=required,
+                   help="model folder (or run folder) whose vectors the bank uses; the bank remembers it, "
+                   "and re-encodes its questions when the model changes")
+
+
+def _progress_args(p) -> None:
+    p.add_argument("--progress", dest="show_progress", action="store_true", default=None,
+                   help="always show progress bars (default: only on a terminal)")
+    p.add_argument("--quiet", dest="show_progress", action="store_false", help="never show progress bars")
+
+
+def add_commands(sub) -> None:
+    add_faq(sub)
+    add_ask(sub)
+    add_calibrate(sub)
+    add_serve(sub)
+
+
+# ---------------------------------------------------------------------------------------------
+# samesense faq ...
+
+
+def add_faq(sub) -> None:
+    from .importer import FORMATS, ON_ERROR
+
+    faq = sub.add_parser("faq", help="keep an FAQ bank: import, export, list, add, rm, info",
+                         description="An FAQ bank is one SQLite file of question/answer entries (with "
+                         "paraphrases, tags and groups) and their vectors.")
+    cmds = faq.add_subparsers(dest="faq_command", metavar="ACTION", required=True, help="what to do")
+
+    p = cmds.add_parser("import", help="add the rows of a TSV, CSV or JSONL file", formatter_class=FORMATTER,
+                        description="Rows: question, answer[, group]. Rows sharing a group become one "
+                        "entry (first question the entry's, the others paraphrases). A group (or a "
+                        "question without group) already in the bank gets the new questions and the "
+                        "file's answer. The import is one transaction: all of it or nothing.")
+    _bank_arg(p, create=True)
+    p.add_argument("file", metavar="FILE", help="tsv, csv or jsonl file (.gz too)")
+    _model_arg(p)
+    p.add_argument("--format", choices=("auto",) + FORMATS, default="auto", help="file format; auto: by extension")
+    p.add_argument("--on-error", choices=ON_ERROR, default="reject",
+                   help="a malformed row: reject the import (nothing written), or skip the row and report it")
+    p.add_argument("--index", choices=("auto", "flat", "hnsw"), default=None,
+                   help="vector index: exact flat, approximate HNSW, or auto (HNSW above --hnsw-above "
+                   "questions); remembered by the bank")
+    p.add_argument("--hnsw-above", type=_positive_int, default=None, metavar="N",
+                   help="with --index auto, the bank size (question vectors) from which HNSW is used")
+    _progress_args(p)
+    p.set_defaults(func=run_import)
+
+    p = cmds.add_parser("export", help="write the bank's entries to a TSV, CSV or JSONL file",
+                        formatter_class=FORMATTER, description="The file imports back into the same entries.")
+    _bank_arg(p)
+    p.add_argument("file", metavar="FILE", help="output file, or - for standard output")
+    p.add_argument("--format", choices=("auto",) + FORMATS, default="auto",
+                   help="file format; auto: by extension (tsv for standard output)")
+    p.set_defaults(func=run_export)
+
+    p = cmds.add_parser("list", help="print entries", formatter_class=FORMATTER)
+    _bank_arg(p)
+    p.add_argument("--contains", metavar="TEXT", help="only entries whose question, paraphrase or answer holds TEXT")
+    p.add_argument("--offset", type=int, default=0, help="entries to skip")
+    p.add_argument("--limit", type=_positive_int, default=50, help="entries to print")
+    p.add_argument("--json", action="store_true", help="one JSON object a line")
+    p.set_defaults(func=run_list)
+
+    p = cmds.add_parser("add", help="add one entry", formatter_class=FORMATTER)
+    _bank_arg(p, create=True)
+    p.add_argument("--question", required=True, help="the entry's question")
+    p.add_argument("--answer", required=True, help="its answer")
+    p.add_argument("--paraphrase", action="append", default=[], metavar="TEXT",
+                   help="another way to ask the same question (repeat for more)")
+    p.add_argument("--tag", action="append", default=[], help="a tag (repeat for more)")
+    p.add_argument("--group", help="a unique name for the entry (imports with this group join it)")
+    _model_arg(p)
+    p.add_argument("--json", action="store_true", help="print the new entry as JSON")
+    p.set_defaults(func=run_add)
+
+    p = cmds.add_parser("rm", help="delete entries by id", formatter_class=FORMATTER)
+    _bank_arg(p)
+    p.add_argument("ids", metavar="ID", type=int, nargs="+", help="entry ids (see faq list)")
+    p.set_defaults(func=run_rm)
+
+    p = cmds.add_parser("info", help="counts, model, index and threshold settings", formatter_class=FORMATTER)
+    _bank_arg(p)
+    p.set_defaults(func=run_info)
+
+
+def open_store_only(path: str):
+    """A bank without model or index, for commands that only read or delete rows."""
+    from .bank import FaqBank
+    from .store import Store
+
+    return FaqBank(Store(path, create=False))
+
+
+def run_import(args) -> int:
+    from .bank import FaqBank, ImportReport
+    from .importer import read_rows
+
+    rows, skipped = read_rows(args.file, args.format, args.on_error)
+    for message in skipped:
+        print(f"samesense: warning: skipped {message}", file=sys.stderr)
+    with FaqBank.open(args.bank, args.model, show_progress=args.show_progress) as bank:
+        settings = {k: v for k, v in (("index", args.index), ("hnsw_above", args.hnsw_above)) if v is not None}
+        if settings:
+            bank.set_settings(**settings)
+        bank.need_model()
+        report = bank.import_rows(rows, ImportReport(skipped=skipped))
+        print(f"{args.file}: {report.rows} rows -> {report.entries_added} entries added, "
+              f"{report.entries_updated} updated, {report.questions_added} questions added"
+              f"{f', {len(skipped)} malformed rows skipped' if skipped else ''} in {report.seconds:.1f}s; "
+              f"{args.bank} holds {bank.store.count()[0]} entries ({bank.index.kind} index)")
+    return 0
+
+
+def run_export(args) -> int:
+    from .importer import export_file, export_text, file_format
+
+    with open_store_only(args.bank) as bank:
+        entries = bank.store.list_entries()
+    if args.file == "-":
+        sys.stdout.write(export_text(entries, "tsv" if args.format == "auto" else file_format("-", args.format)))
+    else:
+        export_file(entries, args.file, args.format)
+        print(f"{args.file}: {len(entries)} entries")
+    return 0
+
+
+def run_list(args) -> int:
+    with open_store_only(args.bank) as bank:
+        entries = bank.store.list_entries(args.offset, args.limit, args.contains)
+    for e in entries:
+        if args.json:
+            print(json.dumps(e.to_dict(), ensure_ascii=False))
+        else:
+            extra = f"  (+{len(e.paraphrases)} paraphrases)" if e.paraphrases else ""
+            group = f"  [{e.group}]" if e.group else ""
+            print(f"{e.id}\t{e.question}{extra}{group}\n\t-> {e.answer}")
+    return 0
+
+
+def run_add(args) -> int:
+    from .bank import FaqBank
+
+    with FaqBank.open(args.bank, args.model) as bank:
+        entry = bank.add(args.question, args.answer, args.paraphrase, args.tag, args.group)
+    print(json.dumps(entry.to_dict(), ensure_ascii=False) if args.json else f"added entry {entry.id}")
+    return 0
+
+
+def run_rm(args) -> int:
+    with open_store_only(args.bank) as bank:
+        missing = [i for i in args.ids if not bank.delete(i)]
+    if missing:
+        raise SamesenseError(f"no entr{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} "
+                             f"(the others were deleted)")
+    print(f"deleted {len(args.ids)} entr{'y' if len(args.ids) == 1 else 'ies'}")
+    return 0
+
+
+def run_info(args) -> int:
+    with open_store_only(args.bank) as bank:
+        print(json.dumps(bank.info(), indent=2, ensure_ascii=False))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# samesense ask
+
+
+def add_ask(sub) -> None:
+    p = sub.add_parser("ask", help="answer questions from an FAQ bank, or say there is no confident answer",
+                       formatter_class=FORMATTER,
+                       description="The nearest stored question's answer when its similarity clears the "
+                       "bank's threshold and no entry with another answer is as close; otherwise no "
+                       "answer, the reason, and the candidates.")
+    _bank_arg(p)
+    p.add_argument("questions", metavar="QUESTION", nargs="+", help="question(s); '-' reads one a line from standard input")
+    _model_arg(p)
+    p.add_argument("-k", type=_positive_int, default=5, help="candidates to show")
+    p.add_argument("--json", action="store_true", help="print one JSON object per question")
+    p.set_defaults(func=run_ask)
+
+
+def format_answer(answer) -> str:
+    lines = [answer.question]
+    if answer.answered:
+        lines.append(f"  answer ({answer.score:.3f}, matched \"{answer.matched_question}\"): {answer.answer}")
+    else:
+        lines.append(f"  no confident answer: {answer.reason}")
+        for c in answer.did_you_mean:
+            lines.append(f"  did you mean: \"{c.question}\" ({c.score:.3f}) -> {c.answer}")
+    for rank, c in enumerate(answer.candidates, 1):
+        lines.append(f"    {rank}. {c.score:.3f}  {c.question}  [entry {c.entry_id}]")
+    return "\n".join(lines)
+
+
+def run_ask(args) -> int:
+    from .bank import FaqBank
+
+    questions = [line.strip() for line in sys.stdin if line.strip()] if args.questions == ["-"] else args.questions
+    with FaqBank.open(args.bank, args.model, create=False) as bank:
+        bank.need_model()
+        for question in questions:
+            answer = bank.ask(question, k=args.k)
+            print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else format_answer(answer))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# samesense calibrate
+
+
+def add_calibrate(sub) -> None:
+    p = sub.add_parser("calibrate", help="choose an FAQ bank's answer threshold for a target precision",
+                       formatter_class=FORMATTER,
+                       description="From labelled questions: a groups file (group<TAB>question, the group "
+                       "of the bank entry that answers it) plus out-of-scope questions (one a line), or a "
+                       "pairs file (question<TAB>stored question<TAB>0/1). Chooses the lowest threshold "
+                       "whose precision meets the target, stores it in the bank with the precision and "
+                       "coverage expected, and plots both against the threshold.")
+    _bank_arg(p)
+    p.add_argument("--groups", metavar="FILE", help="labelled in-scope questions: group<TAB>question")
+    p.add_argument("--oos", metavar="FILE", help="out-of-scope questions, one a line (with --groups)")
+    p.add_argument("--pairs", metavar="FILE", help="labelled pairs: question<TAB>stored question<TAB>0/1")
+    p.add_argument("--target-precision", type=float, default=0.95, help="precision the answers must reach")
+    p.add_argument("--margin", type=float, default=None,
+                   help="did-you-mean margin to use and store (default: the bank's)")
+    p.add_argument("--plot", metavar="PNG", help="where to draw precision and coverage against the threshold "
+                   "(default: BANK.calibration.png)")
+    p.add_argument("--dry-run", action="store_true", help="report, but do not store the threshold")
+    _model_arg(p)
+    p.add_argument("--json", action="store_true", help="print the calibration as JSON")
+    p.set_defaults(func=run_calibrate)
+
+
+def run_calibrate(args) -> int:
+    from .bank import FaqBank
+    from .calibrate import calibrate
+
+    if args.oos and not args.groups:
+        raise SamesenseError("--oos goes with --groups")
+    plot = args.plot or f"{args.bank}.calibration.png"
+    with FaqBank.open(args.bank, args.model, create=False) as bank:
+        result = calibrate(bank, args.target_precision, groups=args.groups, oos=args.oos, pairs=args.pairs,
+                           margin=args.margin, plot=plot, save=not args.dry_run)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(f"threshold {result.threshold:.4f}: expected precision {result.precision:.4f}, coverage "
+          f"{result.coverage:.4f} (target {result.target_precision:g}; {result.n_in_scope} in-scope, "
+          f"{result.n_out_of_scope} out-of-scope)")
+    if result.in_scope_accuracy is not None:
+        oos = f", out-of-scope refused {result.out_of_scope_recall:.4f}" if result.out_of_scope_recall is not None else ""
+        print(f"  in-scope answered correctly {result.in_scope_accuracy:.4f}{oos}")
+    print(f"  {'not stored (--dry-run)' if args.dry_run else f'stored in {args.bank}'}; plot: {plot}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# samesense serve
+
+
+TOKEN_ENV = "SAMESENSE_TOKEN"
+
+
+def add_serve(sub) -> None:
+    from .serve import Limits
+
+    d = Limits()
+    p = sub.add_parser("serve", help="serve an FAQ bank over HTTP, with a web page",
+                       formatter_class=FORMATTER,
+                       description="POST /ask, GET/POST/PUT/DELETE /faq, /healthz, /metrics, the web page at "
+                       "/ and OpenAPI docs at /docs. Writes need a bearer token: from "
+                       f"${TOKEN_ENV} or --token-file; without one the server only starts with --read-only.")
+    _bank_arg(p)
+    _model_arg(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on")
+    p.add_argument("--token-file", metavar="FILE", help=f"file holding the bearer token for writes (else ${TOKEN_ENV})")
+    p.add_argument("--read-only", action="store_true", help="refuse all writes (no token needed)")
+    p.add_argument("--max-body-bytes", type=_positive_int, default=d.max_body_bytes, help="largest request body")
+    p.add_argument("--max-question-chars", type=_positive_int, default=d.max_question_chars,
+                   help="longest question (and stored question)")
+    p.add_argument("--max-answer-chars", type=_positive_int, default=d.max_answer_chars, help="longest answer")
+    p.add_argument("--threads", type=_positive_int, default=1,
+                   help="torch threads for encoding (one query is small: more threads only contend)")
+    p.set_defaults(func=run_serve)
+
+
+def read_token(token_file: str | None) -> str | None:
+    if token_file:
+        try:
+            token = open(token_file, encoding="utf-8").read().strip()
+        except OSError as err:
+            raise SamesenseError(f"{token_file}: cannot read the token ({err.strerror})") from None
+        if not token:
+            raise SamesenseError(f"{token_file}: empty token")
+        return token
+    return os.environ.get(TOKEN_ENV, "").strip() or None
+
+
+def run_serve(args) -> int:
+    from .serve import Limits, serve
+
+    token = read_token(args.token_file)
+    if token is None and not args.read_only:
+        raise SamesenseError(f"no token for writes: set ${TOKEN_ENV} or pass --token-file FILE "
+                             "(or --read-only to serve without writes)")
+    limits = Limits(args.max_body_bytes, args.max_question_chars, args.max_answer_chars)
+    serve(args.bank, args.model, host=args.host, port=args.port, token=None if args.read_only else token,
+          limits=limits, threads=args.threads)
+    return 0

@@ -1,0 +1,189 @@
+"""Reading FAQ files to import, and writing a bank out again.
+
+Formats, by extension (`.gz` is read too) or by name:
+  tsv    question<TAB>answer[<TAB>group]     an optional first line `question<TAB>answer[<TAB>group]`
+  csv    question,answer[,group]              the same, with CSV quoting (fields may hold newlines)
+  jsonl  {"question": ..., "answer": ..., "group": ..., "paraphrases": [...], "tags": [...]}
+Rows that share a group are one entry (the first row's question is the entry's question, the others
+its paraphrases), so each must carry the same answer.
+
+A malformed row (wrong number of fields, empty question or answer, invalid UTF-8, bad JSON, an answer
+that contradicts its group's) is an error naming the file and line: `on_error="reject"` stops at the
+first one, `"skip"` leaves the row out and reports it. Nothing is written to the bank while reading,
+so a rejected import writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+from pathlib import Path
+from typing import Iterator
+
+from ..data import DataError, SamesenseError
+from ..files import atomic_write_bytes
+from .bank import SURROGATES, FaqRow
+from .store import Entry
+
+FORMATS = ("tsv", "csv", "jsonl")
+ON_ERROR = ("reject", "skip")
+JSON_FIELDS = {"question", "answer", "group", "paraphrases", "tags", "id", "created", "updated"}
+
+
+def file_format(path: str | os.PathLike, fmt: str = "auto") -> str:
+    if fmt != "auto":
+        if fmt not in FORMATS:
+            raise SamesenseError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
+        return fmt
+    suffixes = [s.lower() for s in Path(path).suffixes if s.lower() != ".gz"]
+    ext = suffixes[-1].lstrip(".") if suffixes else ""
+    found = {"tsv": "tsv", "txt": "tsv", "tab": "tsv", "csv": "csv", "jsonl": "jsonl", "json": "jsonl",
+             "ndjson": "jsonl"}.get(ext)
+    if found is None:
+        raise SamesenseError(f"{path}: cannot tell the format from the name; pass --format {'|'.join(FORMATS)}")
+    return found
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def _records(path: Path, fmt: str) -> Iterator[tuple[int, object]]:
+    """(line, fields list or JSON value) per non-blank record; a str value is an error message."""
+    with _open_text(path) as fh:
+        if fmt == "csv":
+            reader = csv.reader(fh, strict=True)
+            while True:
+                start = reader.line_num + 1
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as err:
+                    yield start, f"bad CSV ({err})"
+                    return  # the reader cannot find its footing after a quoting error
+                if any(f.strip() for f in fields):
+                    yield start, fields
+            return
+        for number, line in enumerate(fh, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            if fmt == "tsv":
+                yield number, line.split("\t")
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as err:
+                yield number, f"bad JSON ({err.msg} at column {err.colno})"
+
+
+def _text_field(value, name: str, required: bool) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValueError(f"empty {name}")
+        return None
+    if isinstance(value, (int, float)) and name == "group" and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text, not {type(value).__name__}")
+    if SURROGATES.search(value):
+        raise ValueError(f"{name} is not valid UTF-8")
+    return " ".join(value.split()) if name != "answer" else value.strip()
+
+
+def _text_list(value, name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError(f"{name} must be a list of texts")
+    return [t for t in (_text_field(v, name, False) for v in value) if t]
+
+
+def _row(number: int, record, fmt: str, first: bool) -> FaqRow | None:
+    """A FaqRow, None for a header line, or ValueError with what is wrong."""
+    if isinstance(record, str):
+        raise ValueError(record)
+    if fmt != "jsonl":
+        if first and [f.strip().lower() for f in record] in (["question", "answer"], ["question", "answer", "group"]):
+            return None
+        if len(record) not in (2, 3):
+            raise ValueError(f"expected question, answer[, group]: found {len(record)} fields")
+        record = dict(zip(("question", "answer", "group"), record))
+    elif not isinstance(record, dict):
+        raise ValueError(f"expected a JSON object, found {type(record).__name__}")
+    else:
+        unknown = set(record) - JSON_FIELDS
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}")
+    return FaqRow(question=_text_field(record.get("question"), "question", True),
+                  answer=_text_field(record.get("answer"), "answer", True),
+                  group=_text_field(record.get("group"), "group", False),
+                  paraphrases=_text_list(record.get("paraphrases"), "paraphrases"),
+                  tags=_text_list(record.get("tags"), "tags"), line=number)
+
+
+def read_rows(path: str | os.PathLike, fmt: str = "auto", on_error: str = "reject") -> tuple[list[FaqRow], list[str]]:
+    """The rows of an FAQ file and the messages of the malformed rows skipped."""
+    if on_error not in ON_ERROR:
+        raise SamesenseError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, None, "no such file" if not path.exists() else "not a file")
+    fmt = file_format(path, fmt)
+    rows, skipped = [], []
+    answers: dict[tuple[str, str], tuple[str, int]] = {}  # group (or question) -> first answer, line
+    try:
+        for number, record in _records(path, fmt):
+            try:
+                row = _row(number, record, fmt, first=not rows and not skipped)
+                if row is None:
+                    continue
+                key = ("group", row.group) if row.group else ("question", row.question)
+                answer, line = answers.setdefault(key, (row.answer, number))
+                if answer != row.answer:
+                    raise ValueError(f"{key[0]} {key[1]!r} has another answer on line {line}")
+            except ValueError as err:
+                if on_error == "reject":
+                    raise DataError(path, number, f"{err} (--on-error skip leaves such rows out)") from None
+                skipped.append(f"{path}:{number}: {err}")
+                continue
+            rows.append(row)
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        raise DataError(path, None, f"cannot read ({err})") from None
+    return rows, skipped
+
+
+# ---------------------------------------------------------------------------------------------
+# Export
+
+
+def export_text(entries: list[Entry], fmt: str) -> str:
+    """A file that imports back into the same entries (the group keeps paraphrases together)."""
+    if fmt == "jsonl":
+        return "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in entries)
+    out = io.StringIO()
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["question", "answer", "group"])
+    else:
+        out.write("question\tanswer\tgroup\n")
+    for e in entries:
+        group = e.group or (f"entry-{e.id}" if e.paraphrases else "")
+        for question in e.questions:
+            if fmt == "csv":
+                writer.writerow([question, e.answer, group])
+            else:  # a TSV field cannot hold a tab or a line break
+                out.write("\t".join(" ".join(f.split()) for f in (question, e.answer, group)) + "\n")
+    return out.getvalue()
+
+
+def export_file(entries: list[Entry], path: str | os.PathLike, fmt: str = "auto") -> None:
+    data = export_text(entries, file_format(path, fmt)).encode("utf-8")
+    if str(path).endswith(".gz"):
+        data = gzip.compress(data)
+    atomic_write_bytes(path, data)

@@ -1,0 +1,74 @@
+"""Answer or abstain: what to do with the nearest stored questions of a new question.
+
+The rule, in order:
+  no candidates                             -> no answer, "empty bank"
+  best score below the threshold            -> no answer, "below threshold"
+  another entry with a different answer
+  scores within `margin` of the best        -> no answer, "too close to call", with the close
+                                               ones as "did you mean" choices
+  otherwise                                 -> the best entry's answer
+Candidates are entries (a question's paraphrases all point to one entry, scored by the best of
+them); two entries with the same answer text do not compete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Candidate:
+    entry_id: int
+    question: str  # the stored question (or paraphrase) that matched best
+    answer: str
+    score: float
+
+
+@dataclass
+class Answer:
+    question: str
+    answered: bool
+    threshold: float
+    answer: str | None = None
+    entry_id: int | None = None
+    matched_question: str | None = None
+    score: float | None = None
+    reason: str | None = None  # why there is no answer
+    did_you_mean: list[Candidate] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def close_choices(candidates: list[Candidate], margin: float) -> list[Candidate]:
+    """The candidates within `margin` of the best, one per answer; more than one means too close."""
+    if not candidates:
+        return []
+    best = candidates[0].score
+    choices: dict[str, Candidate] = {}
+    for c in candidates:
+        if best - c.score < margin:
+            choices.setdefault(c.answer, c)
+    return list(choices.values())
+
+
+def decide(question: str, candidates: list[Candidate], threshold: float, margin: float) -> Answer:
+    """`candidates`: one per entry, best first."""
+    result = Answer(question=question, answered=False, threshold=threshold, candidates=candidates)
+    if not candidates:
+        result.reason = "empty bank"
+        return result
+    best = candidates[0]
+    if best.score < threshold:
+        result.reason = f"below threshold {threshold:.3f} (best {best.score:.3f})"
+        return result
+    choices = close_choices(candidates, margin)
+    if len(choices) > 1:
+        result.reason = f"too close to call ({best.score:.3f} vs {choices[1].score:.3f}, margin {margin:.3f})"
+        result.did_you_mean = choices
+        return result
+    result.answered = True
+    result.answer, result.entry_id = best.answer, best.entry_id
+    result.matched_question, result.score = best.question, best.score
+    return result

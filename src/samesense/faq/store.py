@@ -1,0 +1,317 @@
+"""The FAQ bank on disk: one SQLite file, no server.
+
+    settings(key, value)          JSON values: threshold, margin, model fingerprint, generation, ...
+    entries(id, answer, grp, tags, created, updated)
+    questions(id, entry_id, position, text, vector)
+                                  position 0 is the entry's question, 1.. its paraphrases;
+                                  vector is the model's float32 vector of the text
+
+Every question row is immutable: editing a question deletes its row and inserts a new one, and ids
+are never reused (AUTOINCREMENT). So a question id names one (text, vector) for good, and the vector
+index only has to agree with the store on the set of ids, which makes checking and repairing it a
+set difference. Every write transaction also bumps `generation`, so a process that holds an index
+in memory notices writes made by another process with one cheap read.
+
+WAL mode lets readers go on while one writer writes; a write is one transaction (BEGIN IMMEDIATE),
+so a process killed at any moment leaves the bank as it was before or after that write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from ..data import SamesenseError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    answer TEXT NOT NULL,
+    grp TEXT UNIQUE,
+    tags TEXT NOT NULL DEFAULT '[]',
+    created REAL NOT NULL,
+    updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    entry_id INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    vector BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS questions_by_entry ON questions(entry_id, position);
+"""
+SCHEMA_VERSION = 1
+
+# Visible defaults until `samesense calibrate` (or the user) sets them.
+DEFAULT_SETTINGS = {
+    "schema_version": SCHEMA_VERSION,
+    "generation": 0,
+    "threshold": 0.6,  # cosine a best match must reach to be given as the answer
+    "margin": 0.02,  # best two with different answers closer than this: "did you mean"
+    "index": "auto",  # flat | hnsw | auto (hnsw above hnsw_above question vectors)
+    "hnsw_above": 200_000,
+    "calibration": None,
+}
+
+
+@dataclass
+class Entry:
+    id: int
+    question: str
+    answer: str
+    paraphrases: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    group: str | None = None
+    created: float = 0.0
+    updated: float = 0.0
+
+    @property
+    def questions(self) -> list[str]:
+        return [self.question, *self.paraphrases]
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "question": self.question, "answer": self.answer,
+                "paraphrases": self.paraphrases, "tags": self.tags, "group": self.group,
+                "created": self.created, "updated": self.updated}
+
+
+def vector_blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+
+
+class Store:
+    """The SQLite file. Thread-safe: one writer connection behind a lock, one reader per thread."""
+
+    def __init__(self, path: str | os.PathLike, create: bool = True):
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise SamesenseError(f"{self.path}: no such FAQ bank")
+        if self.path.is_dir():
+            raise SamesenseError(f"{self.path}: is a folder, not an FAQ bank file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self.write_lock = threading.RLock()
+        try:
+            self._writer = self._connect()
+            self._create_schema()
+        except sqlite3.DatabaseError as err:
+            raise SamesenseError(f"{self.path}: not an FAQ bank ({err})") from None
+        version = self.setting("schema_version")
+        if version != SCHEMA_VERSION:
+            raise SamesenseError(f"{self.path}: bank format {version}, this samesense reads {SCHEMA_VERSION}")
+
+    def _create_schema(self) -> None:
+        """Tables and default settings, once; an existing bank is not written to (opening it for
+        reading must not look like a change to the processes that hold it open)."""
+        conn = self._writer
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings'").fetchone():
+            return
+        conn.execute("PRAGMA journal_mode=WAL")  # stays with the file
+        with self.write(bump=False):
+            for statement in filter(str.strip, SCHEMA.split(";")):  # executescript would commit
+                conn.execute(statement)
+            for key, value in DEFAULT_SETTINGS.items():
+                conn.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=60000")  # another process writing: wait, don't fail
+        conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: a killed process loses nothing committed
+        return conn
+
+    @property
+    def reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def close(self) -> None:
+        with self.write_lock:
+            self._writer.close()
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextlib.contextmanager
+    def write(self, bump: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction; it bumps the generation. Rolled back whole on any error."""
+        with self.write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                if bump:
+                    conn.execute("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def setting(self, key: str, conn: sqlite3.Connection | None = None):
+        row = (conn or self.reader).execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else DEFAULT_SETTINGS.get(key)
+
+    def settings(self) -> dict:
+        rows = self.reader.execute("SELECT key, value FROM settings").fetchall()
+        return {**DEFAULT_SETTINGS, **{k: json.loads(v) for k, v in rows}}
+
+    @staticmethod
+    def put_setting(conn: sqlite3.Connection, key: str, value) -> None:
+        conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
+
+    def generation(self) -> int:
+        return int(self.setting("generation"))
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def count(self) -> tuple[int, int]:
+        """(entries, question vectors)."""
+        conn = self.reader
+        return (conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0],
+                conn.execute("SELECT COUNT(*) FROM questions").fetchone()[0])
+
+    def question_ids(self) -> np.ndarray:
+        rows = self.reader.execute("SELECT id FROM questions").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def vectors(self, ids: Sequence[int] | None = None, dim: int | None = None,
+                chunk: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of the given question ids (all when None), read in chunks."""
+        conn = self.reader
+        if ids is None:
+            rows = conn.execute("SELECT id, vector FROM questions ORDER BY id").fetchall()
+        else:
+            ids = [int(i) for i in ids]
+            rows = []
+            for start in range(0, len(ids), 900):  # SQLite caps the number of parameters
+                part = ids[start: start + 900]
+                rows += conn.execute(f"SELECT id, vector FROM questions WHERE id IN ({','.join('?' * len(part))})",
+                                     part).fetchall()
+        out_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        if not rows:
+            return out_ids, np.zeros((0, dim or 0), dtype=np.float32)
+        flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4")
+        return out_ids, flat.reshape(len(rows), -1).astype(np.float32, copy=False)
+
+    def question_texts(self) -> tuple[np.ndarray, list[str]]:
+        rows = self.reader.execute("SELECT id, text FROM questions ORDER BY id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+
+    def entries_of_questions(self, question_ids: Sequence[int]) -> dict[int, tuple[int, str, str]]:
+        """question id -> (entry id, question text, answer)."""
+        ids = [int(i) for i in question_ids]
+        if not ids:
+            return {}
+        rows = self.reader.execute(
+            f"SELECT q.id, q.entry_id, q.text, e.answer FROM questions q JOIN entries e ON e.id = q.entry_id "
+            f"WHERE q.id IN ({','.join('?' * len(ids))})", ids).fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def _entries(self, where: str = "", params: Sequence = (), conn: sqlite3.Connection | None = None,
+                 tail: str = "") -> list[Entry]:
+        conn = conn or self.reader
+        rows = conn.execute(f"SELECT id, answer, grp, tags, created, updated FROM entries {where} "
+                            f"ORDER BY id {tail}", params).fetchall()
+        entries = {r[0]: Entry(r[0], "", r[1], [], json.loads(r[3]), r[2], r[4], r[5]) for r in rows}
+        ids = list(entries)
+        for start in range(0, len(ids), 900):
+            part = ids[start: start + 900]
+            for entry_id, position, text in conn.execute(
+                    f"SELECT entry_id, position, text FROM questions WHERE entry_id IN "
+                    f"({','.join('?' * len(part))}) ORDER BY entry_id, position, id", part):
+                entry = entries[entry_id]
+                if position == 0:
+                    entry.question = text
+                else:
+                    entry.paraphrases.append(text)
+        return list(entries.values())
+
+    def entry(self, entry_id: int, conn: sqlite3.Connection | None = None) -> Entry | None:
+        found = self._entries("WHERE id = ?", (int(entry_id),), conn)
+        return found[0] if found else None
+
+    def entry_by_group(self, group: str, conn: sqlite3.Connection | None = None) -> Entry | None:
+        found = self._entries("WHERE grp = ?", (group,), conn)
+        return found[0] if found else None
+
+    def list_entries(self, offset: int = 0, limit: int | None = None, contains: str | None = None) -> list[Entry]:
+        where, params = "", []
+        if contains:
+            where = ("WHERE answer LIKE ? ESCAPE '\\' OR id IN (SELECT entry_id FROM questions "
+                     "WHERE text LIKE ? ESCAPE '\\')")
+            pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            params = [pattern, pattern]
+        return self._entries(where, params, tail=f"LIMIT {-1 if limit is None else int(limit)} OFFSET {int(offset)}")
+
+    def check(self) -> str:
+        return self.reader.execute("PRAGMA integrity_check").fetchone()[0]
+
+    # -- writing (inside `with store.write() as conn`) ----------------------------------------
+
+    @staticmethod
+    def insert_entry(conn: sqlite3.Connection, answer: str, tags: Sequence[str] = (),
+                     group: str | None = None) -> int:
+        now = time.time()
+        cur = conn.execute("INSERT INTO entries (answer, grp, tags, created, updated) VALUES (?, ?, ?, ?, ?)",
+                           (answer, group, json.dumps(list(tags), ensure_ascii=False), now, now))
+        return int(cur.lastrowid)
+
+    @staticmethod
+    def update_entry_fields(conn: sqlite3.Connection, entry_id: int, answer: str | None = None,
+                            tags: Sequence[str] | None = None) -> None:
+        if answer is not None:
+            conn.execute("UPDATE entries SET answer = ? WHERE id = ?", (answer, entry_id))
+        if tags is not None:
+            conn.execute("UPDATE entries SET tags = ? WHERE id = ?",
+                         (json.dumps(list(tags), ensure_ascii=False), entry_id))
+        conn.execute("UPDATE entries SET updated = ? WHERE id = ?", (time.time(), entry_id))
+
+    @staticmethod
+    def insert_questions(conn: sqlite3.Connection, entry_id: int, texts: Sequence[str],
+                         vectors: np.ndarray, first_position: int = 0) -> list[int]:
+        ids = []
+        for offset, (text, vector) in enumerate(zip(texts, vectors)):
+            cur = conn.execute("INSERT INTO questions (entry_id, position, text, vector) VALUES (?, ?, ?, ?)",
+                               (entry_id, first_position + offset, text, vector_blob(vector)))
+            ids.append(int(cur.lastrowid))
+        return ids
+
+    @staticmethod
+    def question_rows(conn: sqlite3.Connection, entry_id: int) -> list[tuple[int, int, str]]:
+        """(question id, position, text) of an entry."""
+        return conn.execute("SELECT id, position, text FROM questions WHERE entry_id = ? ORDER BY position, id",
+                            (entry_id,)).fetchall()
+
+    @staticmethod
+    def delete_questions(conn: sqlite3.Connection, question_ids: Sequence[int]) -> None:
+        conn.executemany("DELETE FROM questions WHERE id = ?", [(int(i),) for i in question_ids])
+
+    @staticmethod
+    def set_positions(conn: sqlite3.Connection, positions: dict[int, int]) -> None:
+        conn.executemany("UPDATE questions SET position = ? WHERE id = ?", [(p, i) for i, p in positions.items()])
+
+    @staticmethod
+    def delete_entry(conn: sqlite3.Connection, entry_id: int) -> list[int]:
+        """Delete an entry and its questions; return the deleted question ids."""
+        ids = [r[0] for r in conn.execute("SELECT id FROM questions WHERE entry_id = ?", (entry_id,))]
+        conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))  # questions go by cascade
+        return ids
+
+    @staticmethod
+    def replace_vectors(conn: sqlite3.Connection, ids: np.ndarray, vectors: np.ndarray) -> None:
+        conn.executemany("UPDATE questions SET vector = ? WHERE id = ?",
+                         ((vector_blob(v), int(i)) for i, v in zip(ids, vectors)))

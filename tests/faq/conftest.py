@@ -1,0 +1,56 @@
+import pytest
+
+from fakes import WordModel
+
+from samesense.faq import FaqBank
+
+FAQ = [
+    ("how do i reset my pin", "Settings > Security > Reset PIN.", ["i forgot my pin code"]),
+    ("what are your opening hours", "Monday to Friday, 9 to 5.", ["when are you open"]),
+    ("how do i close my account", "Write to support and we close it within a day.", []),
+]
+
+
+@pytest.fixture
+def model():
+    return WordModel()
+
+
+@pytest.fixture
+def bank(tmp_path, model):
+    """A small bank of three entries over the fake model."""
+    bank = FaqBank.open(tmp_path / "bank.faq", model)
+    for question, answer, paraphrases in FAQ:
+        bank.add(question, answer, paraphrases=paraphrases)
+    yield bank
+    bank.close()
+
+
+TOKEN = "test-token"
+
+
+@pytest.fixture
+def live_server(bank):
+    """The app on uvicorn in a thread, on a free port of 127.0.0.1: yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from samesense.faq.serve import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(bank, TOKEN), host="127.0.0.1", port=port,
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the test server did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

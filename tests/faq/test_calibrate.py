@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from samesense.data import SamesenseError
+from samesense.faq import FaqBank, FaqRow
+from samesense.faq.calibrate import Outcomes, calibrate, choose, curve
+
+
+def outcomes(scores, correct, in_scope=None, decidable=None):
+    n = len(scores)
+    return Outcomes(np.array(scores, float), np.array(correct, bool),
+                    np.ones(n, bool) if decidable is None else np.array(decidable, bool),
+                    np.ones(n, bool) if in_scope is None else np.array(in_scope, bool))
+
+
+def test_curve_counts_precision_and_coverage_at_each_score():
+    o = outcomes([0.9, 0.8, 0.7, 0.6], [True, True, False, True], in_scope=[True, True, False, True])
+    c = curve(o)
+    assert list(c.thresholds) == [0.9, 0.8, 0.7, 0.6]
+    assert list(c.precision) == pytest.approx([1.0, 1.0, 2 / 3, 3 / 4])
+    assert list(c.coverage) == pytest.approx([1 / 3, 2 / 3, 2 / 3, 1.0])
+    assert list(c.out_of_scope_recall) == pytest.approx([1.0, 1.0, 0.0, 0.0])
+
+
+def test_choose_takes_the_lowest_threshold_meeting_the_target():
+    o = outcomes([0.9, 0.8, 0.7, 0.6, 0.5], [True, True, False, True, False])
+    threshold, i, c = choose(o, 0.75)
+    assert c.thresholds[i] == 0.6 and threshold == pytest.approx(0.55)  # half-way to the next score
+    threshold, _, _ = choose(o, 1.0)
+    assert threshold == pytest.approx(0.75)
+    with pytest.raises(SamesenseError, match="no threshold reaches precision"):
+        choose(outcomes([0.9, 0.8], [False, False]), 0.5)
+
+
+def test_too_close_questions_count_as_unanswered():
+    o = outcomes([0.9, 0.8], [False, True], decidable=[False, True])
+    threshold, i, c = choose(o, 1.0)
+    assert c.precision[i] == 1.0 and threshold < 0.8
+
+
+def test_calibrate_from_groups_and_from_pairs(tmp_path, model):
+    with FaqBank.open(tmp_path / "b.faq", model) as bank:
+        bank.import_rows([FaqRow("reset my pin", "A", "pin"), FaqRow("opening hours today", "B", "hours"),
+                          FaqRow("close my account", "C", "close")])
+        groups = tmp_path / "groups.tsv"
+        groups.write_text("pin\treset my pin please\nhours\topening hours\nclose\tclose account now\n"
+                          "pin\tmy account pin\n")
+        oos = tmp_path / "oos.txt"
+        oos.write_text("what is the weather\nmy account is great\n")
+        result = calibrate(bank, 1.0, groups=str(groups), oos=str(oos), plot=tmp_path / "c.png")
+        assert result.precision == 1.0 and result.kind == "groups"
+        assert (result.n_in_scope, result.n_out_of_scope) == (4, 2)
+        assert bank.settings["threshold"] == result.threshold
+        assert bank.settings["calibration"]["coverage"] == result.coverage
+        assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+        for question in ["reset my pin please", "opening hours"]:  # answered at the chosen threshold
+            assert bank.ask(question).answered == (bank.ask(question).score is not None)
+
+        pairs = tmp_path / "pairs.tsv"
+        pairs.write_text("reset my pin\treset my pin please\t1\nreset my pin\topening hours\t0\n"
+                         "close my account\tclose account now\t1\nweather\tclose my account\t0\n")
+        result = calibrate(bank, 1.0, pairs=str(pairs), save=False)
+        assert result.kind == "pairs" and result.precision == 1.0 and result.coverage == 1.0
+
+        with pytest.raises(SamesenseError, match="none of its groups"):
+            other = tmp_path / "other.tsv"
+            other.write_text("zzz\tsomething\n")
+            calibrate(bank, 0.9, groups=str(other))

@@ -1,0 +1,163 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from samesense.cli import build_parser, main
+from samesense.data import read_groups
+
+
+def nested_parsers(parser, prefix=""):
+    for action in parser._actions:
+        if action.choices and hasattr(action, "_name_parser_map"):
+            for name, child in action.choices.items():
+                yield from nested_parsers(child, f"{prefix} {name}".strip())
+    yield prefix, parser
+
+
+def test_every_faq_flag_has_help():
+    for name, parser in nested_parsers(build_parser()):
+        if name.split(" ")[0] not in ("faq", "ask", "calibrate", "serve"):
+            continue
+        for action in parser._actions:
+            if action.dest != "help":
+                assert action.help, f"samesense {name}: {action.option_strings or action.dest} has no help"
+
+
+@pytest.fixture
+def faq_files(synthetic_files, tmp_path):
+    """An FAQ file from the held-out synthetic groups (first 4 sentences stored, the 5th asked)."""
+    groups = read_groups(synthetic_files[1], normalize=False)
+    stored, asked = [], []
+    for label, name in enumerate(groups.names):
+        sentences = [s for s, g in zip(groups.sentences, groups.labels) if g == label]
+        stored += [f"{s}\tanswer {name}\t{name}" for s in sentences[:4]]
+        asked.append((name, sentences[4]))
+    faq = tmp_path / "faq.tsv"
+    faq.write_text("question\tanswer\tgroup\n" + "\n".join(stored) + "\n")
+    held = tmp_path / "held.tsv"
+    held.write_text("".join(f"{g}\t{s}\n" for g, s in asked))
+    oos = tmp_path / "oos.txt"
+    oos.write_text("".join(f"{k}{k}{k}\n" for k in ["qq", "zz", "xy", "mn", "uv", "kk", "jj", "hh"]))
+    return faq, held, oos, asked
+
+
+def test_import_list_ask_add_rm_export(trained_run, faq_files, tmp_path, capsys):
+    model = trained_run[0] / "model"
+    faq, held, oos, asked = faq_files
+    bank = str(tmp_path / "bank.faq")
+    assert main(["faq", "import", bank, str(faq), "--model", str(model), "--quiet"]) == 0
+    assert "60 entries added" in capsys.readouterr().out
+    assert main(["faq", "list", bank, "--limit", "2", "--json"]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(listed) == 2 and 1 <= len(listed[0]["paraphrases"]) <= 3  # duplicates kept once
+
+    main(["faq", "info", bank])
+    info = json.loads(capsys.readouterr().out)
+    assert info["entries"] == 60 and 200 < info["questions"] <= 240 and info["model_path"].endswith("model")
+
+    group, question = asked[0]
+    assert main(["ask", bank, question, "--json"]) == 0  # no --model: the bank remembers it
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["candidates"][0]["answer"] == f"answer {group}"
+
+    assert main(["faq", "add", bank, "--question", "zzzzz", "--answer", "sleep", "--paraphrase", "zzzz", "--json"]) == 0
+    new = json.loads(capsys.readouterr().out)
+    assert new["paraphrases"] == ["zzzz"]
+    assert main(["faq", "rm", bank, str(new["id"])]) == 0
+    assert main(["faq", "rm", bank, str(new["id"])]) == 2
+    assert "no entry" in capsys.readouterr().err
+
+    out = tmp_path / "out.jsonl"
+    assert main(["faq", "export", bank, str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 60
+
+
+def test_calibrate_stores_threshold_and_draws_the_curve(trained_run, faq_files, tmp_path, capsys):
+    model = trained_run[0] / "model"
+    faq, held, oos, _ = faq_files
+    bank = str(tmp_path / "bank.faq")
+    main(["faq", "import", bank, str(faq), "--model", str(model), "--quiet"])
+    capsys.readouterr()
+    plot = tmp_path / "cal.png"
+    assert main(["calibrate", bank, "--groups", str(held), "--oos", str(oos), "--target-precision", "0.8",
+                 "--plot", str(plot), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["precision"] >= 0.8 and 0 < result["coverage"] <= 1
+    assert result["n_in_scope"] == 60 and result["n_out_of_scope"] == 8
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    main(["faq", "info", bank])
+    info = json.loads(capsys.readouterr().out)
+    assert info["threshold"] == result["threshold"] and info["calibration"]["precision"] == result["precision"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["faq", "list", "BANKDIR/none.faq"], "no such FAQ bank"),
+    (["ask", "BANKDIR/none.faq", "hi"], "no such FAQ bank"),
+    (["faq", "import", "BANKDIR/b.faq", "BANKDIR/missing.tsv"], "missing.tsv: no such file"),
+    (["faq", "import", "BANKDIR/b.faq", "BANKDIR/bad.tsv"], "bad.tsv:2: expected question, answer"),
+    (["faq", "add", "BANKDIR/b.faq", "--question", "q", "--answer", "a"], "no model yet"),
+    (["serve", "BANKDIR/b.faq"], "no token for writes"),
+    (["calibrate", "BANKDIR/b.faq", "--oos", "x.txt"], "--oos goes with --groups"),
+])
+def test_user_errors_are_one_line(args, message, tmp_path):
+    (tmp_path / "bad.tsv").write_text("q\ta\nno tab here\n")
+    args = [a.replace("BANKDIR", str(tmp_path)) for a in args]
+    env_free = {"PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-m", "samesense.cli", *args], capture_output=True, text=True, env=env_free)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("samesense: error: ") and message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_import_skip_reports_rows(trained_run, tmp_path, capsys):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("abcde\tA\nno tab here\nvwxyz\tB\n")
+    bank = str(tmp_path / "b.faq")
+    assert main(["faq", "import", bank, str(bad), "--model", str(trained_run[0]), "--on-error", "skip", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert f"{bad}:2:" in captured.err and "1 malformed rows skipped" in captured.out
+
+
+def test_serve_starts_with_a_token_file_and_answers(trained_run, faq_files, tmp_path):
+    import socket
+    import time
+
+    import httpx
+
+    model = trained_run[0] / "model"
+    bank = tmp_path / "bank.faq"
+    assert main(["faq", "import", str(bank), str(faq_files[0]), "--model", str(model), "--quiet"]) == 0
+    token = tmp_path / "token"
+    token.write_text("file-token\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "samesense.cli", "serve", str(bank), "--token-file", str(token),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url, deadline = f"http://127.0.0.1:{port}", time.time() + 120
+        while True:
+            try:
+                health = httpx.get(url + "/healthz").json()
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.time() < deadline, proc.stdout.read()
+                time.sleep(0.1)
+        assert health["writable"] and health["entries"] == 60
+        group, question = faq_files[3][0]
+        assert httpx.post(url + "/ask", json={"question": question}).json()["candidates"][0]["answer"] == f"answer {group}"
+        auth = {"Authorization": "Bearer file-token"}
+        assert httpx.post(url + "/faq", json={"question": "qqqqq", "answer": "a"}, headers=auth).status_code == 201
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_ask_refuses_a_question_that_is_not_utf8(trained_run, tmp_path):
+    bank = tmp_path / "b.faq"
+    assert main(["faq", "add", str(bank), "--question", "abcde", "--answer", "A", "--model", str(trained_run[0])]) == 0
+    proc = subprocess.run([sys.executable.encode(), b"-m", b"samesense.cli", b"ask", str(bank).encode(), b"caf\xe9"],
+                          capture_output=True)
+    assert proc.returncode == 2 and b"question: not valid UTF-8" in proc.stderr and b"Traceback" not in proc.stderr

@@ -1,0 +1,84 @@
+import gzip
+import json
+
+import pytest
+
+from samesense.data import DataError
+from samesense.faq import FaqBank
+from samesense.faq.importer import export_file, read_rows
+
+
+def write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def test_tsv_with_header_groups_and_gz(tmp_path):
+    path = write(tmp_path / "faq.tsv.gz", gzip.compress(
+        "question\tanswer\tgroup\nreset pin\tA\tpin\nforgot pin\tA\tpin\nopening hours\tB\n".encode()))
+    rows, skipped = read_rows(path)
+    assert [(r.question, r.answer, r.group, r.line) for r in rows] == [
+        ("reset pin", "A", "pin", 2), ("forgot pin", "A", "pin", 3), ("opening hours", "B", None, 4)]
+    assert skipped == []
+
+
+def test_csv_quoting_and_multiline_answers(tmp_path):
+    path = write(tmp_path / "faq.csv", b'question,answer\n"hours, please","Mon-Fri\n9 to 5"\nreset pin,A\n')
+    rows, _ = read_rows(path)
+    assert rows[0].question == "hours, please" and rows[0].answer == "Mon-Fri\n9 to 5"
+    assert rows[1].line == 4
+
+
+def test_jsonl_with_paraphrases_and_tags(tmp_path):
+    lines = [{"question": "reset pin", "answer": "A", "paraphrases": ["forgot pin"], "tags": ["card"], "group": 7},
+             {"question": "hours", "answer": "B"}]
+    path = write(tmp_path / "faq.jsonl", "\n".join(json.dumps(x) for x in lines).encode())
+    rows, _ = read_rows(path)
+    assert rows[0].paraphrases == ["forgot pin"] and rows[0].tags == ["card"] and rows[0].group == "7"
+
+
+@pytest.mark.parametrize("name, data, line, message", [
+    ("a.tsv", b"q1\ta1\nonly one field\nq3\ta3\n", 2, "found 1 fields"),
+    ("a.tsv", b"q1\ta1\n\ta2\n", 2, "empty question"),
+    ("a.tsv", b"q1\ta1\nq2\t \n", 2, "empty answer"),
+    ("a.tsv", b"q1\ta1\nq\xff2\ta2\n", 2, "not valid UTF-8"),
+    ("a.tsv", b"q1\ta1\tg\nq2\ta2\tg\n", 2, "group 'g' has another answer on line 1"),
+    ("a.jsonl", b'{"question": "q", "answer": "a"}\n{"question": "q2", \n', 2, "bad JSON"),
+    ("a.jsonl", b'{"question": "q", "answer": "a"}\n["q", "a"]\n', 2, "expected a JSON object"),
+    ("a.jsonl", b'{"question": "q", "anwser": "a"}\n', 1, "unknown field(s) anwser"),
+    ("a.jsonl", b'{"question": 5, "answer": "a"}\n', 1, "question must be text"),
+    ("a.csv", b'q1,a1\nq2,a2,g,extra\n', 2, "found 4 fields"),
+])
+def test_malformed_rows_name_file_and_line(tmp_path, name, data, line, message):
+    path = write(tmp_path / name, data)
+    with pytest.raises(DataError) as err:
+        read_rows(path)
+    assert err.value.line == line and message in err.value.message
+    assert str(err.value).startswith(f"{path}:{line}: ")
+    rows, skipped = read_rows(path, on_error="skip")
+    assert len(skipped) == 1 and skipped[0].startswith(f"{path}:{line}: ")
+    assert all(r.line != line for r in rows)
+
+
+def test_unknown_format_and_missing_file(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_rows(tmp_path / "none.tsv")
+    with pytest.raises(Exception, match="cannot tell the format"):
+        read_rows(write(tmp_path / "faq.xlsx", b"x"))
+
+
+@pytest.mark.parametrize("ext", ["tsv", "csv", "jsonl"])
+def test_export_imports_back_into_the_same_entries(tmp_path, bank, model, ext):
+    bank.add("tabs\tand\nbreaks", "an answer\nover two lines", tags=["t"], group="g")
+    path = tmp_path / f"out.{ext}"
+    export_file(bank.store.list_entries(), path)
+    rows, skipped = read_rows(path)
+    assert not skipped
+    with FaqBank.open(tmp_path / "copy.faq", model) as copy:
+        copy.import_rows(rows)
+        mine = [(e.question, e.paraphrases) for e in bank.store.list_entries()]
+        theirs = [(e.question, e.paraphrases) for e in copy.store.list_entries()]
+        assert [" ".join(q.split()) for q, _ in mine] == [q for q, _ in theirs]
+        assert [p for _, p in mine] == [p for _, p in theirs]
+        if ext != "tsv":  # a TSV cell cannot hold a line break
+            assert [e.answer for e in copy.store.list_entries()] == [e.answer for e in bank.store.list_entries()]

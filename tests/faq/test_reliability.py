@@ -1,0 +1,122 @@
+"""Crashes and concurrency: a bulk import killed with SIGKILL, and readers and writers at once."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import numpy as np
+
+from conftest import TOKEN
+
+from samesense.faq import FaqBank
+
+
+def consistent(bank: FaqBank) -> None:
+    assert bank.store.check() == "ok"
+    assert sorted(bank.index.ids()) == sorted(bank.store.question_ids())
+    orphans = bank.store.reader.execute(
+        "SELECT COUNT(*) FROM questions WHERE entry_id NOT IN (SELECT id FROM entries)").fetchone()[0]
+    empty = bank.store.reader.execute(
+        "SELECT COUNT(*) FROM entries WHERE id NOT IN (SELECT entry_id FROM questions)").fetchone()[0]
+    assert orphans == 0 and empty == 0
+
+
+def test_kill_9_during_a_bulk_import_leaves_the_bank_as_it_was(trained_run, tmp_path):
+    model = trained_run[0] / "model"
+    bank_path = tmp_path / "bank.faq"
+    with FaqBank.open(bank_path, model) as bank:
+        bank.add("abcde", "first answer")
+    rng = np.random.default_rng(0)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    big = tmp_path / "big.tsv"
+    big.write_text("".join(f"{''.join(rng.choice(letters, 8))}{i}\tanswer {i}\n" for i in range(40_000)))
+
+    proc = subprocess.Popen([sys.executable, "-m", "samesense.cli", "faq", "import", str(bank_path), str(big),
+                             "--progress"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    os.set_blocking(proc.stderr.fileno(), False)
+    seen, deadline = b"", time.time() + 240
+    while b"write:" not in seen and proc.poll() is None and time.time() < deadline:
+        seen += proc.stderr.read() or b""  # tqdm's bar for the write transaction
+        time.sleep(0.01)
+    assert b"write:" in seen, seen.decode(errors="replace")[-2000:]
+    time.sleep(0.2)  # well inside the transaction: 40,000 rows take seconds to write
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    with FaqBank.open(bank_path) as bank:  # the remembered model
+        consistent(bank)
+        assert bank.store.count() == (1, 1)  # the import is all or nothing
+        assert bank.ask("abcde").answer == "first answer"
+        bank.import_rows([])  # and the bank takes writes again
+        bank.add("vwxyz", "second answer")
+        consistent(bank)
+
+
+def test_concurrent_http_readers_and_writers_lose_nothing(live_server, bank):
+    writers, per_writer, errors = 4, 15, []
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    def write(w):
+        with httpx.Client(base_url=live_server, timeout=30) as client:
+            for i in range(per_writer):
+                r = client.post("/faq", json={"question": f"writer{w} question{i} special",
+                                              "answer": f"answer {w}-{i}"}, headers=auth)
+                if r.status_code != 201:
+                    errors.append(r.text)
+                if i % 5 == 4:  # edits and deletes too, of the writer's own entries
+                    entry = r.json()["id"]
+                    client.put(f"/faq/{entry}", json={"paraphrases": [f"w{w} p{i}"]}, headers=auth)
+
+    def read(stop):
+        with httpx.Client(base_url=live_server, timeout=30) as client:
+            while not stop.is_set():
+                r = client.post("/ask", json={"question": "how do i reset my pin"})
+                if r.status_code != 200 or r.json()["answer"] != "Settings > Security > Reset PIN.":
+                    errors.append(r.text)
+
+    stop = threading.Event()
+    readers = [threading.Thread(target=read, args=(stop,)) for _ in range(3)]
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for t in readers + threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    for t in readers:
+        t.join()
+    assert errors == []
+    assert bank.store.count()[0] == 3 + writers * per_writer
+    consistent(bank)
+    with httpx.Client(base_url=live_server) as client:
+        for w in range(writers):
+            for i in range(per_writer):
+                assert client.post("/ask", json={"question": f"writer{w} question{i} special"}).json()["answer"] == f"answer {w}-{i}"
+            assert client.post("/ask", json={"question": f"w{w} p4"}).json()["answer"] == f"answer {w}-4"
+
+
+def test_writes_from_other_processes_reach_a_running_server(trained_run, tmp_path):
+    """Two processes add entries to the bank while a third (this one) answers from it."""
+    model = trained_run[0] / "model"
+    bank_path = tmp_path / "bank.faq"
+    server_bank = FaqBank.open(bank_path, model)
+    script = ("import sys; from samesense.faq import FaqBank\n"
+              "b = FaqBank.open(sys.argv[1])\n"
+              "for i in range(20): b.add(f'{sys.argv[2]}{i:02d}', f'{sys.argv[2]} answer {i}')\n"
+              "b.close()\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(bank_path), prefix],
+                              env={**os.environ, "OMP_NUM_THREADS": "1"}) for prefix in ("abc", "xyz")]
+    while any(p.poll() is None for p in procs):
+        server_bank.ask("abc00")  # reads go on, and sync with the writers as they commit
+        time.sleep(0.01)
+    assert [p.returncode for p in procs] == [0, 0]
+    found = server_bank.ask("xyz07", k=10).candidates  # written by another process, found by this one
+    assert any(c.question == "xyz07" and c.answer == "xyz answer 7" for c in found)
+    assert server_bank.store.count()[0] == 40
+    consistent(server_bank)
+    server_bank.close()
