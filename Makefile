@@ -21,6 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
+	$(PY) benchmarks/baselines.py --vectors benchmarks/out/vectors
 	$(PY) benchmarks/core_zh.py
 
 .PHONY: bench-faq

@@ -5,13 +5,10 @@ each script rewrites its own numbers and leaves the others alone."""
 from __future__ import annotations
 
 import os
-import platform
-import re
-import statistics
-import time
 from pathlib import Path
 
-import torch
+from samesense.bench.report import machine, table, throughput  # noqa: F401  (shared with samesense bench)
+from samesense.bench.report import write_section as _write_section
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("SAMESENSE_DATA", REPO.parent / "shared" / "data"))
@@ -32,43 +29,5 @@ def data_path(relative: str) -> str:
     return str(path)
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
-
-
-def throughput(fn, n_items: int, repeats: int = 3) -> float:
-    """Items per second: the median of `repeats` timed runs after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return n_items / statistics.median(times)
-
-
 def write_section(name: str, markdown: str, doc: Path = DOC) -> None:
-    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
-    block = f"{begin}\n{markdown.strip()}\n{end}"
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text, encoding="utf-8")
-
-
-def table(header: list[str], rows: list[list]) -> str:
-    def cell(v):
-        return f"{v:.4f}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+    _write_section(name, markdown, doc)

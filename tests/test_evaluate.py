@@ -52,3 +52,44 @@ def test_threshold_search():
     assert accuracy_f1(scores, labels, t) == (1.0, 1.0)
     accuracy, f1 = accuracy_f1(scores, labels, 0.86)
     assert accuracy == 0.6 and abs(f1 - 0.5) < 1e-12
+
+
+def test_top_k_against_a_separate_pool():
+    from samesense.evaluate import top_k
+
+    pool = np.eye(3, dtype=np.float32)
+    queries = np.array([[0.1, 0.9, 0.0], [0.0, 0.2, 0.8]], dtype=np.float32)
+    indices, scores = top_k(queries, pool, 2, block=1)
+    assert indices.tolist() == [[1, 0], [2, 1]]
+    assert np.allclose(scores, [[0.9, 0.1], [0.8, 0.2]])
+
+
+def test_pair_metrics_threshold_from_dev_or_optimistic():
+    from samesense.data import Pairs
+    from samesense.evaluate import pair_metrics
+
+    test = Pairs(["a"] * 4, ["b"] * 4, np.array([1.0, 1.0, 0.0, 0.0]))
+    scores = np.array([0.9, 0.6, 0.5, 0.1])
+    dev = Pairs(["a"] * 2, ["b"] * 2, np.array([1.0, 0.0]))
+    from_dev = pair_metrics(scores, test, np.array([0.95, 0.7]), dev)  # dev puts the cut at 0.825
+    assert from_dev["threshold_from"] == "dev" and abs(from_dev["threshold"] - 0.825) < 1e-9
+    assert from_dev["accuracy"] == 0.75 and from_dev["auc"] == 1.0
+    alone = pair_metrics(scores, test)
+    assert alone["threshold_from"].endswith("(optimistic)") and alone["accuracy"] == 1.0
+    graded = pair_metrics(scores, Pairs(["a"] * 4, ["b"] * 4, np.array([4.5, 3.0, 2.0, 0.5])))
+    assert graded["spearman"] == 1.0 and "accuracy" not in graded
+
+
+def test_abstention_threshold_and_intent_scores():
+    from samesense.evaluate import abstention_threshold, intent_scores
+
+    # four in-scope queries (one matched to a wrong intent) and two out-of-scope ones
+    best = np.array([0.9, 0.8, 0.7, 0.75, 0.4, 0.6])
+    correct = np.array([True, True, True, False, False, False])
+    oos = np.array([False, False, False, False, True, True])
+    t = abstention_threshold(best, correct, oos)
+    assert 0.6 < t < 0.7  # refuses both out-of-scope queries, answers the right in-scope ones
+    scores = intent_scores(best, correct, oos, t)
+    assert scores["accuracy"] == 0.75 and scores["oos_recall"] == 1.0
+    assert scores["accuracy_no_abstention"] == 0.75 and abs(scores["overall_accuracy"] - 5 / 6) < 1e-12
+    assert intent_scores(best, correct, oos) == {"n": 4, "accuracy": 0.75}

@@ -270,6 +270,61 @@ def run_similar(args) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# bench
+
+
+def add_bench(sub) -> None:
+    from .baselines import BASELINES
+    from .bench import DEFAULT_DATA, PROTOCOLS
+
+    p = sub.add_parser(
+        "bench", help="compare samesense models and baselines on the benchmark protocols",
+        description="Run the protocols of the benchmark data (open-set ranking, pair scoring, intent "
+        "matching with abstention, encode speed) for every --model and --baseline, each on the test "
+        "sets of its languages, and print the tables. Each method encodes the union of its sentences "
+        "once. Optional outputs: a JSON file with every number, a markdown section of a doc, PNG plots.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", action="append", default=[], metavar="NAME=PATH[@LANG]",
+                   help="a samesense model folder (or run folder) to compare, shown as NAME; its "
+                   "language (zh or en) comes from its vocabulary unless given as @zh, @en or @zh+en; "
+                   "repeatable")
+    p.add_argument("--baseline", action="append", default=[], choices=list(BASELINES),
+                   help="a baseline to compare (bm25: zh+en, minilm: en, e5-small: zh+en); repeatable")
+    p.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS, metavar="PROTOCOL",
+                   help=f"the protocols to run, of: {', '.join(PROTOCOLS)}")
+    p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
+                   help="the benchmark data folder (zh/ and en/ inside); env SAMESENSE_DATA sets the default")
+    p.add_argument("--json", metavar="FILE", help="write every number, with the run's settings, to this JSON file")
+    p.add_argument("--doc", metavar="FILE", help="write the tables into this markdown file, as section --section "
+                   "(replacing that section only)")
+    p.add_argument("--section", default="bench", help="name of the section in --doc; also the prefix of the plots")
+    p.add_argument("--plots", metavar="DIR", help="write PNG plots (bars per protocol, speed vs accuracy) here")
+    p.add_argument("--vectors", metavar="DIR",
+                   help="keep each encoder's vectors in this folder, named by its fingerprint (model files' "
+                   "hash, or baseline package version), so that a rerun encodes only new sentences; speed "
+                   "is always measured afresh")
+    p.add_argument("--title", default="Benchmark", help="heading of the report")
+    p.add_argument("--note", default="", help="a remark for the report, e.g. what else ran on the machine")
+    p.add_argument("--batch-size", type=_positive_int, default=256, help="sentences a batch when encoding")
+    p.add_argument("--threads", type=_positive_int, default=None, help="CPU threads (default: all cores)")
+    p.add_argument("--quiet", dest="show_progress", action="store_false", default=None,
+                   help="never show progress bars (default: only on a terminal)")
+    p.set_defaults(func=run_bench)
+
+
+def run_bench(args) -> int:
+    from .bench import BenchConfig, MethodSpec, run_bench as bench
+
+    methods = [MethodSpec.parse_model(m) for m in args.model] + [MethodSpec.baseline(b) for b in args.baseline]
+    cfg = BenchConfig(methods=methods, data=args.data, protocols=args.protocols, batch_size=args.batch_size,
+                      threads=args.threads, title=args.title, note=args.note, json=args.json, doc=args.doc,
+                      section=args.section, plots=args.plots, vectors=args.vectors,
+                      show_progress=args.show_progress)
+    print(bench(cfg)["markdown"])
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # demo
 
 
@@ -307,6 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train(sub)
     add_eval(sub)
     add_similar(sub)
+    add_bench(sub)
     add_demo(sub)
     from .faq.cli import add_commands as add_faq_commands  # faq, ask, calibrate, serve
 

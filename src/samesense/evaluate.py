@@ -9,6 +9,9 @@ the pool as distractors.
 Pair scoring: the cosine of the two sentences' vectors against the pair's label: Spearman for any
 label, and for 0/1 labels ROC AUC plus accuracy and F1 at a threshold chosen on a dev file (or the
 best threshold on the same file, which is optimistic and reported as such).
+
+Intent matching: a query takes the intent of its best match among labelled examples, or is refused
+when that match scores under a threshold chosen on dev queries (with out-of-scope ones).
 """
 
 from __future__ import annotations
@@ -25,16 +28,27 @@ Encode = Callable[[Sequence[str]], np.ndarray]
 
 def nearest_neighbours(vectors: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
     """Indices of each row's k most similar other rows by inner product, best first."""
-    emb = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
-    n = emb.shape[0]
-    k = min(k, n - 1)
-    out = np.empty((n, k), dtype=np.int64)
-    for start in range(0, n, block):
-        sims = emb[start: start + block] @ emb.t()
-        rows = torch.arange(sims.shape[0])
-        sims[rows, rows + start] = float("-inf")  # a sentence is not its own neighbour
-        out[start: start + block] = sims.topk(k, dim=1).indices.numpy()
-    return out
+    return top_k(vectors, vectors, k, block, skip_self=True)[0]
+
+
+def top_k(queries: np.ndarray, pool: np.ndarray, k: int, block: int = 2048,
+          skip_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, similarities) of each query's k most similar pool rows by inner product, best
+    first. skip_self: the queries are the pool, and a sentence is not its own neighbour."""
+    queries_t = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
+    pool_t = torch.from_numpy(np.ascontiguousarray(pool, dtype=np.float32))
+    k = min(k, pool_t.shape[0] - (1 if skip_self else 0))
+    indices = np.empty((queries_t.shape[0], k), dtype=np.int64)
+    scores = np.empty((queries_t.shape[0], k), dtype=np.float32)
+    for start in range(0, queries_t.shape[0], block):
+        sims = queries_t[start: start + block] @ pool_t.t()
+        if skip_self:
+            rows = torch.arange(sims.shape[0])
+            sims[rows, rows + start] = float("-inf")
+        best = sims.topk(k, dim=1)
+        indices[start: start + block] = best.indices.numpy()
+        scores[start: start + block] = best.values.numpy()
+    return indices, scores
 
 
 def ranking_scores(neighbours: np.ndarray, labels: np.ndarray, ks: Sequence[int] = (1, 5, 10)) -> dict:
@@ -131,17 +145,60 @@ def pair_similarities(encode: Encode, pairs: Pairs) -> np.ndarray:
 
 
 def evaluate_pairs(encode: Encode, pairs: Pairs, dev: Pairs | None = None) -> dict:
-    scores = pair_similarities(encode, pairs)
+    dev_scores = pair_similarities(encode, dev) if dev is not None and dev.is_binary else None
+    return pair_metrics(pair_similarities(encode, pairs), pairs, dev_scores, dev)
+
+
+def pair_metrics(scores: np.ndarray, pairs: Pairs, dev_scores: np.ndarray | None = None,
+                 dev: Pairs | None = None) -> dict:
+    """Metrics of one similarity score per pair, by whatever scored them (cosine, BM25, ...).
+
+    For 0/1 labels the accuracy/F1 threshold is the best one on dev (scores `dev_scores`); with
+    no binary dev, the best one on the pairs themselves, which is optimistic and says so.
+    """
     result = {"n": len(pairs), "spearman": spearman(scores, pairs.labels),
               "pearson": pearson(scores, pairs.labels)}
     if pairs.is_binary:
-        if dev is not None and not dev.is_binary:
-            dev = None
-        if dev is not None:
-            threshold, source = best_threshold(pair_similarities(encode, dev), dev.labels), "dev"
+        if dev is not None and dev_scores is not None and dev.is_binary:
+            threshold, source = best_threshold(dev_scores, dev.labels), "dev"
         else:
             threshold, source = best_threshold(scores, pairs.labels), "best on this file (optimistic)"
         accuracy, f1 = accuracy_f1(scores, pairs.labels, threshold)
         result.update(auc=roc_auc(scores, pairs.labels), accuracy=accuracy, f1=f1,
                       threshold=threshold, threshold_from=source)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Intent matching with abstention: each query takes the intent of its best match, or is refused
+# when the best match scores under a threshold.
+
+
+def abstention_threshold(best_scores: np.ndarray, correct: np.ndarray, out_of_scope: np.ndarray) -> float:
+    """The refusal threshold with the highest accuracy over in-scope and out-of-scope queries.
+
+    A query is answered when its best score is at least the threshold. An answer is right when the
+    matched intent is; a refusal is right for an out-of-scope query. In-scope queries matched to a
+    wrong intent are wrong either way, so the best cut is `best_threshold` over the others, with
+    right answers as positives and out-of-scope queries as negatives.
+    """
+    correct, out_of_scope = np.asarray(correct, bool), np.asarray(out_of_scope, bool)
+    counted = correct | out_of_scope
+    return best_threshold(np.asarray(best_scores)[counted], correct[counted])
+
+
+def intent_scores(best_scores: np.ndarray, correct: np.ndarray, out_of_scope: np.ndarray,
+                  threshold: float | None = None) -> dict:
+    """In-scope accuracy (answered with the right intent) and out-of-scope recall (refused); with
+    no threshold every query is answered."""
+    correct, out_of_scope = np.asarray(correct, bool), np.asarray(out_of_scope, bool)
+    answered = np.ones(len(correct), bool) if threshold is None else np.asarray(best_scores) >= threshold
+    in_scope = ~out_of_scope
+    result = {"n": int(in_scope.sum()), "accuracy": float((correct & answered)[in_scope].mean())}
+    if threshold is not None:
+        result.update(accuracy_no_abstention=float(correct[in_scope].mean()),
+                      oos_n=int(out_of_scope.sum()),
+                      oos_recall=float((~answered[out_of_scope]).mean()) if out_of_scope.any() else float("nan"),
+                      overall_accuracy=float(np.where(out_of_scope, ~answered, correct & answered).mean()),
+                      threshold=float(threshold))
     return result

@@ -17,6 +17,12 @@ from .data import SamesenseError, normalize_text
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
+CHINESE_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def mostly_chinese(texts: list[str]) -> bool:
+    """True when more than half of the texts hold a Chinese character."""
+    return sum(bool(CHINESE_CHAR.search(t)) for t in texts) > len(texts) / 2
 
 
 class Tokenizer:

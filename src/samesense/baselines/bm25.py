@@ -1,7 +1,12 @@
 """BM25 over words: jieba words for Chinese, word tokens otherwise (bm25s does the scoring).
 
-It ranks sentences without vectors, so it plugs into the open-set protocol through
-`neighbours(sentences, k)`, the ranked others of each sentence.
+BM25 has no vectors, so it serves each protocol directly:
+  neighbours(sentences, k)     the ranked others of each sentence (open-set ranking)
+  pair_scores(first, second)   one score per pair (pair scoring)
+  best_matches(queries, pool)  each query's best pool sentence and its score (intent matching)
+
+Whether text is Chinese is decided once per call, over all its sentences, so that queries and the
+sentences they are scored against are always cut into words the same way.
 """
 
 from __future__ import annotations
@@ -12,44 +17,97 @@ import re
 import numpy as np
 
 from ..data import SamesenseError, normalize_text
+from ..tokenize import mostly_chinese
+from . import require
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _WORD = re.compile(r"\w+")
 
 
-def _require(module: str):
-    try:
-        return __import__(module)
-    except ImportError:
-        raise SamesenseError(f"the BM25 baseline needs {module}: pip install 'samesense[baselines]'") from None
+class BM25Index:
+    """bm25s's index of some sentences, with its weights as a sparse (sentences x words) matrix,
+    so that many (query, sentence) scores come from one sparse product."""
+
+    def __init__(self, corpus: list[list[str]]):
+        bm25s = require("bm25s", "BM25")
+        sparse = require("scipy.sparse", "BM25")
+        self.retriever = bm25s.BM25()
+        self.retriever.index(corpus, show_progress=False)
+        scores = self.retriever.scores  # CSC over words: for each word, the sentences that hold it
+        self.weights = sparse.csc_matrix((scores["data"], scores["indices"], scores["indptr"]),
+                                         shape=(scores["num_docs"], len(scores["indptr"]) - 1)).tocsr()
+        self._sparse = sparse
+
+    def query_matrix(self, queries: list[list[str]]):
+        """(queries x words) counts of each query's words; a word said twice counts twice, as in bm25s."""
+        vocab = self.retriever.vocab_dict
+        rows, cols = [], []
+        for row, words in enumerate(queries):
+            ids = [vocab[w] for w in words if w in vocab]
+            rows += [row] * len(ids)
+            cols += ids
+        return self._sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)),
+                                       shape=(len(queries), self.weights.shape[1]))
+
+    def score(self, queries: list[list[str]], rows: np.ndarray) -> np.ndarray:
+        """BM25 score of query i against indexed sentence rows[i]."""
+        return np.asarray(self.query_matrix(queries).multiply(self.weights[rows]).sum(1)).ravel()
 
 
 class BM25Ranker:
     name = "bm25"
+    languages = ("zh", "en")
 
-    def __init__(self, language: str = "auto"):
+    def __init__(self, language: str = "auto", threads: int | None = None):
         if language not in ("auto", "zh", "en"):
             raise SamesenseError(f"language must be auto, zh or en, got {language!r}")
         self.language = language
+        require("bm25s", "BM25")
 
-    def tokenize(self, sentences: list[str]) -> list[list[str]]:
-        chinese = self.language == "zh" or (
-            self.language == "auto" and sum(bool(_CJK.search(s)) for s in sentences) > len(sentences) / 2)
+    def tokenize(self, sentences: list[str], chinese: bool | None = None) -> list[list[str]]:
+        if chinese is None:
+            chinese = self.language == "zh" or (self.language == "auto" and mostly_chinese(sentences))
         if chinese:
-            jieba = _require("jieba")
+            jieba = require("jieba", "BM25")
             jieba.setLogLevel(logging.WARNING)
             return [[w for w in jieba.lcut(normalize_text(s)) if w.strip()] for s in sentences]
         return [_WORD.findall(normalize_text(s)) for s in sentences]
 
+    def index(self, sentences: list[str]) -> BM25Index:
+        return BM25Index(self.tokenize(sentences))
+
     def neighbours(self, sentences: list[str], k: int) -> np.ndarray:
         """(n, k) indices of each sentence's k best BM25 matches among the others, best first."""
-        bm25s = _require("bm25s")
         corpus = self.tokenize(sentences)
-        retriever = bm25s.BM25()
-        retriever.index(corpus, show_progress=False)
+        retriever = BM25Index(corpus).retriever
         k = min(k, len(sentences) - 1)
         docs, _ = retriever.retrieve(corpus, k=min(k + 1, len(sentences)), show_progress=False, n_threads=1)
         out = np.empty((len(sentences), k), dtype=np.int64)
         for i, row in enumerate(docs):  # k + 1 results: at least k of them are not the sentence itself
             out[i] = [d for d in row if d != i][:k]
         return out
+
+    def pair_scores(self, first: list[str], second: list[str]) -> np.ndarray:
+        """One score per (first[i], second[i]) pair: BM25 is not symmetric, so the mean of both
+        directions (each sentence once the query, once the document), with word weights (IDF)
+        from all the sentences of the pairs."""
+        unique = list(dict.fromkeys(first + second))
+        row = {s: i for i, s in enumerate(unique)}
+        words = self.tokenize(unique)
+        index = BM25Index(words)
+        a, b = np.array([row[s] for s in first]), np.array([row[s] for s in second])
+        forward = index.score([words[i] for i in a], b)
+        backward = index.score([words[i] for i in b], a)
+        return (forward + backward) / 2
+
+    def best_matches(self, queries: list[str], pool: list[str], block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+        """(index, score) of each query's best BM25 match in `pool` (word weights from the pool)."""
+        chinese = self.language == "zh" or (self.language == "auto" and mostly_chinese(pool + queries))
+        index = BM25Index(self.tokenize(pool, chinese))
+        query_words = self.tokenize(queries, chinese)
+        best = np.empty(len(queries), np.int64)
+        scores = np.empty(len(queries), np.float32)
+        for start in range(0, len(queries), block):
+            sims = (index.query_matrix(query_words[start: start + block]) @ index.weights.T).toarray()
+            best[start: start + block] = sims.argmax(1)
+            scores[start: start + block] = sims.max(1)
+        return best, scores

@@ -1,0 +1,231 @@
+"""Reporting a benchmark run: markdown tables, a section of docs/benchmarks.md, PNG plots, and the
+small timing and machine helpers that every benchmark script shares.
+
+A section of a doc lives between `<!-- BEGIN name -->` and `<!-- END name -->`, so each script (or
+`samesense bench --section name`) rewrites its own numbers and leaves the others alone.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import re
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..files import atomic_write_bytes
+
+DASH = "—"
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, torch threads: {torch.get_num_threads()}"
+
+
+def throughput(fn, n_items: int, repeats: int = 3) -> float:
+    """Items per second: the median of `repeats` timed runs after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return n_items / statistics.median(times)
+
+
+def write_section(name: str, markdown: str, doc: str | os.PathLike) -> None:
+    doc = Path(doc)
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    block = f"{begin}\n{markdown.strip()}\n{end}"
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    atomic_write_bytes(doc, text.encode("utf-8"))
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    def cell(v):
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# The tables of a run (`results` as run_bench returns it)
+
+
+def _cells(results: dict, protocol: str, fmt) -> tuple[list[str], list[list]]:
+    """Tasks of a protocol as columns, methods as rows; a method that did not run a task gets a dash."""
+    by_task = results["results"].get(protocol, {})
+    tasks = list(by_task)
+    rows = [[method] + [fmt(by_task[t][method]) if method in by_task[t] else DASH for t in tasks]
+            for method in results["methods"]]
+    return tasks, rows
+
+
+def _f(value) -> str:
+    return DASH if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+
+
+def _seconds(value) -> str:
+    if value is None:
+        return DASH
+    return f"{value:.0f} s" if isinstance(value, (int, float)) else str(value)
+
+
+def _kept(results: dict) -> str:
+    kept = {m: info for m, info in results["methods"].items() if info.get("vectors_kept")}
+    if not kept:
+        return ""
+    return ("; vectors kept from an earlier run (--vectors), so not encoded in this suite time: "
+            + ", ".join(f"{m} {info['vectors_kept']} of {info['sentences']}" for m, info in kept.items()))
+
+
+def markdown(results: dict, images: dict[str, str] | None = None) -> str:
+    """The run as markdown: one table per protocol, then speed and cost, then the plots."""
+    out = [f"## {results['title']}", "",
+           f"`{results['command']}` on {results['machine']}, {results['date']}. "
+           f"Load average (1 min) at start {results['load_average']['start']:.2f}, at end "
+           f"{results['load_average']['end']:.2f} on {results['cores']} cores"
+           + (f"; {results['note']}" if results.get("note") else "") + "."]
+    protocols = results["results"]
+    if protocols.get("open-set"):
+        tasks, rows = _cells(results, "open-set", lambda r: f"{r['top1']:.4f} / {r['top5']:.4f} / {r['top10']:.4f}")
+        out += ["", "### Open-set ranking: top-1 / top-5 / top-10", "",
+                "Every sentence of the file ranked against all the others (itself excluded); a hit at k "
+                "when one of its k nearest shares its group.", "", table(["method"] + tasks, rows)]
+    if protocols.get("pairs"):
+        tasks, rows = _cells(results, "pairs", lambda r: _f(r["spearman"]))
+        out += ["", "### Pair scoring", "", "Spearman of the similarity against the label:", "",
+                table(["method"] + tasks, rows)]
+        binary = {t: r for t, r in protocols["pairs"].items() if any("auc" in m for m in r.values())}
+        if binary:
+            cols = [f"{t} AUC / acc / F1" for t in binary]
+            rows = [[m] + [f"{r[m]['auc']:.4f} / {r[m]['accuracy']:.4f} / {r[m]['f1']:.4f}" if m in r else DASH
+                           for r in binary.values()] for m in results["methods"]]
+            sources = "; ".join(f"{t}: {next(iter(r.values()))['threshold_from']}" for t, r in binary.items())
+            out += ["", "0/1 sets: ROC AUC, and accuracy / F1 at a threshold chosen on a dev split "
+                    f"(thresholds from {sources}).", "", table(["method"] + cols, rows)]
+    if protocols.get("intent"):
+        intent = protocols["intent"]
+        header, rows = ["method"], []
+        for task, by_method in intent.items():
+            abstains = any("oos_recall" in r for r in by_method.values())
+            header += ([f"{task} in-scope acc", f"{task} oos recall", f"{task} acc without refusals"]
+                       if abstains else [f"{task} acc"])
+        for method in results["methods"]:
+            row = [method]
+            for task, by_method in intent.items():
+                r = by_method.get(method)
+                abstains = any("oos_recall" in x for x in by_method.values())
+                keys = ("accuracy", "oos_recall", "accuracy_no_abstention") if abstains else ("accuracy",)
+                row += [_f(r[k]) if r else DASH for k in keys]
+            rows.append(row)
+        out += ["", "### Intent matching", "",
+                "Each test query takes the intent of its nearest training example. clinc150: a query whose "
+                "best similarity is under a threshold is refused; the threshold maximises accuracy over dev + "
+                "oos_dev queries (right intent, or refusal of an out-of-scope query); in-scope accuracy counts "
+                "refusals of in-scope queries as errors. banking77: official train (train_full) to test, "
+                "no refusals.", "", table(header, rows)]
+    speed = protocols.get("speed", {})
+    header = ["method", "languages"] + [f"{t} (sentences/s)" for t in speed] + ["train time", "suite time"]
+    rows = [[m, "+".join(info["languages"])]
+            + [f"{speed[t][m]['sentences_per_second']:.0f}" if m in speed[t] else DASH for t in speed]
+            + [_seconds(info["train_seconds"]), _seconds(info["suite_seconds"])]
+            for m, info in results["methods"].items()]
+    sizes = ", ".join(f"{t}: first {next(iter(r.values()))['n']} sentences of {results['tasks']['speed'][t]['files'][0]}"
+                      for t, r in speed.items())
+    out += ["", "### Speed and cost", "",
+            ("Speed: sentences per second to encode (BM25: to tokenize and index), median of 3 runs, "
+             f"the same sentences for every method ({sizes}). " if speed else "")
+            + "Suite time: the whole run of the method here (encoding every sentence once, then all its "
+            "protocols)" + _kept(results) + ".", "", table(header, rows)]
+    for caption, path in (images or {}).items():
+        out += ["", f"![{caption}]({path})"]
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots
+
+
+def _grouped_bars(ax, categories: list[str], series: dict[str, list[float]], ylabel: str, title: str) -> None:
+    width = 0.8 / max(len(series), 1)
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar(np.arange(len(categories)) + i * width, values, width, label=label)
+    ax.set_xticks(np.arange(len(categories)) + width * (len(series) - 1) / 2, categories,
+                  rotation=20, ha="right")
+    ax.set(ylabel=ylabel, title=title)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=7)
+
+
+def _metric_series(results: dict, protocol: str, key: str) -> tuple[list[str], dict[str, list[float]]]:
+    by_task = results["results"].get(protocol, {})
+    tasks = [t for t, r in by_task.items() if any(key in m for m in r.values())]
+    series = {m: [by_task[t].get(m, {}).get(key, np.nan) for t in tasks] for m in results["methods"]}
+    return tasks, series
+
+
+def plot(results: dict, folder: str | os.PathLike, prefix: str) -> dict[str, Path]:
+    """PNG files in `folder`, by caption: bars per protocol, and speed against accuracy."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = {}
+    bars = [("open-set", "top1", "open-set top-1", "open-set top-1 on unseen groups"),
+            ("pairs", "spearman", "Spearman", "pair scoring: Spearman"),
+            ("intent", "accuracy", "accuracy", "intent matching: (in-scope) accuracy")]
+    for protocol, key, ylabel, caption in bars:
+        tasks, series = _metric_series(results, protocol, key)
+        if tasks:
+            fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(tasks) * max(1, len(series) / 3)), 4))
+            _grouped_bars(ax, tasks, series, ylabel, caption)
+            figures[caption] = (fig, folder / f"{prefix}_{protocol}.png")
+    speed, open_set = results["results"].get("speed", {}), results["results"].get("open-set", {})
+    if speed and open_set:
+        fig, axes = plt.subplots(1, len(speed), figsize=(5.5 * len(speed), 4), squeeze=False)
+        for ax, (task, by_method) in zip(axes[0], speed.items()):
+            language = results["tasks"]["speed"][task]["language"]
+            same_language = [t for t in open_set if results["tasks"]["open-set"][t]["language"] == language]
+            for method, r in by_method.items():
+                top1 = [open_set[t][method]["top1"] for t in same_language if method in open_set[t]]
+                if top1:  # one colour per method, the same as in the bar plots
+                    colour = f"C{list(results['methods']).index(method) % 10}"
+                    ax.scatter(r["sentences_per_second"], np.mean(top1), s=40, color=colour)
+                    ax.annotate(method, (r["sentences_per_second"], np.mean(top1)), fontsize=7,
+                                xytext=(4, 3), textcoords="offset points")
+            ax.set_xscale("log")
+            ax.set(xlabel="sentences/s (log scale)", ylabel=f"mean open-set top-1 ({language})",
+                   title=f"speed vs accuracy, {language}")
+            ax.grid(alpha=0.3)
+        figures["speed against open-set top-1"] = (fig, folder / f"{prefix}_speed.png")
+    paths = {}
+    for caption, (fig, path) in figures.items():
+        fig.tight_layout()
+        tmp = path.with_name(f".{path.name}.tmp")
+        fig.savefig(tmp, dpi=100, format="png")
+        plt.close(fig)
+        os.replace(tmp, path)
+        paths[caption] = path
+    return paths

@@ -1,0 +1,228 @@
+"""The benchmark harness on a fake data root (the real folder and file names, tiny generated data)."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthetic import CONTENT, CONTENT_ZH, write_data_root
+
+from samesense.bench import BenchConfig, run_bench, select_tasks
+from samesense.bench.methods import MethodSpec, VectorMethod, model_languages
+from samesense.bench.report import write_section
+from samesense.bench.tasks import PROTOCOLS, TASKS, check_files
+from samesense.cli import main
+from samesense.data import DataError, SamesenseError
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    files = sorted({f for task in TASKS for f in task.files()})
+    return write_data_root(tmp_path_factory.mktemp("data"), files)
+
+
+class LetterCounts:
+    """A stand-in encoder: counts of the content letters (which carry a synthetic sentence's
+    meaning), so that its scores are predictable; it also counts the sentences it encodes."""
+
+    name, languages = "letters", ("zh", "en")
+    alphabet = CONTENT + CONTENT_ZH
+    dim = len(alphabet)
+
+    def __init__(self):
+        self.encoded = 0
+
+    def encode(self, texts, batch_size=256, show_progress=False):
+        self.encoded += len(texts)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            for ch in text:
+                if ch in self.alphabet:
+                    out[row, self.alphabet.index(ch)] += 1
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def letters_method():
+    return VectorMethod("letters", LetterCounts(), ("zh", "en"), 64, None)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: f"{t.protocol}:{t.name}")
+def test_each_task_on_tiny_files(task, data_root):
+    method = letters_method()
+    data = task.load(data_root)
+    method.prepare(task.sentences(data))
+    result = task.run(method, data)
+    if task.protocol == "open-set":
+        assert result["n"] == 64 and 0.8 < result["top1"] <= result["top5"] <= result["top10"] <= 1.0
+    elif task.protocol == "pairs":
+        assert result["n"] == 32 and result["spearman"] > 0.5
+        if "auc" in result:
+            assert result["auc"] > 0.9
+            assert result["threshold_from"] == (f"dev ({Path(task.dev).name})" if task.dev
+                                                else "best on this file (optimistic)")
+    elif task.protocol == "intent":
+        assert result["n"] == 64 and result["accuracy"] > 0.8
+        if task.oos_test:  # random out-of-scope strings are far from every intent: mostly refused
+            assert result["oos_n"] == 8 and result["oos_recall"] > 0.5
+            assert result["accuracy"] <= result["accuracy_no_abstention"]
+    else:
+        assert result["n"] == 64 and result["sentences_per_second"] > 0
+
+
+def test_a_vector_method_encodes_each_sentence_once(data_root):
+    method = letters_method()
+    tasks = [t for t in TASKS if t.protocol != "speed"]
+    loaded = {t: t.load(data_root) for t in tasks}
+    sentences = [s for t in tasks for s in t.sentences(loaded[t])]
+    method.prepare(sentences)
+    assert method.encoder.encoded == len(set(sentences))
+    for task in tasks:
+        task.run(method, loaded[task])
+    assert method.encoder.encoded == len(set(sentences))  # every protocol found its vectors cached
+
+
+def test_bm25_and_vectors_answer_the_same_questions(data_root):
+    bm25 = MethodSpec.baseline("bm25").load(64, None)
+    task = next(t for t in TASKS if t.name == "clinc150")
+    data = task.load(data_root)
+    best, scores = bm25.nearest(data["test"].sentences, data["train"].sentences)
+    assert best.shape == scores.shape == (len(data["test"]),)
+
+
+def test_the_task_table_matches_the_real_data():
+    root = Path(os.environ.get("SAMESENSE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    if not root.is_dir():
+        pytest.skip("no benchmark data beside the repository")
+    check_files(TASKS, root)
+
+
+def test_protocol_selection_and_missing_files(tmp_path):
+    assert {t.protocol for t in select_tasks(["pairs", "intent"])} == {"pairs", "intent"}
+    assert {t.protocol for t in select_tasks(PROTOCOLS)} == set(PROTOCOLS)
+    with pytest.raises(SamesenseError, match="unknown protocol"):
+        select_tasks(["speed", "vibes"])
+    with pytest.raises(DataError, match="benchmark file not found"):
+        check_files(TASKS, tmp_path)
+
+
+def test_model_spec_and_language(trained_run):
+    run, _ = trained_run
+    spec = MethodSpec.parse_model(f"tiny={run}@zh+en")
+    assert (spec.name, spec.source, spec.languages) == ("tiny", str(run), ("zh", "en"))
+    assert MethodSpec.parse_model(f"tiny={run}").languages is None
+    for bad in ("no-equals-sign", f"x={run}@fr"):
+        with pytest.raises(SamesenseError):
+            MethodSpec.parse_model(bad)
+    method = MethodSpec.parse_model(f"tiny={run}").load(64, None)
+    assert method.languages == ("en",)  # its vocabulary is Latin letters and digits
+    assert model_languages(method.encoder) == ("en",)
+
+
+def test_chinese_vocabulary_means_zh():
+    class Vocab:
+        tokens = ["<pad>", "<unk>"] + list(CONTENT_ZH) + list("ab1")
+
+    class Model:
+        tokenizer = Vocab()
+
+    assert model_languages(Model()) == ("zh",)
+
+
+def test_write_section_replaces_only_its_own(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\nintro\n\n<!-- BEGIN other -->\nkeep me\n<!-- END other -->\n", encoding="utf-8")
+    write_section("bench", "## first", doc)
+    write_section("bench", "## second", doc)
+    text = doc.read_text(encoding="utf-8")
+    assert "keep me" in text and "intro" in text and "## second" in text and "## first" not in text
+    assert text.count("<!-- BEGIN bench -->") == 1
+
+
+def test_bench_command_end_to_end(trained_run, data_root, tmp_path, capsys):
+    run, _ = trained_run
+    doc = tmp_path / "docs" / "benchmarks.md"
+    out_json, plots = tmp_path / "docs" / "results" / "bench.json", tmp_path / "docs" / "img"
+    code = main(["bench", "--model", f"tiny={run}", "--baseline", "bm25", "--data", str(data_root),
+                 "--json", str(out_json), "--doc", str(doc), "--section", "tiny", "--plots", str(plots),
+                 "--title", "Tiny comparison", "--quiet", "--threads", "1"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "## Tiny comparison" in printed and "| tiny |" in printed and "| bm25 |" in printed
+
+    results = json.loads(out_json.read_text(encoding="utf-8"))
+    assert results["methods"]["tiny"]["languages"] == ["en"]
+    assert results["methods"]["bm25"]["train_seconds"] == "no training"
+    assert results["methods"]["tiny"]["train_seconds"] is None or results["methods"]["tiny"]["train_seconds"] > 0
+    open_set = results["results"]["open-set"]
+    assert set(open_set["qqp test"]) == {"tiny", "bm25"}  # en: both
+    assert set(open_set["lcqmc test"]) == {"bm25"}  # zh: the English model does not run it
+    assert open_set["qqp test"]["tiny"]["top1"] > 0.5  # a trained model reads the synthetic groups
+    assert set(results["results"]["intent"]["clinc150"]["tiny"]) >= {"accuracy", "oos_recall", "threshold"}
+    assert results["results"]["speed"]["en speed"]["tiny"]["sentences_per_second"] > 0
+    assert all(m["suite_seconds"] > 0 for m in results["methods"].values())
+
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmarks") and "<!-- BEGIN tiny -->" in text and "<!-- END tiny -->" in text
+    assert "| tiny |" in text and "—" in text  # dashes where the English model has no zh numbers
+    pngs = sorted(p.name for p in plots.iterdir())
+    assert pngs == ["tiny_intent.png", "tiny_open-set.png", "tiny_pairs.png", "tiny_speed.png"]
+    for name in pngs:
+        assert (plots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"](img/{name})" in text  # linked relative to the doc
+
+
+def test_bench_command_subset_of_protocols(trained_run, data_root, capsys):
+    run, _ = trained_run
+    results = run_bench(BenchConfig([MethodSpec.parse_model(f"tiny={run}@en")], data=str(data_root),
+                                    protocols=["intent"], show_progress=False))
+    assert list(results["results"]) == ["intent"]
+    assert "### Open-set" not in results["markdown"] and "### Intent matching" in results["markdown"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "nothing to compare"),
+    (["--model", "nameonly"], "expected NAME=PATH"),
+    (["--model", "x=/no/such/model"], "no such model folder"),
+    (["--baseline", "bm25", "--data", "/no/such/data"], "benchmark file not found"),
+    (["--baseline", "bm25", "--data", "/no/such/data", "--model", "x=/no/such/model"], "no such model folder"),
+    (["--baseline", "bm25", "--model", "bm25=/no/such/model"], "two methods are called 'bm25'"),
+])
+def test_bench_user_errors_are_one_line(argv, message, capsys):
+    assert main(["bench", "--quiet"] + argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_two_methods_of_one_name_are_refused(trained_run, data_root):
+    run, _ = trained_run
+    spec = MethodSpec.parse_model(f"same={run}")
+    with pytest.raises(SamesenseError, match="two methods are called 'same'"):
+        run_bench(BenchConfig([spec, spec], data=str(data_root)))
+
+
+def test_vectors_kept_between_runs_are_reused(data_root, tmp_path):
+    tasks = [t for t in TASKS if t.protocol == "open-set"]
+    sentences = [s for t in tasks for s in t.sentences(t.load(data_root))]
+    first = letters_method()
+    first.encoder.fingerprint = "letters-v1"
+    assert first.load_vectors(tmp_path, sentences) == 0
+    assert first.prepare(sentences) == len(set(sentences))
+    first.save_vectors(tmp_path)
+    again = letters_method()
+    again.encoder.fingerprint = "letters-v1"
+    assert again.load_vectors(tmp_path, sentences + ["a new one"]) == len(set(sentences))
+    assert again.prepare(sentences + ["a new one"]) == 1  # only the new sentence is encoded
+    assert np.array_equal(again.encode(sentences), first.encode(sentences))
+    other = letters_method()
+    other.encoder.fingerprint = "letters-v2"  # another model: nothing of the first one's
+    assert other.load_vectors(tmp_path, sentences) == 0
+
+
+def test_a_protocol_no_method_ran_has_no_table(trained_run, data_root):
+    run, _ = trained_run
+    results = run_bench(BenchConfig([MethodSpec.parse_model(f"tiny={run}@zh")], data=str(data_root),
+                                    protocols=["open-set", "intent"], show_progress=False))
+    assert results["results"]["intent"] == {}  # intent sets are English
+    assert "### Open-set" in results["markdown"] and "### Intent matching" not in results["markdown"]
