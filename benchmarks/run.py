@@ -1,0 +1,163 @@
+"""The whole comparison in one command: the article's table on the Chinese training union, every
+loss of the family with the same encoder and budget, English models, and the baselines, through
+`samesense bench` on every protocol of ../shared/data/README.md.
+
+    python benchmarks/run.py [--epochs 8] [--threads 2] [--vectors benchmarks/out/vectors]
+
+1. Trains, on the Chinese training union (validation: lcqmc dev), the default encoder (characters,
+   maxlen 32, min count 5, 128-d embedding, 128-unit GRU, max-pooled, L2-normalised; Adam lr 1e-3,
+   batch 100, the same number of epochs) with each loss: softmax, AM-Softmax, AAM-Softmax,
+   A-Softmax, the article's simpler A-Softmax, in-batch contrastive (also with diac2019's hard
+   negatives), batch-hard triplet, pair classification.
+2. Trains AM-Softmax English models (word tokens) on qqp, clinc150 and banking77 training groups.
+3. Runs `samesense bench` on all of them and on BM25, all-MiniLM-L6-v2 and multilingual-e5-small:
+   open-set ranking, pair scoring, intent matching with abstention, speed; writes the `compare`
+   section of docs/benchmarks.md, docs/results/compare.json and docs/img/compare_*.png.
+4. Writes the `article` section: the article's table reproduced (open-set top-1 by loss), which
+   loss wins and by how much, computed from this run's numbers.
+
+Training runs resume, so a killed benchmark started again goes on where it stopped. With
+--vectors, the pretrained baselines' vectors are kept between runs (a fresh run spends most of its
+evaluation time encoding with e5-small); speed is always measured afresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DATA, DOC, REPO, ZH_TRAIN, ZH_VAL, data_path, table, write_section  # noqa: E402
+
+from samesense.bench import BenchConfig, MethodSpec, run_bench  # noqa: E402
+from samesense.train import TrainConfig, train  # noqa: E402
+
+ZH_LOSSES = ["softmax", "am-softmax", "aam-softmax", "a-softmax", "simpler-a-softmax",
+             "contrastive", "triplet", "pair"]
+HARD_NEGATIVES = "zh/diac2019/hardneg_train.tsv"
+EN_MODELS = {  # name: (training groups, validation groups)
+    "qqp": ("en/qqp/groups_train.tsv", "en/qqp/groups_dev.tsv"),
+    "clinc150": ("en/clinc150/groups_train.tsv", "en/clinc150/groups_dev.tsv"),
+    "banking77": ("en/banking77/groups_train.tsv", "en/banking77/groups_dev.tsv"),
+}
+ARTICLE_TOP1 = {"softmax": 0.9077, "am-softmax": 0.9172, "simpler-a-softmax": 0.9135}  # its own data
+
+
+def train_all(args) -> tuple[dict[str, str], float]:
+    """Train (or resume) every model; return {method name: model folder} and the total training
+    time of all runs (their own clocks, so resumed runs count once)."""
+    out = Path(args.out)
+    common = dict(epochs=args.epochs, seed=args.seed, threads=args.threads, show_progress=args.progress)
+    runs: dict[str, TrainConfig] = {}
+    for loss in args.losses:
+        runs[f"zh {loss}"] = TrainConfig(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL),
+                                         out=str(out / f"zh-{loss}"), loss=loss, **common)
+    if "contrastive" in args.losses and not args.no_hard_negatives:
+        runs["zh contrastive + hard negatives"] = TrainConfig(
+            train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL), out=str(out / "zh-contrastive-hardneg"),
+            loss="contrastive", hard_negatives=data_path(HARD_NEGATIVES), **common)
+    for name in args.english:
+        train_file, val_file = EN_MODELS[name]
+        runs[f"en am-softmax ({name})"] = TrainConfig(
+            train=[data_path(train_file)], val=data_path(val_file), out=str(out / f"en-{name}"),
+            tokenizer="word", min_count=2, loss="am-softmax", **common)
+    models, total = {}, 0.0
+    for name, cfg in runs.items():
+        summary = train(cfg, resume=True)
+        print(f"{name}: best val top-1 {summary['val_top1']:.4f} at epoch {summary['best_epoch']}, "
+              f"{summary['train_seconds']:.0f}s of training", flush=True)
+        models[name] = summary["model"]
+        total += summary["train_seconds"]
+    return models, total
+
+
+def article_section(results: dict, epochs: int) -> str:
+    """The article's table on our data: open-set top-1 by loss, the winner and its lead."""
+    open_set = results["results"]["open-set"]
+    tests = [t for t, by_method in open_set.items() if any(m.startswith("zh ") for m in by_method)]
+    methods = [m for m in results["methods"] if m.startswith("zh ") or results["methods"][m]["kind"] == "baseline"]
+    rows, means = [], {}
+    for method in methods:
+        cells = [open_set[t].get(method, {}).get("top1") for t in tests]
+        if None in cells:
+            continue
+        means[method] = float(np.mean(cells))
+        train_seconds = results["methods"][method].get("train_seconds")
+        rows.append([method] + cells + [means[method], f"{train_seconds:.0f}" if isinstance(train_seconds, (int, float))
+                                        else str(train_seconds or "—")])
+    trained = {m: v for m, v in means.items() if m.startswith("zh ")}
+    ranking = sorted(trained, key=trained.get, reverse=True)
+    lines = [f"## The article's table, reproduced on the Chinese training union", "",
+             f"Open-set top-1 on unseen groups, same encoder (char GRU 128, max-pooled) and same budget "
+             f"({epochs} epochs, batch 100) for every loss; baselines measured in the same run "
+             f"(`python benchmarks/run.py`, numbers from the `compare` section below).", "",
+             table(["method"] + [f"{t} top-1" for t in tests] + ["mean", "train seconds"], rows)]
+    if len(ranking) >= 2:
+        best, second = ranking[0], ranking[1]
+        lines += ["", f"Best trained loss by mean top-1: **{best}** ({trained[best]:.4f}), ahead of {second} by "
+                  f"{trained[best] - trained[second]:+.4f}; last: {ranking[-1]} ({trained[ranking[-1]]:.4f})."]
+        for base in ("zh softmax", "zh am-softmax"):
+            if base in trained and best != base:
+                lines.append(f"{best} vs {base}: " + ", ".join(
+                    f"{t} {open_set[t][best]['top1'] - open_set[t][base]['top1']:+.4f}" for t in tests) + ".")
+        for baseline in [m for m in means if not m.startswith("zh ")]:
+            wins = [t for t in tests if open_set[t][best]["top1"] > open_set[t][baseline]["top1"]]
+            lines.append(f"{best} vs {baseline}: higher top-1 on {len(wins)} of {len(tests)} sets"
+                         + (f" ({', '.join(wins)})" if wins else "") + ".")
+    article = [f"{loss} {ARTICLE_TOP1[loss]:.4f}" for loss in ARTICLE_TOP1]
+    lines += ["", "For reference, the article's own table (its 90,000-group data, not these sets; top-1): "
+              + ", ".join(article) + "."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--epochs", type=int, default=8, help="training epochs for every model")
+    parser.add_argument("--losses", nargs="+", default=ZH_LOSSES, help="losses trained on the Chinese union")
+    parser.add_argument("--english", nargs="*", default=list(EN_MODELS), help="English models to train")
+    parser.add_argument("--no-hard-negatives", action="store_true", help="skip contrastive + hard negatives")
+    parser.add_argument("--baselines", nargs="*", default=["bm25", "minilm", "e5-small"], help="baselines")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "compare"), help="run folders")
+    parser.add_argument("--vectors", default=str(REPO / "benchmarks" / "out" / "vectors"),
+                        help="folder keeping encoders' vectors between runs ('' to encode everything afresh)")
+    parser.add_argument("--note", default="", help="what else ran on the machine, said in the doc")
+    parser.add_argument("--progress", action="store_true", default=None, help="show progress bars")
+    parser.add_argument("--no-doc", action="store_true", help="print only; write nothing under docs/")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    models, training_seconds = train_all(args)
+    trained = time.perf_counter()
+    methods = [MethodSpec.parse_model(f"{name}={path}") for name, path in models.items()]
+    methods += [MethodSpec.baseline(b) for b in args.baselines]
+    cfg = BenchConfig(methods=methods, data=str(DATA), threads=args.threads, vectors=args.vectors or None,
+                      title="Every loss and baseline on every protocol", note=args.note, section="compare",
+                      command=f"python benchmarks/run.py --epochs {args.epochs}", show_progress=args.progress)
+    if not args.no_doc:
+        cfg.json, cfg.doc, cfg.plots = (str(REPO / "docs" / "results" / "compare.json"), str(DOC),
+                                        str(REPO / "docs" / "img"))
+    results = run_bench(cfg)
+    finished = time.perf_counter()
+    timing = (f"Time: {training_seconds / 60:.1f} minutes of training for the {len(models)} models (their own "
+              f"clocks), {(finished - trained) / 60:.1f} minutes of benchmark; this invocation took "
+              f"{(finished - started) / 60:.1f} minutes.")
+    article = article_section(results, args.epochs) + "\n\n" + timing
+    print(results["markdown"] + "\n\n" + article)
+    if not args.no_doc:
+        write_section("article", article, DOC)
+        path = REPO / "docs" / "results" / "compare.json"
+        data = json.loads(path.read_text())
+        data["seconds"] = {"training": training_seconds, "benchmark": finished - trained,
+                           "invocation": finished - started}
+        path.write_text(json.dumps(data, indent=1))
+
+
+if __name__ == "__main__":
+    main()
