@@ -283,7 +283,7 @@ def add_bench(sub) -> None:
         "matching with abstention, encode speed) for every --model and --baseline, each on the test "
         "sets of its languages, and print the tables. Each method encodes the union of its sentences "
         "once. Optional outputs: a JSON file with every number, a markdown section of a doc, PNG plots.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--model", action="append", default=[], metavar="NAME=PATH[@LANG]",
                    help="a samesense model folder (or run folder) to compare, shown as NAME; its "
                    "language (zh or en) comes from its vocabulary unless given as @zh, @en or @zh+en; "

@@ -12,10 +12,10 @@ import json
 import os
 import sys
 
-from ..cli import _positive_int
+from ..cli import HelpFormatter, _positive_int
 from ..data import SamesenseError
 
-FORMATTER = argparse.ArgumentDefaultsHelpFormatter
+FORMATTER = HelpFormatter
 
 
 def _bank_arg(p, create: bool = False) -> None:
