@@ -2,8 +2,9 @@
 
 Trains the encoder of the article (characters, maxlen 32, min count 5, 128-d embedding, 128-unit
 GRU, Adam, batch 100) with normalised softmax and with AM-Softmax on the Chinese training union of
-../shared/data/README.md, validating on lcqmc dev, with two readouts: the GRU's final state (the
-article's) and the max of its outputs (samesense's default). Scores every model open-set
+../shared/data/README.md, validating on lcqmc dev, in two settings: the article's (the GRU's final
+state, no dropout) and samesense's default (the max of the GRU's outputs, dropout 0.2 on the
+embeddings while training). Scores every model open-set
 (top-1/5/10) on lcqmc test, bq test, afqmc dev and stsb_zh test, beside BM25 (jieba words)
 measured in the same run; reports train time and encode throughput on lcqmc test sentences.
 
@@ -34,11 +35,14 @@ from samesense.evaluate import evaluate_groups, ranking_scores  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
 
 LOSS_LABELS = {"softmax": "normalised softmax (s=30)", "am-softmax": "AM-Softmax (s=30, m=0.35)"}
-READOUTS = {"last": "final state (article)", "max": "max-pooled (default)"}
+SETTINGS = {  # name: (label, TrainConfig fields)
+    "article": ("final state, no dropout (article)", {"pooling": "last", "dropout": 0.0}),
+    "default": ("max-pooled, dropout 0.2 (default)", {"pooling": "max", "dropout": 0.2}),
+}
 
 
-def label(loss: str, pooling: str) -> str:
-    return f"{LOSS_LABELS.get(loss, loss)}, {READOUTS.get(pooling, pooling)}"
+def label(loss: str, setting: str) -> str:
+    return f"{LOSS_LABELS.get(loss, loss)}, {SETTINGS[setting][0]}"
 
 
 def plot(results: dict, path: Path) -> None:
@@ -74,7 +78,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=15, help="training epochs for each loss")
     parser.add_argument("--losses", nargs="+", default=["softmax", "am-softmax"], help="losses to train")
-    parser.add_argument("--poolings", nargs="+", default=["last", "max"], help="GRU readouts to train")
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS),
+                        help="encoder settings to train: the article's, and samesense's default")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "core_zh"), help="run folders")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--threads", type=int, default=None, help="torch threads for training (default: all cores)")
@@ -97,26 +102,26 @@ def main() -> None:
 
     sentences = tests["lcqmc test"].sentences
     results["encode_sentences_per_second"] = {}
-    for pooling in args.poolings:
+    for setting in args.settings:
         for loss in args.losses:
             cfg = TrainConfig(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL),
-                              out=str(Path(args.out) / f"{loss}-{pooling}"), loss=loss, pooling=pooling,
+                              out=str(Path(args.out) / f"{loss}-{setting}"), loss=loss, **SETTINGS[setting][1],
                               epochs=args.epochs, seed=args.seed, show_progress=False, threads=args.threads)
             summary = train(cfg, resume=True)
             torch.set_num_threads(encode_threads)
             model = samesense.load(summary["model"])
             scores = {name: evaluate_groups(model.encode, groups) for name, groups in tests.items()}
-            results["open_set"][label(loss, pooling)] = scores
-            results["training"][label(loss, pooling)] = {
+            results["open_set"][label(loss, setting)] = scores
+            results["training"][label(loss, setting)] = {
                 k: summary[k] for k in ("best_epoch", "train_seconds", "sentences_per_second", "history")}
             results["train_data"] = {k: model.info[k] for k in ("train_sentences", "train_groups")}
-            print(f"{label(loss, pooling)}: " + ", ".join(f"{t} {s['top1']:.4f}" for t, s in scores.items()),
+            print(f"{label(loss, setting)}: " + ", ".join(f"{t} {s['top1']:.4f}" for t, s in scores.items()),
                   flush=True)
         # encode throughput (the loss does not change the encoder's cost; the readout may)
         speed = {f"batch {b}": throughput(lambda: model.encode(sentences, batch_size=b), len(sentences))
                  for b in (64, 256, 1024)}
-        results["encode_sentences_per_second"][READOUTS.get(pooling, pooling)] = speed
-        print(f"encode throughput, {pooling} readout (sentences/s): "
+        results["encode_sentences_per_second"][SETTINGS[setting][0]] = speed
+        print(f"encode throughput, {setting} setting (sentences/s): "
               + ", ".join(f"{k} {v:.0f}" for k, v in speed.items()), flush=True)
     results["encode_threads"] = encode_threads
     results["train_threads"] = args.threads or encode_threads
@@ -127,17 +132,17 @@ def main() -> None:
     train_rows = [[method, r["best_epoch"], f"{r['train_seconds']:.0f}",
                    f"{r['sentences_per_second']:.0f}", f"{max(h['val_top1'] for h in r['history']):.4f}"]
                   for method, r in results["training"].items()]
-    speed_rows = [[readout] + [f"{v:.0f}" for v in speeds.values()]
-                  for readout, speeds in results["encode_sentences_per_second"].items()]
+    speed_rows = [[encoder] + [f"{v:.0f}" for v in speeds.values()]
+                  for encoder, speeds in results["encode_sentences_per_second"].items()]
     n_sent = {t: len(g) for t, g in tests.items()}
     markdown = f"""## Core: the article's setting on the Chinese training union
 
 `python benchmarks/core_zh.py --epochs {args.epochs}{f" --threads {args.threads}" if args.threads else ""}` on {results['machine']};
 training used {results['train_threads']} thread(s).
 Training: groups_train of diac2019, bq, afqmc, stsb_zh, simclue train1w and chinese_sts
-({results['train_data']['train_sentences']} sentences in
-{results['train_data']['train_groups']} groups); characters, maxlen 32, min count 5, 128-d embedding, 128-unit GRU,
-Adam lr 1e-3, batch 100, {args.epochs} epochs, the best epoch by lcqmc dev top-1 kept. Open-set
+({results['train_data']['train_sentences']} sentences in {results['train_data']['train_groups']} groups); characters,
+maxlen 32, min count 5, 128-d embedding, 128-unit GRU, Adam lr 1e-3, batch 100, {args.epochs} epochs, the
+best epoch by lcqmc dev top-1 kept. Open-set
 ranking: every sentence of a test file against all others of that file (itself excluded); test
 groups never seen in training. BM25 was measured in the same run.
 
@@ -150,7 +155,7 @@ Sentences per test file: {", ".join(f"{t} {n}" for t, n in n_sent.items())}.
 Encode throughput in sentences/s on the {len(sentences)} lcqmc test sentences ({results['encode_threads']}
 threads, tokenization included, median of 3 runs; `encode`'s default batch size is 256):
 
-{table(["readout", "batch 64", "batch 256", "batch 1024"], speed_rows)}
+{table(["encoder", "batch 64", "batch 256", "batch 1024"], speed_rows)}
 
 ![open-set top-1 and validation curves](img/core_zh.png)
 """

@@ -89,7 +89,8 @@ def add_train(sub) -> None:
     g.add_argument("--layers", dest="num_layers", type=_positive_int, default=d.num_layers,
                    help="stacked GRU layers")
     g.add_argument("--bidirectional", action="store_true", help="read the sentence both ways")
-    g.add_argument("--dropout", type=float, default=d.dropout, help="dropout on token embeddings")
+    g.add_argument("--dropout", type=float, default=d.dropout,
+                   help="dropout on token embeddings while training (0 in the article)")
     g.add_argument("--pooling", choices=["max", "last", "mean"], default=d.pooling,
                    help="sentence vector: the max of the GRU's outputs over the sentence, its final "
                    "state (the article's choice), or their mean; max ranks better in "

@@ -63,7 +63,7 @@ class TrainConfig:
     hidden_dim: int = 128
     num_layers: int = 1
     bidirectional: bool = False
-    dropout: float = 0.0
+    dropout: float = 0.2  # on token embeddings, in training only: groups unseen in training rank better
     pooling: str = "max"  # max | last (the article's) | mean: how the GRU's outputs become one vector
     loss: str = "am-softmax"
     scale: float | None = None  # None: the loss's default (30 for the margin family)
