@@ -140,3 +140,15 @@ def test_resume_at_an_epoch_end_matches_a_straight_run(loss, synthetic_files, tm
     for a, b in zip(straight["history"], resumed["history"]):
         assert a["loss"] == pytest.approx(b["loss"], rel=1e-6)
         assert a.get("a_softmax_lambda") == b.get("a_softmax_lambda")
+
+
+def test_learning_rate_schedules():
+    from samesense.train import learning_rate
+
+    for schedule, middle in (("constant", 1e-3), ("cosine", 5e-4), ("linear", 5e-4)):
+        cfg = TrainConfig(train=["x"], out="y", lr=1e-3, lr_schedule=schedule)
+        assert learning_rate(cfg, 0, 100) == pytest.approx(1e-3)
+        assert learning_rate(cfg, 50, 100) == pytest.approx(middle)
+        assert learning_rate(cfg, 100, 100) == pytest.approx(1e-3 if schedule == "constant" else 0.0, abs=1e-12)
+    with pytest.raises(SamesenseError, match="lr_schedule must be one of"):
+        TrainConfig(train=["x"], out="y", lr_schedule="step").check()
