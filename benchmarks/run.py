@@ -2,7 +2,7 @@
 loss of the family with the same encoder and budget, English models, and the baselines, through
 `samesense bench` on every protocol of ../shared/data/README.md.
 
-    python benchmarks/run.py [--epochs 8] [--threads 2] [--vectors benchmarks/out/vectors]
+    python benchmarks/run.py [--epochs 5] [--threads 2] [--vectors benchmarks/out/vectors]
 
 1. Trains, on the Chinese training union (validation: lcqmc dev), the default encoder (characters,
    maxlen 32, min count 5, 128-d embedding, 128-unit GRU, max-pooled, L2-normalised; Adam lr 1e-3,
@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +51,11 @@ EN_MODELS = {  # name: (training groups, validation groups)
 ARTICLE_TOP1 = {"softmax": 0.9077, "am-softmax": 0.9172, "simpler-a-softmax": 0.9135}  # its own data
 
 
+def report(name: str, summary: dict) -> None:
+    print(f"{name}: best val top-1 {summary['val_top1']:.4f} at epoch {summary['best_epoch']}, "
+          f"{summary['train_seconds']:.0f}s of training", flush=True)
+
+
 def train_all(args) -> tuple[dict[str, str], float]:
     """Train (or resume) every model; return {method name: model folder} and the total training
     time of all runs (their own clocks, so resumed runs count once)."""
@@ -66,13 +74,23 @@ def train_all(args) -> tuple[dict[str, str], float]:
         runs[f"en am-softmax ({name})"] = TrainConfig(
             train=[data_path(train_file)], val=data_path(val_file), out=str(out / f"en-{name}"),
             tokenizer="word", min_count=2, loss="am-softmax", **common)
-    models, total = {}, 0.0
-    for name, cfg in runs.items():
-        summary = train(cfg, resume=True)
-        print(f"{name}: best val top-1 {summary['val_top1']:.4f} at epoch {summary['best_epoch']}, "
-              f"{summary['train_seconds']:.0f}s of training", flush=True)
-        models[name] = summary["model"]
-        total += summary["train_seconds"]
+    summaries = {}
+    if args.jobs > 1:
+        # Small GRUs do not use 2 cores well: two runs of one thread each train more per minute
+        # than one run of two threads (each run's own clock then counts time shared with the other).
+        for cfg in runs.values():
+            cfg.threads, cfg.show_progress = max(1, (args.threads or os.cpu_count() or 1) // args.jobs), False
+        with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(train, cfg, True): name for name, cfg in runs.items()}
+            for future in as_completed(futures):
+                summaries[futures[future]] = future.result()
+                report(futures[future], summaries[futures[future]])
+    else:
+        for name, cfg in runs.items():
+            summaries[name] = train(cfg, resume=True)
+            report(name, summaries[name])
+    models = {name: summaries[name]["model"] for name in runs}  # in the order the runs were listed
+    total = sum(summary["train_seconds"] for summary in summaries.values())
     return models, total
 
 
@@ -117,12 +135,14 @@ def article_section(results: dict, epochs: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=8, help="training epochs for every model")
+    parser.add_argument("--epochs", type=int, default=5, help="training epochs for every model")
     parser.add_argument("--losses", nargs="+", default=ZH_LOSSES, help="losses trained on the Chinese union")
     parser.add_argument("--english", nargs="*", default=list(EN_MODELS), help="English models to train")
     parser.add_argument("--no-hard-negatives", action="store_true", help="skip contrastive + hard negatives")
     parser.add_argument("--baselines", nargs="*", default=["bm25", "minilm", "e5-small"], help="baselines")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="models trained at once, each with threads/jobs threads (2 on 2 cores is faster)")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "compare"), help="run folders")
     parser.add_argument("--vectors", default=str(REPO / "benchmarks" / "out" / "vectors"),
@@ -139,7 +159,7 @@ def main() -> None:
     methods += [MethodSpec.baseline(b) for b in args.baselines]
     cfg = BenchConfig(methods=methods, data=str(DATA), threads=args.threads, vectors=args.vectors or None,
                       title="Every loss and baseline on every protocol", note=args.note, section="compare",
-                      command=f"python benchmarks/run.py --epochs {args.epochs}", show_progress=args.progress)
+                      command=f"python benchmarks/run.py --epochs {args.epochs}" + (f" --jobs {args.jobs}" if args.jobs > 1 else ""), show_progress=args.progress)
     if not args.no_doc:
         cfg.json, cfg.doc, cfg.plots = (str(REPO / "docs" / "results" / "compare.json"), str(DOC),
                                         str(REPO / "docs" / "img"))
@@ -147,7 +167,9 @@ def main() -> None:
     finished = time.perf_counter()
     timing = (f"Time: {training_seconds / 60:.1f} minutes of training for the {len(models)} models (their own "
               f"clocks), {(finished - trained) / 60:.1f} minutes of benchmark; this invocation took "
-              f"{(finished - started) / 60:.1f} minutes.")
+              f"{(finished - started) / 60:.1f} minutes"
+              + (f" ({args.jobs} models trained at once, one thread each: each model's train seconds "
+                 f"count time it shared the cores with another)." if args.jobs > 1 else "."))
     article = article_section(results, args.epochs) + "\n\n" + timing
     print(results["markdown"] + "\n\n" + article)
     if not args.no_doc:
