@@ -337,7 +337,7 @@ def add_demo(sub) -> None:
         "ones) with their nearest stored questions.",
         formatter_class=HelpFormatter)
     p.add_argument("--out", default="runs/demo", help="folder for the run, the model and the data split")
-    p.add_argument("--epochs", type=_positive_int, default=8, help="training epochs")
+    p.add_argument("--epochs", type=_positive_int, default=20, help="training epochs")
     p.add_argument("--seed", type=int, default=0, help="seed for the held-out intents and training")
     p.set_defaults(func=run_demo)
 

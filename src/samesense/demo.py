@@ -1,6 +1,6 @@
 """The demo: train on the bundled CLINC150 intents and answer questions about intents never seen.
 
-    samesense demo [--out runs/demo] [--epochs 8]
+    samesense demo [--out runs/demo] [--epochs 20]
 
 A fifth of the 150 intents (chosen by seed) is held out: the model never sees them in training.
 It is then scored open-set on those intents' test queries, and used the way an FAQ matcher uses
@@ -37,7 +37,7 @@ def write_groups(path: Path, groups: Groups) -> Path:
     return path
 
 
-def run_demo(out: str = "runs/demo", epochs: int = 8, seed: int = 0, show_progress: bool | None = None) -> dict:
+def run_demo(out: str = "runs/demo", epochs: int = 20, seed: int = 0, show_progress: bool | None = None) -> dict:
     out_dir = Path(out)
     data_dir = out_dir / "data"
     all_train = load_groups(datasets.path("clinc150", "groups_train.tsv.gz"))
