@@ -186,7 +186,7 @@ def main() -> None:
     finished = time.perf_counter()
     timing = (f"Time: {training_seconds / 60:.1f} minutes of training for the {len(models)} models (their own "
               f"clocks), {(finished - trained) / 60:.1f} minutes of benchmark: about "
-              f"{(training_seconds + finished - trained) / 60:.0f} minutes from scratch"
+              f"{(max(trained - started, training_seconds / args.jobs) + finished - trained) / 60:.0f} minutes from scratch"
               f" (not counting vectors taken from --vectors: see Speed and cost); this invocation "
               f"(finished runs resume, they are not trained again) took {(finished - started) / 60:.1f} minutes"
               + (f" ({args.jobs} models trained at once, one thread each: each model's train seconds "
