@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, DOC, REPO, ZH_TRAIN, ZH_VAL, data_path, table, write_section  # noqa: E402
 
 from samesense.bench import BenchConfig, MethodSpec, run_bench  # noqa: E402
+from samesense.files import atomic_write_json  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
 
 ZH_LOSSES = ["softmax", "am-softmax", "aam-softmax", "a-softmax", "simpler-a-softmax",
@@ -62,19 +63,19 @@ def train_all(args) -> tuple[dict[str, str], float]:
     time of all runs (their own clocks, so resumed runs count once)."""
     out = Path(args.out)
     common = dict(epochs=args.epochs, seed=args.seed, threads=args.threads, show_progress=args.progress)
+    zh = dict(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL))
     runs: dict[str, TrainConfig] = {}
     for loss in args.losses:
-        runs[f"zh {loss}"] = TrainConfig(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL),
-                                         out=str(out / f"zh-{loss}"), loss=loss, **common)
+        runs[f"zh {loss}"] = TrainConfig(**zh, out=str(out / f"zh-{loss}"), loss=loss, **common)
     if "contrastive" in args.losses and not args.no_hard_negatives:
         runs["zh contrastive + hard negatives"] = TrainConfig(
-            train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL), out=str(out / "zh-contrastive-hardneg"),
-            loss="contrastive", hard_negatives=data_path(HARD_NEGATIVES), **common)
+            **zh, out=str(out / "zh-contrastive-hardneg"), loss="contrastive",
+            hard_negatives=data_path(HARD_NEGATIVES), **common)
     if not args.no_tuned:
         # Outside the equal budget: one recipe tried after seeing the equal-budget results.
         runs[f"tuned: zh contrastive, batch 400, {2 * args.epochs} epochs"] = TrainConfig(
-            train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL), out=str(out / "zh-contrastive-tuned"),
-            loss="contrastive", **{**common, "epochs": 2 * args.epochs}, batch_size=400)
+            **zh, out=str(out / "zh-contrastive-tuned"), loss="contrastive",
+            **{**common, "epochs": 2 * args.epochs}, batch_size=400)
     for name in args.english:
         train_file, val_file = EN_MODELS[name]
         runs[f"en am-softmax ({name})"] = TrainConfig(
@@ -100,6 +101,12 @@ def train_all(args) -> tuple[dict[str, str], float]:
     return models, total
 
 
+def wins_line(open_set: dict, tests: list[str], method: str, baseline: str) -> str:
+    wins = [t for t in tests if open_set[t][method]["top1"] > open_set[t][baseline]["top1"]]
+    return (f"{method} vs {baseline}: higher top-1 on {len(wins)} of {len(tests)} sets"
+            + (f" ({', '.join(wins)})" if wins else "") + ".")
+
+
 def article_section(results: dict, epochs: int) -> str:
     """The article's table on our data: open-set top-1 by loss, the winner and its lead."""
     open_set = results["results"]["open-set"]
@@ -115,6 +122,7 @@ def article_section(results: dict, epochs: int) -> str:
         rows.append([method] + cells + [means[method], f"{train_seconds:.0f}" if isinstance(train_seconds, (int, float))
                                         else str(train_seconds or "—")])
     trained = {m: v for m, v in means.items() if m.startswith("zh ")}
+    baselines = [m for m in means if m not in trained]
     ranking = sorted(trained, key=trained.get, reverse=True)
     lines = [f"## The article's table, reproduced on the Chinese training union", "",
              f"Open-set top-1 on unseen groups, same encoder (char GRU 128, max-pooled) and same budget "
@@ -132,18 +140,12 @@ def article_section(results: dict, epochs: int) -> str:
             if base in trained and best != base:
                 lines.append(f"{best} vs {base}: " + ", ".join(
                     f"{t} {open_set[t][best]['top1'] - open_set[t][base]['top1']:+.4f}" for t in tests) + ".")
-        for baseline in [m for m in means if not m.startswith("zh ")]:
-            wins = [t for t in tests if open_set[t][best]["top1"] > open_set[t][baseline]["top1"]]
-            lines.append(f"{best} vs {baseline}: higher top-1 on {len(wins)} of {len(tests)} sets"
-                         + (f" ({', '.join(wins)})" if wins else "") + ".")
+        lines += [wins_line(open_set, tests, best, baseline) for baseline in baselines]
     for tuned in [m for m in results["methods"] if m.startswith("tuned: ")]:
         cells = ", ".join(f"{t} {open_set[t][tuned]['top1']:.4f}" for t in tests)
         lines += ["", f"Outside the equal budget, **{tuned}** (same encoder; one recipe tried after "
-                  f"seeing the 5-epoch results on these sets, so read its lead as optimistic): {cells}."]
-        for baseline in [m for m in means if not m.startswith("zh ")]:
-            wins = [t for t in tests if open_set[t][tuned]["top1"] > open_set[t][baseline]["top1"]]
-            lines.append(f"{tuned} vs {baseline}: higher top-1 on {len(wins)} of {len(tests)} sets"
-                         + (f" ({', '.join(wins)})" if wins else "") + ".")
+                  f"seeing the {epochs}-epoch results on these sets, so read its lead as optimistic): {cells}."]
+        lines += [wins_line(open_set, tests, tuned, baseline) for baseline in baselines]
     article = [f"{loss} {ARTICLE_TOP1[loss]:.4f}" for loss in ARTICLE_TOP1]
     lines += ["", "For reference, the article's own table (its 90,000-group data, not these sets; top-1): "
               + ", ".join(article) + "."]
@@ -199,7 +201,7 @@ def main() -> None:
         data = json.loads(path.read_text())
         data["seconds"] = {"training": training_seconds, "benchmark": finished - trained,
                            "invocation": finished - started}
-        path.write_text(json.dumps(data, indent=1))
+        atomic_write_json(path, data)
 
 
 if __name__ == "__main__":

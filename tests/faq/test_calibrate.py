@@ -28,8 +28,9 @@ def test_choose_takes_the_lowest_threshold_meeting_the_target():
     assert c.thresholds[i] == 0.6 and threshold == pytest.approx(0.55)  # half-way to the next score
     threshold, _, _ = choose(o, 1.0)
     assert threshold == pytest.approx(0.75)
-    with pytest.raises(SamesenseError, match="no threshold reaches precision"):
+    with pytest.raises(SamesenseError, match="no threshold reaches precision") as unreachable:
         choose(outcomes([0.9, 0.8], [False, False]), 0.5)
+    assert (unreachable.value.best_precision, unreachable.value.best_threshold) == (0.0, pytest.approx(0.9))
 
 
 def test_too_close_questions_count_as_unanswered():

@@ -87,14 +87,22 @@ def curve(outcomes: Outcomes) -> Curve:
     return Curve(s[last], precision[last], covered[last] / max(n_in, 1), oos)
 
 
+class TargetUnreachable(SamesenseError):
+    """No threshold meets the target precision; says the best precision there is, and where."""
+
+    def __init__(self, target: float, best_precision: float, best_threshold: float):
+        self.target, self.best_precision, self.best_threshold = target, best_precision, best_threshold
+        super().__init__(f"no threshold reaches precision {target:.3f} on this data (best {best_precision:.3f} "
+                         f"at {best_threshold:.3f}); lower --target-precision")
+
+
 def choose(outcomes: Outcomes, target: float) -> tuple[float, int, Curve]:
     """(threshold, position on the curve, curve)."""
     c = curve(outcomes)
     meets = np.flatnonzero(c.precision >= target)
     if not len(meets):
         best = int(np.argmax(c.precision))
-        raise SamesenseError(f"no threshold reaches precision {target:.3f} on this data (best "
-                             f"{c.precision[best]:.3f} at {c.thresholds[best]:.3f}); lower --target-precision")
+        raise TargetUnreachable(target, float(c.precision[best]), float(c.thresholds[best]))
     i = int(meets[-1])  # thresholds descend: the last that meets the target is the lowest
     lower = c.thresholds[i + 1] if i + 1 < len(c.thresholds) else c.thresholds[i] - 1e-3
     return float((c.thresholds[i] + lower) / 2), i, c
