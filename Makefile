@@ -23,7 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/baselines.py --vectors benchmarks/out/vectors
 	$(PY) benchmarks/core_zh.py
-	$(PY) benchmarks/run.py --vectors benchmarks/out/vectors
+	$(PY) benchmarks/run.py --jobs 2 --vectors benchmarks/out/vectors
 
 .PHONY: bench-faq
 bench-faq: $(STAMP)
