@@ -18,6 +18,7 @@ Writes its section of docs/benchmarks.md, docs/results/core_zh.json and docs/img
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, data_path, machine, table, throughput, write_section  # noqa: E402
+from common import ARTICLE_TOP1, REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, data_path, machine, table, throughput, write_section  # noqa: E402
 
 import samesense  # noqa: E402
 from samesense.baselines.bm25 import BM25Ranker  # noqa: E402
@@ -55,25 +56,90 @@ def plot(results: dict, path: Path) -> None:
 
     methods = list(results["open_set"])
     tests = list(ZH_TESTS)
-    fig, (ax_bar, ax_curve) = plt.subplots(1, 2, figsize=(12, 4.2))
+    colours = {method: f"C{i}" for i, method in enumerate(methods)}  # one colour a method in both panels
+    fig, (ax_bar, ax_curve) = plt.subplots(1, 2, figsize=(12, 4.2 + 0.25 * len(methods)))
     width = 0.8 / len(methods)
     for i, method in enumerate(methods):
         ax_bar.bar(np.arange(len(tests)) + i * width, [results["open_set"][method][t]["top1"] for t in tests],
-                   width, label=method)
+                   width, label=method, color=colours[method])
     ax_bar.set_xticks(np.arange(len(tests)) + width * (len(methods) - 1) / 2, tests)
     ax_bar.set(ylabel="open-set top-1", title="open-set top-1 on unseen groups")
-    ax_bar.legend(fontsize=8)
     for method, run in results["training"].items():
         history = run["history"]
-        ax_curve.plot([r["epoch"] for r in history], [r["val_top1"] for r in history], marker="o", label=method)
+        ax_curve.plot([r["epoch"] for r in history], [r["val_top1"] for r in history], marker="o",
+                      color=colours[method])
     ax_curve.set(xlabel="epoch", ylabel="lcqmc dev top-1", title="validation during training")
-    ax_curve.legend()
     for ax in (ax_bar, ax_curve):
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+    # one legend for both panels, under them, so it hides no bar or curve
+    fig.legend(*ax_bar.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 * len(methods) / 2 + 0.02, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def ranking(results: dict) -> list[str]:
+    """One line per encoder setting: the losses by mean open-set top-1 over the test files, the
+    leader's margin, and the article's own order for reference."""
+    lines = []
+    for setting, (setting_label, _) in SETTINGS.items():
+        means = {loss: float(np.mean([s["top1"] for s in results["open_set"][label(loss, setting)].values()]))
+                 for loss in LOSS_LABELS if label(loss, setting) in results["open_set"]}
+        if len(means) < 2:
+            continue
+        order = sorted(means, key=means.get, reverse=True)
+        lines.append(f"- {setting_label}: " + " > ".join(f"{loss} {means[loss]:.4f}" for loss in order)
+                     + f" (mean top-1 over the {len(ZH_TESTS)} files); {order[0]} leads {order[1]} by "
+                     f"{means[order[0]] - means[order[1]]:+.4f}.")
+    article = sorted(ARTICLE_TOP1, key=ARTICLE_TOP1.get, reverse=True)
+    lines.append("- The article's own order (its 90,000-group data, top-1): "
+                 + " > ".join(f"{loss} {ARTICLE_TOP1[loss]:.4f}" for loss in article) + ".")
+    return lines
+
+
+def render(results: dict) -> str:
+    """The docs section, from the results alone (so --from-json can rewrite it)."""
+    epochs = results["epochs"]
+    command = results.get("command", f"python benchmarks/core_zh.py --epochs {epochs}")
+    header = ["method"] + [f"{t} top-1/5/10" for t in ZH_TESTS]
+    rows = [[method] + [f"{s[t]['top1']:.4f} / {s[t]['top5']:.4f} / {s[t]['top10']:.4f}" for t in ZH_TESTS]
+            for method, s in results["open_set"].items()]
+    train_rows = [[method, r["best_epoch"], f"{r['train_seconds']:.0f}",
+                   f"{r['sentences_per_second']:.0f}", f"{max(h['val_top1'] for h in r['history']):.4f}"]
+                  for method, r in results["training"].items()]
+    speed_rows = [[encoder] + [f"{v:.0f}" for v in speeds.values()]
+                  for encoder, speeds in results["encode_sentences_per_second"].items()]
+    queries = next(iter(results["open_set"].values()))
+    ranked = "\n".join(ranking(results))
+    return f"""## Core: the article's setting on the Chinese training union
+
+`{command}` on {results['machine']};
+training used {results['train_threads']} thread(s).
+Training: groups_train of diac2019, bq, afqmc, stsb_zh, simclue train1w and chinese_sts
+({results['train_data']['train_sentences']} sentences in {results['train_data']['train_groups']} groups); characters,
+maxlen 32, min count 5, 128-d embedding, 128-unit GRU, Adam lr 1e-3, batch 100, {epochs} epochs, the
+best epoch by lcqmc dev top-1 kept. Open-set
+ranking: every sentence of a test file against all others of that file (itself excluded); test
+groups never seen in training. BM25 was measured in the same run.
+
+{table(header, rows)}
+
+Queries per test file (sentences with another of their group in the file): {", ".join(f"{t} {s['n']}" for t, s in queries.items())}.
+
+The losses of the article's table, ranked:
+
+{ranked}
+
+{table(["model", "best epoch", "train seconds", "train sentences/s", "best lcqmc dev top-1"], train_rows)}
+
+Encode throughput in sentences/s on the lcqmc test sentences ({results['encode_threads']}
+threads, tokenization included, median of 3 runs; `encode`'s default batch size is 256):
+
+{table(["encoder", "batch 64", "batch 256", "batch 1024"], speed_rows)}
+
+![open-set top-1 and validation curves](img/core_zh.png)
+"""
 
 
 def main() -> None:
@@ -86,7 +152,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--threads", type=int, default=None, help="torch threads for training (default: all cores)")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/")
+    parser.add_argument("--from-json", action="store_true",
+                        help="train and measure nothing: rewrite the docs section and plot from docs/results/core_zh.json")
     args = parser.parse_args()
+    if args.from_json:
+        results = json.loads((REPO / "docs" / "results" / "core_zh.json").read_text())
+        plot(results, REPO / "docs" / "img" / "core_zh.png")
+        write_section("core_zh", render(results))
+        return
     encode_threads = torch.get_num_threads()
 
     print(f"machine: {machine()}", flush=True)
@@ -127,40 +200,9 @@ def main() -> None:
               + ", ".join(f"{k} {v:.0f}" for k, v in speed.items()), flush=True)
     results["encode_threads"] = encode_threads
     results["train_threads"] = args.threads or encode_threads
-
-    header = ["method"] + [f"{t} top-1/5/10" for t in ZH_TESTS]
-    rows = [[method] + [f"{s[t]['top1']:.4f} / {s[t]['top5']:.4f} / {s[t]['top10']:.4f}" for t in ZH_TESTS]
-            for method, s in results["open_set"].items()]
-    train_rows = [[method, r["best_epoch"], f"{r['train_seconds']:.0f}",
-                   f"{r['sentences_per_second']:.0f}", f"{max(h['val_top1'] for h in r['history']):.4f}"]
-                  for method, r in results["training"].items()]
-    speed_rows = [[encoder] + [f"{v:.0f}" for v in speeds.values()]
-                  for encoder, speeds in results["encode_sentences_per_second"].items()]
-    n_sent = {t: len(g) for t, g in tests.items()}
-    markdown = f"""## Core: the article's setting on the Chinese training union
-
-`python benchmarks/core_zh.py --epochs {args.epochs}{f" --threads {args.threads}" if args.threads else ""}` on {results['machine']};
-training used {results['train_threads']} thread(s).
-Training: groups_train of diac2019, bq, afqmc, stsb_zh, simclue train1w and chinese_sts
-({results['train_data']['train_sentences']} sentences in {results['train_data']['train_groups']} groups); characters,
-maxlen 32, min count 5, 128-d embedding, 128-unit GRU, Adam lr 1e-3, batch 100, {args.epochs} epochs, the
-best epoch by lcqmc dev top-1 kept. Open-set
-ranking: every sentence of a test file against all others of that file (itself excluded); test
-groups never seen in training. BM25 was measured in the same run.
-
-{table(header, rows)}
-
-Sentences per test file: {", ".join(f"{t} {n}" for t, n in n_sent.items())}.
-
-{table(["model", "best epoch", "train seconds", "train sentences/s", "best lcqmc dev top-1"], train_rows)}
-
-Encode throughput in sentences/s on the {len(sentences)} lcqmc test sentences ({results['encode_threads']}
-threads, tokenization included, median of 3 runs; `encode`'s default batch size is 256):
-
-{table(["encoder", "batch 64", "batch 256", "batch 1024"], speed_rows)}
-
-![open-set top-1 and validation curves](img/core_zh.png)
-"""
+    results["command"] = f"python benchmarks/core_zh.py --epochs {args.epochs}" + (
+        f" --threads {args.threads}" if args.threads else "")
+    markdown = render(results)
     print(markdown)
     if not args.no_doc:
         atomic_write_json(REPO / "docs" / "results" / "core_zh.json", results)

@@ -2,7 +2,10 @@
 loss of the family with the same encoder and budget, English models, and the baselines, through
 `samesense bench` on every protocol of ../shared/data/README.md.
 
-    python benchmarks/run.py [--epochs 5] [--threads 2] [--vectors benchmarks/out/vectors]
+    python benchmarks/run.py [--jobs 2] [--epochs 5] [--threads 2] [--vectors benchmarks/out/vectors]
+
+On 2 cores, `--jobs 2` (two models trained at once, one thread each) is the faster way; the "Time:"
+line of the `article` section says how long the run that wrote it took.
 
 1. Trains, on the Chinese training union (validation: lcqmc dev), the default encoder (characters,
    maxlen 32, min count 5, 128-d embedding, 128-unit GRU, max-pooled, L2-normalised; Adam lr 1e-3,
@@ -36,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, DOC, REPO, ZH_TRAIN, ZH_VAL, data_path, table, write_section  # noqa: E402
+from common import ARTICLE_TOP1, DATA, DOC, REPO, ZH_TRAIN, ZH_VAL, data_path, table, write_section  # noqa: E402
 
 from samesense.bench import BenchConfig, MethodSpec, run_bench  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
@@ -50,7 +53,6 @@ EN_MODELS = {  # name: (training groups, validation groups)
     "clinc150": ("en/clinc150/groups_train.tsv", "en/clinc150/groups_dev.tsv"),
     "banking77": ("en/banking77/groups_train.tsv", "en/banking77/groups_dev.tsv"),
 }
-ARTICLE_TOP1 = {"softmax": 0.9077, "am-softmax": 0.9172, "simpler-a-softmax": 0.9135}  # its own data
 
 
 def report(name: str, summary: dict) -> None:
@@ -107,7 +109,7 @@ def wins_line(open_set: dict, tests: list[str], method: str, baseline: str) -> s
             + (f" ({', '.join(wins)})" if wins else "") + ".")
 
 
-def article_section(results: dict, epochs: int) -> str:
+def article_section(results: dict, epochs: int, command: str) -> str:
     """The article's table on our data: open-set top-1 by loss, the winner and its lead."""
     open_set = results["results"]["open-set"]
     tests = [t for t, by_method in open_set.items() if any(m.startswith("zh ") for m in by_method)]
@@ -127,7 +129,7 @@ def article_section(results: dict, epochs: int) -> str:
     lines = [f"## The article's table, reproduced on the Chinese training union", "",
              f"Open-set top-1 on unseen groups, same encoder (char GRU 128, max-pooled) and same budget "
              f"({epochs} epochs, batch 100) for every loss; baselines measured in the same run "
-             f"(`python benchmarks/run.py`, numbers from the `compare` section below). An epoch of the "
+             f"(`{command}`, numbers from the `compare` section below). An epoch of the "
              f"classification losses passes over every sentence; an epoch of contrastive, pair (2 sentences "
              f"a group) and triplet (4) passes once over every group of two or more sentences, so it "
              f"sees fewer sentences and takes less time (the train seconds column).", "",
@@ -193,7 +195,7 @@ def main() -> None:
               f"(finished runs resume, they are not trained again) took {(finished - started) / 60:.1f} minutes"
               + (f" ({args.jobs} models trained at once, one thread each: each model's train seconds "
                  f"count time it shared the cores with another)." if args.jobs > 1 else "."))
-    article = article_section(results, args.epochs) + "\n\n" + timing
+    article = article_section(results, args.epochs, cfg.command) + "\n\n" + timing
     print(results["markdown"] + "\n\n" + article)
     if not args.no_doc:
         write_section("article", article, DOC)
