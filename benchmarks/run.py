@@ -31,6 +31,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -45,6 +46,7 @@ from samesense.bench import BenchConfig, MethodSpec, run_bench  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
 
+COMPARE_JSON = REPO / "docs" / "results" / "compare.json"
 ZH_LOSSES = ["softmax", "am-softmax", "aam-softmax", "a-softmax", "simpler-a-softmax",
              "contrastive", "triplet", "pair"]
 HARD_NEGATIVES = "zh/diac2019/hardneg_train.tsv"
@@ -114,10 +116,11 @@ def article_section(results: dict, epochs: int, command: str) -> str:
     open_set = results["results"]["open-set"]
     tests = [t for t, by_method in open_set.items() if any(m.startswith("zh ") for m in by_method)]
     methods = [m for m in results["methods"] if m.startswith("zh ") or results["methods"][m]["kind"] == "baseline"]
-    rows, means = [], {}
+    rows, means, left_out = [], {}, []
     for method in methods:
         cells = [open_set[t].get(method, {}).get("top1") for t in tests]
         if None in cells:
+            left_out.append(method)
             continue
         means[method] = float(np.mean(cells))
         train_seconds = results["methods"][method].get("train_seconds")
@@ -134,6 +137,9 @@ def article_section(results: dict, epochs: int, command: str) -> str:
              f"a group) and triplet (4) passes once over every group of two or more sentences, so it "
              f"sees fewer sentences and takes less time (the train seconds column).", "",
              table(["method"] + [f"{t} top-1" for t in tests] + ["mean", "train seconds"], rows)]
+    if left_out:
+        lines += ["", f"Not in this table, having no Chinese: {', '.join(left_out)} (English numbers, qqp "
+                  f"included, in the `compare` section)."]
     if len(ranking) >= 2:
         best, second = ranking[0], ranking[1]
         lines += ["", f"Best trained loss by mean top-1: **{best}** ({trained[best]:.4f}), ahead of {second} by "
@@ -152,6 +158,31 @@ def article_section(results: dict, epochs: int, command: str) -> str:
     lines += ["", "For reference, the article's own table (its 90,000-group data, not these sets; top-1): "
               + ", ".join(article) + "."]
     return "\n".join(lines)
+
+
+def timing_line(seconds: dict) -> str:
+    """How long the run took; from scratch, training and benchmark follow each other."""
+    training, bench, jobs = seconds["training"], seconds["benchmark"], seconds["jobs"]
+    from_scratch = max(seconds["invocation"] - bench, training / jobs) + bench
+    return (f"Time: {training / 60:.1f} minutes of training for the {seconds['models']} models (their own "
+            f"clocks), {bench / 60:.1f} minutes of benchmark: about {from_scratch / 60:.0f} minutes from scratch"
+            f" (not counting vectors taken from --vectors: see Speed and cost); this invocation "
+            f"(finished runs resume, they are not trained again) took {seconds['invocation'] / 60:.1f} minutes"
+            + (f" ({jobs} models trained at once, one thread each: each model's train seconds "
+               f"count time it shared the cores with another)." if jobs > 1 else "."))
+
+
+def rewrite_from_json() -> None:
+    """Rewrite the `article` section from docs/results/compare.json alone: nothing trained or measured."""
+    results = json.loads(COMPARE_JSON.read_text())
+    seconds = results["seconds"]
+    # compare.json files written before the run settings were stored: read them off the command
+    flags = dict(re.findall(r"--(epochs|jobs) (\d+)", results["command"]))
+    seconds.setdefault("epochs", int(flags.get("epochs", 5)))
+    seconds.setdefault("jobs", int(flags.get("jobs", 1)))
+    seconds.setdefault("models", sum(m["kind"] != "baseline" for m in results["methods"].values()))
+    write_section("article", article_section(results, seconds["epochs"], results["command"]) + "\n\n"
+                  + timing_line(seconds), DOC)
 
 
 def main() -> None:
@@ -173,7 +204,11 @@ def main() -> None:
     parser.add_argument("--note", default="", help="what else ran on the machine, said in the doc")
     parser.add_argument("--progress", action="store_true", default=None, help="show progress bars")
     parser.add_argument("--no-doc", action="store_true", help="print only; write nothing under docs/")
+    parser.add_argument("--from-json", action="store_true",
+                        help="train and measure nothing: rewrite the article section from docs/results/compare.json")
     args = parser.parse_args()
+    if args.from_json:
+        return rewrite_from_json()
 
     started = time.perf_counter()
     models, training_seconds = train_all(args)
@@ -184,26 +219,19 @@ def main() -> None:
                       title="Every loss and baseline on every protocol", note=args.note, section="compare",
                       command=f"python benchmarks/run.py --epochs {args.epochs}" + (f" --jobs {args.jobs}" if args.jobs > 1 else ""), show_progress=args.progress)
     if not args.no_doc:
-        cfg.json, cfg.doc, cfg.plots = (str(REPO / "docs" / "results" / "compare.json"), str(DOC),
+        cfg.json, cfg.doc, cfg.plots = (str(COMPARE_JSON), str(DOC),
                                         str(REPO / "docs" / "img"))
     results = run_bench(cfg)
     finished = time.perf_counter()
-    timing = (f"Time: {training_seconds / 60:.1f} minutes of training for the {len(models)} models (their own "
-              f"clocks), {(finished - trained) / 60:.1f} minutes of benchmark: about "
-              f"{(max(trained - started, training_seconds / args.jobs) + finished - trained) / 60:.0f} minutes from scratch"
-              f" (not counting vectors taken from --vectors: see Speed and cost); this invocation "
-              f"(finished runs resume, they are not trained again) took {(finished - started) / 60:.1f} minutes"
-              + (f" ({args.jobs} models trained at once, one thread each: each model's train seconds "
-                 f"count time it shared the cores with another)." if args.jobs > 1 else "."))
-    article = article_section(results, args.epochs, cfg.command) + "\n\n" + timing
+    seconds = {"training": training_seconds, "benchmark": finished - trained, "invocation": finished - started,
+               "models": len(models), "jobs": args.jobs, "epochs": args.epochs}
+    article = article_section(results, args.epochs, cfg.command) + "\n\n" + timing_line(seconds)
     print(results["markdown"] + "\n\n" + article)
     if not args.no_doc:
         write_section("article", article, DOC)
-        path = REPO / "docs" / "results" / "compare.json"
-        data = json.loads(path.read_text())
-        data["seconds"] = {"training": training_seconds, "benchmark": finished - trained,
-                           "invocation": finished - started}
-        atomic_write_json(path, data)
+        data = json.loads(COMPARE_JSON.read_text())
+        data["seconds"] = seconds
+        atomic_write_json(COMPARE_JSON, data)
 
 
 if __name__ == "__main__":
