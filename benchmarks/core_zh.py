@@ -38,6 +38,7 @@ from samesense.train import TrainConfig, train  # noqa: E402
 
 LOSS_LABELS = {"softmax": "normalised softmax (s=30)", "am-softmax": "AM-Softmax (s=30, m=0.35)",
                "simpler-a-softmax": "simpler A-Softmax (s=30, min(cos t, cos 4t))"}
+RESULTS_JSON = REPO / "docs" / "results" / "core_zh.json"
 SETTINGS = {  # name: (label, TrainConfig fields)
     "article": ("final state, no dropout (article)", {"pooling": "last", "dropout": 0.0}),
     "default": ("max-pooled, dropout 0.2 (default)", {"pooling": "max", "dropout": 0.2}),
@@ -101,7 +102,7 @@ def ranking(results: dict) -> list[str]:
 def render(results: dict) -> str:
     """The docs section, from the results alone (so --from-json can rewrite it)."""
     epochs = results["epochs"]
-    command = results.get("command", f"python benchmarks/core_zh.py --epochs {epochs}")
+    command = results["command"]
     header = ["method"] + [f"{t} top-1/5/10" for t in ZH_TESTS]
     rows = [[method] + [f"{s[t]['top1']:.4f} / {s[t]['top5']:.4f} / {s[t]['top10']:.4f}" for t in ZH_TESTS]
             for method, s in results["open_set"].items()]
@@ -142,6 +143,11 @@ threads, tokenization included, median of 3 runs; `encode`'s default batch size 
 """
 
 
+def write_docs(results: dict) -> None:
+    plot(results, REPO / "docs" / "img" / "core_zh.png")
+    write_section("core_zh", render(results))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=15, help="training epochs for each loss")
@@ -155,11 +161,8 @@ def main() -> None:
     parser.add_argument("--from-json", action="store_true",
                         help="train and measure nothing: rewrite the docs section and plot from docs/results/core_zh.json")
     args = parser.parse_args()
-    if args.from_json:
-        results = json.loads((REPO / "docs" / "results" / "core_zh.json").read_text())
-        plot(results, REPO / "docs" / "img" / "core_zh.png")
-        write_section("core_zh", render(results))
-        return
+    if args.from_json:  # nothing trained or measured
+        return write_docs(json.loads(RESULTS_JSON.read_text()))
     encode_threads = torch.get_num_threads()
 
     print(f"machine: {machine()}", flush=True)
@@ -202,12 +205,10 @@ def main() -> None:
     results["train_threads"] = args.threads or encode_threads
     results["command"] = f"python benchmarks/core_zh.py --epochs {args.epochs}" + (
         f" --threads {args.threads}" if args.threads else "")
-    markdown = render(results)
-    print(markdown)
+    print(render(results))
     if not args.no_doc:
-        atomic_write_json(REPO / "docs" / "results" / "core_zh.json", results)
-        plot(results, REPO / "docs" / "img" / "core_zh.png")
-        write_section("core_zh", markdown)
+        atomic_write_json(RESULTS_JSON, results)
+        write_docs(results)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import re
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -172,17 +171,10 @@ def timing_line(seconds: dict) -> str:
                f"count time it shared the cores with another)." if jobs > 1 else "."))
 
 
-def rewrite_from_json() -> None:
-    """Rewrite the `article` section from docs/results/compare.json alone: nothing trained or measured."""
-    results = json.loads(COMPARE_JSON.read_text())
+def article_markdown(results: dict) -> str:
+    """The `article` section from the results of a run (compare.json holds them, "seconds" included)."""
     seconds = results["seconds"]
-    # compare.json files written before the run settings were stored: read them off the command
-    flags = dict(re.findall(r"--(epochs|jobs) (\d+)", results["command"]))
-    seconds.setdefault("epochs", int(flags.get("epochs", 5)))
-    seconds.setdefault("jobs", int(flags.get("jobs", 1)))
-    seconds.setdefault("models", sum(m["kind"] != "baseline" for m in results["methods"].values()))
-    write_section("article", article_section(results, seconds["epochs"], results["command"]) + "\n\n"
-                  + timing_line(seconds), DOC)
+    return article_section(results, seconds["epochs"], results["command"]) + "\n\n" + timing_line(seconds)
 
 
 def main() -> None:
@@ -207,8 +199,8 @@ def main() -> None:
     parser.add_argument("--from-json", action="store_true",
                         help="train and measure nothing: rewrite the article section from docs/results/compare.json")
     args = parser.parse_args()
-    if args.from_json:
-        return rewrite_from_json()
+    if args.from_json:  # nothing trained or measured
+        return write_section("article", article_markdown(json.loads(COMPARE_JSON.read_text())), DOC)
 
     started = time.perf_counter()
     models, training_seconds = train_all(args)
@@ -223,15 +215,15 @@ def main() -> None:
                                         str(REPO / "docs" / "img"))
     results = run_bench(cfg)
     finished = time.perf_counter()
-    seconds = {"training": training_seconds, "benchmark": finished - trained, "invocation": finished - started,
-               "models": len(models), "jobs": args.jobs, "epochs": args.epochs}
-    article = article_section(results, args.epochs, cfg.command) + "\n\n" + timing_line(seconds)
+    results["seconds"] = {"training": training_seconds, "benchmark": finished - trained,
+                          "invocation": finished - started, "models": len(models), "jobs": args.jobs,
+                          "epochs": args.epochs}
+    article = article_markdown(results)
     print(results["markdown"] + "\n\n" + article)
     if not args.no_doc:
         write_section("article", article, DOC)
-        data = json.loads(COMPARE_JSON.read_text())
-        data["seconds"] = seconds
-        atomic_write_json(COMPARE_JSON, data)
+        # run_bench wrote compare.json before the run's seconds were known: add them
+        atomic_write_json(COMPARE_JSON, {k: v for k, v in results.items() if k != "markdown"})
 
 
 if __name__ == "__main__":
