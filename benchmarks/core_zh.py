@@ -182,10 +182,11 @@ def main() -> None:
     results["encode_sentences_per_second"] = {}
     for setting in args.settings:
         for loss in args.losses:
-            cfg = TrainConfig(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL),
-                              out=str(Path(args.out) / f"{loss}-{setting}"), loss=loss, **SETTINGS[setting][1],
-                              epochs=args.epochs, seed=args.seed, show_progress=False, threads=args.threads)
-            summary = train(cfg, resume=True)
+            cfg = TrainConfig.of(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL),
+                                 out=str(Path(args.out) / f"{loss}-{setting}"), loss=loss, **SETTINGS[setting][1],
+                                 epochs=args.epochs, seed=args.seed, show_progress=False, threads=args.threads,
+                                 resume=True)
+            summary = train(cfg)
             torch.set_num_threads(encode_threads)
             model = samesense.load(summary["model"])
             scores = {name: evaluate_groups(model.encode, groups) for name, groups in tests.items()}

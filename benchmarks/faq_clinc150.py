@@ -52,8 +52,9 @@ def main() -> None:
     files = {name: str(datasets.path("clinc150", name)) for name in
              ("groups_train.tsv.gz", "groups_dev.tsv.gz", "groups_test.tsv.gz", "oos_dev.txt.gz", "oos_test.txt.gz")}
 
-    run = train(TrainConfig(train=[files["groups_train.tsv.gz"]], val=files["groups_dev.tsv.gz"], out=str(out / "run"),
-                            tokenizer="word", min_count=2, epochs=args.epochs, show_progress=False), resume=True)
+    run = train(TrainConfig.of(train=[files["groups_train.tsv.gz"]], val=files["groups_dev.tsv.gz"],
+                               out=str(out / "run"), tokenizer="word", min_count=2, epochs=args.epochs,
+                               show_progress=False, resume=True))
     train_seconds = run["train_seconds"]  # from the run's own record, so a resumed rerun reports the same
 
     bank_path = out / "clinc150.faq"

@@ -70,8 +70,8 @@ def model_dir(out: Path) -> str:
     if trained.exists():
         return str(trained)
     files = [str(datasets.path("clinc150", f)) for f in ("groups_train.tsv.gz", "groups_dev.tsv.gz")]
-    return train(TrainConfig(train=files[:1], val=files[1], out=str(out / "run"), tokenizer="word", min_count=2,
-                             epochs=10, show_progress=False), resume=True)["model"]
+    return train(TrainConfig.of(train=files[:1], val=files[1], out=str(out / "run"), tokenizer="word", min_count=2,
+                                epochs=10, show_progress=False, resume=True))["model"]
 
 
 def build_bank(path: Path, model: str, questions: list[str], kind: str) -> dict:

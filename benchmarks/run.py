@@ -65,23 +65,24 @@ def train_all(args) -> tuple[dict[str, str], float]:
     """Train (or resume) every model; return {method name: model folder} and the total training
     time of all runs (their own clocks, so resumed runs count once)."""
     out = Path(args.out)
-    common = dict(epochs=args.epochs, seed=args.seed, threads=args.threads, show_progress=args.progress)
+    common = dict(epochs=args.epochs, seed=args.seed, threads=args.threads, show_progress=args.progress,
+                  resume=True)
     zh = dict(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL))
     runs: dict[str, TrainConfig] = {}
     for loss in args.losses:
-        runs[f"zh {loss}"] = TrainConfig(**zh, out=str(out / f"zh-{loss}"), loss=loss, **common)
+        runs[f"zh {loss}"] = TrainConfig.of(**zh, out=str(out / f"zh-{loss}"), loss=loss, **common)
     if "contrastive" in args.losses and not args.no_hard_negatives:
-        runs["zh contrastive + hard negatives"] = TrainConfig(
+        runs["zh contrastive + hard negatives"] = TrainConfig.of(
             **zh, out=str(out / "zh-contrastive-hardneg"), loss="contrastive",
             hard_negatives=data_path(HARD_NEGATIVES), **common)
     if not args.no_tuned:
         # Outside the equal budget: one recipe tried after seeing the equal-budget results.
-        runs[f"tuned: zh contrastive, batch 400, {2 * args.epochs} epochs"] = TrainConfig(
+        runs[f"tuned: zh contrastive, batch 400, {2 * args.epochs} epochs"] = TrainConfig.of(
             **zh, out=str(out / "zh-contrastive-tuned"), loss="contrastive",
             **{**common, "epochs": 2 * args.epochs}, batch_size=400)
     for name in args.english:
         train_file, val_file = EN_MODELS[name]
-        runs[f"en am-softmax ({name})"] = TrainConfig(
+        runs[f"en am-softmax ({name})"] = TrainConfig.of(
             train=[data_path(train_file)], val=data_path(val_file), out=str(out / f"en-{name}"),
             tokenizer="word", min_count=2, loss="am-softmax", **common)
     summaries = {}
@@ -89,15 +90,15 @@ def train_all(args) -> tuple[dict[str, str], float]:
         # Small GRUs do not use 2 cores well: two runs of one thread each train more per minute
         # than one run of two threads (each run's own clock then counts time shared with the other).
         for cfg in runs.values():
-            cfg.threads, cfg.show_progress = max(1, (args.threads or os.cpu_count() or 1) // args.jobs), False
+            cfg.run.threads, cfg.run.show_progress = max(1, (args.threads or os.cpu_count() or 1) // args.jobs), False
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(train, cfg, True): name for name, cfg in runs.items()}
+            futures = {pool.submit(train, cfg): name for name, cfg in runs.items()}
             for future in as_completed(futures):
                 summaries[futures[future]] = future.result()
                 report(futures[future], summaries[futures[future]])
     else:
         for name, cfg in runs.items():
-            summaries[name] = train(cfg, resume=True)
+            summaries[name] = train(cfg)  # cfg.run.resume: a finished run is not trained again
             report(name, summaries[name])
     models = {name: summaries[name]["model"] for name in runs}  # in the order the runs were listed
     total = sum(summary["train_seconds"] for summary in summaries.values())
@@ -128,7 +129,7 @@ def article_section(results: dict, epochs: int, command: str) -> str:
     trained = {m: v for m, v in means.items() if m.startswith("zh ")}
     baselines = [m for m in means if m not in trained]
     ranking = sorted(trained, key=trained.get, reverse=True)
-    lines = [f"## The article's table, reproduced on the Chinese training union", "",
+    lines = ["## The article's table, reproduced on the Chinese training union", "",
              f"Open-set top-1 on unseen groups, same encoder (char GRU 128, max-pooled) and same budget "
              f"({epochs} epochs, batch 100) for every loss; baselines measured in the same run "
              f"(`{command}`, numbers from the `compare` section below). An epoch of the "

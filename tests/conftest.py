@@ -28,8 +28,8 @@ def trained_run(synthetic_files, tmp_path_factory):
 
     train_file, test_file = synthetic_files
     out = tmp_path_factory.mktemp("run") / "run"
-    cfg = TrainConfig(train=[str(train_file)], val=str(test_file), out=str(out), epochs=6,
-                      min_count=1, embed_dim=32, hidden_dim=64, batch_size=32, lr=3e-3,
-                      show_progress=False, seed=0)
+    cfg = TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(out), epochs=6,
+                         min_count=1, embed_dim=32, hidden_dim=64, batch_size=32, lr=3e-3,
+                         show_progress=False, seed=0)
     result = train(cfg)
     return out, result

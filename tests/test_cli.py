@@ -1,10 +1,18 @@
 import json
+import os
 import subprocess
 import sys
+from dataclasses import fields
 
 import pytest
 
+import samesense
+from samesense import train as training
+from samesense.bench.protocols import PROTOCOLS
 from samesense.cli import build_parser, main
+from samesense.cli.options import given_values
+from samesense.faq.choices import FORMATS, INDEX_KINDS, ON_ERROR, LimitValues
+from samesense.train.config import SECTIONS, TrainConfig
 
 
 def test_every_command_explains_every_flag():
@@ -76,3 +84,102 @@ def test_bad_flag_value_is_rejected(capsys):
         main(["train", "--train", "x", "--out", "y", "--batch-size", "0"])
     assert exit_info.value.code == 2
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def braces(*names: str) -> str:
+    return "{" + ",".join(names) + "}"
+
+
+# what a command's --help must show, read from the light modules that the heavy ones re-export
+HELP_SHOWS = {
+    ("bench",): [", ".join(PROTOCOLS)],
+    ("faq", "import"): [braces("auto", *FORMATS), braces(*ON_ERROR), braces("auto", *INDEX_KINDS)],
+    ("faq", "export"): [braces("auto", *FORMATS)],
+    ("serve",): [f"(default: {LimitValues.max_body_bytes})", f"(default: {LimitValues.max_question_chars})",
+                 f"(default: {LimitValues.max_answer_chars})"],
+}
+
+
+@pytest.mark.parametrize("command", [[], ["eval"], ["similar"], ["bench"], ["demo"], ["faq"], ["faq", "import"],
+                                     ["faq", "export"], ["ask"], ["calibrate"], ["serve"]])
+def test_help_imports_nothing_heavy(command):
+    code = ("import sys, samesense.cli as c\n"
+            "try:\n"
+            f"    c.main({command + ['--help']!r})\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "heavy = {'torch', 'numpy', 'fastapi', 'faiss', 'matplotlib'} & set(sys.modules)\n"
+            "assert not heavy, heavy\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"})  # no help line wrapped inside a list
+    assert proc.returncode == 0, proc.stderr
+    assert "usage: samesense" in proc.stdout
+    for shown in HELP_SHOWS.get(tuple(command), []):
+        assert shown in proc.stdout, shown
+
+
+def test_the_choices_shown_are_the_ones_used():
+    """The light modules' names are the very objects the heavy modules check values against."""
+    from samesense.bench import tasks
+    from samesense.faq import guard, importer, index
+
+    assert tasks.PROTOCOLS is PROTOCOLS and importer.FORMATS is FORMATS and importer.ON_ERROR is ON_ERROR
+    assert index.KINDS is INDEX_KINDS and issubclass(guard.Limits, LimitValues)
+
+
+def test_python_m_samesense_version():
+    proc = subprocess.run([sys.executable, "-m", "samesense", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"samesense {samesense.__version__}"
+
+
+def test_train_flags_come_from_the_config():
+    parser = build_parser(only=["train"])
+    train = next(a for a in parser._actions if a.dest == "command").choices["train"]
+    dests = {a.dest for a in train._actions}
+    for section in SECTIONS.values():
+        for f in fields(section):
+            assert (f.name in dests) == f.metadata["cli"] or f.name == "show_progress", f.name  # --progress/--quiet
+    args = parser.parse_args(["train", "--train", "a.tsv", "--out", "r", "--layers", "2", "--no-normalize", "--quiet"])
+    assert given_values(args, *SECTIONS.values()) == {"train": ["a.tsv"], "out": "r", "num_layers": 2,
+                                                      "normalize": False, "show_progress": False}
+
+
+@pytest.fixture
+def fake_training(monkeypatch):
+    """samesense.train's saved_config and train replaced: what the command would run, without running it."""
+    runs, saved = [], {}
+
+    def train(cfg):
+        runs.append(cfg)
+        return {"model": f"{cfg.run.out}/model", "best_epoch": 1, "history": [{"epoch": 1}]}
+
+    monkeypatch.setattr(training, "train", train)
+    monkeypatch.setattr(training, "saved_config", lambda out: saved.get(out))
+    return runs, saved
+
+
+def test_train_runs_the_config_of_the_flags(fake_training, capsys):
+    runs, _ = fake_training
+    assert main(["train", "--train", "a.tsv", "--out", "r", "--lr", "0.01", "--loss", "triplet", "--json"]) == 0
+    assert runs == [TrainConfig.of(train=["a.tsv"], out="r", lr=0.01, loss="triplet")]
+    assert json.loads(capsys.readouterr().out) == {"model": "r/model", "best_epoch": 1}  # no history
+
+
+def test_resume_changes_only_the_flags_given(fake_training):
+    runs, saved = fake_training
+    saved["r"] = TrainConfig.of(train=["old.tsv"], out="r", lr=0.5, epochs=3, hidden_dim=64)
+    assert main(["train", "--out", "r", "--resume", "--epochs", "6", "--progress"]) == 0
+    assert runs == [saved["r"].replace(epochs=6, resume=True, show_progress=True)]
+
+
+def test_resume_without_a_run_needs_training_files(fake_training, capsys):
+    assert main(["train", "--out", "nothing/here", "--resume"]) == 2
+    assert "--train FILE is required" in capsys.readouterr().err
+
+
+def test_a_missing_required_flag_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--train", "a.tsv"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("samesense: error: the following arguments are required: --out")

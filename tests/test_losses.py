@@ -2,16 +2,29 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from samesense.data import SamesenseError
+from samesense.batch import Batch
+from samesense.errors import SamesenseError
 from samesense.heads import CosineHead
 from samesense.losses import (LOSSES, AAMSoftmaxLoss, AMSoftmaxLoss, ASoftmaxLoss, BatchHardTripletLoss,
-                              CenterLoss, InBatchContrastiveLoss, MarginSoftmaxLoss, PairClassificationLoss,
-                              SimplerASoftmaxLoss, chebyshev, make_loss, orthogonal_penalty)
+                              CenterLoss, InBatchContrastiveLoss, MarginSoftmaxLoss, OrthogonalPenalty,
+                              PairClassificationLoss, SimplerASoftmaxLoss, chebyshev, make_loss,
+                              orthogonal_penalty)
 from samesense.losses import pairwise
+
+
+def head_batch(logits, targets):
+    """A Batch as the step hands it to a margin loss: the head's cosines and target columns."""
+    return Batch(rows=np.arange(len(targets)), features={}, labels=targets, logits=logits, targets=targets)
+
+
+def vector_batch(z, labels):
+    """A Batch as the step hands it to an embedding loss or a term: unit vectors and group labels."""
+    return Batch(rows=np.arange(len(labels)), features={}, labels=labels, embeddings=z)
 
 # ---------------------------------------------------------------------------------------------
 # The margin-softmax family: psi written from the papers' angle definitions, a one-hot matrix,
@@ -61,9 +74,11 @@ def test_margin_loss_and_gradient_match_dense_reference(loss):
     labels = torch.randint(0, 50, (32,))
     loss.eval()  # A-Softmax: no step counting while we compare
 
-    value = loss(head(z), labels)
+    logits, targets = head(z, labels)
+    assert targets is labels
+    value = loss(head_batch(logits, targets))
     grad_z, grad_w = torch.autograd.grad(value, [z, head.weight])
-    ref = dense_reference(loss, head(z), labels)
+    ref = dense_reference(loss, head(z, labels)[0], labels)
     ref_z, ref_w = torch.autograd.grad(ref, [z, head.weight])
 
     assert torch.allclose(value, ref, atol=1e-9)
@@ -74,7 +89,7 @@ def test_margin_loss_and_gradient_match_dense_reference(loss):
 @pytest.mark.parametrize("loss", MARGIN_LOSSES, ids=lambda loss: loss.name)
 def test_margin_losses_stable_at_extreme_cosines(loss):
     cos = torch.tensor([[1.0, -1.0, 1.0], [-1.0, -1.0, -1.0], [0.0, 1.0, -1.0]], requires_grad=True)
-    value = loss(cos, torch.tensor([1, 0, 2]))
+    value = loss(head_batch(cos, torch.tensor([1, 0, 2])))
     value.backward()
     assert torch.isfinite(value) and torch.isfinite(cos.grad).all()
 
@@ -102,12 +117,13 @@ def test_a_softmax_lambda_anneals_with_training_steps():
     cos, labels = torch.rand(4, 3), torch.tensor([0, 1, 2, 0])
     loss.train()
     for _ in range(10):
-        loss(cos, labels)
+        loss(head_batch(cos, labels))
     assert int(loss.step) == 10 and loss.current_lambda() == pytest.approx(1000.0 / 2.2)
+    assert loss.log_values() == {"a_softmax_lambda": loss.current_lambda()}
     loss.step.fill_(100_000)
-    assert loss.current_lambda() == 5.0
+    assert loss.current_lambda() == 5.0 and loss.log_values() == {"a_softmax_lambda": 5.0}
     loss.eval()
-    loss(cos, labels)
+    loss(head_batch(cos, labels))
     assert int(loss.step) == 100_000  # evaluation does not advance the schedule
     assert "step" in loss.state_dict()  # so a resumed run keeps its place
 
@@ -115,17 +131,21 @@ def test_a_softmax_lambda_anneals_with_training_steps():
 def test_margin_raises_the_loss_of_a_correct_prediction():
     cos = torch.tensor([[0.9, 0.2, 0.1]])
     labels = torch.tensor([0])
-    base = MarginSoftmaxLoss()(cos, labels)
+    base = MarginSoftmaxLoss()(head_batch(cos, labels))
     for loss in (AMSoftmaxLoss(), AAMSoftmaxLoss(), SimplerASoftmaxLoss()):
-        assert loss(cos, labels) > base, loss.name
+        assert loss(head_batch(cos, labels)) > base, loss.name
+        assert loss.log_values() == {}
 
 
-def test_head_gives_cosines():
+def test_head_gives_cosines_and_targets():
     head = CosineHead(5, 4)
     z = F.normalize(torch.randn(3, 4), dim=-1)
-    cos = head(z)
+    labels = torch.tensor([4, 0, 2])
+    cos, targets = head(z, labels)
     assert cos.shape == (3, 5) and cos.abs().max() <= 1.0 + 1e-6
     assert torch.allclose(cos, F.cosine_similarity(z[:, None], head.weight[None], dim=-1), atol=1e-6)
+    assert torch.allclose(cos, z @ head.centres().t(), atol=1e-6)
+    assert torch.equal(targets, labels)  # every class is scored, so a row's column is its label
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,7 +218,7 @@ def pair_reference(z, labels, negatives, classifier):
 def test_contrastive_matches_reference(symmetric):
     z = batch_vectors()
     loss = InBatchContrastiveLoss(scale=20.0, symmetric=symmetric)
-    value = loss(z, BATCH_LABELS)
+    value = loss(vector_batch(z, BATCH_LABELS))
     ref = contrastive_reference(z, BATCH_LABELS, 20.0, symmetric)
     assert torch.allclose(value, ref, atol=1e-10)
     assert torch.allclose(torch.autograd.grad(value, z)[0], torch.autograd.grad(ref, z)[0], atol=1e-10)
@@ -206,12 +226,12 @@ def test_contrastive_matches_reference(symmetric):
 
 def test_triplet_matches_reference():
     z = batch_vectors(1)
-    value = BatchHardTripletLoss(margin=0.3)(z, BATCH_LABELS)
+    value = BatchHardTripletLoss(margin=0.3)(vector_batch(z, BATCH_LABELS))
     ref = triplet_reference(z, BATCH_LABELS, 0.3)
     assert torch.allclose(value, ref, atol=1e-10)
     assert torch.allclose(torch.autograd.grad(value, z)[0], torch.autograd.grad(ref, z)[0], atol=1e-10)
     single_group = torch.tensor([3, 3, 3])
-    assert BatchHardTripletLoss()(z[:3], single_group) == 0.0
+    assert BatchHardTripletLoss()(vector_batch(z[:3], single_group)) == 0.0
 
 
 def test_pair_classification_matches_reference(monkeypatch):
@@ -219,7 +239,7 @@ def test_pair_classification_matches_reference(monkeypatch):
     fixed = torch.tensor([2, 3, 4, 5, 6, 7, 8, 0, 1])  # row i's negative: a row of another group
     monkeypatch.setattr(pairwise, "random_negatives", lambda labels, rows: fixed[rows])
     loss = PairClassificationLoss(dim=8).double()
-    value = loss(z, BATCH_LABELS)
+    value = loss(vector_batch(z, BATCH_LABELS))
     ref = pair_reference(z, BATCH_LABELS, fixed.tolist(), loss.classifier)
     assert torch.allclose(value, ref, atol=1e-10)
     params = [z, loss.classifier.weight]
@@ -245,7 +265,7 @@ def test_center_loss_matches_reference():
     with torch.no_grad():
         center.centres.normal_()
     z = batch_vectors()
-    value = center(z, BATCH_LABELS)
+    value = center(vector_batch(z, BATCH_LABELS))
     terms = [0.5 * ((z[i] - center.centres[l]) ** 2).sum() for i, l in enumerate(BATCH_LABELS.tolist()) if l >= 0]
     ref = 0.5 * torch.stack(terms).mean()
     assert torch.allclose(value, ref, atol=1e-12)
@@ -266,12 +286,44 @@ def test_orthogonal_penalty_matches_the_full_gram_matrix():
     assert torch.allclose(got, torch.autograd.grad(ref, weight)[0], atol=1e-9)
 
 
+def test_orthogonal_penalty_term_reads_the_head_centres():
+    torch.manual_seed(0)
+    head = CosineHead(40, 6).double()
+    term = OrthogonalPenalty(head, beta=1e-2)
+    assert list(term.parameters()) == []  # the head's weight is the head's, not the term's
+    value = term(vector_batch(batch_vectors(), BATCH_LABELS))
+    gram = head.centres() @ head.centres().t()
+    ref = 1e-2 * (gram * (1 - torch.eye(40, dtype=torch.float64))).pow(2).sum()
+    assert torch.allclose(value, ref, atol=1e-9)
+    assert torch.allclose(value, orthogonal_penalty(head.centres(), 1e-2))
+    grad = torch.autograd.grad(value, head.weight, retain_graph=True)[0]
+    assert torch.allclose(grad, torch.autograd.grad(ref, head.weight)[0], atol=1e-9)
+
+
+def test_center_loss_skips_hard_negatives():
+    center = CenterLoss(3, 8, weight=1.0).double()
+    z = batch_vectors()
+    only_negatives = torch.tensor([-1, -2, -3])
+    assert center(vector_batch(z[:3], only_negatives)) == 0.0
+    with torch.no_grad():
+        center.centres[0] = z[0]
+        center.centres[1] = z[2]
+    both = torch.tensor([0, -1, 1])  # row 1 is a hard negative: it pulls on no centre
+    assert torch.allclose(center(vector_batch(z[:3], both)), torch.zeros((), dtype=torch.float64))
+
+
 def test_registry_and_settings():
     assert set(LOSSES) == {"softmax", "am-softmax", "aam-softmax", "a-softmax", "simpler-a-softmax",
                            "contrastive", "triplet", "pair"}
     assert make_loss("am-softmax", scale=None, margin=0.2).margin == 0.2
     assert make_loss("am-softmax").margin == 0.35 and make_loss("softmax").scale == 30.0
     assert make_loss("pair", dim=12).classifier.in_features == 24
+    assert make_loss("am-softmax", dim=12).margin == 0.35  # dim goes only to losses that take it
+    for name, cls in LOSSES.items():
+        margin_family = issubclass(cls, MarginSoftmaxLoss)
+        assert cls.needs_head == margin_family, name
+        assert cls.batching == ("sentences" if margin_family else "groups"), name
+    assert not hasattr(MarginSoftmaxLoss, "uses_head") and not hasattr(PairClassificationLoss, "needs_dim")
     with pytest.raises(SamesenseError, match="unknown loss"):
         make_loss("hinge")
     with pytest.raises(SamesenseError, match="integer margin"):

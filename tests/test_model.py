@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import samesense
-from samesense.data import SamesenseError
+from samesense.errors import SamesenseError
 from samesense.model import SentenceModel
 from samesense.tokenize import CharTokenizer
 
@@ -36,10 +36,13 @@ def test_save_load_round_trip_without_pickle(tmp_path, monkeypatch):
     model = small_model()
     model.info = {"note": "trained on nothing"}
     path = model.save(tmp_path / "m")
-    assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors", "vocab.json"]
-    config = json.loads((path / "config.json").read_text())
-    assert config["tokenizer"]["type"] == "char" and config["encoder"]["hidden_dim"] == 12
-    assert config["dim"] == 12 and config["info"] == {"note": "trained on nothing"}
+    assert sorted(p.name for p in path.iterdir()) == ["encoder", "manifest.json", "pooling", "tokenizer"]
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert [c["role"] for c in manifest["components"]] == ["tokenizer", "encoder", "pooling"]
+    assert json.loads((path / "tokenizer" / "config.json").read_text())["type"] == "char"
+    assert json.loads((path / "encoder" / "config.json").read_text())["hidden_dim"] == 12
+    assert json.loads((path / "pooling" / "config.json").read_text()) == {"type": "pooling", "mode": "max"}
+    assert manifest["dim"] == 12 and manifest["info"] == {"note": "trained on nothing"}
 
     def refuse(*args, **kwargs):
         raise AssertionError("loading a model must not unpickle anything")
@@ -74,20 +77,16 @@ def test_load_errors_are_clear(tmp_path):
     with pytest.raises(SamesenseError, match="not a samesense model folder"):
         samesense.load(tmp_path / "empty")
     path = small_model().save(tmp_path / "m")
-    (path / "model.safetensors").write_bytes(b"not safetensors")
+    (path / "encoder" / "weights.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(SamesenseError, match="cannot load weights"):
         samesense.load(path)
-    (path / "vocab.json").unlink()
+    (path / "encoder" / "weights.safetensors").unlink()
+    with pytest.raises(SamesenseError, match="weights.safetensors missing"):
+        samesense.load(path)
+    (path / "tokenizer" / "vocab.json").unlink()
     with pytest.raises(SamesenseError, match="vocab.json missing"):
         samesense.load(path)
+    (path / "manifest.json").write_text("{not json")
+    with pytest.raises(SamesenseError, match="damaged model file"):
+        samesense.load(path)
 
-
-def test_a_model_saved_before_pooling_was_a_setting_keeps_its_readout(tmp_path):
-    torch.manual_seed(0)
-    tok = CharTokenizer(min_count=1, max_len=16).fit(["hello world", "how are you"])
-    old = SentenceModel.build(tok, {"type": "gru", "embed_dim": 8, "hidden_dim": 12, "pooling": "last"})
-    path = old.save(tmp_path / "old")
-    config = json.loads((path / "config.json").read_text())
-    del config["encoder"]["pooling"]
-    (path / "config.json").write_text(json.dumps(config))
-    assert np.allclose(samesense.load(path).encode(TEXTS), old.encode(TEXTS), atol=1e-6)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from samesense import load
-from samesense.data import SamesenseError
+from samesense.errors import SamesenseError
 from samesense.senteval import batcher, evaluate, prepare, senteval_params
 
 

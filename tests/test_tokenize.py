@@ -1,6 +1,6 @@
 import pytest
 
-from samesense.data import SamesenseError
+from samesense.errors import SamesenseError
 from samesense.tokenize import PAD_ID, UNK_ID, CharTokenizer, WordTokenizer, make_tokenizer
 
 
@@ -32,7 +32,9 @@ def test_word_tokenizer_splits_words_punctuation_and_cjk():
 
 def test_config_round_trip_and_unknown_type():
     tok = WordTokenizer(max_len=16, min_count=1).fit(["a b c"])
-    again = make_tokenizer(tok.config(), tok.tokens)
+    assert "type" not in tok.config()  # the type is the component's, written beside its config
+    again = make_tokenizer({"type": tok.type, **tok.config()}, tok.tokens)
     assert isinstance(again, WordTokenizer) and again.encode("a c d") == tok.encode("a c d")
+    assert again.config() == tok.config() == {"max_len": 16, "min_count": 1, "normalize": True}
     with pytest.raises(SamesenseError, match="unknown tokenizer"):
         make_tokenizer({"type": "bpe"})

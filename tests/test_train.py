@@ -8,10 +8,33 @@ import time
 import numpy as np
 import pytest
 
+from safetensors.torch import load_file
+
 import samesense
-from samesense.data import SamesenseError, read_groups
+from samesense.data import Groups, read_groups
+from samesense.errors import SamesenseError
 from samesense.evaluate import evaluate_groups
-from samesense.train import TrainConfig, train
+from samesense.train import TrainConfig, TrainGroups, prepare_data, train
+
+TIMING = {"train_seconds", "sentences_per_second"}  # the only fields two equal runs may differ in
+
+
+def same_records(a: list[dict], b: list[dict]) -> None:
+    """Two histories epoch by epoch: every logged value equal, timings aside."""
+    assert [r["epoch"] for r in a] == [r["epoch"] for r in b]
+    for ra, rb in zip(a, b):
+        assert {k: v for k, v in ra.items() if k not in TIMING} == {k: v for k, v in rb.items() if k not in TIMING}
+
+
+def same_weights(run_a, run_b) -> None:
+    """The last checkpoint (model, head, loss, optimizer slots, RNG) and the best model's
+    component files hold the same bytes in both runs."""
+    a, b = load_file(str(run_a / "checkpoint" / "state.safetensors")), load_file(str(run_b / "checkpoint" / "state.safetensors"))
+    assert a.keys() == b.keys() and any(k.startswith("model.") for k in a)
+    for key in a:
+        assert np.array_equal(a[key].numpy(), b[key].numpy()), key
+    for part in ("encoder/weights.safetensors", "tokenizer/vocab.json", "pooling/config.json"):
+        assert (run_a / "model" / part).read_bytes() == (run_b / "model" / part).read_bytes(), part
 
 
 def test_small_training_run_ranks_unseen_groups(trained_run, synthetic_files):
@@ -30,14 +53,16 @@ def test_small_training_run_ranks_unseen_groups(trained_run, synthetic_files):
 def test_existing_run_needs_resume_or_overwrite(trained_run):
     out, _ = trained_run
     with pytest.raises(SamesenseError, match="--resume"):
-        train(TrainConfig(train=["x"], out=str(out)))
+        train(TrainConfig.of(train=["x"], out=str(out)))
 
 
 def test_held_out_split_when_no_val(synthetic_files, tmp_path):
-    cfg = TrainConfig(train=[str(synthetic_files[0])], out=str(tmp_path / "r"), epochs=1, min_count=1,
-                      embed_dim=8, hidden_dim=8, val_fraction=0.2, show_progress=False)
+    cfg = TrainConfig.of(train=[str(synthetic_files[0])], out=str(tmp_path / "r"), epochs=1, min_count=1,
+                         embed_dim=8, hidden_dim=8, val_fraction=0.2, show_progress=False)
     result = train(cfg)
     assert 0 < result["val_n"] < 1500 * 0.4
+    info = samesense.load(tmp_path / "r").info
+    assert info["val_sentences"] == result["val_n"] and info["train_sentences"] + info["val_sentences"] == 1500
 
 
 def run_cli(args, **kwargs):
@@ -58,44 +83,46 @@ def test_resume_after_kill_9_matches_an_uninterrupted_run(synthetic_files, tmp_p
     proc = run_cli(common + ["--out", str(killed_dir)])
     state = killed_dir / "checkpoint" / "state.json"
     deadline = time.time() + 120
-    while time.time() < deadline:  # kill once it is past the first epoch, mid-way in the second
+    mid_epoch = False
+    while time.time() < deadline and proc.poll() is None:  # kill once past the first epoch, mid-way in the second
         if state.exists():
             try:
                 meta = json.loads(state.read_text())
             except (json.JSONDecodeError, FileNotFoundError):
                 continue
             if meta["state"]["epoch"] >= 1 and meta["state"]["step_in_epoch"] > 0:
+                mid_epoch = True
                 break
         time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    assert mid_epoch and proc.returncode == -signal.SIGKILL
 
     resumed = run_cli(["train", "--out", str(killed_dir), "--resume", "--quiet", "--threads", "1"])
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read()
-    assert "resuming" in resumed.stderr.read()
+    said = resumed.stderr.read()
+    assert "resuming" in said and ", step " in said  # from the mid-epoch checkpoint, not an epoch end
 
     def log(d):
         return [json.loads(line) for line in (d / "log.jsonl").read_text().splitlines()]
 
     a, b = log(tmp_path / "straight"), log(killed_dir)
     assert [r["epoch"] for r in b] == [1, 2, 3, 4]
-    for ra, rb in zip(a, b):
-        assert ra["loss"] == pytest.approx(rb["loss"], rel=1e-5)
-        assert ra["val_top1"] == pytest.approx(rb["val_top1"], abs=1e-9)
+    same_records(a, b)  # losses and validation scores equal, not only close
+    same_weights(tmp_path / "straight", killed_dir)
     texts = read_groups(test_file).sentences
     va = samesense.load(tmp_path / "straight").encode(texts)
     vb = samesense.load(killed_dir).encode(texts)
-    assert np.allclose(va, vb, atol=1e-4)
+    assert np.array_equal(va, vb)
 
 
 @pytest.mark.parametrize("loss", ["softmax", "am-softmax", "aam-softmax", "a-softmax", "simpler-a-softmax",
                                   "contrastive", "triplet", "pair"])
 def test_every_loss_learns_on_generated_groups(loss, synthetic_files, tmp_path):
     train_file, test_file = synthetic_files
-    cfg = TrainConfig(train=[str(train_file)], val=str(test_file), out=str(tmp_path / loss), loss=loss,
-                      epochs=6, min_count=1, embed_dim=32, hidden_dim=64, batch_size=32, lr=3e-3,
-                      show_progress=False, spectra=False)
+    cfg = TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(tmp_path / loss), loss=loss,
+                         epochs=6, min_count=1, embed_dim=32, hidden_dim=64, batch_size=32, lr=3e-3,
+                         show_progress=False, spectra=False)
     result = train(cfg)
     assert result["val_top1"] >= 0.7, result["history"]  # an untrained encoder scores about 0.2
 
@@ -113,19 +140,19 @@ def test_regularisers_hard_negatives_and_spectra_are_logged(synthetic_files, tmp
     train_file, test_file = synthetic_files
     common = dict(train=[str(train_file)], val=str(test_file), epochs=2, min_count=1, embed_dim=16,
                   hidden_dim=16, batch_size=32, show_progress=False)
-    result = train(TrainConfig(out=str(tmp_path / "am"), center_loss=0.01, orthogonal=1e-4, **common))
+    result = train(TrainConfig.of(out=str(tmp_path / "am"), center_loss=0.01, orthogonal=1e-4, **common))
     record = result["history"][-1]
     assert {"head.centres", "encoder.embedding.weight", "encoder.gru.weight_hh_l0"} <= set(record["singular_values"])
     assert len(record["singular_values"]["head.centres"]) == 3
 
     hard = write_hard_negatives(tmp_path / "hard.tsv", train_file)
-    result = train(TrainConfig(out=str(tmp_path / "nce"), loss="contrastive", hard_negatives=str(hard), **common))
+    result = train(TrainConfig.of(out=str(tmp_path / "nce"), loss="contrastive", hard_negatives=str(hard), **common))
     assert "head.centres" not in result["history"][-1]["singular_values"]
     assert samesense.load(tmp_path / "nce").info["hard_negatives"] == 300
     with pytest.raises(SamesenseError, match="hard negatives need a loss over batches of groups"):
-        train(TrainConfig(out=str(tmp_path / "x"), loss="am-softmax", hard_negatives=str(hard), **common))
+        train(TrainConfig.of(out=str(tmp_path / "x"), loss="am-softmax", hard_negatives=str(hard), **common))
     with pytest.raises(SamesenseError, match="orthogonal penalty acts on class centres"):
-        train(TrainConfig(out=str(tmp_path / "y"), loss="triplet", orthogonal=1e-4, **common))
+        train(TrainConfig.of(out=str(tmp_path / "y"), loss="triplet", orthogonal=1e-4, **common))
 
 
 @pytest.mark.parametrize("loss", ["pair", "a-softmax"])
@@ -134,21 +161,99 @@ def test_resume_at_an_epoch_end_matches_a_straight_run(loss, synthetic_files, tm
     train_file, test_file = synthetic_files
     common = dict(train=[str(train_file)], val=str(test_file), min_count=1, embed_dim=16, hidden_dim=16,
                   batch_size=32, show_progress=False, loss=loss, spectra=False)
-    straight = train(TrainConfig(out=str(tmp_path / "straight"), epochs=3, **common))
-    train(TrainConfig(out=str(tmp_path / "resumed"), epochs=1, **common))
-    resumed = train(TrainConfig(out=str(tmp_path / "resumed"), epochs=3, **common), resume=True)
-    for a, b in zip(straight["history"], resumed["history"]):
-        assert a["loss"] == pytest.approx(b["loss"], rel=1e-6)
-        assert a.get("a_softmax_lambda") == b.get("a_softmax_lambda")
+    straight = train(TrainConfig.of(out=str(tmp_path / "straight"), epochs=3, **common))
+    first = train(TrainConfig.of(out=str(tmp_path / "resumed"), epochs=1, **common))
+    assert first["epochs"] == 1 and [r["epoch"] for r in first["history"]] == [1]
+    # a resumed run keeps the settings it was started with (run.json): only the RESUMABLE ones
+    # (here: epochs) may change; asking for others is refused, naming them
+    other = TrainConfig.of(out=str(tmp_path / "resumed"), epochs=3, resume=True, **{**common, "lr": 0.5, "seed": 7})
+    with pytest.raises(SamesenseError, match=r"differ from its run.json: optim.lr, optim.seed"):
+        train(other)
+    again = TrainConfig.of(out=str(tmp_path / "resumed"), epochs=3, **common)
+    resumed = train(again.replace(resume=True))
+    assert straight["epochs"] == resumed["epochs"] == 3 and not resumed["stopped"]
+    assert [r["epoch"] for r in resumed["history"]] == [1, 2, 3]
+    same_records(straight["history"], resumed["history"])  # loss, val top-1/5/10, lambda, lr: all equal
+    if loss == "a-softmax":
+        lambdas = [r["a_softmax_lambda"] for r in resumed["history"]]
+        assert lambdas[0] > lambdas[1] > lambdas[2]  # the schedule went on from where it stopped
+    assert {k: v for k, v in straight.items() if k not in TIMING | {"history", "model"}} == \
+        {k: v for k, v in resumed.items() if k not in TIMING | {"history", "model"}}
+    same_weights(tmp_path / "straight", tmp_path / "resumed")
 
 
 def test_learning_rate_schedules():
     from samesense.train import learning_rate
 
     for schedule, middle in (("constant", 1e-3), ("cosine", 5e-4), ("linear", 5e-4)):
-        cfg = TrainConfig(train=["x"], out="y", lr=1e-3, lr_schedule=schedule)
+        cfg = TrainConfig.of(train=["x"], out="y", lr=1e-3, lr_schedule=schedule)
         assert learning_rate(cfg, 0, 100) == pytest.approx(1e-3)
         assert learning_rate(cfg, 50, 100) == pytest.approx(middle)
         assert learning_rate(cfg, 100, 100) == pytest.approx(1e-3 if schedule == "constant" else 0.0, abs=1e-12)
     with pytest.raises(SamesenseError, match="lr_schedule must be one of"):
-        TrainConfig(train=["x"], out="y", lr_schedule="step").check()
+        TrainConfig.of(train=["x"], out="y", lr_schedule="step").check()
+
+
+# ---------------------------------------------------------------------------------------------
+# Groups in memory, callbacks
+
+
+def memory_groups(path) -> Groups:
+    """A groups file as a caller would hold it in memory: records, no file name."""
+    return Groups.from_records([tuple(line.split("\t")) for line in path.read_text().splitlines()])
+
+
+def test_training_on_groups_in_memory_reads_no_file(synthetic_files, tmp_path):
+    train_file, test_file = synthetic_files
+    settings = dict(min_count=1, embed_dim=16, hidden_dim=16, batch_size=32, epochs=2, show_progress=False,
+                    spectra=False)
+    from_files = train(TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(tmp_path / "files"),
+                                      **settings))
+    groups = TrainGroups(train=memory_groups(train_file), val=memory_groups(test_file))
+    cfg = TrainConfig.of(out=str(tmp_path / "memory"), **settings)  # no training or validation file
+    assert cfg.data.train == [] and cfg.data.val is None
+    in_memory = train(cfg, data=groups)
+    same_records(from_files["history"], in_memory["history"])  # the same groups give the same run
+    assert in_memory["val_n"] == 300 and samesense.load(tmp_path / "memory").info["train_groups"] == 300
+    assert json.loads((tmp_path / "memory" / "run.json").read_text())["data"]["train"] == []
+    with pytest.raises(SamesenseError, match="no training file given"):
+        train(TrainConfig.of(out=str(tmp_path / "nothing"), **settings))  # no data and no files
+
+    # data prepared once is reused as it is by another run with the same tokenizer settings
+    prepared = prepare_data(cfg, groups)
+    assert prepare_data(cfg.replace(lr=5e-3), prepared) is prepared
+    assert prepare_data(cfg.replace(max_len=8), prepared) is not prepared
+    reused = train(cfg.replace(out=str(tmp_path / "reused")), data=prepared)
+    same_records(in_memory["history"], reused["history"])
+
+    # without val, a share of the given groups is held out, as with files
+    held_out = train(TrainConfig.of(out=str(tmp_path / "held"), val_fraction=0.2, **settings),
+                     data=TrainGroups(train=memory_groups(train_file)))
+    info = samesense.load(tmp_path / "held").info
+    assert info["train_groups"] + info["val_groups"] == 300 and 0 < held_out["val_n"] < 1500 * 0.4
+
+
+def test_on_epoch_sees_every_record_and_can_stop_the_run(synthetic_files, tmp_path):
+    train_file, test_file = synthetic_files
+    seen = []
+
+    def stop_after_two(record):
+        seen.append(record)
+        return False if record["epoch"] == 2 else None  # None (no opinion) goes on
+
+    out = tmp_path / "early"
+    result = train(TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(out), epochs=5,
+                                  min_count=1, embed_dim=8, hidden_dim=8, show_progress=False, spectra=False),
+                   on_epoch=stop_after_two)
+    assert result["epochs"] == 2 and "after epoch 2" in result["stopped"]
+    assert [r["epoch"] for r in seen] == [1, 2] and seen == result["history"]
+    assert len((out / "log.jsonl").read_text().splitlines()) == 2
+    meta = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert meta["state"]["epoch"] == 2 and meta["state"]["stopped"] == result["stopped"]
+    assert samesense.load(out).info["best_epoch"] == result["best_epoch"] <= 2
+
+    kept = train(TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(tmp_path / "all"), epochs=2,
+                                min_count=1, embed_dim=8, hidden_dim=8, show_progress=False, spectra=False),
+                 on_epoch=lambda record: True)
+    assert kept["epochs"] == 2 and kept["stopped"] == ""
+    same_records(result["history"], kept["history"])  # stopping changes nothing before it

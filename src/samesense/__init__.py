@@ -3,12 +3,22 @@
     import samesense
     model = samesense.load("runs/demo/model")
     vectors = model.encode(["how do i reset my pin", "i forgot my pin"])  # (2, 128) unit vectors
+
+Names are imported on first use (PEP 562), so `import samesense` and the command line's --help
+stay fast: torch is loaded only by what needs it.
 """
+
+from __future__ import annotations
+
+from .lazy import lazy_names
 
 __version__ = "0.1.0"
 
-from .data import DataError, SamesenseError, load_groups, read_groups, read_pairs  # noqa: E402
-from .model import SentenceModel, load  # noqa: E402
+_LAZY = {"DataError": "errors", "SamesenseError": "errors", "load_groups": "data", "read_groups": "data",
+         "read_pairs": "data", "SentenceModel": "model", "load": "model", "TrainConfig": "train.config",
+         "TextEncoder": "protocols"}
 
-__all__ = ["DataError", "SamesenseError", "SentenceModel", "load", "load_groups", "read_groups",
-           "read_pairs", "__version__"]
+__all__ = [*_LAZY, "__version__"]
+
+
+__getattr__ = lazy_names(__name__, _LAZY)

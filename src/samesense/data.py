@@ -21,16 +21,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-
-class SamesenseError(Exception):
-    """An error the user can fix (bad input, bad option); the CLI prints it without a traceback."""
-
-
-class DataError(SamesenseError, ValueError):
-    def __init__(self, path: str | os.PathLike, line: int | None, message: str):
-        self.path, self.line, self.message = str(path), line, message
-        where = f"{self.path}:{line}" if line is not None else self.path
-        super().__init__(f"{where}: {message}")
+from .errors import DataError, SamesenseError  # noqa: F401  (re-exported: samesense.data.DataError)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,11 +3,15 @@
     samesense demo [--out runs/demo] [--epochs 20]
 
 A fifth of the 150 intents (chosen by seed) is held out: the model never sees them in training.
-It is then scored open-set on those intents' test queries, and used the way an FAQ matcher uses
+The best epoch is chosen on those intents' dev queries; the model is then scored open-set on their
+test queries, which played no part in choosing it. Then it is used the way an FAQ matcher uses
 it: the held-out intents' training queries go into a SQLite FAQ bank (one entry per intent, its
 name as the answer), the answer threshold is calibrated on their dev queries plus CLINC150's
 out-of-scope dev queries, and a few new queries (and some out-of-scope ones) are answered, or
 given "no confident answer", with their candidates and scores.
+
+The split is handed to training in memory; only the calibration file is written (calibrate reads
+files).
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ from .data import Groups, load_groups, read_sentences, split_groups
 from .evaluate import evaluate_groups
 from .faq import FaqBank, FaqRow
 from .faq.calibrate import calibrate
-from .faq.cli import format_answer
+from .cli.faq import format_answer
 from .files import atomic_write_bytes
 from .model import load
-from .train import TrainConfig, train
+from .train import TrainConfig, TrainGroups, train
 
 EXAMPLES = 4  # in-scope example questions shown; as many out-of-scope ones follow
 TARGET_PRECISION = 0.9
@@ -42,26 +46,29 @@ def run_demo(out: str = "runs/demo", epochs: int = 20, seed: int = 0, show_progr
     data_dir = out_dir / "data"
     all_train = load_groups(datasets.path("clinc150", "groups_train.tsv.gz"))
     seen, unseen = split_groups(all_train, 0.2, seed)
+    dev = load_groups(datasets.path("clinc150", "groups_dev.tsv.gz"))
+    unseen_dev = dev.select_groups(np.isin(dev.names, unseen.names))  # chooses the model, calibrates
     test = load_groups(datasets.path("clinc150", "groups_test.tsv.gz"))
-    unseen_test = test.select_groups(np.isin(test.names, unseen.names))
+    unseen_test = test.select_groups(np.isin(test.names, unseen.names))  # scored once, at the end
     print(f"CLINC150 (bundled, CC BY 3.0): training on {seen.num_groups} intents; "
           f"{unseen.num_groups} intents held out, never seen in training.")
-    train_file = write_groups(data_dir / "train_seen_intents.tsv", seen)
-    test_file = write_groups(data_dir / "test_unseen_intents.tsv", unseen_test)
 
-    cfg = TrainConfig(train=[str(train_file)], val=str(test_file), out=str(out_dir / "run"),
-                      tokenizer="word", min_count=2, epochs=epochs, seed=seed, show_progress=show_progress)
+    cfg = TrainConfig.of(out=str(out_dir / "run"), tokenizer="word", min_count=2, epochs=epochs, seed=seed,
+                         show_progress=show_progress, overwrite=True)
     started = time.perf_counter()
-    result = train(cfg, overwrite=True)
+    result = train(cfg, data=TrainGroups(train=seen, val=unseen_dev))
+    seconds = time.perf_counter() - started
     model = load(result["model"])
     scores = evaluate_groups(model.encode, unseen_test)
-    print(f"\nOpen-set ranking on the {scores['n']} test queries of the {unseen.num_groups} unseen intents "
-          f"(each against all the others): top-1 {scores['top1']:.4f}  top-5 {scores['top5']:.4f}  "
-          f"top-10 {scores['top10']:.4f}   [trained in {time.perf_counter() - started:.0f}s]")
+    print(f"\nModel chosen on dev: epoch {result['best_epoch']} of {result['epochs']} had the best open-set top-1 "
+          f"({result['val_top1']:.4f}) on the {result['val_n']} dev queries of the {unseen.num_groups} unseen "
+          f"intents   [trained in {seconds:.0f}s]")
+    print(f"Open-set ranking on the {scores['n']} TEST queries of the unseen intents (never used to choose "
+          f"the model; each against all the others): top-1 {scores['top1']:.4f}  top-5 {scores['top5']:.4f}  "
+          f"top-10 {scores['top10']:.4f}")
 
     # The FAQ use: the unseen intents' training queries are the stored questions.
-    dev = load_groups(datasets.path("clinc150", "groups_dev.tsv.gz"))
-    dev_file = write_groups(data_dir / "dev_unseen_intents.tsv", dev.select_groups(np.isin(dev.names, unseen.names)))
+    dev_file = write_groups(data_dir / "dev_unseen_intents.tsv", unseen_dev)
     bank_path = out_dir / "faq.sqlite"
     for stale in out_dir.glob("faq.sqlite*"):  # a fresh bank each run
         stale.unlink()

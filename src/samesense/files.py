@@ -58,10 +58,12 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
-        for child in tmp.iterdir():
+        for child in tmp.rglob("*"):
             if child.is_file():
                 with open(child, "rb") as fh:
                     os.fsync(fh.fileno())
+            else:
+                _fsync_dir(child)
         old = path.parent / f".{path.name}.old"
         if old.exists():
             shutil.rmtree(old)
@@ -80,3 +82,16 @@ def recover_dir(path: str | os.PathLike) -> None:
     old = path.parent / f".{path.name}.old"
     if old.exists() and not path.exists():
         os.rename(old, path)
+
+
+def atomic_save_png(fig, path: str | os.PathLike, dpi: int = 100) -> Path:
+    """Save a matplotlib figure as a PNG, atomically, and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=dpi, format="png")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)

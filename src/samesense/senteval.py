@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bench.methods import VectorMethod
-from .data import SamesenseError
+from .errors import SamesenseError
 
 CACHE = "samesense_vectors"  # the params key of the encoded sentences
 

@@ -3,17 +3,27 @@
 Character-level is the default (the article's choice, right for Chinese, where words need a
 segmenter); the word-level tokenizer is for spaced languages and still splits CJK text into single
 characters, so mixed text works. Both share one vocabulary type: id 0 pads, id 1 stands for any
-token seen fewer than `min_count` times in training. A tokenizer is saved as `vocab.json` beside
-the model, and its settings go into the model's `config.json`.
+token seen fewer than `min_count` times in training.
+
+A tokenizer is the first component of a model: `tokenize` gives id lists, `collate` pads a batch
+of them into the features the encoder reads. It saves its settings in `config.json` and its
+vocabulary in `vocab.json`, in its own folder of the model.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
-from typing import Iterable
+from pathlib import Path
+from typing import Iterable, Sequence
 
-from .data import SamesenseError, normalize_text
+from .components import Component, build, register
+from .data import normalize_text
+from .errors import SamesenseError
+from .files import atomic_write_json
+
+VOCAB = "vocab.json"
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
@@ -25,10 +35,10 @@ def mostly_chinese(texts: list[str]) -> bool:
     return sum(bool(CHINESE_CHAR.search(t)) for t in texts) > len(texts) / 2
 
 
-class Tokenizer:
+class Tokenizer(Component):
     """Splits text into tokens and maps them to ids; subclasses define `split` only."""
 
-    name = ""
+    role = "tokenizer"
 
     def __init__(self, tokens: list[str] | None = None, max_len: int = 32, min_count: int = 5,
                  normalize: bool = True):
@@ -60,25 +70,56 @@ class Tokenizer:
         ids = [self.ids.get(t, UNK_ID) for t in self.split(self._prepare(text))[: self.max_len]]
         return ids or [UNK_ID]
 
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        return [self.encode(t) for t in texts]
+
+    @staticmethod
+    def collate(token_ids: Sequence[list[int]]) -> dict:
+        """Pad id lists into the features an encoder reads: input_ids (batch, longest), lengths
+        (batch,) on the CPU, attention_mask (batch, longest) bool, True inside a sentence."""
+        import torch
+
+        lengths = torch.tensor([len(ids) for ids in token_ids], dtype=torch.int64)
+        batch = torch.zeros(len(token_ids), int(lengths.max()), dtype=torch.int64)
+        for row, ids in enumerate(token_ids):
+            batch[row, : len(ids)] = torch.tensor(ids, dtype=torch.int64)
+        mask = torch.arange(batch.shape[1])[None, :] < lengths[:, None]
+        return {"input_ids": batch, "lengths": lengths, "attention_mask": mask}
+
     def __len__(self) -> int:
         return len(self.tokens)
 
     def config(self) -> dict:
-        return {"type": self.name, "max_len": self.max_len, "min_count": self.min_count,
-                "normalize": self.normalize}
+        return {"max_len": self.max_len, "min_count": self.min_count, "normalize": self.normalize}
+
+    def save(self, folder: Path) -> None:
+        super().save(folder)
+        atomic_write_json(folder / VOCAB, {"tokens": self.tokens})
+
+    @classmethod
+    def load(cls, folder: Path, config: dict) -> "Tokenizer":
+        try:
+            tokens = json.loads((folder / VOCAB).read_text(encoding="utf-8"))["tokens"]
+        except FileNotFoundError:
+            raise SamesenseError(f"{folder}: incomplete model folder ({VOCAB} missing)") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+            raise SamesenseError(f"{folder / VOCAB}: damaged ({err})") from None
+        return build(cls, {**config, "tokens": tokens}, folder)
 
 
+@register
 class CharTokenizer(Tokenizer):
-    name = "char"
+    type = "char"
 
     def split(self, text: str) -> list[str]:
         return list(text)
 
 
+@register
 class WordTokenizer(Tokenizer):
     """Words and punctuation marks; each CJK character (or kana, hangul syllable) is a word."""
 
-    name = "word"
+    type = "word"
     _pattern = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
                           r"|[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+"
                           r"|[^\w\s]")
@@ -87,7 +128,7 @@ class WordTokenizer(Tokenizer):
         return self._pattern.findall(text)
 
 
-TOKENIZERS: dict[str, type[Tokenizer]] = {cls.name: cls for cls in (CharTokenizer, WordTokenizer)}
+TOKENIZERS: dict[str, type[Tokenizer]] = {cls.type: cls for cls in (CharTokenizer, WordTokenizer)}
 
 
 def make_tokenizer(config: dict, tokens: list[str] | None = None) -> Tokenizer:

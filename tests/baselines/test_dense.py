@@ -25,7 +25,7 @@ def test_encode_gives_unit_float32_rows_in_order(baseline):
 
 
 def test_encode_takes_no_sentences_and_refuses_a_bare_string(baseline):
-    from samesense.data import SamesenseError
+    from samesense.errors import SamesenseError
 
     assert baseline.encode([]).shape == (0, baseline.dim)
     with pytest.raises(SamesenseError):

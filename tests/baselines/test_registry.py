@@ -3,7 +3,7 @@ import sys
 import pytest
 
 from samesense.baselines import BASELINES, load_baseline
-from samesense.data import SamesenseError
+from samesense.errors import SamesenseError
 
 
 def test_unknown_baseline_names_the_choices():

@@ -5,7 +5,7 @@ import pytest
 
 from fakes import WordModel
 
-from samesense.data import SamesenseError
+from samesense.errors import SamesenseError
 from samesense.faq import FaqBank, FaqRow
 
 

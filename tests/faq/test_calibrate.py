@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from samesense.data import SamesenseError
+from samesense.errors import SamesenseError
 from samesense.faq import FaqBank, FaqRow
 from samesense.faq.calibrate import Outcomes, calibrate, choose, curve
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from samesense.data import DataError
+from samesense.errors import DataError
 from samesense.faq import FaqBank
 from samesense.faq.importer import export_file, read_rows
 

@@ -2,6 +2,7 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from samesense.faq.serve import Limits, create_app
 
@@ -64,20 +65,29 @@ def test_read_only_server_refuses_writes(bank):
     (b'{"question": "   "}', {}, 422, "question: empty"),
     (json.dumps({"question": "x" * 201}).encode(), {}, 422, "longer than 200 characters"),
     (json.dumps({"question": "x" * 1_000_000}).encode(), {}, 413, "larger than 4096 bytes"),
+    (b'{"question": "pin"}', {"Content-Length": "999999"}, 413, "larger than 4096 bytes"),  # refused unread
+    (b'{"question": "pin"}', {"Content-Length": "abc"}, 400, "bad Content-Length"),
     (b'{"question": "caf\xe9"}', {}, 400, "not valid UTF-8"),
     (b'{"question": 5}', {}, 422, "question: Input should be a valid string"),
-    (b'{"question": ["a"]}', {}, 422, "question"),
-    (b'["how do i reset my pin"]', {}, 422, "Input should be"),
+    (b'{"question": ["a"]}', {}, 422, "question: Input should be a valid string"),
+    (b'["how do i reset my pin"]', {}, 422, "body: Input should be a valid dictionary"),
     (b'{"question": "pin", "k": 0}', {}, 422, "k:"),
     (b'{"question": "pin", "extra": 1}', {}, 422, "extra"),
     (b'{"question": ', {}, 400, "malformed JSON"),
     (b'{}', {}, 422, "question: Field required"),
-    (b'', {}, 422, ""),
+    (b'', {}, 422, "body: Field required"),
 ])
 def test_bad_ask_requests_are_4xx_with_a_message(client, body, headers, status, message):
     r = client.post("/ask", content=body, headers={"Content-Type": "application/json", **headers})
     assert r.status_code == status, r.text
     assert message in r.json()["detail"]
+
+
+def test_a_chunked_body_without_length_is_limited_too(client):
+    chunks = iter([b'{"question": "', b"x" * 3000, b"x" * 3000, b'"}'])
+    r = client.post("/ask", content=chunks, headers={"Content-Type": "application/json"})
+    assert r.request.headers.get("transfer-encoding") == "chunked" and "content-length" not in r.request.headers
+    assert r.status_code == 413 and "larger than 4096 bytes" in r.json()["detail"]
 
 
 def test_bad_entry_requests_are_4xx(client):
@@ -115,3 +125,43 @@ def test_healthz_metrics_page_and_docs(client):
     assert docs.status_code == 200 and "cdn" not in docs.text.lower()  # works with no internet
     script = next(part.split('"')[1] for part in docs.text.split("<script src=")[1:] if "swagger" in part)
     assert client.get(script).status_code == 200
+
+
+def metric(client, name: str, **labels) -> float:
+    """A sample's value on /metrics (0 when the series is not there yet)."""
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+def test_metrics_request_counters_go_up(client):
+    ok = {"method": "POST", "route": "/ask", "status": "200"}
+    missing = {"method": "GET", "route": "/faq/{entry_id}", "status": "404"}  # the route, not the id
+    before = metric(client, "samesense_requests_total", **ok), metric(client, "samesense_request_seconds_count", route="/ask")
+    for _ in range(3):
+        client.post("/ask", json={"question": "when are you open"})
+    client.get("/faq/998")
+    client.get("/faq/999")
+    client.post("/ask", content=b"x" * 5000, headers={"Content-Type": "application/json"})  # refused by the guard
+    assert metric(client, "samesense_requests_total", **ok) == before[0] + 3
+    assert metric(client, "samesense_request_seconds_count", route="/ask") == before[1] + 3
+    assert metric(client, "samesense_requests_total", **missing) == 2
+    assert metric(client, "samesense_requests_total", method="POST", route="unmatched", status="413") == 1
+    assert metric(client, "samesense_asks_total", outcome="answered") == 3
+    assert metric(client, "samesense_asks_total", outcome="abstained") == 0
+    r = client.get("/metrics")
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    r = client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert r.headers["content-type"].startswith("application/openmetrics-text") and r.text.endswith("# EOF\n")
+
+
+def test_each_app_keeps_its_own_metrics(bank):
+    with TestClient(create_app(bank, None)) as one, TestClient(create_app(bank, None)) as two:
+        one.post("/ask", json={"question": "when are you open"})
+        one.post("/ask", json={"question": "zebra"})
+        assert metric(one, "samesense_requests_total", method="POST", route="/ask", status="200") == 2
+        assert metric(one, "samesense_abstention_rate") == 0.5
+        assert metric(two, "samesense_requests_total", method="POST", route="/ask", status="200") == 0
+        assert metric(two, "samesense_abstention_rate") == 0.0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-from ..data import SamesenseError
+from ..errors import SamesenseError
 
 # name -> (module, class); imported only when asked for, so the extra stays optional
 BASELINES = {

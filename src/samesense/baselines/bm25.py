@@ -16,7 +16,8 @@ import re
 
 import numpy as np
 
-from ..data import SamesenseError, normalize_text
+from ..data import normalize_text
+from ..errors import SamesenseError
 from ..tokenize import mostly_chinese
 from . import require
 

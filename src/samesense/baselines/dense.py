@@ -15,9 +15,9 @@ from importlib.metadata import version
 from typing import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from ..data import SamesenseError
+from ..console import progress
+from ..errors import SamesenseError
 from . import require
 
 
@@ -78,7 +78,7 @@ class E5Small:
     def encode(self, texts: Sequence[str], batch_size: int = 256, show_progress: bool | None = False) -> np.ndarray:
         texts = _check_texts(texts, batch_size)
         out = np.zeros((len(texts), self.dim), np.float32)
-        for start in tqdm(range(0, len(texts), batch_size), desc="encode", unit="batch",
-                          disable=None if show_progress is None else not show_progress, leave=False):
+        for start in progress(range(0, len(texts), batch_size), desc="encode", unit="batch",
+                                  show=show_progress):
             out[start: start + batch_size] = self.model.encode(texts[start: start + batch_size], True)
         return _unit_rows(out)

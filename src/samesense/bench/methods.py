@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from ..baselines import BASELINES, load_baseline
-from ..data import SamesenseError
+from ..errors import SamesenseError
 from ..files import atomic_write_bytes
 from ..evaluate import nearest_neighbours, pair_similarities, top_k
 from ..tokenize import PAD, UNK, mostly_chinese

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write_bytes
+from ..files import atomic_save_png, atomic_write_bytes
 
 DASH = "—"
 
@@ -223,9 +223,6 @@ def plot(results: dict, folder: str | os.PathLike, prefix: str) -> dict[str, Pat
     paths = {}
     for caption, (fig, path) in figures.items():
         fig.tight_layout()
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, dpi=100, format="png")
-        plt.close(fig)
-        os.replace(tmp, path)
+        atomic_save_png(fig, path)
         paths[caption] = path
     return paths

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..data import SamesenseError
+from ..errors import SamesenseError
 
 ROOT = Path(__file__).parent
 

@@ -5,13 +5,36 @@ or say there is no confident answer.
     bank = FaqBank.open("support.faq", model="runs/mine/model")
     bank.ask("how do i reset my pin")
 
-store.py (SQLite) -> index.py (FAISS) -> bank.py (both kept in step with a model) -> matcher.py
-(answer or abstain); importer.py reads and writes FAQ files, calibrate.py chooses the threshold,
-serve.py is the HTTP service and web page, cli.py the commands.
+One job a file:
+  store.py         the SQLite file: every SQL statement, one transaction a write
+  index.py         the FAISS vector index over the question vectors
+  bank.py          store, model and index kept in step (and in step with other processes); search, ask
+  planner.py       what an import does: add or update each incoming entry, skip what is stored
+  model_choice.py  which model a bank opens with (given, loaded from a folder, or remembered)
+  text.py          the rules every stored text obeys
+  matcher.py       answer or abstain, given the nearest entries
+  importer.py      reading and writing FAQ files
+  calibrate.py     choosing the answer threshold
+  choices.py       file formats, index kinds, the server's limits: names and numbers for --help
+  serve.py         the HTTP service: its app and routes
+  guard.py         what a request must pass: body size, UTF-8, bearer token, text lengths
+  schemas.py       the HTTP request and response bodies
+  metrics.py       the service's Prometheus metrics
+  static/          the web page
+The commands (samesense faq, ask, calibrate, serve) are in samesense/cli/faq.py.
+
+Names are imported on first use (PEP 562), so importing the package (as `samesense.faq.choices`
+does, for the commands' --help) loads neither numpy nor FAISS.
 """
 
-from .bank import FaqBank, FaqRow, ImportReport
-from .matcher import Answer, Candidate
-from .store import Entry
+from __future__ import annotations
 
-__all__ = ["Answer", "Candidate", "Entry", "FaqBank", "FaqRow", "ImportReport"]
+from ..lazy import lazy_names
+
+_LAZY = {"FaqBank": "bank", "NoSuchEntry": "bank", "Answer": "matcher", "Candidate": "matcher",
+         "FaqRow": "planner", "ImportReport": "planner", "Entry": "store"}
+
+__all__ = sorted(_LAZY)
+
+
+__getattr__ = lazy_names(__name__, _LAZY)

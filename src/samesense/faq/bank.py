@@ -9,83 +9,40 @@ reader in this process never sees the index ahead of the store. A bank opened in
 is noticed by the store's generation counter: before each search the index is synced with the store
 if the counter moved. When the model's fingerprint differs from the one the vectors were made with,
 every question is encoded again (a model is named by its fingerprint, not by its path).
+
+What an import does is decided in planner.py, how the SQL goes in store.py; this file keeps the
+three parts agreeing and answers from them.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from ..data import SamesenseError
-from .index import VectorIndex
+from ..errors import SamesenseError
+from ..protocols import TextEncoder
+from .index import VectorIndex, kind_for
 from .matcher import Answer, Candidate, decide
+from .model_choice import choose_model
+from .planner import FaqRow, ImportReport, apply_plan, merge_rows, plan_import
 from .store import Entry, Store
+from .text import clean, unique
+
+__all__ = ["FaqBank", "FaqRow", "ImportReport", "NoSuchEntry"]
 
 
-SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-class Encoder(Protocol):
-    """What a bank needs of a model (samesense.SentenceModel has it)."""
-
-    dim: int
-    fingerprint: str
-
-    def encode(self, texts: Sequence[str], batch_size: int = 256, show_progress: bool | None = False) -> np.ndarray: ...
-
-
-@dataclass
-class FaqRow:
-    """One record to import: a question and its answer, grouped with others by `group`."""
-
-    question: str
-    answer: str
-    group: str | None = None
-    paraphrases: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    line: int | None = None  # where it came from, for messages
-
-
-@dataclass
-class ImportReport:
-    rows: int = 0
-    entries_added: int = 0
-    entries_updated: int = 0
-    questions_added: int = 0
-    skipped: list[str] = field(default_factory=list)  # messages for malformed rows skipped
-    seconds: float = 0.0
-
-
-def clean(text, name: str) -> str:
-    if not isinstance(text, str):
-        raise SamesenseError(f"{name}: expected text, got {type(text).__name__}")
-    if SURROGATES.search(text):  # what Python makes of bytes that are not UTF-8 (argv, surrogateescape)
-        raise SamesenseError(f"{name}: not valid UTF-8")
-    text = text.strip()
-    if not text:
-        raise SamesenseError(f"{name}: empty")
-    return text
-
-
-def unique(texts) -> list[str]:
-    return list(dict.fromkeys(texts))
-
-
-def progress(iterable, desc: str, unit: str, show: bool | None):
-    """A tqdm bar; show None: only on a terminal."""
-    return tqdm(iterable, desc=desc, unit=unit, leave=False, disable=None if show is None else not show)
+class NoSuchEntry(SamesenseError):
+    def __init__(self, entry_id: int):
+        super().__init__(f"no entry {entry_id}")
 
 
 class FaqBank:
-    def __init__(self, store: Store, model: Encoder | None = None, show_progress: bool | None = False):
+    def __init__(self, store: Store, model: TextEncoder | None = None, show_progress: bool | None = False):
         self.store = store
         self.model = model
         self.show_progress = show_progress
@@ -97,28 +54,37 @@ class FaqBank:
             self._attach(model)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, model: Encoder | str | os.PathLike | None = None,
+    def open(cls, path: str | os.PathLike, model: TextEncoder | str | os.PathLike | None = None,
              create: bool = True, show_progress: bool | None = False) -> "FaqBank":
         """Open (or create) a bank. `model`: a loaded model, a model folder, or None for the one the
         bank remembers (if its folder is still there)."""
         store = Store(path, create=create)
-        if model is None:
-            model = store.setting("model_path")
-            if model is not None and not Path(model).exists():
-                model = None
-        if isinstance(model, (str, os.PathLike)):
-            from ..model import load, resolve_model_dir
+        try:
+            return cls(store, choose_model(store, model), show_progress)
+        except BaseException:
+            store.close()
+            raise
 
-            model_dir = resolve_model_dir(model)
-            model = load(model_dir)
-            if store.setting("model_path") != str(model_dir.resolve()):
-                with store.write() as conn:
-                    Store.put_setting(conn, "model_path", str(model_dir.resolve()))
-        return cls(store, model, show_progress)
+    @classmethod
+    def open_without_model(cls, path: str | os.PathLike) -> "FaqBank":
+        """An existing bank with no model and no index: enough to list, export, count or delete
+        entries, without loading a model (torch) or building the index. A bank opened later with
+        its model brings its index up to date."""
+        store = Store(path, create=False)
+        try:
+            return cls(store)
+        except BaseException:
+            store.close()
+            raise
 
     @property
     def path(self) -> Path:
         return self.store.path
+
+    @property
+    def index_kind(self) -> str | None:
+        """The vector index's kind (flat or hnsw); None when opened without a model."""
+        return self.index.kind if self.index is not None else None
 
     @property
     def index_path(self) -> Path:
@@ -126,8 +92,7 @@ class FaqBank:
 
     def close(self) -> None:
         with self.lock:
-            if self.index is not None and self.index.kind == "hnsw" and self.index.changed:
-                self.index.save(self.index_path, self.model.fingerprint)
+            self._save_index()
             self.store.close()
 
     def __enter__(self) -> "FaqBank":
@@ -136,26 +101,24 @@ class FaqBank:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def need_model(self) -> Encoder:
+    def need_model(self) -> TextEncoder:
         if self.model is None:
             raise SamesenseError(f"{self.path}: the bank has no model yet; name one with --model DIR")
         return self.model
 
     # -- model and index ----------------------------------------------------------------------
 
-    def _attach(self, model: Encoder) -> None:
+    def _attach(self, model: TextEncoder) -> None:
         settings = self.store.settings()
         if settings.get("model_fingerprint") not in (None, model.fingerprint) or settings.get("dim") not in (None, model.dim):
             self.reencode(model)
         elif settings.get("model_fingerprint") is None:
-            with self.store.write() as conn:
-                Store.put_setting(conn, "model_fingerprint", model.fingerprint)
-                Store.put_setting(conn, "dim", model.dim)
+            self.store.put_settings(model_fingerprint=model.fingerprint, dim=model.dim)
         self.model = model
         with self.lock:
             self._build_index()
 
-    def reencode(self, model: Encoder) -> None:
+    def reencode(self, model: TextEncoder) -> None:
         """Encode every stored question with `model` (a new model means new vectors)."""
         ids, texts = self.store.question_texts()
         vectors = model.encode(texts, show_progress=self.show_progress) if texts else np.zeros((0, model.dim))
@@ -165,10 +128,7 @@ class FaqBank:
             Store.put_setting(conn, "dim", model.dim)
 
     def wanted_kind(self, questions: int) -> str:
-        kind = self.settings["index"]
-        if kind == "auto":
-            return "hnsw" if questions > int(self.settings["hnsw_above"]) else "flat"
-        return kind
+        return kind_for(self.settings["index"], self.settings["hnsw_above"], questions)
 
     def _build_index(self) -> None:
         """Load or build the index and make it agree with the store (called with the lock held)."""
@@ -176,15 +136,17 @@ class FaqBank:
         self.settings = self.store.settings()
         store_ids = self.store.question_ids()
         kind, dim, fingerprint = self.wanted_kind(len(store_ids)), self.model.dim, self.model.fingerprint
-        index = VectorIndex.load(self.index_path, dim, kind, fingerprint) if kind == "hnsw" else None
-        if index is None:
-            index = VectorIndex(dim, kind)
-        self.index = index
+        saved = VectorIndex.load(self.index_path, dim, kind, fingerprint) if kind == "hnsw" else None
+        self.index = saved if saved is not None else VectorIndex(dim, kind)
         self._sync(store_ids)
-        if kind == "hnsw" and self.index.changed:
-            self.index.save(self.index_path, fingerprint)  # repaired: don't repeat the work next time
-        elif kind == "flat" and self.index_path.exists():
+        self._save_index()  # repaired: don't repeat the work next time
+        if kind == "flat" and self.index_path.exists():
             self.index_path.unlink()  # a stale graph from when the bank was large
+
+    def _save_index(self) -> None:
+        """Keep a changed HNSW graph on disk (it takes minutes to build; a flat index is rebuilt)."""
+        if self.index is not None and self.index.kind == "hnsw" and self.index.changed:
+            self.index.save(self.index_path, self.model.fingerprint)
 
     def _sync(self, store_ids: np.ndarray | None = None) -> tuple[int, int]:
         if store_ids is None:
@@ -212,7 +174,7 @@ class FaqBank:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def _commit(self, write) -> object:
+    def _commit(self, write: Callable) -> object:
         """Run `write(conn) -> (result, added_ids, added_vectors, removed_ids)` in one transaction,
         then apply it to the index, all under the lock."""
         with self.lock:
@@ -229,6 +191,9 @@ class FaqBank:
                     self._build_index()
             self.generation = self.store.generation()
             return result
+
+    def _matrix(self, vector_of: dict[str, np.ndarray], texts: Sequence[str]) -> np.ndarray:
+        return np.array([vector_of[t] for t in texts], dtype=np.float32).reshape(len(texts), self.model.dim)
 
     def add(self, question: str, answer: str, paraphrases: Sequence[str] = (), tags: Sequence[str] = (),
             group: str | None = None) -> Entry:
@@ -251,7 +216,7 @@ class FaqBank:
         """Change what is given; questions keep their vectors unless their text changes."""
         current = self.get(entry_id)
         if current is None:
-            raise SamesenseError(f"no entry {entry_id}")
+            raise NoSuchEntry(entry_id)
         question = clean(question, "question") if question is not None else current.question
         paraphrases = [clean(p, "paraphrase") for p in paraphrases] if paraphrases is not None else current.paraphrases
         texts = unique([question, *paraphrases])
@@ -264,13 +229,13 @@ class FaqBank:
         def write(conn):
             rows = Store.question_rows(conn, entry_id)
             if not rows:
-                raise SamesenseError(f"no entry {entry_id}")
+                raise NoSuchEntry(entry_id)
             by_text = {text: qid for qid, _, text in rows}
             fresh = [t for t in texts if t not in by_text]
             late = [t for t in fresh if t not in encoded]  # another writer changed the entry meanwhile
             if late:
                 encoded.update(zip(late, model.encode(late)))
-            vectors = np.array([encoded[t] for t in fresh], dtype=np.float32).reshape(len(fresh), model.dim)
+            vectors = self._matrix(encoded, fresh)
             removed = [qid for qid, _, text in rows if text not in texts]
             Store.delete_questions(conn, removed)
             added = Store.insert_questions(conn, entry_id, fresh, vectors, first_position=len(rows) + len(texts))
@@ -289,69 +254,45 @@ class FaqBank:
         return self._commit(write)
 
     def import_rows(self, rows: Sequence[FaqRow], report: ImportReport | None = None) -> ImportReport:
-        """Add rows as entries: rows sharing a group are one entry (the first row's question is the
-        entry's, the others' are paraphrases); a row without a group is an entry of its own. A group
-        (or, without a group, a question) already in the bank gets the new questions and the file's
-        answer. All or nothing: one transaction."""
+        """Add rows as entries, or to the entries already holding their group or question (see
+        planner.py). All or nothing: one transaction."""
         report = report or ImportReport()
         started = time.perf_counter()
-        plans: dict[tuple[str, str], FaqRow] = {}
-        for row in rows:
-            key = ("group", row.group) if row.group is not None else ("question", row.question)
-            plan = plans.get(key)
-            if plan is None:
-                plans[key] = FaqRow(row.question, row.answer, row.group, list(row.paraphrases), list(row.tags))
-            else:
-                plan.paraphrases += [row.question, *row.paraphrases]
-                plan.tags = unique(plan.tags + row.tags)
+        entries = merge_rows(rows)
         report.rows += len(rows)
-        texts = unique(t for plan in plans.values() for t in [plan.question, *plan.paraphrases])
+        texts = unique(q for entry in entries for q in entry.questions)
         vector_of = dict(zip(texts, self.need_model().encode(texts, show_progress=self.show_progress)))
 
         def write(conn):
-            by_group = dict(conn.execute("SELECT grp, id FROM entries WHERE grp IS NOT NULL"))
-            by_question = dict(conn.execute(
-                "SELECT q.text, e.id FROM entries e JOIN questions q ON q.entry_id = e.id "
-                "WHERE e.grp IS NULL AND q.position = 0"))
-            added_ids, added_texts = [], []
-            for (kind, key), plan in progress(plans.items(), "write", "entry", self.show_progress):
-                existing_id = (by_group if kind == "group" else by_question).get(key)
-                existing = self.store.entry(existing_id, conn) if existing_id is not None else None
-                questions = unique([plan.question, *plan.paraphrases])
-                if existing is None:
-                    entry_id, old = Store.insert_entry(conn, plan.answer, plan.tags, plan.group), []
-                    report.entries_added += 1
-                else:
-                    entry_id, old = existing.id, existing.questions
-                    Store.update_entry_fields(conn, entry_id, plan.answer, unique(existing.tags + plan.tags))
-                    report.entries_updated += 1
-                new = [q for q in questions if q not in set(old)]
-                added_ids += Store.insert_questions(conn, entry_id, new, [vector_of[q] for q in new],
-                                                    first_position=len(old))
-                added_texts += new
-            report.questions_added += len(added_texts)
-            vectors = np.array([vector_of[t] for t in added_texts], dtype=np.float32).reshape(len(added_texts), self.model.dim)
-            return report, added_ids, vectors, []
+            plans = plan_import(entries, self.store, conn)
+            added_ids, added_texts = apply_plan(plans, conn, vector_of, report, self.show_progress)
+            return report, added_ids, self._matrix(vector_of, added_texts), []
 
         self._commit(write)
         with self.lock:
             if self.index is not None and self.index.kind != self.wanted_kind(len(self.index)):
                 self._build_index()
-            if self.index is not None and self.index.kind == "hnsw" and self.index.changed:
-                self.index.save(self.index_path, self.model.fingerprint)
+            self._save_index()
         report.seconds = time.perf_counter() - started
         return report
 
     def set_settings(self, **values) -> None:
-        with self.lock, self.store.write() as conn:
-            for key, value in values.items():
-                Store.put_setting(conn, key, value)
-        self.settings = self.store.settings()
+        with self.lock:
+            self.store.put_settings(**values)
+            self.settings = self.store.settings()
 
     # -- reading ------------------------------------------------------------------------------
 
     def get(self, entry_id: int) -> Entry | None:
         return self.store.entry(entry_id)
+
+    def list_entries(self, offset: int = 0, limit: int | None = None, contains: str | None = None) -> list[Entry]:
+        """Entries by id; `contains`: only those whose question, paraphrase or answer holds it."""
+        return self.store.list_entries(offset, limit, contains)
+
+    def count(self) -> tuple[int, int]:
+        """(entries, question vectors)."""
+        return self.store.count()
 
     def search(self, questions: Sequence[str], k: int = 5) -> list[list[Candidate]]:
         """For each question, up to k candidate entries, best first (each scored by its best
@@ -389,9 +330,9 @@ class FaqBank:
         return answer
 
     def info(self) -> dict:
-        entries, questions = self.store.count()
+        entries, questions = self.count()
         s = self.settings
         return {"bank": str(self.path), "entries": entries, "questions": questions,
-                "index": self.index.kind if self.index else None, "model_fingerprint": s.get("model_fingerprint"),
+                "index": self.index_kind, "model_fingerprint": s.get("model_fingerprint"),
                 "model_path": s.get("model_path"), "threshold": s["threshold"], "margin": s["margin"],
                 "calibration": s.get("calibration")}

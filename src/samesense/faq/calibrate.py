@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import SamesenseError, read_groups, read_pairs, read_sentences
+from ..data import read_groups, read_pairs, read_sentences
+from ..errors import SamesenseError
 from ..evaluate import pair_similarities
+from ..files import atomic_save_png
 from .bank import FaqBank
 from .matcher import close_choices
 
@@ -112,7 +114,7 @@ def group_outcomes(bank: FaqBank, groups_file: str, oos_file: str | None, margin
     groups = read_groups(groups_file, normalize=False)
     oos = read_sentences(oos_file, normalize=False) if oos_file else []
     questions = groups.sentences + oos
-    entry_group = {e.id: e.group for e in bank.store.list_entries()}
+    entry_group = {e.id: e.group for e in bank.list_entries()}
     known = set(entry_group.values())
     if not known & set(groups.names):
         raise SamesenseError(f"{groups_file}: none of its groups is the group of an entry in {bank.path} "
@@ -184,9 +186,4 @@ def plot_curve(c: Curve, result: Calibration, path: str | os.PathLike) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
+    atomic_save_png(fig, path)

@@ -10,7 +10,7 @@ its paraphrases), so each must carry the same answer.
 A malformed row (wrong number of fields, empty question or answer, invalid UTF-8, bad JSON, an answer
 that contradicts its group's) is an error naming the file and line: `on_error="reject"` stops at the
 first one, `"skip"` leaves the row out and reports it. Nothing is written to the bank while reading,
-so a rejected import writes nothing.
+so a rejected import writes nothing. What the rows then do to a bank is planner.py's business.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from ..data import DataError, SamesenseError
+from ..errors import DataError, SamesenseError
 from ..files import atomic_write_bytes
-from .bank import SURROGATES, FaqRow
+from .choices import FORMATS, ON_ERROR
+from .planner import FaqRow
 from .store import Entry
+from .text import SURROGATES
 
-FORMATS = ("tsv", "csv", "jsonl")
-ON_ERROR = ("reject", "skip")
 JSON_FIELDS = {"question", "answer", "group", "paraphrases", "tags", "id", "created", "updated"}
 
 
@@ -143,10 +143,10 @@ def read_rows(path: str | os.PathLike, fmt: str = "auto", on_error: str = "rejec
                 row = _row(number, record, fmt, first=not rows and not skipped)
                 if row is None:
                     continue
-                key = ("group", row.group) if row.group else ("question", row.question)
-                answer, line = answers.setdefault(key, (row.answer, number))
+                kind, name = row.key
+                answer, line = answers.setdefault((kind, name), (row.answer, number))
                 if answer != row.answer:
-                    raise ValueError(f"{key[0]} {key[1]!r} has another answer on line {line}")
+                    raise ValueError(f"{kind} {name!r} has another answer on line {line}")
             except ValueError as err:
                 if on_error == "reject":
                     raise DataError(path, number, f"{err} (--on-error skip leaves such rows out)") from None

@@ -26,15 +26,23 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ..data import SamesenseError
+from ..errors import SamesenseError
 from ..files import atomic_write_bytes
+from .choices import INDEX_KINDS as KINDS  # kept apart for --help; the name it had here
 
-KINDS = ("flat", "hnsw")
 HNSW_M = 32  # links per node: the usual recall/memory balance for 100-300-d vectors
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 REBUILD_AT_TOMBSTONES = 0.25
 MAGIC = b"SSFAQIDX"
+
+
+def kind_for(setting: str, hnsw_above: int, questions: int) -> str:
+    """The kind a bank of `questions` vectors should have under its `index` setting (flat, hnsw, or
+    auto: hnsw above `hnsw_above`)."""
+    if setting == "auto":
+        return "hnsw" if questions > int(hnsw_above) else "flat"
+    return setting
 
 
 class VectorIndex:

@@ -1,4 +1,4 @@
-"""The FAQ bank on disk: one SQLite file, no server.
+"""The FAQ bank on disk: one SQLite file, no server. Every SQL statement of the FAQ matcher is here.
 
     settings(key, value)          JSON values: threshold, margin, model fingerprint, generation, ...
     entries(id, answer, grp, tags, created, updated)
@@ -30,7 +30,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from ..data import SamesenseError
+from ..errors import SamesenseError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -173,6 +173,12 @@ class Store:
     def put_setting(conn: sqlite3.Connection, key: str, value) -> None:
         conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
 
+    def put_settings(self, **values) -> None:
+        """Several settings in one write transaction."""
+        with self.write() as conn:
+            for key, value in values.items():
+                Store.put_setting(conn, key, value)
+
     def generation(self) -> int:
         return int(self.setting("generation"))
 
@@ -247,6 +253,23 @@ class Store:
     def entry_by_group(self, group: str, conn: sqlite3.Connection | None = None) -> Entry | None:
         found = self._entries("WHERE grp = ?", (group,), conn)
         return found[0] if found else None
+
+    def entries_by_id(self, entry_ids: Sequence[int], conn: sqlite3.Connection | None = None) -> dict[int, Entry]:
+        ids = [int(i) for i in entry_ids]
+        found: dict[int, Entry] = {}
+        for start in range(0, len(ids), 900):
+            part = ids[start: start + 900]
+            found.update((e.id, e) for e in self._entries(f"WHERE id IN ({','.join('?' * len(part))})", part, conn))
+        return found
+
+    def entry_ids_by_group(self, conn: sqlite3.Connection | None = None) -> dict[str, int]:
+        return dict((conn or self.reader).execute("SELECT grp, id FROM entries WHERE grp IS NOT NULL"))
+
+    def entry_ids_by_question(self, conn: sqlite3.Connection | None = None) -> dict[str, int]:
+        """Question -> id of the entries without a group (their question is what names them)."""
+        return dict((conn or self.reader).execute(
+            "SELECT q.text, e.id FROM entries e JOIN questions q ON q.entry_id = e.id "
+            "WHERE e.grp IS NULL AND q.position = 0"))
 
     def list_entries(self, offset: int = 0, limit: int | None = None, contains: str | None = None) -> list[Entry]:
         where, params = "", []

@@ -19,8 +19,10 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 from torch.autograd.function import once_differentiable
+
+from ..batch import Batch
+from .base import Loss
 
 
 class SparseMarginCrossEntropy(torch.autograd.Function):
@@ -50,12 +52,11 @@ class SparseMarginCrossEntropy(torch.autograd.Function):
         return grad_cos, grad_psi, None, None
 
 
-class MarginSoftmaxLoss(nn.Module):
+class MarginSoftmaxLoss(Loss):
     """Normalised softmax: psi(theta) = cos(theta), logits scaled by s. The base of the family."""
 
     name = "softmax"
-    uses_head = True  # needs the cosine head over all groups
-    batching = "sentences"  # any shuffled sentences make a batch
+    needs_head = True  # the cosines between each row and the class centres
 
     def __init__(self, scale: float = 30.0, margin: float = 0.0):
         super().__init__()
@@ -65,10 +66,11 @@ class MarginSoftmaxLoss(nn.Module):
         """psi(theta_t), from the target cosine; the one thing a margin loss changes."""
         return cos_t
 
-    def forward(self, cos: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """cos: (batch, classes) cosines from the head; labels: (batch,) integer class ids."""
-        psi = self.target_logit(cos.gather(1, labels.view(-1, 1)).squeeze(1))
-        return SparseMarginCrossEntropy.apply(cos, psi, labels, self.scale)
+    def forward(self, batch: Batch) -> torch.Tensor:
+        """batch.logits: (batch, classes) cosines from the head; batch.targets: each row's column."""
+        cos, targets = batch.logits, batch.targets
+        psi = self.target_logit(cos.gather(1, targets.view(-1, 1)).squeeze(1))
+        return SparseMarginCrossEntropy.apply(cos, psi, targets, self.scale)
 
     def extra_repr(self) -> str:
         return f"scale={self.scale}, margin={self.margin}"
@@ -138,6 +140,9 @@ class ASoftmaxLoss(MarginSoftmaxLoss):
         self.lambda_base, self.lambda_gamma = lambda_base, lambda_gamma
         self.lambda_power, self.lambda_min = lambda_power, lambda_min
         self.register_buffer("step", torch.zeros((), dtype=torch.int64))  # checkpointed with the loss
+
+    def log_values(self) -> dict:
+        return {"a_softmax_lambda": self.current_lambda()}
 
     def current_lambda(self) -> float:
         decayed = self.lambda_base * (1.0 + self.lambda_gamma * int(self.step)) ** (-self.lambda_power)

@@ -11,16 +11,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..batch import Batch
+from .base import Loss
 from .miners import anchor_positive_pairs, batch_hard, random_negatives
 
 
-class EmbeddingLoss(nn.Module):
-    uses_head = False
-    batching = "groups"
-    per_group = 2
-    scale = margin = None
+class EmbeddingLoss(Loss):
+    """A loss over the batch's unit vectors and group labels; batches hold whole groups."""
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    batching = "groups"
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return self.compute(batch.embeddings, batch.labels)
+
+    def compute(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -38,7 +42,7 @@ class InBatchContrastiveLoss(EmbeddingLoss):
         super().__init__()
         self.scale, self.symmetric = scale, symmetric
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def compute(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         anchors, positives = anchor_positive_pairs(labels)
         is_anchor = torch.zeros(len(labels), dtype=torch.bool)
         is_anchor[anchors] = True
@@ -69,7 +73,7 @@ class BatchHardTripletLoss(EmbeddingLoss):
         super().__init__()
         self.margin = margin
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def compute(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         distances = 1.0 - z @ z.t()
         hardest_positive, hardest_negative, valid = batch_hard(distances, labels)
         if not valid.any():  # a batch of one group has no triplet; nothing to learn from it
@@ -86,7 +90,6 @@ class PairClassificationLoss(EmbeddingLoss):
     pair per anchor. Only the encoder is kept; it is used by cosine like every other model."""
 
     name = "pair"
-    needs_dim = True  # its classifier layer is sized by the sentence vector
 
     def __init__(self, dim: int):
         super().__init__()
@@ -95,7 +98,7 @@ class PairClassificationLoss(EmbeddingLoss):
     def logits(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.cat([(u - v).abs(), u * v], dim=-1)).squeeze(-1)
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def compute(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         anchors, positives = anchor_positive_pairs(labels)
         negatives = random_negatives(labels, anchors)
         logits = torch.cat([self.logits(z[anchors], z[positives]), self.logits(z[anchors], z[negatives])])

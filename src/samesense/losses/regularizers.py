@@ -1,22 +1,30 @@
-"""Terms added to a loss: center loss and BigGAN's off-diagonal orthogonal regularisation."""
+"""Terms added to a loss: center loss and BigGAN's off-diagonal orthogonal regularisation.
+
+Each is a LossTerm, called on the step's Batch like a loss; the step adds every term in its list."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from ..batch import Batch
+from .base import LossTerm
 
-class CenterLoss(nn.Module):
+
+class CenterLoss(LossTerm):
     """Center loss (Wen et al., 2016), an auxiliary term: weight * 1/2 |z - c_y|^2, pulling every
     sentence towards a learned centre of its group. Its centres are its own, learned with the rest
     by the optimizer; rows with a negative label (hard negatives) belong to no group and are skipped."""
+
+    name = "center"
 
     def __init__(self, num_classes: int, dim: int, weight: float = 0.01):
         super().__init__()
         self.weight = weight
         self.centres = nn.Parameter(torch.zeros(num_classes, dim))
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, batch: Batch) -> torch.Tensor:
+        z, labels = batch.embeddings, batch.labels
         keep = labels >= 0
         if not keep.any():
             return z.sum() * 0.0
@@ -35,3 +43,17 @@ def orthogonal_penalty(centres: torch.Tensor, beta: float) -> torch.Tensor:
     gram = centres.t() @ centres
     diagonal = (centres * centres).sum(1)
     return beta * ((gram * gram).sum() - (diagonal * diagonal).sum())
+
+
+class OrthogonalPenalty(LossTerm):
+    """orthogonal_penalty on a head's class centres, as a term of the loss."""
+
+    name = "orthogonal"
+
+    def __init__(self, head: nn.Module, beta: float):
+        super().__init__()
+        self.head_centres = head.centres  # a bound method: the head stays a module of its own
+        self.beta = beta
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return orthogonal_penalty(self.head_centres(), self.beta)

@@ -1,8 +1,10 @@
 """The FAQ commands: `samesense faq import|export|list|add|rm|info`, `ask`, `calibrate`, `serve`.
 
-`add_commands(sub)` registers them on the main parser (samesense/cli.py). A bank remembers the
-model it was built with, so only the commands that create vectors need `--model`, and only the
-first time.
+A bank remembers the model it was built with, so only the commands that create vectors need
+`--model`, and only the first time. The FAQ modules (numpy, FAISS, FastAPI) are imported when a
+command runs, never for its --help: the choices and limits the flags show come from
+samesense.faq.choices, which imports none of them. Commands go through FaqBank's methods, never
+its store or index.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import json
 import os
 import sys
 
-from ..cli import HelpFormatter, _positive_int
-from ..data import SamesenseError
+from ..errors import SamesenseError
+from ..faq.choices import FORMATS, INDEX_KINDS, ON_ERROR, LimitValues
+from .options import given_values
+from .parsing import HelpFormatter, positive_int
 
-FORMATTER = HelpFormatter
+FILE_FORMATS = ("auto", *FORMATS)  # auto: by the file's extension
 
 
 def _bank_arg(p, create: bool = False) -> None:
@@ -34,26 +38,16 @@ def _progress_args(p) -> None:
     p.add_argument("--quiet", dest="show_progress", action="store_false", help="never show progress bars")
 
 
-def add_commands(sub) -> None:
-    add_faq(sub)
-    add_ask(sub)
-    add_calibrate(sub)
-    add_serve(sub)
-
-
 # ---------------------------------------------------------------------------------------------
 # samesense faq ...
 
 
-def add_faq(sub) -> None:
-    from .importer import FORMATS, ON_ERROR
+def add_faq(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("An FAQ bank is one SQLite file of question/answer entries (with paraphrases, "
+                          "tags and groups) and their vectors.")
+    cmds = parser.add_subparsers(dest="faq_command", metavar="ACTION", required=True, help="what to do")
 
-    faq = sub.add_parser("faq", help="keep an FAQ bank: import, export, list, add, rm, info",
-                         description="An FAQ bank is one SQLite file of question/answer entries (with "
-                         "paraphrases, tags and groups) and their vectors.")
-    cmds = faq.add_subparsers(dest="faq_command", metavar="ACTION", required=True, help="what to do")
-
-    p = cmds.add_parser("import", help="add the rows of a TSV, CSV or JSONL file", formatter_class=FORMATTER,
+    p = cmds.add_parser("import", help="add the rows of a TSV, CSV or JSONL file", formatter_class=HelpFormatter,
                         description="Rows: question, answer[, group]. Rows sharing a group become one "
                         "entry (first question the entry's, the others paraphrases). A group (or a "
                         "question without group) already in the bank gets the new questions and the "
@@ -61,34 +55,34 @@ def add_faq(sub) -> None:
     _bank_arg(p, create=True)
     p.add_argument("file", metavar="FILE", help="tsv, csv or jsonl file (.gz too)")
     _model_arg(p)
-    p.add_argument("--format", choices=("auto",) + FORMATS, default="auto", help="file format; auto: by extension")
+    p.add_argument("--format", choices=FILE_FORMATS, default="auto", help="file format; auto: by extension")
     p.add_argument("--on-error", choices=ON_ERROR, default="reject",
                    help="a malformed row: reject the import (nothing written), or skip the row and report it")
-    p.add_argument("--index", choices=("auto", "flat", "hnsw"), default=None,
+    p.add_argument("--index", choices=("auto", *INDEX_KINDS), default=None,
                    help="vector index: exact flat, approximate HNSW, or auto (HNSW above --hnsw-above "
                    "questions); remembered by the bank")
-    p.add_argument("--hnsw-above", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--hnsw-above", type=positive_int, default=None, metavar="N",
                    help="with --index auto, the bank size (question vectors) from which HNSW is used")
     _progress_args(p)
     p.set_defaults(func=run_import)
 
     p = cmds.add_parser("export", help="write the bank's entries to a TSV, CSV or JSONL file",
-                        formatter_class=FORMATTER, description="The file imports back into the same entries.")
+                        formatter_class=HelpFormatter, description="The file imports back into the same entries.")
     _bank_arg(p)
     p.add_argument("file", metavar="FILE", help="output file, or - for standard output")
-    p.add_argument("--format", choices=("auto",) + FORMATS, default="auto",
+    p.add_argument("--format", choices=FILE_FORMATS, default="auto",
                    help="file format; auto: by extension (tsv for standard output)")
     p.set_defaults(func=run_export)
 
-    p = cmds.add_parser("list", help="print entries", formatter_class=FORMATTER)
+    p = cmds.add_parser("list", help="print entries", formatter_class=HelpFormatter)
     _bank_arg(p)
     p.add_argument("--contains", metavar="TEXT", help="only entries whose question, paraphrase or answer holds TEXT")
     p.add_argument("--offset", type=int, default=0, help="entries to skip")
-    p.add_argument("--limit", type=_positive_int, default=50, help="entries to print")
+    p.add_argument("--limit", type=positive_int, default=50, help="entries to print")
     p.add_argument("--json", action="store_true", help="one JSON object a line")
     p.set_defaults(func=run_list)
 
-    p = cmds.add_parser("add", help="add one entry", formatter_class=FORMATTER)
+    p = cmds.add_parser("add", help="add one entry", formatter_class=HelpFormatter)
     _bank_arg(p, create=True)
     p.add_argument("--question", required=True, help="the entry's question")
     p.add_argument("--answer", required=True, help="its answer")
@@ -100,27 +94,26 @@ def add_faq(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the new entry as JSON")
     p.set_defaults(func=run_add)
 
-    p = cmds.add_parser("rm", help="delete entries by id", formatter_class=FORMATTER)
+    p = cmds.add_parser("rm", help="delete entries by id", formatter_class=HelpFormatter)
     _bank_arg(p)
     p.add_argument("ids", metavar="ID", type=int, nargs="+", help="entry ids (see faq list)")
     p.set_defaults(func=run_rm)
 
-    p = cmds.add_parser("info", help="counts, model, index and threshold settings", formatter_class=FORMATTER)
+    p = cmds.add_parser("info", help="counts, model, index and threshold settings", formatter_class=HelpFormatter)
     _bank_arg(p)
     p.set_defaults(func=run_info)
 
 
-def open_store_only(path: str):
-    """A bank without model or index, for commands that only read or delete rows."""
-    from .bank import FaqBank
-    from .store import Store
+def open_without_model(path: str):
+    """The bank, for commands that only read or delete entries: no model to load, no index to build."""
+    from ..faq.bank import FaqBank
 
-    return FaqBank(Store(path, create=False))
+    return FaqBank.open_without_model(path)
 
 
 def run_import(args) -> int:
-    from .bank import FaqBank, ImportReport
-    from .importer import read_rows
+    from ..faq import FaqBank, ImportReport
+    from ..faq.importer import read_rows
 
     rows, skipped = read_rows(args.file, args.format, args.on_error)
     for message in skipped:
@@ -134,15 +127,15 @@ def run_import(args) -> int:
         print(f"{args.file}: {report.rows} rows -> {report.entries_added} entries added, "
               f"{report.entries_updated} updated, {report.questions_added} questions added"
               f"{f', {len(skipped)} malformed rows skipped' if skipped else ''} in {report.seconds:.1f}s; "
-              f"{args.bank} holds {bank.store.count()[0]} entries ({bank.index.kind} index)")
+              f"{args.bank} holds {bank.count()[0]} entries ({bank.index_kind} index)")
     return 0
 
 
 def run_export(args) -> int:
-    from .importer import export_file, export_text, file_format
+    from ..faq.importer import export_file, export_text, file_format
 
-    with open_store_only(args.bank) as bank:
-        entries = bank.store.list_entries()
+    with open_without_model(args.bank) as bank:
+        entries = bank.list_entries()
     if args.file == "-":
         sys.stdout.write(export_text(entries, "tsv" if args.format == "auto" else file_format("-", args.format)))
     else:
@@ -152,8 +145,8 @@ def run_export(args) -> int:
 
 
 def run_list(args) -> int:
-    with open_store_only(args.bank) as bank:
-        entries = bank.store.list_entries(args.offset, args.limit, args.contains)
+    with open_without_model(args.bank) as bank:
+        entries = bank.list_entries(args.offset, args.limit, args.contains)
     for e in entries:
         if args.json:
             print(json.dumps(e.to_dict(), ensure_ascii=False))
@@ -165,7 +158,7 @@ def run_list(args) -> int:
 
 
 def run_add(args) -> int:
-    from .bank import FaqBank
+    from ..faq.bank import FaqBank
 
     with FaqBank.open(args.bank, args.model) as bank:
         entry = bank.add(args.question, args.answer, args.paraphrase, args.tag, args.group)
@@ -174,7 +167,7 @@ def run_add(args) -> int:
 
 
 def run_rm(args) -> int:
-    with open_store_only(args.bank) as bank:
+    with open_without_model(args.bank) as bank:
         missing = [i for i in args.ids if not bank.delete(i)]
     if missing:
         raise SamesenseError(f"no entr{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} "
@@ -184,7 +177,7 @@ def run_rm(args) -> int:
 
 
 def run_info(args) -> int:
-    with open_store_only(args.bank) as bank:
+    with open_without_model(args.bank) as bank:
         print(json.dumps(bank.info(), indent=2, ensure_ascii=False))
     return 0
 
@@ -193,16 +186,14 @@ def run_info(args) -> int:
 # samesense ask
 
 
-def add_ask(sub) -> None:
-    p = sub.add_parser("ask", help="answer questions from an FAQ bank, or say there is no confident answer",
-                       formatter_class=FORMATTER,
-                       description="The nearest stored question's answer when its similarity clears the "
-                       "bank's threshold and no entry with another answer is as close; otherwise no "
-                       "answer, the reason, and the candidates.")
+def add_ask(p: argparse.ArgumentParser) -> None:
+    p.description = ("The nearest stored question's answer when its similarity clears the bank's threshold "
+                     "and no entry with another answer is as close; otherwise no answer, the reason, and "
+                     "the candidates.")
     _bank_arg(p)
     p.add_argument("questions", metavar="QUESTION", nargs="+", help="question(s); '-' reads one a line from standard input")
     _model_arg(p)
-    p.add_argument("-k", type=_positive_int, default=5, help="candidates to show")
+    p.add_argument("-k", type=positive_int, default=5, help="candidates to show")
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
     p.set_defaults(func=run_ask)
 
@@ -221,7 +212,7 @@ def format_answer(answer) -> str:
 
 
 def run_ask(args) -> int:
-    from .bank import FaqBank
+    from ..faq.bank import FaqBank
 
     questions = [line.strip() for line in sys.stdin if line.strip()] if args.questions == ["-"] else args.questions
     with FaqBank.open(args.bank, args.model, create=False) as bank:
@@ -236,14 +227,12 @@ def run_ask(args) -> int:
 # samesense calibrate
 
 
-def add_calibrate(sub) -> None:
-    p = sub.add_parser("calibrate", help="choose an FAQ bank's answer threshold for a target precision",
-                       formatter_class=FORMATTER,
-                       description="From labelled questions: a groups file (group<TAB>question, the group "
-                       "of the bank entry that answers it) plus out-of-scope questions (one a line), or a "
-                       "pairs file (question<TAB>stored question<TAB>0/1). Chooses the lowest threshold "
-                       "whose precision meets the target, stores it in the bank with the precision and "
-                       "coverage expected, and plots both against the threshold.")
+def add_calibrate(p: argparse.ArgumentParser) -> None:
+    p.description = ("From labelled questions: a groups file (group<TAB>question, the group of the bank "
+                     "entry that answers it) plus out-of-scope questions (one a line), or a pairs file "
+                     "(question<TAB>stored question<TAB>0/1). Chooses the lowest threshold whose precision "
+                     "meets the target, stores it in the bank with the precision and coverage expected, "
+                     "and plots both against the threshold.")
     _bank_arg(p)
     p.add_argument("--groups", metavar="FILE", help="labelled in-scope questions: group<TAB>question")
     p.add_argument("--oos", metavar="FILE", help="out-of-scope questions, one a line (with --groups)")
@@ -260,8 +249,8 @@ def add_calibrate(sub) -> None:
 
 
 def run_calibrate(args) -> int:
-    from .bank import FaqBank
-    from .calibrate import calibrate
+    from ..faq.bank import FaqBank
+    from ..faq.calibrate import calibrate
 
     if args.oos and not args.groups:
         raise SamesenseError("--oos goes with --groups")
@@ -289,26 +278,24 @@ def run_calibrate(args) -> int:
 TOKEN_ENV = "SAMESENSE_TOKEN"
 
 
-def add_serve(sub) -> None:
-    from .serve import Limits
-
-    d = Limits()
-    p = sub.add_parser("serve", help="serve an FAQ bank over HTTP, with a web page",
-                       formatter_class=FORMATTER,
-                       description="POST /ask, GET/POST/PUT/DELETE /faq, /healthz, /metrics, the web page at "
-                       "/ and OpenAPI docs at /docs. Writes need a bearer token: from "
-                       f"${TOKEN_ENV} or --token-file; without one the server only starts with --read-only.")
+def add_serve(p: argparse.ArgumentParser) -> None:
+    p.description = ("POST /ask, GET/POST/PUT/DELETE /faq, /healthz, /metrics, the web page at / and OpenAPI "
+                     f"docs at /docs. Writes need a bearer token: from ${TOKEN_ENV} or --token-file; without "
+                     "one the server only starts with --read-only.")
     _bank_arg(p)
     _model_arg(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8000, help="port to listen on")
     p.add_argument("--token-file", metavar="FILE", help=f"file holding the bearer token for writes (else ${TOKEN_ENV})")
     p.add_argument("--read-only", action="store_true", help="refuse all writes (no token needed)")
-    p.add_argument("--max-body-bytes", type=_positive_int, default=d.max_body_bytes, help="largest request body")
-    p.add_argument("--max-question-chars", type=_positive_int, default=d.max_question_chars,
+    limits = LimitValues()  # the server's defaults (guard.py's Limits, without FastAPI)
+    p.add_argument("--max-body-bytes", type=positive_int, default=limits.max_body_bytes, metavar="N",
+                   help="largest request body, in bytes")
+    p.add_argument("--max-question-chars", type=positive_int, default=limits.max_question_chars, metavar="N",
                    help="longest question (and stored question)")
-    p.add_argument("--max-answer-chars", type=_positive_int, default=d.max_answer_chars, help="longest answer")
-    p.add_argument("--threads", type=_positive_int, default=1,
+    p.add_argument("--max-answer-chars", type=positive_int, default=limits.max_answer_chars, metavar="N",
+                   help="longest answer")
+    p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads for encoding (one query is small: more threads only contend)")
     p.set_defaults(func=run_serve)
 
@@ -316,7 +303,8 @@ def add_serve(sub) -> None:
 def read_token(token_file: str | None) -> str | None:
     if token_file:
         try:
-            token = open(token_file, encoding="utf-8").read().strip()
+            with open(token_file, encoding="utf-8") as f:
+                token = f.read().strip()
         except OSError as err:
             raise SamesenseError(f"{token_file}: cannot read the token ({err.strerror})") from None
         if not token:
@@ -326,13 +314,13 @@ def read_token(token_file: str | None) -> str | None:
 
 
 def run_serve(args) -> int:
-    from .serve import Limits, serve
+    from ..faq.serve import Limits, serve
 
     token = read_token(args.token_file)
     if token is None and not args.read_only:
         raise SamesenseError(f"no token for writes: set ${TOKEN_ENV} or pass --token-file FILE "
                              "(or --read-only to serve without writes)")
-    limits = Limits(args.max_body_bytes, args.max_question_chars, args.max_answer_chars)
+    limits = Limits(**given_values(args, Limits))
     serve(args.bank, args.model, host=args.host, port=args.port, token=None if args.read_only else token,
           limits=limits, threads=args.threads)
     return 0

@@ -1,0 +1,58 @@
+"""What every command's parser shares: one-line errors, defaults shown in the help, checked values.
+
+Light on purpose (argparse only): the command line imports it before it knows which command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line, like every other error of the command line
+    (argparse's own would print the whole usage first; train's alone is a screenful)."""
+
+    def error(self, message: str):
+        self.exit(2, f"samesense: error: {message} (see {self.prog} --help)\n")
+
+
+def worth_showing(default) -> bool:
+    """Whether "(default: X)" tells the reader something: not for a switch, nothing or emptiness.
+    By identity, since 0 == False and 1 == True."""
+    return not any(default is nothing for nothing in (None, True, False, argparse.SUPPRESS)) and default not in ("", [])
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a flag's default when it has a meaningful one and its help does not already say."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if not worth_showing(action.default) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def bounded(kind: type, at_least: float | None = None, at_most: float | None = None,
+            between: tuple[float, float] | None = None) -> Callable[[str], object]:
+    """An argparse type: the text read as `kind` and checked against the bounds (`between` excludes
+    both ends), so that a bad value is refused while parsing, naming its flag."""
+    if at_least is None and at_most is None and between is None:
+        return kind
+
+    def read(text: str):
+        value = kind(text)
+        if at_least is not None and value < at_least:
+            raise argparse.ArgumentTypeError(f"must be at least {at_least:g}, got {value}")
+        if at_most is not None and value > at_most:
+            raise argparse.ArgumentTypeError(f"must be at most {at_most:g}, got {value}")
+        if between is not None and not between[0] < value < between[1]:
+            raise argparse.ArgumentTypeError(f"must be between {between[0]:g} and {between[1]:g}, got {value}")
+        return value
+
+    read.__name__ = kind.__name__  # argparse's message for unreadable text: "invalid int value: 'x'"
+    return read
+
+
+positive_int = bounded(int, at_least=1)
+

@@ -1,0 +1,82 @@
+"""The service's Prometheus metrics (prometheus-client), and the ASGI middleware that records them.
+
+    samesense_requests_total{method, route, status}   counter
+    samesense_request_seconds{route}                  histogram (latency quantiles: histogram_quantile)
+    samesense_asks_total{outcome}                     counter: answered | abstained
+    samesense_abstention_rate                         gauge: abstained / asked, worked out when scraped
+
+Each app has its own CollectorRegistry, not the library's global one: several apps in one process
+(the tests make many) would otherwise refuse to register the same names twice, or share counts.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+
+LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, float("inf"))
+OUTCOMES = ("answered", "abstained")
+
+
+class Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("samesense_requests", "HTTP requests by method, route and status.",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("samesense_request_seconds", "Request latency by route.", ["route"],
+                                 buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.asks = Counter("samesense_asks", "Questions asked, by outcome.", ["outcome"], registry=self.registry)
+        for outcome in OUTCOMES:
+            self.asks.labels(outcome)  # both series from the start, at 0
+        Gauge("samesense_abstention_rate", "Share of questions given no answer.",
+              registry=self.registry).set_function(self.abstention_rate)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(route).observe(seconds)
+
+    def ask(self, answered: bool) -> None:
+        self.asks.labels(OUTCOMES[0] if answered else OUTCOMES[1]).inc()
+
+    def abstention_rate(self) -> float:
+        counts = {s.labels["outcome"]: s.value for s in self.asks.collect()[0].samples if s.name.endswith("_total")}
+        asked = sum(counts.values())
+        return counts.get("abstained", 0.0) / asked if asked else 0.0
+
+    def exposition(self, accept: str | None) -> tuple[bytes, str]:
+        """(body, content type): the Prometheus text format, or OpenMetrics when `accept` asks for it."""
+        encode, content_type = choose_encoder(accept or "")
+        return encode(self.registry), content_type
+
+
+class RequestMetrics:
+    """ASGI middleware: counts and times every HTTP request by its route's path template (so ids in
+    paths do not make a series each). Plain ASGI: @app.middleware would run each request in a task
+    of its own."""
+
+    def __init__(self, app, metrics: Metrics):
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = None
+
+        async def send_tracking(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception:
+            status = 500
+            raise
+        finally:
+            if status is not None:  # None: the client left before any answer
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)

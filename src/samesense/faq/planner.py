@@ -1,0 +1,124 @@
+"""Import planning: what a batch of FaqRows does to a bank, decided and then written through Store.
+
+Rows that share a group are one entry: the first row's question is the entry's question, the other
+rows' questions its paraphrases. A row without a group is an entry of its own, named by its
+question. Against the store as it stands inside the import's transaction, each such entry is
+  add     nothing stored has its group (or, without a group, its question): a new entry
+  update  a stored entry has: it takes the file's answer and the union of both tag lists, and gains
+          the questions it lacks
+and every question the entry already holds is skipped, so importing a file twice adds nothing.
+Planning reads and applying writes in the bank's one transaction: an import is all or nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..console import progress
+from .store import Store
+from .text import unique
+
+
+@dataclass
+class FaqRow:
+    """One record to import: a question and its answer, grouped with others by `group`."""
+
+    question: str
+    answer: str
+    group: str | None = None
+    paraphrases: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    line: int | None = None  # where it came from, for messages
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What names the entry this row belongs to: its group, or without one its question."""
+        return ("group", self.group) if self.group is not None else ("question", self.question)
+
+    @property
+    def questions(self) -> list[str]:
+        return unique([self.question, *self.paraphrases])
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    entries_added: int = 0
+    entries_updated: int = 0
+    questions_added: int = 0
+    questions_present: int = 0  # questions their entry already held, not added again
+    skipped: list[str] = field(default_factory=list)  # messages for malformed rows skipped
+    seconds: float = 0.0
+
+
+@dataclass
+class EntryPlan:
+    """The decision for one incoming entry."""
+
+    action: str  # add | update
+    entry_id: int | None  # the stored entry an update changes
+    answer: str
+    tags: list[str]
+    group: str | None
+    new_questions: list[str]  # to insert, from position `first_position` on
+    present_questions: list[str]  # already in the entry: skipped
+    first_position: int = 0  # after the questions the entry holds
+
+
+def merge_rows(rows: Sequence[FaqRow]) -> list[FaqRow]:
+    """One row per entry: rows sharing a key are folded into the first (later questions become
+    paraphrases, tags are united)."""
+    merged: dict[tuple[str, str], FaqRow] = {}
+    for row in rows:
+        entry = merged.get(row.key)
+        if entry is None:
+            merged[row.key] = FaqRow(row.question, row.answer, row.group, list(row.paraphrases), list(row.tags))
+        else:
+            entry.paraphrases += [row.question, *row.paraphrases]
+            entry.tags = unique(entry.tags + row.tags)
+    return list(merged.values())
+
+
+def plan_import(entries: Sequence[FaqRow], store: Store, conn: sqlite3.Connection | None = None) -> list[EntryPlan]:
+    """Decide add or update for each merged row, against the store as `conn` sees it (the import's
+    write transaction; None reads, for a dry run)."""
+    ids = {"group": store.entry_ids_by_group(conn), "question": store.entry_ids_by_question(conn)}
+    matched = {row.key: ids[row.key[0]].get(row.key[1]) for row in entries}
+    stored = store.entries_by_id([i for i in matched.values() if i is not None], conn)
+    plans = []
+    for row in entries:
+        existing = stored.get(matched[row.key])
+        held = set(existing.questions) if existing else set()
+        new = [q for q in row.questions if q not in held]
+        present = [q for q in row.questions if q in held]
+        if existing is None:
+            plans.append(EntryPlan("add", None, row.answer, row.tags, row.group, new, present))
+        else:
+            plans.append(EntryPlan("update", existing.id, row.answer, unique(existing.tags + row.tags),
+                                   row.group, new, present, first_position=len(existing.questions)))
+    return plans
+
+
+def apply_plan(plans: Sequence[EntryPlan], conn: sqlite3.Connection, vector_of: Mapping[str, np.ndarray],
+               report: ImportReport, show_progress: bool | None = False) -> tuple[list[int], list[str]]:
+    """Write the plan in the open transaction `conn` (`vector_of` holds every new question's
+    vector) and count it in `report`. Returns the new question ids and their texts, in one order."""
+    added_ids, added_texts = [], []
+    for plan in progress(plans, "write", "entry", show_progress):
+        if plan.action == "add":
+            entry_id = Store.insert_entry(conn, plan.answer, plan.tags, plan.group)
+            report.entries_added += 1
+        else:
+            entry_id = plan.entry_id
+            Store.update_entry_fields(conn, entry_id, plan.answer, plan.tags)
+            report.entries_updated += 1
+        added_ids += Store.insert_questions(conn, entry_id, plan.new_questions,
+                                            [vector_of[q] for q in plan.new_questions], plan.first_position)
+        added_texts += plan.new_questions
+        report.questions_present += len(plan.present_questions)
+    report.questions_added += len(added_texts)
+    return added_ids, added_texts

@@ -1,0 +1,101 @@
+"""Checkpoints: a run's state in safetensors (tensors) and JSON (the rest); nothing pickled.
+
+    run/checkpoint/
+      state.safetensors   every checkpointed module's tensors, the optimizer's slots, the RNG
+      state.json          RunState, the optimizer's settings, the vocabulary, the data summary
+
+Written atomically (a folder swap) at every epoch's end and every `checkpoint_every` steps, so a
+run killed at any moment resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..errors import SamesenseError
+from ..files import atomic_dir, atomic_write_json, recover_dir
+from .config import TrainConfig
+from .step import Trainable
+
+RUN_CONFIG = "run.json"
+
+
+@dataclass
+class RunState:
+    """What a checkpoint restores besides tensors."""
+
+    epoch: int = 0  # completed epochs
+    step_in_epoch: int = 0  # batches done in the current epoch (mid-epoch checkpoint)
+    global_step: int = 0
+    best_top1: float = -1.0
+    best_epoch: int = 0
+    train_seconds: float = 0.0
+    sentences_seen: int = 0
+    history: list[dict] = field(default_factory=list)
+    epoch_loss_sum: float = 0.0  # running sums of the epoch in progress
+    epoch_seen: int = 0
+    epoch_correct: int = 0  # training accuracy: head argmax, or nearest in-batch neighbour
+    epoch_counted: int = 0
+    stopped: str = ""  # why the run ended early (a callback asked), if it did
+
+    def end_epoch(self, epoch: int) -> None:
+        self.epoch, self.step_in_epoch = epoch, 0
+        self.epoch_loss_sum, self.epoch_seen, self.epoch_correct, self.epoch_counted = 0.0, 0, 0, 0
+
+
+def save_checkpoint(path: Path, parts: Trainable, state: RunState, tokens: list[str], data_summary: dict) -> None:
+    tensors = {f"{name}.{k}": v for name, module in parts.checkpointed().items()
+               for k, v in module.state_dict().items()}
+    optim = parts.optimizer.state_dict()
+    for pid, slots in optim["state"].items():
+        for name, value in slots.items():
+            tensors[f"optim.{pid}.{name}"] = value if torch.is_tensor(value) else torch.tensor(value)
+    tensors["rng.torch"] = torch.get_rng_state()
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    meta = {"format_version": 2, "state": asdict(state), "param_groups": optim["param_groups"],
+            "tokens": tokens, "data": data_summary}
+    with atomic_dir(path) as tmp:
+        save_file(tensors, str(tmp / "state.safetensors"))
+        atomic_write_json(tmp / "state.json", meta)
+
+
+def load_checkpoint(path: Path, parts: Trainable) -> RunState:
+    meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    tensors = load_file(str(path / "state.safetensors"))
+    for name, module in parts.checkpointed().items():
+        prefix = f"{name}."
+        module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    optim_state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, pid, name = key.split(".", 2)
+            optim_state.setdefault(int(pid), {})[name] = value
+    parts.optimizer.load_state_dict({"state": optim_state, "param_groups": meta["param_groups"]})
+    torch.set_rng_state(tensors["rng.torch"])
+    return RunState(**meta["state"])
+
+
+def read_checkpoint_meta(run: Path) -> dict | None:
+    """The checkpoint's JSON half, or None when the run has no checkpoint."""
+    path = run / "checkpoint"
+    recover_dir(path)
+    if not (path / "state.json").is_file():
+        return None
+    meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    if meta.get("format_version") != 2:
+        raise SamesenseError(f"{run}: a checkpoint from an older samesense (before model components); "
+                             "its model/ still loads, but training cannot resume: start a new run")
+    return meta
+
+
+def saved_config(run: str | Path) -> TrainConfig | None:
+    """The config a run in this folder was started with, or None when there is no run there."""
+    path = Path(run) / RUN_CONFIG
+    if not path.is_file():
+        return None
+    return TrainConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))

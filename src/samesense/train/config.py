@@ -1,0 +1,252 @@
+"""TrainConfig: every setting of a training run, in sections, each field with its help text.
+
+The command line is derived from these dataclasses (samesense/cli/options.py): a section is a
+group of flags in `train --help`, a field is a flag, and its metadata says the rest (help, flag
+name, choices, bounds). So a new setting is one field here, and nothing else to keep in step.
+
+A run stores its config as nested JSON in run.json; `TrainConfig.from_dict` also reads the flat
+form of run folders written before sections.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any, Callable
+
+from ..errors import SamesenseError
+
+
+def setting(default: Any = MISSING, help: str = "", *, flag: str | None = None,
+            choices: Callable[[], list[str]] | None = None, at_least: float | None = None,
+            at_most: float | None = None, between: tuple[float, float] | None = None, metavar: str | None = None,
+            cli: bool = True, factory: Callable | None = None) -> Any:
+    """A config field with what the command line needs to know about it. `choices` is a function
+    so that the registries it reads (losses, encoders) are imported only when asked."""
+    meta = {"help": help, "flag": flag, "choices": choices, "at_least": at_least, "at_most": at_most,
+            "between": between,
+            "metavar": metavar, "cli": cli}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _losses() -> list[str]:
+    from ..losses import LOSSES
+
+    return list(LOSSES)
+
+
+def _tokenizers() -> list[str]:
+    from ..tokenize import TOKENIZERS
+
+    return sorted(TOKENIZERS)
+
+
+def _encoders() -> list[str]:
+    from ..encoders import ENCODERS
+
+    return sorted(ENCODERS)
+
+
+def _poolings() -> list[str]:
+    from ..encoders import POOLINGS
+
+    return list(POOLINGS)
+
+
+LR_SCHEDULES = {
+    "constant": lambda progress: 1.0,
+    "cosine": lambda progress: 0.5 * (1.0 + math.cos(math.pi * progress)),
+    "linear": lambda progress: 1.0 - progress,
+}
+
+
+@dataclass
+class DataConfig:
+    """data"""
+
+    train: list[str] = setting(help="training files: group_id<TAB>sentence, or s1<TAB>s2<TAB>label pairs "
+                               "(pairs become groups); several files are concatenated (group ids are global)",
+                               factory=list, metavar="FILE")
+    val: str | None = setting(None, "validation groups file of groups not in training; without it, "
+                              "--val-fraction of the training groups is held out", metavar="FILE")
+    val_fraction: float = setting(0.1, "share of training groups held out for validation when --val is "
+                                  "not given (chosen by a hash of the group id and --seed)", between=(0.0, 1.0))
+    watch: list[str] = setting(help="more groups files to score open-set after each epoch; their top-1 is "
+                               "logged, never used to choose the best model", factory=list, metavar="FILE")
+    format: str = setting("auto", "format of the training files; auto looks at the first line",
+                          choices=lambda: ["auto", "groups", "pairs"])
+    positive_at: float | None = setting(None, "for pair files with similarity scores: pairs scoring at "
+                                        "least this are paraphrases (0/1 labels need nothing)", metavar="SCORE")
+    hard_negatives: str | None = setting(None, "group_id<TAB>sentence lines judged NOT equivalent to that "
+                                         "group; each batch adds one per group (contrastive, triplet, pair)",
+                                         metavar="FILE")
+
+
+@dataclass
+class ModelConfig:
+    """model: tokenizer, encoder, pooling"""
+
+    tokenizer: str = setting("char", "char: one token a character (Chinese); word: words and punctuation, "
+                             "CJK characters one by one (spaced languages)", choices=_tokenizers)
+    max_len: int = setting(32, "tokens kept per sentence", at_least=1)
+    min_count: int = setting(5, "a token seen fewer times in training becomes <unk>", at_least=1)
+    normalize: bool = setting(True, "full-width to half-width, lower case, one space (--no-normalize: "
+                              "keep text as it is)")
+    encoder: str = setting("gru", "encoder architecture", choices=_encoders)
+    embed_dim: int = setting(128, "token embedding size", at_least=1)
+    hidden_dim: int = setting(128, "GRU units (the sentence vector's size; doubled if bidirectional)", at_least=1)
+    num_layers: int = setting(1, "stacked GRU layers", flag="layers", at_least=1)
+    bidirectional: bool = setting(False, "read the sentence both ways")
+    dropout: float = setting(0.2, "dropout on token embeddings while training (0 in the article); groups "
+                             "unseen in training rank better with it", at_least=0.0, at_most=1.0)
+    pooling: str = setting("max", "sentence vector: the max of the encoder's outputs over the sentence, its "
+                           "final state (last, the article's choice), their mean, or the first token's "
+                           "output (cls); max ranks better in docs/benchmarks.md", choices=_poolings)
+    projection: int | None = setting(None, "add a linear map of the sentence vector to this size", at_least=1,
+                                     metavar="DIM")
+
+    def tokenizer_config(self) -> dict:
+        return {"type": self.tokenizer, "max_len": self.max_len, "min_count": self.min_count,
+                "normalize": self.normalize}
+
+    def encoder_config(self) -> dict:
+        return {"type": self.encoder, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
+                "num_layers": self.num_layers, "bidirectional": self.bidirectional, "dropout": self.dropout}
+
+
+@dataclass
+class LossConfig:
+    """loss"""
+
+    loss: str = setting("am-softmax", "margin softmax over all groups: softmax (no margin), am-softmax "
+                        "(cos - m), aam-softmax (cos(theta + m), ArcFace), a-softmax (cos(m*theta), "
+                        "SphereFace, annealed), simpler-a-softmax (min(cos, cos(4*theta)), the article's); "
+                        "or over batches of groups: contrastive (in-batch InfoNCE, symmetric), triplet "
+                        "(batch-hard), pair (siamese pair classification)", choices=_losses)
+    scale: float | None = setting(None, "logit scale s (default: the loss's: 30 for the margin family, 20 "
+                                  "for contrastive)")
+    margin: float | None = setting(None, "margin m (default: the loss's: 0.35 am-softmax, 0.5 aam-softmax, "
+                                   "4 a-softmax and simpler-a-softmax, 0.3 triplet)")
+    per_group: int | None = setting(None, "sentences of each group in a batch, for contrastive, triplet and "
+                                    "pair (default: 2, 4 for triplet)", at_least=2, metavar="K")
+    center_loss: float = setting(0.0, "add center loss with this weight (0: off)", at_least=0.0, metavar="WEIGHT")
+    orthogonal: float = setting(0.0, "add BigGAN's off-diagonal orthogonal penalty on the class centres "
+                                "with this beta (0: off)", at_least=0.0, metavar="BETA")
+
+
+@dataclass
+class OptimConfig:
+    """optimisation"""
+
+    batch_size: int = setting(100, "sentences a step", at_least=1)
+    epochs: int = setting(10, "passes over the training data (with --resume: the new total)", at_least=1)
+    lr: float = setting(1e-3, "Adam learning rate", at_least=1e-12)
+    lr_schedule: str = setting("constant", "keep the rate, or decay it to zero over all epochs",
+                               choices=lambda: list(LR_SCHEDULES))
+    seed: int = setting(0, "seed for initialisation, order and held-out groups")
+
+
+@dataclass
+class RunConfig:
+    """run"""
+
+    out: str = setting("", "run folder: checkpoint/, model/ (the best model), log.jsonl, curve.png",
+                       metavar="DIR")
+    resume: bool = setting(False, "continue the run in --out from its last checkpoint (starts afresh if "
+                           "there is none)")
+    overwrite: bool = setting(False, "start again even if --out holds a run")
+    checkpoint_every: int = setting(0, "also checkpoint every STEPS batches inside an epoch (0: at epoch "
+                                    "ends only)", at_least=0, metavar="STEPS")
+    eval_batch_size: int = setting(512, "sentences a batch when encoding validation data", at_least=1)
+    spectra: bool = setting(True, "log the top-3 singular values of the class centres and encoder "
+                            "weights each epoch (--no-spectra: do not)")
+    threads: int | None = setting(None, "CPU threads (default: all cores)", at_least=1)
+    device: str = setting("cpu", "torch device, e.g. cpu or cuda")
+    show_progress: bool | None = setting(None, "progress bars: None only on a terminal", cli=False)
+
+    # what a resumed run takes from the new config; everything else comes from its run.json
+    RESUMABLE = ("epochs", "show_progress", "threads", "device", "resume", "overwrite")
+
+
+# what check() accepts for each annotation (an int is a float too, as JSON and Python write them)
+TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "list[str]": list}
+TYPE_NAMES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+              "list[str]": "a list of file names"}
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig, "run": RunConfig}
+
+
+@dataclass
+class TrainConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        """From nested sections ({"optim": {"lr": ...}}), flat fields ({"lr": ...}), or both.
+        Unknown keys are an error naming the key."""
+        sections: dict[str, dict] = {name: {} for name in SECTIONS}
+        owner = {f.name: name for name, section in SECTIONS.items() for f in fields(section)}
+        for key, value in values.items():
+            if key in SECTIONS and isinstance(value, dict):
+                for inner, inner_value in value.items():
+                    if owner.get(inner) != key:
+                        raise SamesenseError(f"unknown setting {key}.{inner}")
+                    sections[key][inner] = inner_value
+            elif key in owner:
+                sections[owner[key]][key] = value
+            else:
+                raise SamesenseError(f"unknown setting {key!r}")
+        return cls(**{name: SECTIONS[name](**sections[name]) for name in SECTIONS})
+
+    @classmethod
+    def of(cls, **flat) -> "TrainConfig":
+        """TrainConfig.of(train=[...], out="runs/x", loss="triplet"): flat keywords, for scripts."""
+        return cls.from_dict(flat)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def replace(self, **flat) -> "TrainConfig":
+        """A copy with some fields changed (flat names), e.g. for a search trial."""
+        return TrainConfig.from_dict({**self.to_dict(), **flat})
+
+    def check(self) -> None:
+        """Every field against its bounds and choices; the message names the setting."""
+        if not self.run.out:
+            raise SamesenseError("no run folder given (out)")
+        for name, section in SECTIONS.items():
+            values = getattr(self, name)
+            for f in fields(section):
+                value, meta = getattr(values, f.name), f.metadata
+                expected = f.type.removesuffix(" | None")
+                if value is None and f.type.endswith("| None"):
+                    continue
+                if not isinstance(value, TYPES[expected]) or (expected != "bool" and isinstance(value, bool)):
+                    raise SamesenseError(f"{f.name} must be {TYPE_NAMES[expected]}, got {value!r}")
+                if isinstance(value, (bool, list)):
+                    continue
+                if meta.get("choices") and value not in meta["choices"]():
+                    raise SamesenseError(f"{f.name} must be one of {', '.join(meta['choices']())}, got {value!r}")
+                if meta.get("at_least") is not None and value < meta["at_least"]:
+                    raise SamesenseError(f"{f.name} must be at least {meta['at_least']:g}, got {value}")
+                if meta.get("at_most") is not None and value > meta["at_most"]:
+                    raise SamesenseError(f"{f.name} must be at most {meta['at_most']:g}, got {value}")
+                low_high = meta.get("between")
+                if low_high and not low_high[0] < value < low_high[1]:
+                    raise SamesenseError(f"{f.name} must be between {low_high[0]:g} and {low_high[1]:g}, got {value}")
+
+    def check_files(self) -> None:
+        """What a run that reads its data from files needs besides check()."""
+        if not self.data.train:
+            raise SamesenseError("no training file given")
+
+
+def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
+    """The rate for a global step: a pure function of the step, so a resumed run follows it."""
+    return cfg.optim.lr * LR_SCHEDULES[cfg.optim.lr_schedule](min(step / max(total_steps, 1), 1.0))

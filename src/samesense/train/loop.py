@@ -1,0 +1,204 @@
+"""train(): the stages of a run, in order.
+
+    run/
+      run.json            the TrainConfig, as given
+      checkpoint/         last state: resume from here (checkpoint.py)
+      model/              the best model so far, by validation top-1: what you use
+      log.jsonl, curve.png
+
+open the run (new, or resume its checkpoint) -> prepare the data -> build the model, head, loss
+-> for each epoch: train the batches, evaluate on unseen groups, keep the best model, checkpoint,
+log and plot, call on_epoch -> summary. Each epoch's batches come from (seed, epoch) and the RNG
+state is checkpointed, so a resumed run follows the same path as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ..console import progress, say
+from ..errors import SamesenseError
+from ..evaluate import open_set_ranking
+from ..files import atomic_write_json
+from ..monitor import weight_spectra
+from .checkpoint import RUN_CONFIG, RunState, load_checkpoint, read_checkpoint_meta, save_checkpoint, saved_config
+from .config import RunConfig, TrainConfig, learning_rate
+from .data import TrainData, TrainGroups, prepare_data
+from .plots import plot_curve, write_log
+from .step import Trainable, build, epoch_batches, make_batch, train_step
+
+OnEpoch = Callable[[dict], "bool | None"]  # gets each epoch's record; False stops the run
+
+
+def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoch: OnEpoch | None = None) -> dict:
+    """Train (or, with cfg.run.resume, continue) the run in cfg.run.out; return a summary with
+    the best validation scores and the history.
+
+    data: groups already in memory (TrainGroups), or data prepared by an earlier call (TrainData);
+    None reads cfg.data's files. on_epoch: called with every epoch's record after it is saved;
+    returning False ends the run there (early stopping, a search pruning a trial)."""
+    cfg, meta = open_run(cfg)
+    if cfg.run.threads:
+        torch.set_num_threads(cfg.run.threads)
+    run = Path(cfg.run.out)
+
+    data = prepare_data(cfg, data, meta["tokens"] if meta else None)
+    summary = data.summary()
+    if meta and meta["data"] != summary:
+        raise SamesenseError(f"{run}: the training data changed since the checkpoint "
+                             f"(was {meta['data']}, now {summary}); start a new run")
+    parts = build(cfg, data)
+    state = RunState()
+    if meta:
+        state = load_checkpoint(run / "checkpoint", parts)
+        say(f"resuming {run} after epoch {state.epoch}" + (f", step {state.step_in_epoch}" if state.step_in_epoch else ""))
+    else:
+        run.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run / RUN_CONFIG, cfg.to_dict())
+    announce(cfg, data, parts)
+    parts.model.info = {"loss": parts.loss.name, "scale": parts.loss.scale, "margin": parts.loss.margin,
+                        "train_files": cfg.data.train, **summary}
+
+    def checkpoint() -> None:
+        save_checkpoint(run / "checkpoint", parts, state, data.tokenizer.tokens, summary)
+
+    while state.epoch < cfg.optim.epochs and not state.stopped:
+        epoch = state.epoch + 1
+        train_epoch(cfg, data, parts, state, epoch, checkpoint)
+        record = evaluate_epoch(cfg, data, parts, state, epoch)
+        improved = keep_best(run, parts, state, record)
+        state.history.append(record)
+        state.end_epoch(epoch)
+        if on_epoch is not None and on_epoch(record) is False:
+            state.stopped = f"stopped by on_epoch after epoch {epoch}"
+        checkpoint()
+        write_log(run, state.history)
+        plot_curve(run, state.history, f"{parts.loss.name}, {summary['train_groups']} groups")
+        report_epoch(cfg, record, improved)
+    return finish(run, state)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stages
+
+
+def open_run(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
+    """The config to run and the checkpoint to resume (None: start afresh). A resumed run keeps
+    the config it was started with, except the fields in RunConfig.RESUMABLE (train longer, on
+    other threads or another device)."""
+    cfg.check()
+    run = Path(cfg.run.out)
+    meta = read_checkpoint_meta(run)
+    if meta is not None and not cfg.run.resume and not cfg.run.overwrite:
+        raise SamesenseError(f"{run} already holds a training run: pass --resume to continue it, "
+                             "--overwrite to start again, or another --out")
+    if meta is None or not cfg.run.resume:
+        return cfg, None
+    new = {name: getattr(section, name) for section in (cfg.optim, cfg.run)
+           for name in RunConfig.RESUMABLE if hasattr(section, name)}
+    resumed = saved_config(run).replace(**new)
+    changed = [f"{section}.{name}" for section, values in resumed.to_dict().items()
+               for name, value in values.items() if cfg.to_dict()[section][name] != value]
+    if changed:
+        raise SamesenseError(f"{run}: a resumed run keeps its settings except {', '.join(RunConfig.RESUMABLE[:4])}; "
+                             f"these differ from its run.json: {', '.join(changed)} (start a new run to change them)")
+    resumed.check()
+    return resumed, meta
+
+
+def announce(cfg: TrainConfig, data: TrainData, parts: Trainable) -> None:
+    s = data.summary()
+    say(f"training on {s['train_sentences']} sentences in {s['train_groups']} groups, "
+        f"validating on {s['val_sentences']} sentences in {s['val_groups']} unseen groups; "
+        f"vocabulary {len(data.tokenizer)} {cfg.model.tokenizer}s, loss {parts.loss.name} ({parts.loss.extra_repr()})"
+        + (f"; {s['hard_negatives']} hard negatives" if s["hard_negatives"] else "")
+        + (f"; {s['skipped_empty']} empty sentences skipped" if s["skipped_empty"] else ""))
+
+
+def train_epoch(cfg: TrainConfig, data: TrainData, parts: Trainable, state: RunState, epoch: int,
+                checkpoint: Callable[[], None]) -> None:
+    """The epoch's batches from state.step_in_epoch on (a mid-epoch checkpoint resumes there)."""
+    batches = epoch_batches(cfg, data, parts.loss, epoch)
+    labels = torch.from_numpy(data.row_labels)
+    parts.model.train()
+    parts.loss.train()
+    total_steps = cfg.optim.epochs * len(batches)
+    started = time.perf_counter()
+    bar = progress(range(state.step_in_epoch, len(batches)), desc=f"epoch {epoch}/{cfg.optim.epochs}",
+                   unit="batch", show=cfg.run.show_progress, initial=state.step_in_epoch, total=len(batches))
+    for step in bar:
+        for group in parts.optimizer.param_groups:
+            group["lr"] = learning_rate(cfg, state.global_step, total_steps)
+        rows = batches[step]
+        value, correct, counted = train_step(parts, make_batch(parts, data, labels, rows, cfg.run.device))
+        state.global_step += 1
+        state.step_in_epoch = step + 1
+        state.epoch_loss_sum += value * len(rows)
+        state.epoch_seen += len(rows)
+        state.epoch_correct += correct
+        state.epoch_counted += counted
+        state.sentences_seen += len(rows)
+        if step % 20 == 0 or step + 1 == len(batches):
+            elapsed = state.train_seconds + time.perf_counter() - started
+            bar.set_postfix(loss=f"{state.epoch_loss_sum / state.epoch_seen:.3f}",
+                            acc=f"{state.epoch_correct / max(state.epoch_counted, 1):.3f}",
+                            sent_s=f"{state.sentences_seen / max(elapsed, 1e-9):.0f}")
+        if cfg.run.checkpoint_every and state.global_step % cfg.run.checkpoint_every == 0 and step + 1 < len(batches):
+            state.train_seconds += time.perf_counter() - started
+            started = time.perf_counter()
+            checkpoint()
+    bar.close()
+    state.train_seconds += time.perf_counter() - started
+
+
+def evaluate_epoch(cfg: TrainConfig, data: TrainData, parts: Trainable, state: RunState, epoch: int) -> dict:
+    """Open-set top-k on the validation groups (and the watched files), and what else is logged."""
+    model, batch_size = parts.model, cfg.run.eval_batch_size
+    scores = open_set_ranking(model.encode(data.val.sentences, batch_size), data.val.labels)
+    watched = {name: open_set_ranking(model.encode(g.sentences, batch_size), g.labels)["top1"]
+               for name, g in data.watched.items()}
+    record = {"epoch": epoch, "loss": state.epoch_loss_sum / max(state.epoch_seen, 1),
+              "train_acc": state.epoch_correct / max(state.epoch_counted, 1),
+              **{f"val_{k}": v for k, v in scores.items()}, "watch_top1": watched,
+              "lr": parts.optimizer.param_groups[0]["lr"], "train_seconds": round(state.train_seconds, 2),
+              "sentences_per_second": round(state.sentences_seen / max(state.train_seconds, 1e-9), 1),
+              **parts.loss.log_values()}
+    if cfg.run.spectra:
+        weights = {"encoder": model.encoder}
+        if parts.head is not None:
+            weights["head.centres"] = parts.head.centres()
+        record["singular_values"] = weight_spectra(weights)
+    return record
+
+
+def keep_best(run: Path, parts: Trainable, state: RunState, record: dict) -> bool:
+    """Save the model when validation top-1 improved; say whether it did."""
+    if record["val_top1"] <= state.best_top1:
+        return False
+    state.best_top1, state.best_epoch = record["val_top1"], record["epoch"]
+    parts.model.info.update(best_epoch=record["epoch"], train_seconds=round(state.train_seconds, 2),
+                            **{k: v for k, v in record.items() if k.startswith("val_")})
+    parts.model.save(run / "model")
+    return True
+
+
+def report_epoch(cfg: TrainConfig, record: dict, improved: bool) -> None:
+    say(f"epoch {record['epoch']}/{cfg.optim.epochs}  loss {record['loss']:.4f}  train acc {record['train_acc']:.3f}  "
+        f"val top1 {record['val_top1']:.4f} top5 {record['val_top5']:.4f} top10 {record['val_top10']:.4f}"
+        + ("  (best, saved)" if improved else "")
+        + "".join(f"\n    watch {name}: top1 {top1:.4f}" for name, top1 in record["watch_top1"].items()))
+
+
+def finish(run: Path, state: RunState) -> dict:
+    throughput = state.sentences_seen / max(state.train_seconds, 1e-9)
+    say(f"trained {state.epoch} epochs in {state.train_seconds:.1f}s ({throughput:.0f} sentences/s); "
+        f"best val top1 {state.best_top1:.4f} at epoch {state.best_epoch}; model in {run / 'model'}"
+        + (f" ({state.stopped})" if state.stopped else ""))
+    best = next((r for r in state.history if r["epoch"] == state.best_epoch), {})
+    return {"model": str(run / "model"), "best_epoch": state.best_epoch, "train_seconds": state.train_seconds,
+            "sentences_per_second": throughput, "epochs": state.epoch, "stopped": state.stopped,
+            **{k: v for k, v in best.items() if k.startswith("val_")}, "history": state.history}

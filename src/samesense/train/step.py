@@ -1,0 +1,104 @@
+"""What is trained, which rows make each batch, and one optimizer step.
+
+A step is the same for every loss: the model makes unit vectors of the batch; a head, when the
+loss needs one, adds logits over all classes (or a sample of them) and each row's target column;
+the loss and every added term read the Batch; their sum is minimised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..batch import Batch
+from ..errors import SamesenseError
+from ..heads import CosineHead
+from ..losses import CenterLoss, Loss, LossTerm, OrthogonalPenalty, make_loss
+from ..model import SentenceModel
+from ..samplers import group_batches, sentence_batches
+from .config import TrainConfig
+from .data import TrainData
+
+
+@dataclass
+class Trainable:
+    model: SentenceModel
+    loss: Loss
+    head: nn.Module | None  # only for losses over classes (the margin-softmax family)
+    terms: list[LossTerm] = field(default_factory=list)  # added to the loss: center loss, orthogonal
+    optimizer: torch.optim.Optimizer | None = None
+
+    def checkpointed(self) -> dict[str, nn.Module]:
+        """The modules whose state a checkpoint keeps, by a stable name."""
+        parts = {"model": self.model, "head": self.head, "loss": self.loss}
+        parts.update({f"term.{term.name}": term for term in self.terms})
+        return {name: module for name, module in parts.items() if module is not None}
+
+
+def build(cfg: TrainConfig, data: TrainData) -> Trainable:
+    """Seeded, so the same config builds the same starting weights."""
+    torch.manual_seed(cfg.optim.seed)
+    device = cfg.run.device
+    model = SentenceModel.build(data.tokenizer, cfg.model.encoder_config(), cfg.model.pooling,
+                                cfg.model.projection).to(device)
+    loss = make_loss(cfg.loss.loss, dim=model.dim, scale=cfg.loss.scale, margin=cfg.loss.margin).to(device)
+    head = CosineHead(data.train.num_groups, model.dim).to(device) if loss.needs_head else None
+    if cfg.data.hard_negatives and loss.batching != "groups":
+        raise SamesenseError(f"hard negatives need a loss over batches of groups (contrastive, triplet, "
+                             f"pair), not {cfg.loss.loss}")
+    if cfg.loss.orthogonal and head is None:
+        raise SamesenseError(f"the orthogonal penalty acts on class centres; {cfg.loss.loss} has none")
+    terms: list[LossTerm] = []
+    if cfg.loss.center_loss:
+        terms.append(CenterLoss(data.train.num_groups, model.dim, cfg.loss.center_loss).to(device))
+    if cfg.loss.orthogonal:
+        terms.append(OrthogonalPenalty(head, cfg.loss.orthogonal))
+    parts = Trainable(model, loss, head, terms)
+    params = [p for module in (model, head, loss, *terms) if module is not None for p in module.parameters()]
+    parts.optimizer = torch.optim.Adam(params, lr=cfg.optim.lr)
+    return parts
+
+
+def epoch_batches(cfg: TrainConfig, data: TrainData, loss: Loss, epoch: int) -> list[np.ndarray]:
+    """The rows of every batch of an epoch: a function of (seed, epoch) only, so a resumed run
+    sees the same batches."""
+    if loss.batching == "groups":
+        return group_batches(data.train.labels, cfg.optim.batch_size, cfg.loss.per_group or loss.per_group,
+                             cfg.optim.seed, epoch, data.hard_negatives)
+    return sentence_batches(len(data.train), cfg.optim.batch_size, cfg.optim.seed, epoch)
+
+
+def make_batch(parts: Trainable, data: TrainData, labels: torch.Tensor, rows: np.ndarray, device: str) -> Batch:
+    features = parts.model.features([data.token_ids[i] for i in rows], device)
+    return Batch(rows=rows, features=features, labels=labels[rows].to(device))
+
+
+def train_step(parts: Trainable, batch: Batch) -> tuple[float, int, int]:
+    """One optimizer step; returns (loss, correct, counted) for the progress bar."""
+    batch.embeddings = parts.model(batch.features)
+    if parts.head is not None:
+        batch.logits, batch.targets = parts.head(batch.embeddings, batch.labels)
+    loss = parts.loss(batch)
+    for term in parts.terms:
+        loss = loss + term(batch)
+    parts.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    parts.optimizer.step()
+    return (loss.item(), *training_hits(batch))
+
+
+def training_hits(batch: Batch) -> tuple[int, int]:
+    """Training accuracy of a batch: the head's best class, or else whether each group sentence's
+    nearest neighbour in the batch is of its group."""
+    if batch.logits is not None:
+        return int((batch.logits.argmax(1) == batch.targets).sum()), len(batch.targets)
+    z, labels = batch.embeddings.detach(), batch.labels
+    sims = z @ z.t()
+    sims.fill_diagonal_(float("-inf"))
+    nearest = labels[sims.argmax(1)]
+    same = labels[:, None] == labels[None, :]
+    counted = (labels >= 0) & (same.sum(1) > 1)
+    return int(((nearest == labels) & counted).sum()), int(counted.sum())

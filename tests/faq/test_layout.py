@@ -1,0 +1,41 @@
+"""The FAQ package's boundaries, checked on its source: SQL only in store.py, and routes and commands
+that ask the bank rather than reach into its store or index."""
+
+import ast
+from pathlib import Path
+
+import samesense.faq
+
+FAQ = Path(samesense.faq.__file__).parent
+
+
+def attribute_uses(path: Path) -> set[str]:
+    """`a.b` for every attribute `b` read off a plain name `a` in the file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {f"{node.value.id}.{node.attr}" for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)}
+
+
+def test_sql_is_only_in_the_store():
+    for path in FAQ.glob("*.py"):
+        if path.name == "store.py":
+            continue
+        calls = {use for use in attribute_uses(path) if use.split(".")[1] in ("execute", "executemany", "executescript")}
+        assert not calls, f"{path.name} runs SQL itself: {sorted(calls)}"
+
+
+def test_routes_use_bank_methods_only():
+    for name in ("serve.py", "guard.py", "metrics.py", "schemas.py"):
+        reaches = {use for use in attribute_uses(FAQ / name) if use in ("bank.store", "bank.index", "bank.model")}
+        assert not reaches, f"{name} reaches into the bank: {sorted(reaches)}"
+
+
+def test_commands_use_bank_methods_only():
+    """The FAQ commands, like the routes, go through the bank's methods: no store or index of its
+    own, none reached through the bank."""
+    commands = FAQ.parent / "cli" / "faq.py"
+    reaches = {use for use in attribute_uses(commands) if use in ("bank.store", "bank.index", "bank.model")}
+    assert not reaches, f"cli/faq.py reaches into the bank: {sorted(reaches)}"
+    tree = ast.parse(commands.read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not {m for m in imported if m.endswith(("faq.store", "faq.index"))}, f"cli/faq.py imports {sorted(imported)}"

@@ -1,0 +1,62 @@
+import pytest
+
+from samesense.faq import FaqBank, FaqRow
+from samesense.faq.planner import merge_rows, plan_import
+from samesense.faq.store import Store
+
+
+def test_rows_sharing_a_group_or_question_merge_into_one_entry():
+    merged = merge_rows([FaqRow("reset pin", "A", "pin", tags=["card"]), FaqRow("opening hours", "B"),
+                         FaqRow("forgot pin", "A", "pin", paraphrases=["pin lost", "reset pin"], tags=["card", "help"]),
+                         FaqRow("opening hours", "B")])
+    assert [(r.question, r.questions, r.group, r.tags) for r in merged] == [
+        ("reset pin", ["reset pin", "forgot pin", "pin lost"], "pin", ["card", "help"]),
+        ("opening hours", ["opening hours"], None, [])]
+
+
+def test_plan_adds_updates_and_skips_stored_questions(tmp_path, model):
+    with FaqBank.open(tmp_path / "b.faq", model) as bank:
+        pin = bank.add("reset pin", "A", paraphrases=["forgot pin"], tags=["card"], group="pin")
+        hours = bank.add("opening hours", "B")
+        bank.add("close account", "C", group="close")
+        rows = [FaqRow("forgot pin", "A2", "pin", tags=["help"]), FaqRow("pin lost", "A2", "pin"),
+                FaqRow("opening hours", "B"),  # no group: matched by its question
+                FaqRow("close account", "C2"),  # a grouped entry is named by its group, not its question
+                FaqRow("ship abroad", "D", "ship")]
+        plans = plan_import(merge_rows(rows), bank.store)
+        assert [(p.action, p.entry_id, p.new_questions, p.present_questions) for p in plans] == [
+            ("update", pin.id, ["pin lost"], ["forgot pin"]),
+            ("update", hours.id, [], ["opening hours"]),
+            ("add", None, ["close account"], []),
+            ("add", None, ["ship abroad"], [])]
+        assert (plans[0].answer, plans[0].tags, plans[0].first_position) == ("A2", ["card", "help"], 2)
+        assert bank.count() == (3, 4)  # planning alone writes nothing
+
+        report = bank.import_rows(rows)
+        assert (report.entries_added, report.entries_updated, report.questions_added, report.questions_present) \
+            == (2, 2, 3, 2)
+        pin = bank.get(pin.id)
+        assert (pin.question, pin.paraphrases, pin.answer, pin.tags) == ("reset pin", ["forgot pin", "pin lost"],
+                                                                         "A2", ["card", "help"])
+        assert bank.count() == (5, 7)
+        assert sorted(bank.index.ids()) == sorted(bank.store.question_ids())
+
+
+def test_an_import_that_fails_halfway_writes_nothing(bank, monkeypatch):
+    before, generation = bank.count(), bank.store.generation()
+    insert_questions, calls = Store.insert_questions, []
+
+    def failing(conn, entry_id, texts, vectors, first_position=0):
+        calls.append(entry_id)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        return insert_questions(conn, entry_id, texts, vectors, first_position)
+
+    monkeypatch.setattr(Store, "insert_questions", staticmethod(failing))
+    with pytest.raises(OSError, match="disk full"):
+        bank.import_rows([FaqRow(f"new question {i}", f"answer {i}") for i in range(5)])
+    assert len(calls) == 3
+    assert bank.count() == before and bank.store.generation() == generation
+    assert sorted(bank.index.ids()) == sorted(bank.store.question_ids())
+    monkeypatch.undo()
+    assert bank.import_rows([FaqRow("new question 1", "answer 1")]).entries_added == 1
