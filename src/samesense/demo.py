@@ -26,7 +26,6 @@ from .data import Groups, load_groups, read_sentences, split_groups
 from .evaluate import evaluate_groups
 from .faq import FaqBank, FaqRow
 from .faq.calibrate import calibrate
-from .cli.faq import format_answer
 from .files import atomic_write_bytes
 from .model import load
 from .train import TrainConfig, TrainGroups, train
@@ -90,7 +89,7 @@ def run_demo(out: str = "runs/demo", epochs: int = 20, seed: int = 0, show_progr
         for label, questions in (("in scope", in_scope), ("out of scope (no right answer)", out_of_scope)):
             print(f"\n-- {label}")
             for question in questions:
-                print(format_answer(bank.ask(question, k=3)))
+                print(bank.ask(question, k=3).to_text())
     print(f"\nModel: {result['model']}. Ask the bank: samesense ask {bank_path} \"your question\"; "
           f"serve it: samesense serve {bank_path} --read-only")
     print(f"Training curve: {out_dir / 'run' / 'curve.png'}")

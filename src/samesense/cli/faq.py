@@ -198,19 +198,6 @@ def add_ask(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run_ask)
 
 
-def format_answer(answer) -> str:
-    lines = [answer.question]
-    if answer.answered:
-        lines.append(f"  answer ({answer.score:.3f}, matched \"{answer.matched_question}\"): {answer.answer}")
-    else:
-        lines.append(f"  no confident answer: {answer.reason}")
-        for c in answer.did_you_mean:
-            lines.append(f"  did you mean: \"{c.question}\" ({c.score:.3f}) -> {c.answer}")
-    for rank, c in enumerate(answer.candidates, 1):
-        lines.append(f"    {rank}. {c.score:.3f}  {c.question}  [entry {c.entry_id}]")
-    return "\n".join(lines)
-
-
 def run_ask(args) -> int:
     from ..faq.bank import FaqBank
 
@@ -219,7 +206,7 @@ def run_ask(args) -> int:
         bank.need_model()
         for question in questions:
             answer = bank.ask(question, k=args.k)
-            print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else format_answer(answer))
+            print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else answer.to_text())
     return 0
 
 

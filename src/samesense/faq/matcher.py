@@ -40,6 +40,19 @@ class Answer:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def to_text(self) -> str:
+        """For a person: the question, the answer or why there is none, and the candidates."""
+        lines = [self.question]
+        if self.answered:
+            lines.append(f"  answer ({self.score:.3f}, matched \"{self.matched_question}\"): {self.answer}")
+        else:
+            lines.append(f"  no confident answer: {self.reason}")
+            for c in self.did_you_mean:
+                lines.append(f"  did you mean: \"{c.question}\" ({c.score:.3f}) -> {c.answer}")
+        for rank, c in enumerate(self.candidates, 1):
+            lines.append(f"    {rank}. {c.score:.3f}  {c.question}  [entry {c.entry_id}]")
+        return "\n".join(lines)
+
 
 def close_choices(candidates: list[Candidate], margin: float) -> list[Candidate]:
     """The candidates within `margin` of the best, one per answer; more than one means too close."""
