@@ -9,8 +9,8 @@ from .parsing import positive_int
 
 def add_demo(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Hold out a fifth of CLINC150's intents, train on the rest, score open-set on the held-out "
-        "intents' test queries, then answer a few new questions (and out-of-scope ones) with their "
+        "Hold out a fifth of CLINC150's intents, train on the rest, keep the epoch that ranks the "
+        "held-out intents' dev queries best, score it open-set on their test queries, then answer a few new questions (and out-of-scope ones) with their "
         "nearest stored questions.")
     parser.add_argument("--out", default="runs/demo", help="folder for the run, the model and the data split")
     parser.add_argument("--epochs", type=positive_int, default=20, help="training epochs")

@@ -17,7 +17,8 @@ def add_train(parser: argparse.ArgumentParser) -> None:
         "Train a sentence encoder: every group is a class, a margin-softmax head pulls a group's "
         "sentences together and pushes other groups away. After each epoch the model is scored "
         "open-set on validation groups it never saw; the best one is kept in OUT/model. With "
-        "--resume, the run's own settings hold except for the flags given.")
+        "--resume, the run goes on with its own settings; only --epochs, --threads, --device and "
+        "the progress bars may change (other flags must match the run's, or start a new run).")
     run = add_sections(parser, SECTIONS, required=("out",))["run"]
     run.add_argument("--progress", dest="show_progress", action="store_true", default=argparse.SUPPRESS,
                      help="always show progress bars (default: only on a terminal)")
