@@ -74,16 +74,23 @@ def make_component(config: dict, where: Path | str = "config") -> Component:
     return build(COMPONENTS[kind], settings, where)
 
 
-def load_component(folder: Path) -> Component:
+def read_json_object(path: Path) -> dict:
+    """A JSON object from a model folder; a missing, unreadable or misshapen file is one line."""
     try:
-        config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SamesenseError(f"{folder}: incomplete model folder ({CONFIG} missing)") from None
+        raise SamesenseError(f"{path.parent}: incomplete model folder ({path.name} missing)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise SamesenseError(f"{folder / CONFIG}: damaged ({err})") from None
-    if not isinstance(config, dict) or config.get("type") not in COMPONENTS:
-        kind = config.get("type") if isinstance(config, dict) else None
-        raise SamesenseError(f"{folder / CONFIG}: unknown component type {kind!r}: "
+        raise SamesenseError(f"{path}: damaged model file ({err})") from None
+    if not isinstance(value, dict):
+        raise SamesenseError(f"{path}: damaged model file (not a JSON object)")
+    return value
+
+
+def load_component(folder: Path) -> Component:
+    config = read_json_object(folder / CONFIG)
+    if config.get("type") not in COMPONENTS:
+        raise SamesenseError(f"{folder / CONFIG}: unknown component type {config.get('type')!r}: "
                              f"choose from {', '.join(sorted(COMPONENTS))}")
     cls = COMPONENTS[config.pop("type")]
     return cls.load(folder, config)

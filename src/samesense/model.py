@@ -16,7 +16,6 @@ Only the encoder side is kept: the classification head used in training is not p
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Sequence
@@ -27,12 +26,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import __version__
-from .components import Component, load_component
+from .components import Component, load_component, make_component, read_json_object
 from .console import progress
 from .encoders import GRUEncoder, Pooling, Projection
 from .errors import SamesenseError
 from .files import atomic_dir, atomic_write_json, recover_dir
-from .tokenize import TOKENIZERS, Tokenizer
+from .tokenize import Tokenizer, make_tokenizer
 
 MANIFEST = "manifest.json"
 FORMAT = "samesense-model"
@@ -53,8 +52,6 @@ class SentenceModel(nn.Module):
     def build(cls, tokenizer: Tokenizer, encoder: dict, pooling: str = "max",
               projection: int | None = None) -> "SentenceModel":
         """A fresh model: `encoder` holds the GRU's settings (its vocabulary is the tokenizer's)."""
-        from .components import make_component
-
         encoder_module = make_component({**encoder, "vocab_size": len(tokenizer)}, "encoder settings")
         stages = [encoder_module, Pooling(pooling)]
         if projection:
@@ -143,7 +140,6 @@ def fingerprint(path: str | os.PathLike) -> str:
 def resolve_model_dir(path: str | os.PathLike) -> Path:
     """A model folder, or a training run folder holding one under `model/`."""
     path = Path(path)
-    recover_dir(path)
     for candidate in (path, path / "model"):
         recover_dir(candidate)
         if (candidate / MANIFEST).is_file() or (candidate / LEGACY_CONFIG).is_file():
@@ -153,23 +149,11 @@ def resolve_model_dir(path: str | os.PathLike) -> Path:
     raise SamesenseError(f"{path}: not a samesense model folder (no {MANIFEST})")
 
 
-def read_json(path: Path) -> dict:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise SamesenseError(f"{path.parent}: incomplete model folder ({Path(err.filename).name} missing)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise SamesenseError(f"{path}: damaged model file ({err})") from None
-    if not isinstance(value, dict):
-        raise SamesenseError(f"{path}: damaged model file (not a JSON object)")
-    return value
-
-
 def load(path: str | os.PathLike, device: str = "cpu") -> SentenceModel:
     """Load a saved model folder (or a run folder with its best model under `model/`)."""
     path = resolve_model_dir(path)
     if (path / MANIFEST).is_file():
-        manifest = read_json(path / MANIFEST)
+        manifest = read_json_object(path / MANIFEST)
         if manifest.get("format") != FORMAT:
             raise SamesenseError(f"{path / MANIFEST}: not a samesense model manifest")
         try:
@@ -196,13 +180,13 @@ def load_legacy(path: Path) -> SentenceModel:
     """A folder saved before components: config.json + vocab.json + model.safetensors, one GRU
     whose readout setting sat in the encoder's config (absent before it was a setting: the final
     state)."""
-    config = read_json(path / LEGACY_CONFIG)
+    config = read_json_object(path / LEGACY_CONFIG)
     if config.get("format") != FORMAT:
         raise SamesenseError(f"{path / LEGACY_CONFIG}: not a samesense model config")
     try:
-        tokens = read_json(path / LEGACY_VOCAB)["tokens"]
-        tokenizer_config, encoder_config = dict(config["tokenizer"]), dict(config["encoder"])
-        tokenizer = TOKENIZERS[tokenizer_config.pop("type")](tokens, **tokenizer_config)
+        tokens = read_json_object(path / LEGACY_VOCAB)["tokens"]
+        encoder_config = dict(config["encoder"])
+        tokenizer = make_tokenizer(config["tokenizer"], tokens)
         if encoder_config.pop("type") != GRUEncoder.type:
             raise KeyError("encoder type")
         pooling = Pooling(encoder_config.pop("pooling", "last"))

@@ -12,13 +12,12 @@ vocabulary in `vocab.json`, in its own folder of the model.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .components import Component, build, register
+from .components import Component, build, read_json_object, register
 from .data import normalize_text
 from .errors import SamesenseError
 from .files import atomic_write_json
@@ -98,12 +97,9 @@ class Tokenizer(Component):
 
     @classmethod
     def load(cls, folder: Path, config: dict) -> "Tokenizer":
-        try:
-            tokens = json.loads((folder / VOCAB).read_text(encoding="utf-8"))["tokens"]
-        except FileNotFoundError:
-            raise SamesenseError(f"{folder}: incomplete model folder ({VOCAB} missing)") from None
-        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
-            raise SamesenseError(f"{folder / VOCAB}: damaged ({err})") from None
+        tokens = read_json_object(folder / VOCAB).get("tokens")
+        if not isinstance(tokens, list):
+            raise SamesenseError(f"{folder / VOCAB}: damaged model file (no list of tokens)")
         return build(cls, {**config, "tokens": tokens}, folder)
 
 

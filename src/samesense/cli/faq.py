@@ -17,7 +17,7 @@ import sys
 from ..errors import SamesenseError
 from ..faq.choices import FORMATS, INDEX_KINDS, ON_ERROR, LimitValues
 from .options import given_values
-from .parsing import HelpFormatter, positive_int
+from .parsing import HelpFormatter, add_progress_flags, positive_int
 
 FILE_FORMATS = ("auto", *FORMATS)  # auto: by the file's extension
 
@@ -30,12 +30,6 @@ def _model_arg(p, required: bool = False) -> None:
     p.add_argument("--model", metavar="DIR", required=required,
                    help="model folder (or run folder) whose vectors the bank uses; the bank remembers it, "
                    "and re-encodes its questions when the model changes")
-
-
-def _progress_args(p) -> None:
-    p.add_argument("--progress", dest="show_progress", action="store_true", default=None,
-                   help="always show progress bars (default: only on a terminal)")
-    p.add_argument("--quiet", dest="show_progress", action="store_false", help="never show progress bars")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,7 +57,7 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
                    "questions); remembered by the bank")
     p.add_argument("--hnsw-above", type=positive_int, default=None, metavar="N",
                    help="with --index auto, the bank size (question vectors) from which HNSW is used")
-    _progress_args(p)
+    add_progress_flags(p)
     p.set_defaults(func=run_import)
 
     p = cmds.add_parser("export", help="write the bank's entries to a TSV, CSV or JSONL file",

@@ -56,3 +56,12 @@ def bounded(kind: type, at_least: float | None = None, at_most: float | None = N
 
 positive_int = bounded(int, at_least=1)
 
+
+def add_progress_flags(parser, default=None) -> None:
+    """--progress / --quiet, into `show_progress` (None: bars only on a terminal). train passes
+    argparse.SUPPRESS, so that a flag not given leaves a resumed run's setting alone."""
+    parser.add_argument("--progress", dest="show_progress", action="store_true", default=default,
+                        help="always show progress bars (default: only on a terminal)")
+    parser.add_argument("--quiet", dest="show_progress", action="store_false", default=default,
+                        help="never show progress bars")
+

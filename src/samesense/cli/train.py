@@ -10,6 +10,7 @@ from .. import train as training  # a lazy package: the loop (torch) loads when 
 from ..errors import SamesenseError
 from ..train.config import SECTIONS, TrainConfig  # no torch; the flags' choices bring it (train only)
 from .options import add_sections, given_values
+from .parsing import add_progress_flags
 
 
 def add_train(parser: argparse.ArgumentParser) -> None:
@@ -20,10 +21,7 @@ def add_train(parser: argparse.ArgumentParser) -> None:
         "--resume, the run goes on with its own settings; only --epochs, --threads, --device and "
         "the progress bars may change (other flags must match the run's, or start a new run).")
     run = add_sections(parser, SECTIONS, required=("out",))["run"]
-    run.add_argument("--progress", dest="show_progress", action="store_true", default=argparse.SUPPRESS,
-                     help="always show progress bars (default: only on a terminal)")
-    run.add_argument("--quiet", dest="show_progress", action="store_false", default=argparse.SUPPRESS,
-                     help="never show progress bars")
+    add_progress_flags(run, default=argparse.SUPPRESS)
     run.add_argument("--json", action="store_true", help="print the run's summary (without its history) "
                      "as JSON at the end")
     parser.set_defaults(func=run_train)

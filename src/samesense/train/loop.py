@@ -101,8 +101,9 @@ def open_run(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     new = {name: getattr(section, name) for section in (cfg.optim, cfg.run)
            for name in RunConfig.RESUMABLE if hasattr(section, name)}
     resumed = saved_config(run).replace(**new)
+    given = cfg.to_dict()
     changed = [f"{section}.{name}" for section, values in resumed.to_dict().items()
-               for name, value in values.items() if cfg.to_dict()[section][name] != value]
+               for name, value in values.items() if given[section][name] != value]
     if changed:
         raise SamesenseError(f"{run}: a resumed run keeps its settings except {', '.join(RunConfig.RESUMABLE[:4])}; "
                              f"these differ from its run.json: {', '.join(changed)} (start a new run to change them)")
