@@ -284,3 +284,21 @@ def test_a_protocol_no_method_ran_has_no_table(trained_run, data_root):
                                     protocols=["open-set", "intent"], show_progress=False))
     assert results["results"]["intent"] == {}  # intent sets are English
     assert "### Open-set" in results["markdown"] and "### Intent matching" not in results["markdown"]
+
+
+@pytest.mark.parametrize("protocol, rel, content, message", [
+    ("open-set", "zh/lcqmc/groups_test.tsv", "", "no sentences"),
+    ("open-set", "zh/lcqmc/groups_test.tsv", "a\tone\nb\ttwo\n", "no group of the file has two sentences"),
+    ("pairs", "zh/lcqmc/pairs_test.tsv", "", "no pairs"),
+    ("pairs", "zh/lcqmc/pairs_dev.tsv", "x\t \t1\n", "no pairs (1 pair with an empty side skipped)"),
+])
+def test_bench_refuses_a_test_file_with_nothing_to_score(protocol, rel, content, message, tmp_path, capsys):
+    """An empty or all-single-sentence file would score a silent 0.0000: exit 2, one line naming it."""
+    tasks = [t for t in TASKS if t.protocol == protocol]
+    root = write_data_root(tmp_path / "data", sorted({f for t in tasks for f in t.files()}))
+    (root / rel).write_text(content, encoding="utf-8")
+    assert main(["bench", "--baseline", "bm25", "--protocols", protocol, "--data", str(root),
+                 "--quiet", "--threads", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("samesense: error: ") and f"{root / rel}: {message}" in err
+    assert "\n" not in err and "Traceback" not in err

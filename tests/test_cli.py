@@ -174,7 +174,11 @@ def test_resume_changes_only_the_flags_given(fake_training):
 
 def test_resume_without_a_run_needs_training_files(fake_training, capsys):
     assert main(["train", "--out", "nothing/here", "--resume"]) == 2
-    assert "--train FILE is required" in capsys.readouterr().err
+    assert capsys.readouterr().err == ("samesense: error: --train FILE is required: nothing/here holds no run to "
+                                       "resume, so --resume starts a new one\n")
+    runs, _ = fake_training
+    assert main(["train", "--out", "nothing/here", "--resume", "--train", "a.tsv"]) == 0  # starts afresh
+    assert runs == [TrainConfig.of(train=["a.tsv"], out="nothing/here", resume=True)]
 
 
 def test_a_missing_required_flag_is_one_line(capsys):

@@ -1,6 +1,7 @@
 """A model folder: a manifest and one folder per component; its fingerprint; legacy folders."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -52,7 +53,7 @@ def test_each_component_saves_into_its_own_folder(tmp_path):
                               "pooling/config.json", "projection/config.json", "projection/weights.safetensors",
                               "tokenizer/config.json", "tokenizer/vocab.json"]
     assert json.loads((path / "tokenizer" / "config.json").read_text()) == {
-        "type": "char", "max_len": 16, "min_count": 1, "normalize": True}
+        "type": "char", "max_len": 16, "min_count": 1, "normalize": True, "unknown_buckets": 0}
     assert json.loads((path / "tokenizer" / "vocab.json").read_text()) == {"tokens": model.tokenizer.tokens}
     assert json.loads((path / "encoder" / "config.json").read_text()) == {"type": "gru", **model.encoder.config()}
     assert json.loads((path / "pooling" / "config.json").read_text()) == {"type": "pooling", "mode": "max"}
@@ -184,8 +185,9 @@ def write_legacy_folder(path, model, pooling="max"):
                "num_layers": enc.num_layers, "bidirectional": enc.bidirectional, "dropout": enc.dropout_p}
     if pooling is not None:
         encoder["pooling"] = pooling
+    tokenizer = {"type": tok.type, "max_len": tok.max_len, "min_count": tok.min_count, "normalize": tok.normalize}
     config = {"format": "samesense-model", "format_version": 1, "samesense_version": "0.1.0", "dim": enc.dim,
-              "normalized": True, "tokenizer": {"type": tok.type, **tok.config()}, "encoder": encoder,
+              "normalized": True, "tokenizer": tokenizer, "encoder": encoder,
               "info": {"loss": "am-softmax", "best_epoch": 3}}
     (path / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     (path / "vocab.json").write_text(json.dumps({"tokens": tok.tokens}, ensure_ascii=False), encoding="utf-8")
@@ -237,3 +239,106 @@ def test_damaged_legacy_folders_are_clear(tmp_path):
     (path / "vocab.json").unlink()
     with pytest.raises(SamesenseError, match="vocab.json missing"):
         samesense.load(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Damaged or hostile folders (issue 14): one SamesenseError naming the file and the field, raised
+# before anything large is allocated.
+
+
+def rewrite_json(path, **changes):
+    config = json.loads(path.read_text())
+    config.update(changes)
+    path.write_text(json.dumps(config))
+
+
+def test_a_folder_saved_before_unknown_buckets_gives_the_same_vectors(tmp_path):
+    model = small_model()
+    path = model.save(tmp_path / "m")
+    config = json.loads((path / "tokenizer" / "config.json").read_text())
+    del config["unknown_buckets"]  # as samesense wrote it before the setting
+    (path / "tokenizer" / "config.json").write_text(json.dumps(config))
+    loaded = samesense.load(path)
+    assert loaded.tokenizer.unknown_buckets == 0 and loaded.encoder.vocab_size == len(loaded.tokenizer.tokens)
+    assert np.array_equal(loaded.encode(TEXTS), model.encode(TEXTS))
+
+
+@pytest.mark.parametrize("value, message", [
+    (1e9, "hidden_dim must be an integer, got 1000000000.0"),
+    (10**9, "hidden_dim must be at most 65536, got 1000000000"),
+    (-12, "hidden_dim must be at least 1, got -12"),
+    ("12", "hidden_dim must be an integer, got '12'"),
+    (True, "hidden_dim must be an integer, got True"),
+])
+def test_a_bad_size_in_a_config_names_the_file_and_the_field(value, message, tmp_path):
+    path = small_model().save(tmp_path / "m")
+    rewrite_json(path / "encoder" / "config.json", hidden_dim=value)
+    with pytest.raises(SamesenseError, match=re.escape(message)) as err:
+        samesense.load(path)
+    assert str(err.value).startswith(str(path / "encoder" / "config.json")) and "\n" not in str(err.value)
+
+
+def test_a_config_that_disagrees_with_its_weights_names_both_before_allocating(tmp_path):
+    path = small_model(projection=6).save(tmp_path / "m")
+    encoder_config, weights = path / "encoder" / "config.json", path / "encoder" / "weights.safetensors"
+    # the largest size allowed: built, its GRU alone would take 51 GB; compared first, it is refused at once
+    for changes, detail in [({"hidden_dim": 65536}, "gru.bias_hh_l0 is [196608] by the config, [36] in the weights"),
+                            ({"embed_dim": 9}, "embedding.weight is [17, 9] by the config, [17, 8] in the weights"),
+                            ({"bidirectional": True},
+                             "the config needs gru.bias_hh_l0_reverse [36], the weights lack it")]:
+        original = encoder_config.read_text()
+        rewrite_json(encoder_config, **changes)
+        with pytest.raises(SamesenseError) as err:
+            samesense.load(path)
+        assert str(err.value) == f"{encoder_config} and {weights} disagree: {detail}"
+        encoder_config.write_text(original)
+    rewrite_json(path / "projection" / "config.json", bias=True)
+    with pytest.raises(SamesenseError, match="projection/config.json and .*projection/weights.safetensors disagree: "
+                                             r"the config needs linear.bias \[6\], the weights lack it"):
+        samesense.load(path)
+
+
+def test_a_manifest_cannot_point_outside_the_model_folder(tmp_path):
+    path = small_model().save(tmp_path / "m")
+    small_model().save(tmp_path / "elsewhere")
+    manifest = json.loads((path / "manifest.json").read_text())
+    for folder in ("../elsewhere/encoder", str(tmp_path / "elsewhere" / "encoder"), "..", "", "encoder\\..\\x"):
+        manifest["components"][1]["path"] = folder
+        (path / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(SamesenseError, match=r"components\[1\].path must name a folder inside the model folder"):
+            samesense.load(path)
+
+
+def test_the_encoder_table_must_hold_every_id_the_tokenizer_gives(tmp_path):
+    path = small_model().save(tmp_path / "m")
+    rewrite_json(path / "tokenizer" / "config.json", unknown_buckets=8)  # 8 more ids than the table has rows
+    with pytest.raises(SamesenseError, match=r"encoder/config.json: vocab_size is 17, but the tokenizer gives 25 ids "
+                                             r"\(17 tokens in .*tokenizer/vocab.json, then unknown_buckets 8\)"):
+        samesense.load(path)
+
+
+def test_a_projection_must_take_the_size_before_it(tmp_path):
+    path = small_model(projection=6).save(tmp_path / "m")
+    rewrite_json(path / "projection" / "config.json", in_dim=10)
+    save_file({"linear.weight": torch.zeros(6, 10)}, str(path / "projection" / "weights.safetensors"))
+    with pytest.raises(SamesenseError, match="projection/config.json: in_dim is 10, but the stage before it gives 12"):
+        samesense.load(path)
+
+
+@pytest.mark.parametrize("order", [[0, 1], [0, 2, 1], [0, 1, 2, 2]])
+def test_components_that_do_not_run_together_are_a_damaged_manifest(order, tmp_path):
+    path = small_model().save(tmp_path / "m")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["components"] = [manifest["components"][i] for i in order]  # no pooling; pooling first; twice
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SamesenseError, match="damaged manifest: its components do not run|pooling more than once"):
+        samesense.load(path)
+
+
+def test_a_damaged_vocabulary_is_one_line(tmp_path):
+    path = small_model().save(tmp_path / "m")
+    for tokens, message in [([], "must start with '<pad>' and '<unk>'"), (["<pad>", "<unk>", 3], "list of strings"),
+                            (["<pad>", "<unk>", "a", "a"], "tokens repeat"), ("abc", "list of strings")]:
+        (path / "tokenizer" / "vocab.json").write_text(json.dumps({"tokens": tokens}))
+        with pytest.raises(SamesenseError, match=re.escape(message)):
+            samesense.load(path)

@@ -1,10 +1,14 @@
+import errno
 import gzip
+import os
 
 import numpy as np
 import pytest
 
-from samesense.data import (DataError, load_groups, normalize_text, pairs_to_groups, read_groups,
-                            read_pairs, read_sentences, split_groups)
+from samesense import data
+from samesense.data import (DataError, Groups, SamesenseError, has_partner, load_groups, normalize_text,
+                            pairs_to_groups, read_groups, read_pairs, read_sentences, require_pairs,
+                            require_rankable, require_training_groups, split_groups)
 
 
 def write(tmp_path, name, data: bytes | str):
@@ -104,3 +108,74 @@ def test_split_holds_out_whole_groups_deterministically(tmp_path):
     again_train, again_held = split_groups(groups, 0.2, seed=7)
     assert again_held.names == held.names
     assert split_groups(groups, 0.2, seed=8)[1].names != held.names
+
+
+def gz_cases(tmp_path, line_text):
+    """(file, line, message) for each way a .gz file of `line_text(i)` lines can fail to read."""
+    packed = gzip.compress("".join(line_text(i) for i in range(5000)).encode())
+    damaged = bytearray(packed)
+    damaged[len(packed) // 2:len(packed) // 2 + 40] = b"\xff" * 40
+    return [(write(tmp_path, "plain.tsv.gz", "a\tone\n"), None, "not gzip-compressed, though its name ends in .gz"),
+            (write(tmp_path, "cut.tsv.gz", packed[: len(packed) // 2]), "some", "the compressed data ends early"),
+            (write(tmp_path, "damaged.tsv.gz", bytes(damaged)), "some", "damaged gzip data"),
+            (write(tmp_path, "crc.tsv.gz", packed[:-8] + b"\0" * 8), "some", "damaged gzip data (CRC check failed")]
+
+
+@pytest.mark.parametrize("reader", [read_groups, read_pairs, read_sentences, load_groups])
+def test_unreadable_gz_is_a_data_error_naming_file_and_line(tmp_path, reader):
+    pairs = reader is read_pairs
+    for path, line, message in gz_cases(tmp_path, lambda i: f"s{i}\tt{i}\t1\n" if pairs else f"g{i}\ts {i}\n"):
+        with pytest.raises(DataError) as err:
+            reader(path)
+        assert err.value.path == str(path) and message in err.value.message, err.value
+        assert (err.value.line is None) == (line is None) and "\n" not in str(err.value)
+
+
+def test_cut_gz_names_the_line_where_it_stops(tmp_path):
+    packed = gzip.compress("".join(f"g{i}\tsentence {i}\n" for i in range(5000)).encode())
+    with pytest.raises(DataError) as err:
+        read_groups(write(tmp_path, "cut.tsv.gz", packed[: len(packed) // 2]))
+    assert 1 < err.value.line < 5000  # the lines before it were read
+
+
+def test_a_file_that_cannot_be_opened_is_a_data_error(tmp_path, monkeypatch):
+    def refuse(path):  # as open() does for a file without read permission (root reads them all)
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(data, "_open_binary", refuse)
+    with pytest.raises(DataError, match=r"secret.tsv: cannot open \(Permission denied\)$"):
+        read_groups(write(tmp_path, "secret.tsv", "a\tone\n"))
+
+
+def test_too_few_groups_counts_the_groups_of_the_file(tmp_path):
+    one = read_groups(write(tmp_path, "one.tsv", "a\tx\na\ty\n"))
+    with pytest.raises(DataError, match=r"one.tsv: found 1 group: training needs at least 2, plus 1 to hold out"):
+        require_training_groups(one, held_out=True)
+    two = read_groups(write(tmp_path, "two.tsv", "a\tx\nb\ty\n"))
+    require_training_groups(two, held_out=False)
+    with pytest.raises(DataError, match="found 2 groups"):
+        require_training_groups(two, held_out=True)
+    with pytest.raises(DataError, match=r"empty.tsv: no sentences"):
+        require_training_groups(read_groups(write(tmp_path, "empty.tsv", "")), held_out=False)
+
+
+def test_split_refuses_fewer_than_two_groups(tmp_path):
+    with pytest.raises(DataError, match="one.tsv: found 1 group: a split needs at least 2"):
+        split_groups(read_groups(write(tmp_path, "one.tsv", "a\tx\na\ty\n")), 0.5, seed=0)
+
+
+def test_groups_with_no_two_sentences_are_not_rankable(tmp_path):
+    singles = read_groups(write(tmp_path, "singles.tsv", "a\tx\nb\ty\nc\tz\n"))
+    with pytest.raises(DataError, match="singles.tsv: no group of the validation file has two sentences: nothing"):
+        require_rankable(singles, "of the validation file")
+    with pytest.raises(DataError, match="empty.tsv: no sentences"):
+        require_rankable(read_groups(write(tmp_path, "empty.tsv", "\n\n")), "of the file")
+    require_rankable(read_groups(write(tmp_path, "one_pair.tsv", "a\tx\nb\ty\nb\tz\n")), "of the file")
+    assert has_partner(np.array([0, 1, 1, 2])).tolist() == [False, True, True, False]
+    with pytest.raises(SamesenseError, match="^no group of the validation file"):  # in memory: no file to name
+        require_rankable(Groups.from_records([("a", "x"), ("b", "y")]), "of the validation file")
+
+
+def test_pairs_files_with_no_pair_are_refused(tmp_path):
+    with pytest.raises(DataError, match=r"p.tsv: no pairs \(1 pair with an empty side skipped\)"):
+        require_pairs(read_pairs(write(tmp_path, "p.tsv", "a\t \t1\n")))

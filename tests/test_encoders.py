@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from samesense.components import make_component
+from samesense.components import make_component, with_defaults
 from samesense.encoders import ENCODERS, POOLINGS, GRUEncoder, Pooling, Projection
 from samesense.errors import SamesenseError
 from samesense.model import SentenceModel
@@ -110,7 +110,7 @@ def test_unknown_encoder_and_bad_settings():
         make_component({"type": "gru", "vocab_size": 10, "colour": "blue"})
     with pytest.raises(SamesenseError, match="bad settings"):  # pooling is a component of its own now
         make_component({"type": "gru", "vocab_size": 10, "pooling": "max"})
-    with pytest.raises(SamesenseError, match="pooling must be one of"):
+    with pytest.raises(SamesenseError, match="mode must be one of"):
         make_component({"type": "pooling", "mode": "median"})
     tok = CharTokenizer(min_count=1).fit(["abc"])
     with pytest.raises(SamesenseError, match="pooling must be one of"):
@@ -118,3 +118,16 @@ def test_unknown_encoder_and_bad_settings():
     with pytest.raises(SamesenseError, match="bad settings for encoder 'gru'") as err:
         SentenceModel.build(tok, {"type": "gru", "embed_dim": 4, "pooling": "max"})
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("cls, settings", [
+    (GRUEncoder, {"vocab_size": 30, "embed_dim": 5, "hidden_dim": 7}),
+    (GRUEncoder, {"vocab_size": 30, "embed_dim": 5, "hidden_dim": 7, "num_layers": 3, "bidirectional": True}),
+    (GRUEncoder, {"vocab_size": 9, "embed_dim": 4, "hidden_dim": 3, "num_layers": 2, "dropout": 0.1}),
+    (Projection, {"in_dim": 6, "out_dim": 4}), (Projection, {"in_dim": 6, "out_dim": 4, "bias": True}),
+    (Pooling, {"mode": "mean"}),
+])
+def test_weight_shapes_are_those_of_the_built_module(cls, settings):
+    # what loading compares with a weights file's header before it builds (and allocates) anything
+    built = {name: tuple(tensor.shape) for name, tensor in cls(**settings).state_dict().items()}
+    assert cls.weight_shapes(**with_defaults(cls, settings)) == built

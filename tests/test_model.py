@@ -8,7 +8,7 @@ import torch
 import samesense
 from samesense.errors import SamesenseError
 from samesense.model import SentenceModel
-from samesense.tokenize import CharTokenizer
+from samesense.tokenize import CharTokenizer, WordTokenizer
 
 
 def small_model(seed=0):
@@ -90,3 +90,48 @@ def test_load_errors_are_clear(tmp_path):
     with pytest.raises(SamesenseError, match="damaged model file"):
         samesense.load(path)
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Unknown words (issue 14): sentences of words the model never saw must not all look alike.
+
+UNREADABLE = ["asdf qwer zxcv", "Привет мир ок", "🙂 🙃 😀"]  # three unknown tokens each
+
+
+def word_model(unknown_buckets, seed=0):
+    torch.manual_seed(seed)
+    tok = WordTokenizer(min_count=1, unknown_buckets=unknown_buckets).fit(
+        ["how do i reset my pin", "i forgot my password", "where is my card"])
+    return SentenceModel.build(tok, {"type": "gru", "embed_dim": 16, "hidden_dim": 32})
+
+
+def test_different_unknown_sentences_of_one_length_do_not_score_one(tmp_path):
+    old = word_model(unknown_buckets=0).encode(UNREADABLE)
+    assert np.allclose(old @ old.T, 1.0, atol=1e-6)  # the old behaviour: one <unk>, only the length counts
+    model = word_model(unknown_buckets=64)
+    vectors = model.encode(UNREADABLE)
+    cosines = (vectors @ vectors.T)[np.triu_indices(3, 1)]
+    assert (cosines < 0.9).all(), cosines
+    loaded = samesense.load(model.save(tmp_path / "m"))  # the buckets are part of the saved model
+    assert loaded.tokenizer.unknown_buckets == 64 and np.array_equal(loaded.encode(UNREADABLE), vectors)
+
+
+def test_a_model_trained_with_buckets_does_not_score_unknown_sentences_one(synthetic_files, tmp_path):
+    from samesense.train import TrainConfig, train
+
+    train_file, test_file = synthetic_files
+    cfg = TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(tmp_path / "run"), epochs=2,
+                         embed_dim=16, hidden_dim=32, batch_size=32, unknown_buckets=64, show_progress=False)
+    model = samesense.load(train(cfg)["model"])
+    assert model.tokenizer.unknown_buckets == 64
+    vectors = model.encode(UNREADABLE)
+    assert ((vectors @ vectors.T)[np.triu_indices(3, 1)] < 0.99).all()
+
+
+def test_unknown_fraction_tells_how_much_of_a_text_the_model_cannot_read():
+    model = word_model(unknown_buckets=64)
+    assert model.unknown_fraction(["reset my pin", "reset my asdf", *UNREADABLE, ""]) == [
+        0.0, pytest.approx(1 / 3), 1.0, 1.0, 1.0, 1.0]
+    assert word_model(unknown_buckets=0).unknown_fraction(["reset my asdf"]) == [pytest.approx(1 / 3)]
+    with pytest.raises(SamesenseError, match="list of sentences"):
+        model.unknown_fraction("one string")

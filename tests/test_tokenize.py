@@ -1,7 +1,11 @@
+import os
+import subprocess
+import sys
+
 import pytest
 
 from samesense.errors import SamesenseError
-from samesense.tokenize import PAD_ID, UNK_ID, CharTokenizer, WordTokenizer, make_tokenizer
+from samesense.tokenize import PAD_ID, UNK_ID, CharTokenizer, WordTokenizer, bucket_of, make_tokenizer
 
 
 def test_char_vocab_min_count_and_unknown():
@@ -35,6 +39,60 @@ def test_config_round_trip_and_unknown_type():
     assert "type" not in tok.config()  # the type is the component's, written beside its config
     again = make_tokenizer({"type": tok.type, **tok.config()}, tok.tokens)
     assert isinstance(again, WordTokenizer) and again.encode("a c d") == tok.encode("a c d")
-    assert again.config() == tok.config() == {"max_len": 16, "min_count": 1, "normalize": True}
+    assert again.config() == tok.config() == {"max_len": 16, "min_count": 1, "normalize": True,
+                                              "unknown_buckets": 0}
     with pytest.raises(SamesenseError, match="unknown tokenizer"):
         make_tokenizer({"type": "bpe"})
+
+
+# ---------------------------------------------------------------------------------------------
+# Unknown tokens: hashed buckets after the vocabulary (issue 14), or the one <unk> without them.
+
+
+def test_unknown_tokens_hash_into_buckets_after_the_vocabulary():
+    tok = WordTokenizer(min_count=1, unknown_buckets=64).fit(["how do i reset my pin"])
+    vocab = len(tok.tokens)
+    assert tok.num_ids == vocab + 64 and len(tok) == vocab  # len: the vocabulary; num_ids: embedding rows
+    ids = tok.encode("asdf qwer zxcv привет 🙂")
+    assert all(vocab <= i < vocab + 64 for i in ids) and len(set(ids)) > 1
+    assert tok.encode("asdf") == [vocab + bucket_of("asdf", 64)] == tok.encode("asdf")  # one token, one bucket
+    assert tok.encode("reset my pin") == [tok.ids["reset"], tok.ids["my"], tok.ids["pin"]]  # known: unchanged
+    assert tok.encode("") == [UNK_ID]  # an empty text is still the one <unk>
+
+
+def test_no_buckets_keeps_the_single_unknown_id():
+    tok = WordTokenizer(min_count=1).fit(["how do i reset my pin"])
+    assert tok.unknown_buckets == 0 and tok.num_ids == len(tok.tokens)
+    assert tok.encode("asdf qwer zxcv") == tok.encode("привет мир ок") == [UNK_ID] * 3
+
+
+def test_rare_training_tokens_map_to_their_buckets():
+    tok = CharTokenizer(min_count=2, unknown_buckets=16).fit(["aab", "abc"])
+    assert set(tok.tokens[2:]) == {"a", "b"}  # c was too rare for the vocabulary...
+    assert tok.encode("c") == [len(tok.tokens) + bucket_of("c", 16)]  # ...so training reads it as its bucket
+
+
+def test_bucket_ids_are_pinned_and_the_same_in_another_process():
+    # pinned: a saved model's bucket rows were trained for exactly these ids
+    assert [bucket_of(t, 256) for t in ("asdf", "Привет", "🙂", "信")] == [189, 153, 41, 103]
+    tokens = ["asdf", "Привет", "🙂", "信", "qwer", "\ud800"]  # a lone surrogate (valid JSON) too
+    here = [bucket_of(t, 1000003) for t in tokens]
+    code = f"from samesense.tokenize import bucket_of; print([bucket_of(t, 1000003) for t in {tokens!r}])"
+    for seed in ("1", "2"):  # Python's own str hash differs between these
+        out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
+                             capture_output=True, text=True, check=True).stdout
+        assert out.strip() == str(here)
+
+
+def test_unknown_fraction_counts_the_tokens_read():
+    tok = WordTokenizer(min_count=1, max_len=4, unknown_buckets=8).fit(["reset my pin"])
+    assert tok.unknown_fraction(["reset my pin", "reset asdf", "asdf qwer", "", "reset my pin asdf qwer"]) == [
+        0.0, 0.5, 1.0, 1.0, 0.25]  # the last is cut at max_len: reset my pin asdf
+    assert WordTokenizer(min_count=1).fit(["reset"]).unknown_fraction(["reset asdf"]) == [0.5]  # no buckets: same
+
+
+def test_bad_bucket_settings_are_refused():
+    with pytest.raises(SamesenseError, match="unknown_buckets must be at least 0"):
+        CharTokenizer(unknown_buckets=-1)
+    with pytest.raises(SamesenseError, match="unknown_buckets must be at most"):
+        make_tokenizer({"type": "char", "unknown_buckets": 10**9})

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 import samesense
 from samesense.data import Groups, read_groups
-from samesense.errors import SamesenseError
+from samesense.errors import DataError, SamesenseError
 from samesense.evaluate import evaluate_groups
 from samesense.train import TrainConfig, TrainGroups, prepare_data, train
 
@@ -257,3 +257,70 @@ def test_on_epoch_sees_every_record_and_can_stop_the_run(synthetic_files, tmp_pa
                  on_epoch=lambda record: True)
     assert kept["epochs"] == 2 and kept["stopped"] == ""
     same_records(result["history"], kept["history"])  # stopping changes nothing before it
+
+
+# ---------------------------------------------------------------------------------------------
+# A run killed before its first checkpoint; data that cannot train or validate
+
+
+class Killed(BaseException):
+    """What kill -9 is to a run: it stops where it is, and nothing cleans up after it."""
+
+
+def logged(run) -> list[dict]:
+    return [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+
+
+def test_resume_before_the_first_checkpoint_starts_afresh(synthetic_files, tmp_path, monkeypatch, capsys):
+    from samesense.cli import main
+    from samesense.train import loop
+
+    train_file, test_file = synthetic_files
+    flags = ["--train", str(train_file), "--val", str(test_file), "--min-count", "1", "--embed-dim", "8",
+             "--hidden-dim", "8", "--epochs", "2", "--no-spectra", "--quiet"]
+    assert main(["train", *flags, "--out", str(tmp_path / "straight")]) == 0
+
+    def killed_while_saving(path, *args):  # atomic_dir has made its temporary, not yet renamed it
+        (path.parent / ".checkpoint.1a2b.tmp").mkdir()
+        raise Killed
+
+    killed = tmp_path / "killed"
+    with monkeypatch.context() as patch:
+        patch.setattr(loop, "save_checkpoint", killed_while_saving)
+        with pytest.raises(Killed):
+            main(["train", *flags, "--out", str(killed)])
+    assert {p.name for p in killed.iterdir()} == {"run.json", "model", ".checkpoint.1a2b.tmp"}
+    capsys.readouterr()
+
+    # the usual way to resume (the folder's settings) starts the run again from its beginning
+    assert main(["train", "--out", str(killed), "--resume", "--quiet"]) == 0
+    assert "has no checkpoint yet: starting afresh" in capsys.readouterr().err
+    same_records(logged(tmp_path / "straight"), logged(killed))
+    # killed before it wrote anything: the command line again, with --resume, starts it
+    never = tmp_path / "never"
+    assert main(["train", *flags, "--out", str(never), "--resume"]) == 0
+    same_records(logged(tmp_path / "straight"), logged(never))
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"val": "a\tx\nb\ty\n"}, "val.tsv: no group of the validation file has two sentences: nothing to rank"),
+    ({"val": ""}, "val.tsv: no sentences"),
+    ({"watch": "a\tx\nb\ty\n"}, "watch.tsv: no group of the watched file has two sentences: nothing to rank"),
+    ({"train": "a\tx\nb\ty\nc\tz\nd\tw\n", "val": None},
+     "train.tsv: no group held out for validation has two sentences: nothing to rank"),
+    ({"train": "a\tx\na\ty\n", "val": None}, "train.tsv: found 1 group: training needs at least 2, plus 1 to hold out"),
+    ({"train": "a\tx\na\ty\n"}, "train.tsv: found 1 group: training needs at least 2$"),
+    ({"train": ""}, "train.tsv: no sentences"),
+])
+def test_data_that_cannot_train_or_validate_is_refused_before_training(synthetic_files, tmp_path, files, message):
+    paths = {"train": synthetic_files[0], "val": synthetic_files[1], "watch": None}
+    for role, content in files.items():
+        paths[role] = None if content is None else tmp_path / f"{role}.tsv"
+        if content is not None:
+            paths[role].write_text(content)
+    cfg = TrainConfig.of(train=[str(paths["train"])], val=paths["val"] and str(paths["val"]),
+                         watch=[str(paths["watch"])] if paths["watch"] else [], val_fraction=0.5,
+                         out=str(tmp_path / "run"), epochs=1, min_count=1, show_progress=False)
+    with pytest.raises(DataError, match=message):
+        train(cfg)
+    assert not (tmp_path / "run").exists()  # refused before anything was written

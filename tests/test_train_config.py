@@ -1,14 +1,20 @@
 """TrainConfig: sections, flat and nested forms, old flat run.json files, and checks naming the field."""
 
+import argparse
 import json
 from dataclasses import fields
 
+import numpy as np
 import pytest
 
+from samesense.cli import main
+from samesense.cli.options import add_flag, add_sections
+from samesense.data import Groups
 from samesense.errors import SamesenseError
-from samesense.train import TrainConfig
+from samesense.tokenize import bucket_of
+from samesense.train import TrainConfig, TrainGroups, prepare_data
 from samesense.train.checkpoint import read_checkpoint_meta, saved_config
-from samesense.train.config import SECTIONS
+from samesense.train.config import SECTIONS, setting_problem
 
 # run.json as samesense wrote it before sections: asdict() of the flat TrainConfig
 OLD_FLAT_RUN_JSON = {
@@ -32,7 +38,8 @@ def test_flat_keywords_land_in_their_sections():
                                          "hidden_dim": 64, "pooling": "mean", "resume": True, "val_fraction": 0.2})
     assert cfg.model.encoder_config() == {"type": "gru", "embed_dim": 128, "hidden_dim": 64, "num_layers": 1,
                                           "bidirectional": False, "dropout": 0.2}  # pooling is no encoder setting
-    assert cfg.model.tokenizer_config() == {"type": "char", "max_len": 32, "min_count": 5, "normalize": True}
+    assert cfg.model.tokenizer_config() == {"type": "char", "max_len": 32, "min_count": 5, "normalize": True,
+                                            "unknown_buckets": 0}
 
 
 def test_every_field_name_is_unique_across_sections():
@@ -109,6 +116,19 @@ def test_replace_returns_a_copy():
     ({"encoder": "lstm"}, "encoder must be one of gru, got 'lstm'"),
     ({"lr_schedule": "step"}, "lr_schedule must be one of constant, cosine, linear"),
     ({"format": "csv"}, "format must be one of auto, groups, pairs"),
+    ({"hidden_dim": 10**9}, "hidden_dim must be at most 65536, got 1000000000"),
+    ({"embed_dim": 65537}, "embed_dim must be at most 65536, got 65537"),
+    ({"projection": 10**6}, "projection must be at most 65536"),
+    ({"num_layers": 1000}, "num_layers must be at most 64, got 1000"),
+    ({"max_len": 10**6}, "max_len must be at most 65536"),
+    ({"unknown_buckets": -1}, "unknown_buckets must be at least 0, got -1"),
+    ({"unknown_buckets": 10**7}, "unknown_buckets must be at most 1000000, got 10000000"),
+    ({"seed": -1}, "seed must be at least 0, got -1"),
+    ({"seed": 2**64}, f"seed must be at most {2**63 - 1}, got {2**64}"),  # in full, not 9.22337e+18
+    ({"threads": 2**31}, "threads must be at most 1024, got 2147483648"),
+    ({"epochs": 10**12}, "epochs must be at most 1000000"),
+    ({"unknown_buckets": 8.0}, "unknown_buckets must be an integer, got 8.0"),
+    ({"dropout": float("nan")}, "dropout must be a finite number, got nan"),
 ])
 def test_check_names_the_field(flat, message):
     cfg = TrainConfig.of(**{"train": ["a.tsv"], "out": "runs/a", **flat})
@@ -122,3 +142,67 @@ def test_check_accepts_the_defaults_and_files_are_checked_apart():
     with pytest.raises(SamesenseError, match="no training file given"):
         TrainConfig.of(out="runs/a").check_files()
     TrainConfig.of(out="runs/a", train=["a.tsv"]).check_files()
+
+
+def test_unknown_buckets_is_a_model_setting_with_a_flag():
+    cfg = TrainConfig.of(out="runs/a", unknown_buckets=64)
+    assert TrainConfig.of(out="o").model.unknown_buckets == 0  # the default, until one is chosen on dev files
+    assert cfg.model.tokenizer_config()["unknown_buckets"] == 64 and TrainConfig.from_dict(cfg.to_dict()) == cfg
+    parser = argparse.ArgumentParser()
+    add_sections(parser, SECTIONS)
+    assert parser.parse_args(["--unknown-buckets", "0"]).unknown_buckets == 0
+
+
+def test_a_run_json_from_before_unknown_buckets_keeps_the_single_unk():
+    saved = TrainConfig.of(train=["a.tsv"], out="runs/a").to_dict()
+    del saved["model"]["unknown_buckets"]  # run.json as written before the setting
+    assert TrainConfig.from_dict(saved).model.unknown_buckets == 0  # so its checkpoint resumes as trained
+    assert TrainConfig.from_dict({"model": {"hidden_dim": 8}}).model.unknown_buckets == 0  # a partial section
+    assert TrainConfig.from_dict({**saved, "unknown_buckets": 32}).model.unknown_buckets == 32  # said outright
+    assert TrainConfig.from_dict(OLD_FLAT_RUN_JSON).model.unknown_buckets == 0  # flat: cannot resume anyway
+
+
+def test_a_run_reads_rare_training_tokens_as_their_buckets():
+    groups = Groups(sentences=["reset my pin", "reset the pin", "card lost", "card stolen zq"],
+                    labels=np.array([0, 0, 1, 1]), names=["pin", "card"])
+    cfg = TrainConfig.of(out="runs/a", tokenizer="word", min_count=2, unknown_buckets=16)
+    data = prepare_data(cfg, TrainGroups(train=groups, val=groups))
+    tok = data.tokenizer
+    assert tok.unknown_buckets == 16 and set(tok.tokens[2:]) == {"reset", "pin", "card"}
+    rare = data.token_ids[3][1:]  # stolen, zq: seen once, so each is read as its bucket
+    assert rare == [len(tok.tokens) + bucket_of(word, 16) for word in ("stolen", "zq")]
+
+
+INT_SETTINGS = [f for section in SECTIONS.values() for f in fields(section) if f.type in ("int", "int | None")]
+
+
+@pytest.mark.parametrize("f", INT_SETTINGS, ids=lambda f: f.name)
+def test_every_int_setting_has_a_ceiling_checked_by_config_and_flag(f):
+    """No integer reaches torch or numpy unbounded (torch.manual_seed overflows past 64 bits,
+    torch.set_num_threads past a C int): the config and the flag both refuse it, naming it."""
+    ceiling = f.metadata.get("at_most")
+    assert ceiling is not None and ceiling <= 2**63 - 1
+    assert setting_problem(f.name, ceiling, f.type, f.metadata) is None
+    too_big = setting_problem(f.name, ceiling + 1, f.type, f.metadata)
+    assert too_big == f"{f.name} must be at most {ceiling}, got {ceiling + 1}"
+    parser = argparse.ArgumentParser()
+    add_flag(parser, f)
+    flag = "--" + (f.metadata.get("flag") or f.name).replace("_", "-")
+    with pytest.raises(SystemExit):
+        parser.parse_args([flag, str(ceiling + 1)])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", str(2**64)], f"argument --seed: must be at most {2**63 - 1}, got {2**64}"),
+    (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
+    (["--threads", str(2**31)], "argument --threads: must be at most 1024"),
+    (["--epochs", str(2**64)], "argument --epochs: must be at most 1000000"),
+    (["--batch-size", str(2**63)], "argument --batch-size: must be at most 1000000"),
+])
+def test_train_number_flags_past_their_ceiling_are_one_line(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--train", "a.tsv", "--out", str(tmp_path / "run")] + argv)
+    err = capsys.readouterr().err.strip()
+    assert exit.value.code == 2 and err.startswith("samesense: error: ")
+    assert message in err and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()

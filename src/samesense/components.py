@@ -15,24 +15,41 @@ manifest lists the components by type and folder, so loading never guesses and n
 A new kind of component (a pretrained transformer with its own tokenizer, an exported runtime
 model) is a class with a `type`, `config()`, and `save`/`load` where the defaults do not fit,
 registered with `@register`.
+
+A model folder may come from anywhere, so its settings are checked before anything is built: each
+setting against its constructor parameter (name, annotated type) and the component's `bounds`,
+which reuse the bounds `samesense train` checks (ModelConfig) and cap every size. A bad config.json
+is one line naming the file and the setting, never a huge allocation.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+import reprlib
+from dataclasses import fields
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, Mapping
 
 from .errors import SamesenseError
 from .files import atomic_write_json
+from .train.config import ModelConfig, setting_problem  # torch-free, and imports none of ours at import
 
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 COMPONENTS: dict[str, type["Component"]] = {}
+MAX_VOCAB = 10_000_000  # ids an embedding table may have: vocabulary and unknown buckets
 
 
 def register(cls: type["Component"]) -> type["Component"]:
     COMPONENTS[cls.type] = cls
     return cls
+
+
+def training_bounds(*names: str) -> dict[str, Mapping]:
+    """The bounds `samesense train` holds these model settings to (ModelConfig), so that a saved
+    model's config.json is held to the same ones."""
+    meta = {f.name: f.metadata for f in fields(ModelConfig)}
+    return {name: meta[name] for name in names}
 
 
 class Component:
@@ -41,6 +58,9 @@ class Component:
 
     role: ClassVar[str] = ""
     type: ClassVar[str] = ""
+    # per setting: at_least, at_most, choices (as train/config.py's setting() records them); the
+    # constructor's annotations give the types
+    bounds: ClassVar[dict[str, Mapping]] = {}
 
     def config(self) -> dict:
         """Keyword arguments that rebuild the same component (weights aside)."""
@@ -54,34 +74,70 @@ class Component:
 
     @classmethod
     def load(cls, folder: Path, config: dict) -> "Component":
-        return build(cls, config, folder)
+        return build(cls, config, folder / CONFIG)
+
+
+def settings_problem(cls: type[Component], settings: Mapping[str, Any]) -> str | None:
+    """What is wrong with settings for cls(**settings), or None: an unknown or missing setting, a
+    value of the wrong type (by the constructor's annotation) or out of cls.bounds."""
+    params = {name: p for name, p in inspect.signature(cls.__init__).parameters.items()
+              if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    for name, value in settings.items():
+        if name not in params:
+            return f"unknown setting {name!r}"
+        annotation = params[name].annotation  # a string: components use `from __future__ import annotations`
+        problem = setting_problem(name, value, annotation if isinstance(annotation, str) else annotation.__name__,
+                                  cls.bounds.get(name, {}))
+        if problem:
+            return problem
+    missing = [name for name, p in params.items() if p.default is p.empty and name not in settings]
+    return f"{missing[0]} missing" if missing else None
+
+
+def with_defaults(cls: type[Component], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Checked settings, and the constructor's defaults for those not given."""
+    bound = inspect.signature(cls.__init__).bind(None, **settings)  # None: self
+    bound.apply_defaults()
+    return dict(list(bound.arguments.items())[1:])
 
 
 def build(cls: type[Component], settings: dict, where: Path | str) -> Component:
-    """cls(**settings), with a bad setting reported as one line naming where it came from."""
+    """cls(**settings), once the settings are checked (settings_problem); a bad one is one line
+    naming where it came from."""
+    problem = settings_problem(cls, settings)
+    if problem:
+        raise SamesenseError(f"{where}: bad settings for {cls.role} {cls.type!r}: {problem}")
     try:
         return cls(**settings)
     except TypeError as err:
         raise SamesenseError(f"{where}: bad settings for {cls.role} {cls.type!r}: {err}") from None
 
 
+def component_class(kind: Any, where: Path | str) -> type[Component]:
+    if not isinstance(kind, str) or kind not in COMPONENTS:
+        raise SamesenseError(f"{where}: unknown component type {reprlib.repr(kind)}: "
+                             f"choose from {', '.join(sorted(COMPONENTS))}")
+    return COMPONENTS[kind]
+
+
 def make_component(config: dict, where: Path | str = "config") -> Component:
     """A fresh component from a config with a `type` (no weights)."""
     settings = dict(config)
-    kind = settings.pop("type", None)
-    if kind not in COMPONENTS:
-        raise SamesenseError(f"{where}: unknown component type {kind!r}: choose from {', '.join(sorted(COMPONENTS))}")
-    return build(COMPONENTS[kind], settings, where)
+    return build(component_class(settings.pop("type", None), where), settings, where)
 
 
 def read_json_object(path: Path) -> dict:
     """A JSON object from a model folder; a missing, unreadable or misshapen file is one line."""
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise SamesenseError(f"{path.parent}: incomplete model folder ({path.name} missing)") from None
+    except OSError as err:
+        raise SamesenseError(f"{path}: cannot read ({err.strerror or err})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise SamesenseError(f"{path}: damaged model file ({err})") from None
+    except RecursionError:  # nested deeper than the parser goes
+        raise SamesenseError(f"{path}: damaged model file (nested too deep)") from None
     if not isinstance(value, dict):
         raise SamesenseError(f"{path}: damaged model file (not a JSON object)")
     return value
@@ -89,8 +145,5 @@ def read_json_object(path: Path) -> dict:
 
 def load_component(folder: Path) -> Component:
     config = read_json_object(folder / CONFIG)
-    if config.get("type") not in COMPONENTS:
-        raise SamesenseError(f"{folder / CONFIG}: unknown component type {config.get('type')!r}: "
-                             f"choose from {', '.join(sorted(COMPONENTS))}")
-    cls = COMPONENTS[config.pop("type")]
+    cls = component_class(config.pop("type", None), folder / CONFIG)
     return cls.load(folder, config)

@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -101,22 +102,56 @@ def _open_binary(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
+# what reading a file can raise besides bad UTF-8: a .gz that is not gzip, or is cut short or
+# damaged (gzip.BadGzipFile is an OSError), and the disk's own errors
+_UNREADABLE = (OSError, EOFError, zlib.error)
+
+
+def _unreadable(path: Path, err: Exception, lines_read: int) -> DataError:
+    """The DataError for a file that stopped reading after `lines_read` lines: it names the line
+    that could not be read, except for a file that is not gzip at all."""
+    line = lines_read + 1
+    if isinstance(err, EOFError):
+        return DataError(path, line, "the compressed data ends early (a truncated .gz file?)")
+    if isinstance(err, gzip.BadGzipFile) and lines_read == 0 and str(err).startswith("Not a gzipped file"):
+        return DataError(path, None, "not gzip-compressed, though its name ends in .gz")
+    if isinstance(err, (gzip.BadGzipFile, zlib.error)):
+        return DataError(path, line, f"damaged gzip data ({err})")
+    return DataError(path, line, f"cannot read ({err.strerror or err})")  # the disk's own OSError
+
+
+def _raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) for each line; a file that cannot be opened, read or decompressed is
+    a DataError."""
+    try:
+        fh = _open_binary(path)
+    except OSError as err:
+        raise DataError(path, None, f"cannot open ({err.strerror or err})") from None
+    number = 0
+    with fh:
+        try:
+            for number, raw in enumerate(fh, start=1):
+                yield number, raw
+        except _UNREADABLE as err:
+            raise _unreadable(path, err, number) from None
+
+
 def read_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
-    """(line number, text) for each non-blank line, with a DataError for bad UTF-8."""
+    """(line number, text) for each non-blank line; bad UTF-8 or an unreadable (truncated,
+    damaged, not really gzip) file is a DataError naming the file and the line."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, None, "no such file" if not path.exists() else "not a file")
-    with _open_binary(path) as fh:
-        for number, raw in enumerate(fh, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as err:
-                raise DataError(path, number, f"invalid UTF-8 (byte {err.start} of the line)") from None
-            if number == 1:
-                text = text.lstrip("\ufeff")
-            text = text.rstrip("\r\n")
-            if text.strip():
-                yield number, text
+    for number, raw in _raw_lines(path):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise DataError(path, number, f"invalid UTF-8 (byte {err.start} of the line)") from None
+        if number == 1:
+            text = text.lstrip("\ufeff")
+        text = text.rstrip("\r\n")
+        if text.strip():
+            yield number, text
 
 
 def read_groups(path: str | os.PathLike, normalize: bool = True) -> Groups:
@@ -255,6 +290,8 @@ def split_groups(groups: Groups, fraction: float, seed: int) -> tuple[Groups, Gr
     """
     if not 0.0 < fraction < 1.0:
         raise SamesenseError(f"validation fraction must be between 0 and 1, got {fraction}")
+    if groups.num_groups < 2:
+        raise groups_error(groups, f"found {plural(groups.num_groups, 'group')}: a split needs at least 2")
 
     def unit(name: str) -> float:
         digest = hashlib.blake2b(f"{seed}\0{name}".encode(), digest_size=8).digest()
@@ -265,3 +302,53 @@ def split_groups(groups: Groups, fraction: float, seed: int) -> tuple[Groups, Gr
         held[:] = False
         held[int(np.argmin([unit(n) for n in groups.names]))] = True
     return groups.select_groups(~held), groups.select_groups(held)
+
+
+# ---------------------------------------------------------------------------------------------
+# What training and open-set ranking need of a set of groups, refused before any work with an
+# error naming the files the groups came from
+
+
+def has_partner(labels: np.ndarray) -> np.ndarray:
+    """Whether each sentence's group has another sentence: the sentences that open-set ranking
+    scores as queries (a query needs a right answer among the others)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    return np.bincount(labels)[labels] >= 2
+
+
+def require_rankable(groups: Groups, where: str, hint: str = "") -> None:
+    """Refuse groups that open-set ranking cannot score: with no query every top-k is 0, and a
+    model chosen on them would be the first one, silently. `where` completes "no group ...",
+    e.g. "of the validation file"."""
+    if not len(groups):
+        raise groups_error(groups, "no sentences" + hint)
+    if not has_partner(groups.labels).any():
+        raise groups_error(groups, f"no group {where} has two sentences: nothing to rank{hint}")
+
+
+def require_pairs(pairs: Pairs) -> Pairs:
+    """The pairs, refused when there is none to score (an empty file, or only pairs with an empty
+    side)."""
+    if not len(pairs):
+        skipped = f" ({plural(pairs.skipped_empty, 'pair')} with an empty side skipped)" if pairs.skipped_empty else ""
+        raise DataError(pairs.source, None, f"no pairs{skipped}")
+    return pairs
+
+
+def require_training_groups(groups: Groups, held_out: bool) -> None:
+    """At least 2 groups to train on, plus 1 to hold out for validation when there is no validation
+    file; counted in the files as read, before any split."""
+    if not len(groups):
+        raise groups_error(groups, "no sentences")
+    if groups.num_groups < (3 if held_out else 2):
+        more = ", plus 1 to hold out for validation (or give --val FILE)" if held_out else ""
+        raise groups_error(groups, f"found {plural(groups.num_groups, 'group')}: training needs at least 2{more}")
+
+
+def groups_error(groups: Groups, message: str) -> SamesenseError:
+    """A DataError naming the groups' files, or a plain error for groups made in memory."""
+    return DataError(", ".join(groups.sources), None, message) if groups.sources else SamesenseError(message)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

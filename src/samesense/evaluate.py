@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .data import Groups, Pairs
+from .data import Groups, Pairs, has_partner
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 
@@ -37,7 +37,7 @@ def top_k(queries: np.ndarray, pool: np.ndarray, k: int, block: int = 2048,
     first. skip_self: the queries are the pool, and a sentence is not its own neighbour."""
     queries_t = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
     pool_t = torch.from_numpy(np.ascontiguousarray(pool, dtype=np.float32))
-    k = min(k, pool_t.shape[0] - (1 if skip_self else 0))
+    k = max(0, min(k, pool_t.shape[0] - (1 if skip_self else 0)))  # an empty pool has no neighbour
     indices = np.empty((queries_t.shape[0], k), dtype=np.int64)
     scores = np.empty((queries_t.shape[0], k), dtype=np.float32)
     for start in range(0, queries_t.shape[0], block):
@@ -54,7 +54,7 @@ def top_k(queries: np.ndarray, pool: np.ndarray, k: int, block: int = 2048,
 def ranking_scores(neighbours: np.ndarray, labels: np.ndarray, ks: Sequence[int] = (1, 5, 10)) -> dict:
     """Top-k from each sentence's ranked neighbours (itself excluded), by whatever ranked them."""
     labels = np.asarray(labels)
-    queries = np.bincount(labels)[labels] >= 2
+    queries = has_partner(labels)
     result: dict = {f"top{k}": 0.0 for k in ks}
     result["n"] = int(queries.sum())
     if result["n"] == 0:

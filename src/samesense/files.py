@@ -2,17 +2,23 @@
 
 Everything is written beside its target under a temporary name, flushed to disk, then renamed
 over it; a crash at any moment leaves at worst a stray temporary that the next write replaces.
+The temporary is made with the mode a plain open() or mkdir() gives (0666 or 0777, less the umask,
+which the kernel applies), not tempfile's private 0600/0700; a file that is replaced keeps its mode.
+Also the JSON that the commands print (json_text: no NaN, which is not JSON).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import math
 import os
+import secrets
 import shutil
-import tempfile
+import stat
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 def _fsync_dir(path: Path) -> None:
@@ -24,12 +30,40 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def make_parent(path: Path) -> None:
+    """The folder `path` goes in, made if missing; a file in its place is an error saying so (mkdir
+    would say "File exists")."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from None
+
+
+def _temporary(path: Path, make: Callable[[str], object]):
+    """make(name) for a new name beside `path` (.NAME.RANDOM.tmp), retried while the name is taken;
+    returns what make returned and the name."""
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return make(tmp), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():  # else the rename fails naming the temporary, not the path given
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    make_parent(path)
+    fd, tmp = _temporary(path, lambda name: os.open(name, _NEW_FILE, 0o666))  # as open(): less the umask
     try:
         with os.fdopen(fd, "wb") as fh:
+            with contextlib.suppress(FileNotFoundError):  # a file replaced keeps its mode, as with open()
+                os.chmod(fh.fileno() if os.chmod in os.supports_fd else tmp, stat.S_IMODE(os.stat(path).st_mode))
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -45,6 +79,22 @@ def atomic_write_json(path: str | os.PathLike, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
+def json_text(obj, **options) -> str:
+    """JSON that every reader accepts, for what the commands print: Python writes NaN and
+    Infinity, which are not JSON; an undefined number (a ROC AUC with one class) is null."""
+    return json.dumps(_finite_or_none(obj), allow_nan=False, **options)
+
+
+def _finite_or_none(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: _finite_or_none(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_or_none(value) for value in obj]
+    return obj
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty temporary folder; when the block ends without error, it replaces `path`.
@@ -53,9 +103,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     still there under `.<name>.old` (recover_dir puts it back if a crash fell in that gap).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_parent(path)
     recover_dir(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = Path(_temporary(path, lambda name: os.mkdir(name, 0o777))[1])  # as mkdir(): less the umask
     try:
         yield tmp
         for child in tmp.rglob("*"):

@@ -9,7 +9,9 @@
 
 The loader reads the manifest and lets each component load its own folder (components.py); only
 JSON and safetensors are read, nothing is unpickled, so a model folder from anywhere is safe to
-open. Folders saved before components (config.json + vocab.json + model.safetensors) still load.
+open: a damaged or hostile one is one SamesenseError naming the file and the field, raised before
+anything large is allocated. Folders saved before components (config.json + vocab.json +
+model.safetensors) still load.
 Only the encoder side is kept: the classification head used in training is not part of a model.
 """
 
@@ -26,12 +28,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import __version__
-from .components import Component, load_component, make_component, read_json_object
+from .components import CONFIG, Component, build, load_component, make_component, read_json_object
 from .console import progress
 from .encoders import GRUEncoder, Pooling, Projection
 from .errors import SamesenseError
 from .files import atomic_dir, atomic_write_json, recover_dir
-from .tokenize import Tokenizer, make_tokenizer
+from .tokenize import UNK_ID, VOCAB, Tokenizer, make_tokenizer, read_vocabulary
 
 MANIFEST = "manifest.json"
 FORMAT = "samesense-model"
@@ -51,8 +53,8 @@ class SentenceModel(nn.Module):
     @classmethod
     def build(cls, tokenizer: Tokenizer, encoder: dict, pooling: str = "max",
               projection: int | None = None) -> "SentenceModel":
-        """A fresh model: `encoder` holds the GRU's settings (its vocabulary is the tokenizer's)."""
-        encoder_module = make_component({**encoder, "vocab_size": len(tokenizer)}, "encoder settings")
+        """A fresh model: `encoder` holds the GRU's settings (its vocabulary is the tokenizer's ids)."""
+        encoder_module = make_component({**encoder, "vocab_size": tokenizer.num_ids}, "encoder settings")
         stages = [encoder_module, Pooling(pooling)]
         if projection:
             stages.append(Projection(encoder_module.dim, projection))
@@ -77,6 +79,15 @@ class SentenceModel(nn.Module):
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         return self.tokenizer.tokenize(texts)
+
+    def unknown_fraction(self, texts: Sequence[str]) -> list[float]:
+        """For each text, the share of the tokens the model reads that its vocabulary does not
+        hold (1.0 for a text with no tokens). Such a text's vector says little about it: its
+        unknown tokens share hashed embeddings (or the one <unk>), so a caller can abstain near 1
+        (a foreign script, emoji, keyboard mashing) instead of trusting a high cosine."""
+        if isinstance(texts, str):
+            raise SamesenseError("unknown_fraction takes a list of sentences, not one string")
+        return self.tokenizer.unknown_fraction(texts)
 
     def features(self, token_ids: Sequence[list[int]], device: torch.device | str = "cpu") -> dict:
         """A padded batch on `device` (lengths stay on the CPU, where packing wants them)."""
@@ -153,47 +164,106 @@ def load(path: str | os.PathLike, device: str = "cpu") -> SentenceModel:
     """Load a saved model folder (or a run folder with its best model under `model/`)."""
     path = resolve_model_dir(path)
     if (path / MANIFEST).is_file():
-        manifest = read_json_object(path / MANIFEST)
-        if manifest.get("format") != FORMAT:
-            raise SamesenseError(f"{path / MANIFEST}: not a samesense model manifest")
-        try:
-            entries = [(entry["role"], entry["type"], entry["path"]) for entry in manifest["components"]]
-        except (KeyError, TypeError) as err:
-            raise SamesenseError(f"{path / MANIFEST}: damaged manifest ({err})") from None
-        parts = []
-        for role, kind, folder in entries:
-            part = load_component(path / folder)
-            if (part.role, part.type) != (role, kind):  # the manifest and the part must tell one story
-                raise SamesenseError(f"{path / MANIFEST}: lists {folder}/ as {role} {kind!r}, but it holds "
-                                     f"{part.role} {part.type!r}")
-            parts.append(part)
-        if not parts or not isinstance(parts[0], Tokenizer):
-            raise SamesenseError(f"{path / MANIFEST}: the first component must be a tokenizer")
-        model = SentenceModel(parts[0], parts[1:], manifest.get("info"))
+        model = load_components(path / MANIFEST)
     else:
         model = load_legacy(path)
     model.fingerprint = fingerprint(path)
     return model.to(device).eval()
 
 
+def load_components(manifest_path: Path) -> SentenceModel:
+    manifest = read_json_object(manifest_path)
+    if manifest.get("format") != FORMAT:
+        raise SamesenseError(f"{manifest_path}: not a samesense model manifest")
+    info = manifest.get("info")
+    if info is not None and not isinstance(info, dict):
+        raise SamesenseError(f"{manifest_path}: info must be a JSON object")
+    entries = manifest_entries(manifest_path, manifest.get("components"))
+    parts = []
+    for role, kind, folder in entries:
+        part = load_component(manifest_path.parent / folder)
+        if (part.role, part.type) != (role, kind):  # the manifest and the part must tell one story
+            raise SamesenseError(f"{manifest_path}: lists {folder}/ as {role} {kind!r}, but it holds "
+                                 f"{part.role} {part.type!r}")
+        parts.append(part)
+    if not isinstance(parts[0], Tokenizer):
+        raise SamesenseError(f"{manifest_path}: the first component must be a tokenizer")
+    check_parts_fit(manifest_path, parts, [manifest_path.parent / folder / CONFIG for _, _, folder in entries])
+    return checked_to_run(manifest_path, SentenceModel(parts[0], parts[1:], info))
+
+
+def manifest_entries(manifest_path: Path, components: object) -> list[tuple[str, str, str]]:
+    """(role, type, folder) of each listed component; each folder a plain name inside the model
+    folder, so a manifest cannot point the loader elsewhere."""
+    if not isinstance(components, list) or not components:
+        raise SamesenseError(f"{manifest_path}: damaged manifest (components must be a non-empty list)")
+    entries = []
+    for i, entry in enumerate(components):
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(key), str) for key in ("role", "type", "path")):
+            raise SamesenseError(f"{manifest_path}: damaged manifest (components[{i}] needs a role, a type and a "
+                                 "path, each a string)")
+        if entry["path"] in ("", ".", "..") or Path(entry["path"]).name != entry["path"] or "\\" in entry["path"]:
+            raise SamesenseError(f"{manifest_path}: components[{i}].path must name a folder inside the model "
+                                 f"folder, got {entry['path']!r}")
+        entries.append((entry["role"], entry["type"], entry["path"]))
+    return entries
+
+
+def check_parts_fit(manifest_path: Path, parts: list[Component], configs: list[Path]) -> None:
+    """Parts that loaded one by one must also fit together: one of each role, the encoder's table
+    holding every id the tokenizer gives, each stage taking the size the one before gives."""
+    roles = [part.role for part in parts]
+    for role in roles:
+        if roles.count(role) > 1:
+            raise SamesenseError(f"{manifest_path}: components list {role} more than once")
+    tokenizer, dim = parts[0], None
+    for part, config in zip(parts[1:], configs[1:]):
+        vocab_size = getattr(part, "vocab_size", None)
+        if vocab_size is not None and vocab_size < tokenizer.num_ids:
+            raise SamesenseError(f"{config}: vocab_size is {vocab_size}, but the tokenizer gives {tokenizer.num_ids} "
+                                 f"ids ({len(tokenizer)} tokens in {configs[0].parent / VOCAB}, then "
+                                 f"unknown_buckets {tokenizer.unknown_buckets})")
+        in_dim = getattr(part, "in_dim", None)
+        if in_dim is not None and dim is not None and in_dim != dim:
+            raise SamesenseError(f"{config}: in_dim is {in_dim}, but the stage before it gives {dim}")
+        dim = getattr(part, "dim", dim)
+    if dim is None:
+        raise SamesenseError(f"{manifest_path}: no component makes vectors (an encoder is missing)")
+
+
+def checked_to_run(manifest_path: Path, model: SentenceModel) -> SentenceModel:
+    """The model, once one short sentence has gone through it: stages that each loaded but do not
+    run in this order (a pooling before its encoder, no pooling at all) are a damaged manifest."""
+    model.eval()
+    try:
+        with torch.inference_mode():
+            model(model.features([[UNK_ID]]))
+    except Exception as err:  # whatever a stage raises on features it cannot read
+        raise SamesenseError(f"{manifest_path}: damaged manifest: its components do not run in this order "
+                             f"({type(err).__name__}: {err})") from None
+    return model
+
+
 def load_legacy(path: Path) -> SentenceModel:
     """A folder saved before components: config.json + vocab.json + model.safetensors, one GRU
     whose readout setting sat in the encoder's config (absent before it was a setting: the final
     state)."""
-    config = read_json_object(path / LEGACY_CONFIG)
+    config_path = path / LEGACY_CONFIG
+    config = read_json_object(config_path)
     if config.get("format") != FORMAT:
-        raise SamesenseError(f"{path / LEGACY_CONFIG}: not a samesense model config")
-    try:
-        tokens = read_json_object(path / LEGACY_VOCAB)["tokens"]
-        encoder_config = dict(config["encoder"])
-        tokenizer = make_tokenizer(config["tokenizer"], tokens)
-        if encoder_config.pop("type") != GRUEncoder.type:
-            raise KeyError("encoder type")
-        pooling = Pooling(encoder_config.pop("pooling", "last"))
-        encoder = GRUEncoder(len(tokens), **encoder_config)
-    except (KeyError, TypeError) as err:
-        raise SamesenseError(f"{path}: damaged model folder ({err})") from None
-    if not (path / LEGACY_WEIGHTS).is_file():
-        raise SamesenseError(f"{path}: incomplete model folder ({LEGACY_WEIGHTS} missing)")
-    encoder.load_weights(path / LEGACY_WEIGHTS)
-    return SentenceModel(tokenizer, [encoder, pooling], config.get("info"))
+        raise SamesenseError(f"{config_path}: not a samesense model config")
+    tokenizer_config, encoder_config, info = config.get("tokenizer"), config.get("encoder"), config.get("info")
+    if not isinstance(tokenizer_config, dict) or not isinstance(encoder_config, dict):
+        raise SamesenseError(f"{path}: damaged model folder (tokenizer and encoder must be JSON objects in "
+                             f"{LEGACY_CONFIG})")
+    if info is not None and not isinstance(info, dict):
+        raise SamesenseError(f"{config_path}: info must be a JSON object")
+    tokens = read_vocabulary(path / LEGACY_VOCAB)
+    tokenizer = make_tokenizer(tokenizer_config, tokens, config_path)
+    encoder_config = dict(encoder_config)
+    if encoder_config.pop("type", None) != GRUEncoder.type:
+        raise SamesenseError(f"{path}: damaged model folder (encoder type must be {GRUEncoder.type!r})")
+    pooling = build(Pooling, {"mode": encoder_config.pop("pooling", "last")}, config_path)
+    encoder = GRUEncoder.from_files({**encoder_config, "vocab_size": tokenizer.num_ids}, config_path,
+                                    path / LEGACY_WEIGHTS)
+    return SentenceModel(tokenizer, [encoder, pooling], info)

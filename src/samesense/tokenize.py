@@ -2,8 +2,14 @@
 
 Character-level is the default (the article's choice, right for Chinese, where words need a
 segmenter); the word-level tokenizer is for spaced languages and still splits CJK text into single
-characters, so mixed text works. Both share one vocabulary type: id 0 pads, id 1 stands for any
-token seen fewer than `min_count` times in training.
+characters, so mixed text works. Both share one vocabulary type: id 0 pads, id 1 stands for an
+empty text, then come the tokens seen at least `min_count` times in training.
+
+A token not in the vocabulary (too rare in training, or never seen) maps to one of
+`unknown_buckets` ids after the vocabulary, chosen by a stable hash of the token (fastText-style):
+so two sentences of unknown words get different vectors, and the bucket rows are trained on the
+rare tokens that land in them. With no buckets (models trained before the setting), every unknown
+token is id 1, <unk>.
 
 A tokenizer is the first component of a model: `tokenize` gives id lists, `collate` pads a batch
 of them into the features the encoder reads. It saves its settings in `config.json` and its
@@ -13,11 +19,12 @@ vocabulary in `vocab.json`, in its own folder of the model.
 from __future__ import annotations
 
 import re
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .components import Component, build, read_json_object, register
+from .components import CONFIG, MAX_VOCAB, Component, build, read_json_object, register, training_bounds
 from .data import normalize_text
 from .errors import SamesenseError
 from .files import atomic_write_json
@@ -29,6 +36,26 @@ PAD_ID, UNK_ID = 0, 1
 CHINESE_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
+def bucket_of(token: str, buckets: int) -> int:
+    """A token's unknown bucket: CRC-32 of its UTF-8 bytes, the same in every process and on every
+    machine (Python's hash() of a str is salted per process)."""
+    return zlib.crc32(token.encode("utf-8", "surrogatepass")) % buckets
+
+
+def read_vocabulary(path: Path) -> list[str]:
+    """vocab.json's tokens: distinct strings, <pad> and <unk> first, at most MAX_VOCAB of them."""
+    tokens = read_json_object(path).get("tokens")
+    if not isinstance(tokens, list) or not all(isinstance(token, str) for token in tokens):
+        raise SamesenseError(f"{path}: damaged model file (tokens must be a list of strings)")
+    if len(tokens) > MAX_VOCAB:
+        raise SamesenseError(f"{path}: tokens: {len(tokens)} tokens, more than {MAX_VOCAB}")
+    if tokens[:2] != [PAD, UNK]:
+        raise SamesenseError(f"{path}: tokens must start with {PAD!r} and {UNK!r}")
+    if len(set(tokens)) != len(tokens):
+        raise SamesenseError(f"{path}: damaged model file (tokens repeat)")
+    return tokens
+
+
 def mostly_chinese(texts: list[str]) -> bool:
     """True when more than half of the texts hold a Chinese character."""
     return sum(bool(CHINESE_CHAR.search(t)) for t in texts) > len(texts) / 2
@@ -38,12 +65,16 @@ class Tokenizer(Component):
     """Splits text into tokens and maps them to ids; subclasses define `split` only."""
 
     role = "tokenizer"
+    bounds = training_bounds("max_len", "min_count", "unknown_buckets")
 
     def __init__(self, tokens: list[str] | None = None, max_len: int = 32, min_count: int = 5,
-                 normalize: bool = True):
+                 normalize: bool = True, unknown_buckets: int = 0):
         if max_len < 1:
             raise SamesenseError(f"max_len must be at least 1, got {max_len}")
+        if unknown_buckets < 0:
+            raise SamesenseError(f"unknown_buckets must be at least 0, got {unknown_buckets}")
         self.max_len, self.min_count, self.normalize = max_len, min_count, normalize
+        self.unknown_buckets = unknown_buckets  # 0: one <unk> id, as before the setting
         self.tokens = tokens if tokens is not None else [PAD, UNK]
         if self.tokens[:2] != [PAD, UNK]:
             raise SamesenseError(f"a vocabulary must start with {PAD!r} and {UNK!r}")
@@ -53,7 +84,8 @@ class Tokenizer(Component):
         raise NotImplementedError
 
     def fit(self, texts: Iterable[str]) -> "Tokenizer":
-        """Build the vocabulary: tokens seen at least min_count times, most frequent first."""
+        """Build the vocabulary: tokens seen at least min_count times, most frequent first. The
+        rarer ones map to their unknown buckets, whose rows training then learns from them."""
         counts = Counter(tok for text in texts for tok in self.split(self._prepare(text)))
         kept = sorted((t for t, c in counts.items() if c >= self.min_count), key=lambda t: (-counts[t], t))
         self.tokens = [PAD, UNK] + kept
@@ -63,14 +95,37 @@ class Tokenizer(Component):
     def _prepare(self, text: str) -> str:
         return normalize_text(text) if self.normalize else text
 
+    @property
+    def num_ids(self) -> int:
+        """How many ids there are (an embedding table's rows): the vocabulary, then the buckets."""
+        return len(self.tokens) + self.unknown_buckets
+
+    def unknown_id(self, token: str) -> int:
+        """The id of a token not in the vocabulary: its bucket's, or <unk> when there are none."""
+        if not self.unknown_buckets:
+            return UNK_ID
+        return len(self.tokens) + bucket_of(token, self.unknown_buckets)
+
+    def tokens_of(self, text: str) -> list[str]:
+        """The tokens of a text that a model reads: normalised, split, cut at max_len."""
+        return self.split(self._prepare(text))[: self.max_len]
+
     def encode(self, text: str) -> list[int]:
         """Token ids, cut at max_len; never empty (an empty text is one unknown token), so every
         sentence has a vector."""
-        ids = [self.ids.get(t, UNK_ID) for t in self.split(self._prepare(text))[: self.max_len]]
-        return ids or [UNK_ID]
+        ids = self.ids
+        return [ids[t] if t in ids else self.unknown_id(t) for t in self.tokens_of(text)] or [UNK_ID]
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         return [self.encode(t) for t in texts]
+
+    def unknown_fraction(self, texts: Sequence[str]) -> list[float]:
+        """For each text, the share of the tokens a model reads (tokens_of) that are not in the
+        vocabulary; 1.0 for a text with no tokens. Near 1, the vector says little about the text."""
+        fractions = []
+        for tokens in map(self.tokens_of, texts):
+            fractions.append(sum(t not in self.ids for t in tokens) / len(tokens) if tokens else 1.0)
+        return fractions
 
     @staticmethod
     def collate(token_ids: Sequence[list[int]]) -> dict:
@@ -89,7 +144,8 @@ class Tokenizer(Component):
         return len(self.tokens)
 
     def config(self) -> dict:
-        return {"max_len": self.max_len, "min_count": self.min_count, "normalize": self.normalize}
+        return {"max_len": self.max_len, "min_count": self.min_count, "normalize": self.normalize,
+                "unknown_buckets": self.unknown_buckets}
 
     def save(self, folder: Path) -> None:
         super().save(folder)
@@ -97,10 +153,8 @@ class Tokenizer(Component):
 
     @classmethod
     def load(cls, folder: Path, config: dict) -> "Tokenizer":
-        tokens = read_json_object(folder / VOCAB).get("tokens")
-        if not isinstance(tokens, list):
-            raise SamesenseError(f"{folder / VOCAB}: damaged model file (no list of tokens)")
-        return build(cls, {**config, "tokens": tokens}, folder)
+        # a config.json without unknown_buckets was saved before the setting: 0, as it was trained
+        return build(cls, {**config, "tokens": read_vocabulary(folder / VOCAB)}, folder / CONFIG)
 
 
 @register
@@ -127,9 +181,11 @@ class WordTokenizer(Tokenizer):
 TOKENIZERS: dict[str, type[Tokenizer]] = {cls.type: cls for cls in (CharTokenizer, WordTokenizer)}
 
 
-def make_tokenizer(config: dict, tokens: list[str] | None = None) -> Tokenizer:
+def make_tokenizer(config: dict, tokens: list[str] | None = None,
+                   where: Path | str = "tokenizer settings") -> Tokenizer:
+    """A tokenizer from settings with a `type` (TrainConfig's tokenizer_config, a legacy folder's)."""
     config = dict(config)
-    kind = config.pop("type")
-    if kind not in TOKENIZERS:
-        raise SamesenseError(f"unknown tokenizer {kind!r}: choose from {', '.join(TOKENIZERS)}")
-    return TOKENIZERS[kind](tokens, **config)
+    kind = config.pop("type", None)
+    if not isinstance(kind, str) or kind not in TOKENIZERS:
+        raise SamesenseError(f"{where}: unknown tokenizer {kind!r}: choose from {', '.join(TOKENIZERS)}")
+    return build(TOKENIZERS[kind], {**config, "tokens": tokens}, where)

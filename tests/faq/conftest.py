@@ -1,3 +1,8 @@
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
 import pytest
 
 from fakes import WordModel
@@ -29,28 +34,32 @@ def bank(tmp_path, model):
 TOKEN = "test-token"
 
 
-@pytest.fixture
-def live_server(bank):
-    """The app on uvicorn in a thread, on a free port of 127.0.0.1: yields its base URL."""
-    import socket
-    import threading
-    import time
-
+@contextmanager
+def running_server(app, **settings):
+    """`app` on uvicorn in a thread, on a free port of 127.0.0.1: yields (host, port)."""
     import uvicorn
-
-    from samesense.faq.serve import create_app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(bank, TOKEN), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **settings))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 30
     while not server.started and time.time() < deadline:
         time.sleep(0.02)
     assert server.started, "the test server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield "127.0.0.1", port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(bank):
+    """The app on uvicorn in a thread: yields its base URL."""
+    from samesense.faq.serve import create_app
+
+    with running_server(create_app(bank, TOKEN), log_level="warning", access_log=False) as (host, port):
+        yield f"http://{host}:{port}"

@@ -130,7 +130,7 @@ def test_serve_starts_with_a_token_file_and_answers(trained_run, faq_files, tmp_
     bank = tmp_path / "bank.faq"
     assert main(["faq", "import", str(bank), str(faq_files[0]), "--model", str(model), "--quiet"]) == 0
     token = tmp_path / "token"
-    token.write_text("file-token\n")
+    token.write_text("file-token-0123456789\n")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -148,7 +148,7 @@ def test_serve_starts_with_a_token_file_and_answers(trained_run, faq_files, tmp_
         assert health["writable"] and health["entries"] == 60
         group, question = faq_files[3][0]
         assert httpx.post(url + "/ask", json={"question": question}).json()["candidates"][0]["answer"] == f"answer {group}"
-        auth = {"Authorization": "Bearer file-token"}
+        auth = {"Authorization": "Bearer file-token-0123456789"}
         assert httpx.post(url + "/faq", json={"question": "qqqqq", "answer": "a"}, headers=auth).status_code == 201
     finally:
         proc.terminate()
@@ -161,3 +161,26 @@ def test_ask_refuses_a_question_that_is_not_utf8(trained_run, tmp_path):
     proc = subprocess.run([sys.executable.encode(), b"-m", b"samesense.cli", b"ask", str(bank).encode(), b"caf\xe9"],
                           capture_output=True)
     assert proc.returncode == 2 and b"question: not valid UTF-8" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_export_onto_a_folder_or_under_a_file_is_one_line_naming_it(bank, tmp_path, capsys):
+    """The `bank` fixture's file (three entries, fake model); export opens it without a model."""
+    path = str(tmp_path / "bank.faq")
+    folder = tmp_path / "out.tsv"
+    folder.mkdir()
+    a_file = tmp_path / "plain.txt"
+    a_file.write_text("x")
+    for target, message in ((folder, f"{folder}: Is a directory"), (a_file / "x.tsv", f"{a_file}: Not a directory")):
+        assert main(["faq", "export", path, str(target)]) == 2
+        err = capsys.readouterr().err
+        assert err == f"samesense: error: {message}\n"
+    assert list(folder.iterdir()) == []  # no temporary left behind
+    assert main(["faq", "export", path, str(tmp_path / "fine.tsv")]) == 0
+
+
+def test_rm_of_a_missing_id_does_not_claim_others_were_deleted(bank, tmp_path, capsys):
+    path = str(tmp_path / "bank.faq")
+    assert main(["faq", "rm", path, str(2**63 - 1)]) == 2
+    assert capsys.readouterr().err == f"samesense: error: no entry {2**63 - 1}\n"
+    assert main(["faq", "rm", path, "1", "999"]) == 2
+    assert capsys.readouterr().err == "samesense: error: no entry 999 (the others were deleted)\n"

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from samesense.cli import main
 from samesense.errors import DataError
 from samesense.faq import FaqBank
 from samesense.faq.importer import export_file, read_rows
@@ -45,7 +46,7 @@ def test_jsonl_with_paraphrases_and_tags(tmp_path):
     ("a.tsv", b"q1\ta1\tg\nq2\ta2\tg\n", 2, "group 'g' has another answer on line 1"),
     ("a.jsonl", b'{"question": "q", "answer": "a"}\n{"question": "q2", \n', 2, "bad JSON"),
     ("a.jsonl", b'{"question": "q", "answer": "a"}\n["q", "a"]\n', 2, "expected a JSON object"),
-    ("a.jsonl", b'{"question": "q", "anwser": "a"}\n', 1, "unknown field(s) anwser"),
+    ("a.jsonl", b'{"question": "q", "anwser": "a"}\n', 1, "unknown field(s) 'anwser'"),
     ("a.jsonl", b'{"question": 5, "answer": "a"}\n', 1, "question must be text"),
     ("a.csv", b'q1,a1\nq2,a2,g,extra\n', 2, "found 4 fields"),
 ])
@@ -82,3 +83,59 @@ def test_export_imports_back_into_the_same_entries(tmp_path, bank, model, ext):
         assert [p for _, p in mine] == [p for _, p in theirs]
         if ext != "tsv":  # a TSV cell cannot hold a line break
             assert [e.answer for e in copy.store.list_entries()] == [e.answer for e in bank.store.list_entries()]
+
+
+def test_jsonl_nested_too_deep_is_a_bad_row(tmp_path):
+    path = write(tmp_path / "deep.jsonl", b'{"question": "q", "answer": "a"}\n' + b"[" * 200_000 + b"\n"
+                 + b'{"question": "q3", "answer": "a3"}\n')
+    with pytest.raises(DataError, match="deep.jsonl:2: bad JSON \\(nested too deep\\)"):
+        read_rows(path)
+    rows, skipped = read_rows(path, on_error="skip")
+    assert [r.line for r in rows] == [1, 3] and skipped[0].startswith(f"{path}:2: bad JSON")
+
+
+@pytest.mark.parametrize("data", [
+    gzip.compress(b"q\ta\n" * 1000)[:-30],  # cut short
+    b"q\ta\nnot gzip at all\n",  # named .gz, but plain text
+    gzip.compress(b"q\ta\n" * 1000)[:20] + b"\xff" * 40,  # a gzip header, then damaged data
+])
+def test_a_gz_file_that_cannot_be_read_is_a_clean_error(tmp_path, data):
+    path = write(tmp_path / "faq.tsv.gz", data)
+    for on_error in ("reject", "skip"):
+        with pytest.raises(DataError, match=f"^{path}: cannot read"):
+            read_rows(path, on_error=on_error)
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("empty.tsv", b"", "no rows to import"),
+    ("header.csv", b"question,answer\n", "no rows to import"),
+    ("blank.jsonl", b"\n  \n", "no rows to import"),
+    ("bad.tsv", b"one field\nanother\n", "no rows to import (all 2 malformed, skipped)"),
+])
+def test_an_import_with_no_rows_fails_and_leaves_no_bank(tmp_path, capsys, name, data, message):
+    path, bank = write(tmp_path / name, data), tmp_path / "new.faq"
+    assert main(["faq", "import", str(bank), str(path), "--on-error", "skip", "--quiet"]) == 2
+    assert f"{path}: {message}" in capsys.readouterr().err
+    assert not bank.exists()
+
+
+def test_a_failed_import_leaves_no_new_bank_file_and_keeps_an_old_one(tmp_path, capsys, model):
+    path = write(tmp_path / "faq.tsv", b"reset pin\tA\n")
+    bank = tmp_path / "new.faq"
+    assert main(["faq", "import", str(bank), str(path), "--quiet"]) == 2  # no model to encode with
+    assert "no model yet" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["faq.tsv"]
+    with FaqBank.open(bank, model) as old:
+        old.add("opening hours", "B")
+    assert main(["faq", "import", str(bank), str(path), "--quiet"]) == 2  # a fake model is not remembered
+    with FaqBank.open(bank, model) as old:
+        assert old.count() == (1, 1)
+
+
+def test_only_an_empty_bank_is_removed_after_a_failed_import(tmp_path, bank):
+    assert FaqBank.remove_if_empty(bank.path) is False and bank.path.exists()  # entries: kept
+    not_a_bank = write(tmp_path / "notes.faq", b"my notes " * 100)
+    assert FaqBank.remove_if_empty(not_a_bank) is False and not_a_bank.exists()
+    FaqBank.open(tmp_path / "empty.faq").close()
+    assert FaqBank.remove_if_empty(tmp_path / "empty.faq") is True
+    assert not any(p.name.startswith("empty.faq") for p in tmp_path.iterdir())

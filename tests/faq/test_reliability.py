@@ -1,7 +1,10 @@
-"""Crashes and concurrency: a bulk import killed with SIGKILL, and readers and writers at once."""
+"""Crashes and concurrency: a bulk import killed with SIGKILL, readers and writers at once, and
+clients that connect and never finish a request."""
 
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -9,8 +12,9 @@ import time
 
 import httpx
 import numpy as np
+import pytest
 
-from conftest import TOKEN
+from conftest import TOKEN, running_server
 
 from samesense.faq import FaqBank
 
@@ -120,3 +124,65 @@ def test_writes_from_other_processes_reach_a_running_server(trained_run, tmp_pat
     assert server_bank.store.count()[0] == 40
     consistent(server_bank)
     server_bank.close()
+
+
+TIMEOUT = 1.0  # the server's --timeout in these tests
+
+
+@pytest.fixture
+def strict_server(bank):
+    """The app on uvicorn as `samesense serve` runs it (server_settings), with a 1 s timeout and at
+    most 3 connections: yields (host, port)."""
+    from samesense.faq.serve import create_app, server_settings
+
+    with running_server(create_app(bank, TOKEN), **server_settings(timeout=TIMEOUT, max_connections=3)) as address:
+        yield address
+
+
+def seconds_until_closed(sock: socket.socket, trickle: bytes = b"", limit: float = 10.0) -> float:
+    """Seconds until the server closes `sock`, sending a byte of `trickle` every 0.2 s meanwhile."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        if trickle:
+            sock.send(trickle[:1])
+            trickle = trickle[1:]
+        if select.select([sock], [], [], 0.2)[0] and sock.recv(65536) == b"":
+            return time.perf_counter() - started
+    raise AssertionError(f"the connection was still open after {limit} s")
+
+
+def test_idle_and_slow_clients_are_disconnected_after_the_timeout(strict_server):
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(strict_server) as silent:  # connects, sends nothing
+        assert seconds_until_closed(silent) < TIMEOUT + 1
+    with socket.create_connection(strict_server) as trickling:  # a header byte every 0.2 s, for ever
+        assert seconds_until_closed(trickling, trickle=b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"a" * 100) < TIMEOUT + 1
+    with socket.create_connection(strict_server) as slow_body:  # headers, then too little of the body
+        slow_body.sendall(b"POST /ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: 30\r\n\r\n{\"question\": ")
+        assert seconds_until_closed(slow_body) < TIMEOUT + 1
+    with socket.create_connection(strict_server) as keep_alive:  # answered, then idle
+        keep_alive.sendall(request)
+        assert keep_alive.recv(65536).startswith(b"HTTP/1.1 200")
+        assert seconds_until_closed(keep_alive) < TIMEOUT + 1
+
+
+def test_a_prompt_client_is_answered_whatever_the_timeout(strict_server):
+    host, port = strict_server
+    with httpx.Client(base_url=f"http://{host}:{port}") as client:  # one keep-alive connection
+        for _ in range(3):
+            assert client.post("/ask", json={"question": "when are you open"}).status_code == 200
+            time.sleep(TIMEOUT / 2)  # within the timeout, the connection stays
+
+
+def test_requests_beyond_max_connections_are_answered_503(strict_server):
+    host, port = strict_server
+    idle = [socket.create_connection(strict_server) for _ in range(2)]
+    try:
+        time.sleep(0.1)
+        assert httpx.get(f"http://{host}:{port}/healthz").status_code == 503  # the third connection
+    finally:
+        for sock in idle:
+            sock.close()
+    time.sleep(0.2)
+    assert httpx.get(f"http://{host}:{port}/healthz").status_code == 200

@@ -4,7 +4,9 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from samesense.faq.serve import Limits, create_app
+from samesense.errors import SamesenseError
+from samesense.faq.guard import check_allowed_hosts, default_allowed_hosts
+from samesense.faq.serve import Limits, create_app, serve
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -61,9 +63,9 @@ def test_read_only_server_refuses_writes(bank):
 
 
 @pytest.mark.parametrize("body, headers, status, message", [
-    (b'{"question": ""}', {}, 422, "question: empty"),
+    (b'{"question": ""}', {}, 422, "question: String should have at least 1 character"),
     (b'{"question": "   "}', {}, 422, "question: empty"),
-    (json.dumps({"question": "x" * 201}).encode(), {}, 422, "longer than 200 characters"),
+    (json.dumps({"question": "x" * 201}).encode(), {}, 422, "question: String should have at most 200 characters"),
     (json.dumps({"question": "x" * 1_000_000}).encode(), {}, 413, "larger than 4096 bytes"),
     (b'{"question": "pin"}', {"Content-Length": "999999"}, 413, "larger than 4096 bytes"),  # refused unread
     (b'{"question": "pin"}', {"Content-Length": "abc"}, 400, "bad Content-Length"),
@@ -165,3 +167,236 @@ def test_each_app_keeps_its_own_metrics(bank):
         assert metric(one, "samesense_abstention_rate") == 0.5
         assert metric(two, "samesense_requests_total", method="POST", route="/ask", status="200") == 0
         assert metric(two, "samesense_abstention_rate") == 0.0
+
+
+# -- hardening (issue 14) -------------------------------------------------------------------------
+
+BEYOND_64_BITS = str(2**63)  # SQLite's integers are signed 64-bit
+
+
+@pytest.mark.parametrize("method, url", [
+    ("GET", f"/faq/{BEYOND_64_BITS}"), ("PUT", f"/faq/{BEYOND_64_BITS}"), ("DELETE", f"/faq/{BEYOND_64_BITS}"),
+    ("GET", "/faq/-1"), ("GET", "/faq?offset=99999999999999999999"), ("GET", "/faq?offset=-1"),
+])
+def test_ids_and_offsets_out_of_range_are_422(client, method, url):
+    r = client.request(method, url, json={"answer": "a"} if method == "PUT" else None, headers=AUTH)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith(("path.entry_id: Input should be", "query.offset: Input should be"))
+
+
+@pytest.mark.parametrize("entry", [
+    {"question": "q", "answer": "a", "group": "\ud800"},  # a lone surrogate: no UTF-8, SQLite cannot store it
+    {"question": "q\udfff", "answer": "a"},
+    {"question": "q", "answer": "a", "tags": ["\ud800"]},
+    {"question": "q", "answer": "a", "paraphrases": ["x\x00y"]},  # a control character
+    {"question": "q", "answer": "a", "group": " "},
+])
+def test_texts_the_bank_refuses_are_422_not_500(client, entry):
+    body = json.dumps(entry).encode()  # ensure_ascii: the surrogates travel as \ud800 escapes
+    r = client.post("/faq", content=body, headers={**AUTH, "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"], r.text
+    assert client.get("/faq").json()["total"] == 3
+
+
+def test_a_fault_of_the_server_is_a_one_line_500(bank, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire at /secret/path")
+
+    monkeypatch.setattr(bank, "list_entries", broken)
+    with TestClient(create_app(bank, TOKEN), raise_server_exceptions=False) as c:
+        r = c.get("/faq")
+    assert r.status_code == 500 and r.headers["content-type"] == "application/json"
+    assert r.json() == {"detail": "internal server error; the server's log has the details"}
+    assert metric(c, "samesense_requests_total", method="GET", route="/faq", status="500") == 1
+
+
+def test_a_bank_error_from_a_route_is_4xx(bank, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise SamesenseError("group 'x' already exists")
+
+    monkeypatch.setattr(bank, "add", refuse)
+    with TestClient(create_app(bank, TOKEN)) as c:
+        r = c.post("/faq", json={"question": "q", "answer": "a", "group": "x"}, headers=AUTH)
+    assert r.status_code == 422 and r.json() == {"detail": "group 'x' already exists"}
+
+
+def series(client) -> set[tuple]:
+    """Every series on /metrics: (sample name, labels)."""
+    return {(sample.name, tuple(sorted(sample.labels.items())))
+            for family in text_string_to_metric_families(client.get("/metrics").text) for sample in family.samples}
+
+
+def test_metrics_series_stay_bounded_whatever_the_requests(client):
+    def grow(n: int) -> None:
+        for i in range(n):
+            client.request(f"FOO{i}", "/ask")  # a new method name each time
+            client.request("GET", f"/nowhere/{i}")  # a new path each time
+            client.get(f"/faq/{1000 + i}")  # a new id each time
+
+    grow(3)
+    series(client)  # the scrape's own series
+    before = series(client)
+    grow(100)
+    assert series(client) == before  # the counts grow, the series do not
+    assert metric(client, "samesense_requests_total", method="other", route="/ask", status="405") == 103
+    assert metric(client, "samesense_requests_total", method="GET", route="unmatched", status="404") == 103
+    assert metric(client, "samesense_requests_total", method="GET", route="/faq/{entry_id}", status="404") == 103
+
+
+def test_openapi_declares_errors_bounds_lengths_and_the_bearer_scheme(client):
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert schemas["ErrorOut"]["properties"]["detail"]["type"] == "string"
+    assert "HTTPValidationError" not in schemas  # FastAPI's own 422 body (detail: an array) is never sent
+    ops = {(m, p): op for p, item in spec["paths"].items() for m, op in item.items()}
+    documented = {key: set(op["responses"]) for key, op in ops.items()}
+    assert documented[("post", "/ask")] == {"200", "400", "413", "422", "500"}
+    assert documented[("get", "/faq/{entry_id}")] == {"200", "400", "404", "413", "422", "500"}
+    assert documented[("post", "/faq")] == {"201", "400", "401", "403", "413", "422", "500"}
+    assert documented[("put", "/faq/{entry_id}")] >= {"401", "403", "404", "422"}
+    assert documented[("delete", "/faq/{entry_id}")] >= {"401", "403", "404", "422"}
+    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+    for op in ops.values():
+        for status, response in op["responses"].items():
+            if status.startswith(("4", "5")):
+                assert response["content"] == error_body
+
+    # the lengths are the server's limits (this client's: 200 characters a question)
+    question = schemas["AskRequest"]["properties"]["question"]
+    assert question["minLength"] == 1 and question["maxLength"] == 200
+    entry = schemas["EntryIn"]["properties"]
+    assert entry["answer"]["minLength"] == 1 and entry["answer"]["maxLength"] == Limits().max_answer_chars
+    assert entry["tags"]["items"]["maxLength"] == Limits().max_tag_chars
+    assert entry["tags"]["maxItems"] == Limits().max_tags
+    assert entry["paraphrases"]["items"]["maxLength"] == 200
+    assert client.post("/ask", json={"question": "x" * 201}).status_code == 422  # and enforced
+
+    # ids and offsets within SQLite's signed 64 bits
+    entry_id = ops[("get", "/faq/{entry_id}")]["parameters"][0]["schema"]
+    assert entry_id["minimum"] == 1 and entry_id["maximum"] == 2**63 - 1
+    offset = next(p for p in ops[("get", "/faq")]["parameters"] if p["name"] == "offset")["schema"]
+    assert offset["minimum"] == 0 and offset["maximum"] == 2**63 - 1
+
+    # the token is a security scheme (/docs shows Authorize), not a header parameter
+    scheme = spec["components"]["securitySchemes"]["BearerToken"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer" and "SAMESENSE_TOKEN" in scheme["description"]
+    for key in [("post", "/faq"), ("put", "/faq/{entry_id}"), ("delete", "/faq/{entry_id}")]:
+        assert ops[key]["security"] == [{"BearerToken": []}]
+        assert all(p["in"] != "header" for p in ops[key].get("parameters", []))
+    assert "security" not in ops[("post", "/ask")]
+
+
+def test_wrong_credentials_keep_their_own_messages(client):
+    for headers in [{}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer"}, {"Authorization": "Bearer nope"}]:
+        r = client.post("/faq", json={"question": "q", "answer": "a"}, headers=headers)
+        assert r.status_code == 401 and r.json() == {"detail": "writes need the header Authorization: Bearer TOKEN"}
+        assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_healthz_shows_no_filesystem_paths(client, bank, tmp_path):
+    bank.set_settings(calibration={"threshold": 0.7, "target_precision": 0.9, "precision": 0.91, "coverage": 0.8,
+                                   "kind": "groups", "margin": 0.02, "n_in_scope": 10, "n_out_of_scope": 5,
+                                   "files": [str(tmp_path / "groups.tsv")], "model_fingerprint": "f", "created": 1.0})
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert str(tmp_path) not in r.text and "/" not in json.dumps(r.json()).replace("\\/", "")
+    health = r.json()
+    assert health["bank"] == "bank.faq" and "model_path" not in health
+    assert health["calibration"]["precision"] == 0.91 and "files" not in health["calibration"]
+
+
+def test_only_allowed_hosts_are_answered(bank):
+    with TestClient(create_app(bank, None, allowed_hosts=["faq.example.com", "*.internal"])) as c:
+        assert c.get("/healthz", headers={"Host": "faq.example.com"}).status_code == 200
+        assert c.get("/healthz", headers={"Host": "faq.example.com:8000"}).status_code == 200
+        assert c.get("/healthz", headers={"Host": "a.b.internal"}).status_code == 200
+        r = c.get("/healthz", headers={"Host": "attacker.example"})
+        assert r.status_code == 400 and r.text == "Invalid host header"
+        assert r.headers["x-frame-options"] == "DENY"  # refusals carry the security headers too
+
+
+def test_default_allowed_hosts_are_the_bound_address_and_localhost():
+    assert default_allowed_hosts("127.0.0.1") == ["127.0.0.1", "localhost", "[::1]"]
+    assert default_allowed_hosts("10.0.0.5") == ["10.0.0.5", "localhost", "127.0.0.1", "[::1]"]
+    assert default_allowed_hosts("::1") == ["[::1]", "localhost", "127.0.0.1"]
+    with pytest.raises(SamesenseError, match="Domain wildcard"):
+        check_allowed_hosts(["faq.*.com"])  # refused at start, not at the first request
+
+
+PAGE_HEADERS = {"x-frame-options": "DENY", "x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
+
+
+def csp(response) -> dict[str, str]:
+    """The Content-Security-Policy header as {directive: sources}."""
+    directives = response.headers["content-security-policy"].split(";")
+    return dict((part.strip().split(" ", 1) + [""])[:2] for part in directives)
+
+
+@pytest.mark.parametrize("path", ["/", "/static/app.js", "/faq", "/healthz", "/nowhere"])
+def test_every_response_has_the_security_headers(client, path):
+    r = client.get(path)
+    assert {k: r.headers.get(k) for k in PAGE_HEADERS} == PAGE_HEADERS
+    policy = csp(r)
+    assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
+    assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
+
+
+def test_the_page_needs_no_inline_script_or_style():
+    """The page's CSP allows scripts and styles from files only: the page must have none inline."""
+    from html.parser import HTMLParser
+
+    from samesense.faq.serve import STATIC
+
+    found = []
+
+    class Inline(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "style" or (tag == "script" and "src" not in attrs):
+                found.append(tag)
+            found.extend(name for name in attrs if name == "style" or name.startswith("on"))
+
+    Inline().feed((STATIC / "index.html").read_text(encoding="utf-8"))
+    assert found == []
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_the_api_docs_load_only_same_origin_files(client, path):
+    import re
+
+    r = client.get(path)
+    assert r.status_code == 200 and {k: r.headers.get(k) for k in PAGE_HEADERS} == PAGE_HEADERS
+    policy = csp(r)
+    assert policy["frame-ancestors"] == "'none'" and policy["script-src"] == "'self' 'unsafe-inline'"
+    assets = re.findall(r'(?:src|href)\s*=\s*["\']([^"\']+)', r.text) + re.findall(r"url:\s*'([^']+)'", r.text)
+    assert assets and all(a.startswith("/") and not a.startswith("//") for a in assets), assets
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_serve_refuses_a_short_token_before_loading_anything(tmp_path):
+    with pytest.raises(SamesenseError, match="the token has 5 characters; use at least 16"):
+        serve(str(tmp_path / "no-such.faq"), None, token="short")
+
+
+def test_serve_help_documents_timeout_connections_and_hosts(capsys):
+    from samesense.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in ("--timeout SECONDS", "--max-connections N", "--allowed-host HOST", "at least 16 characters"):
+        assert flag in text, flag
+
+
+def test_a_short_token_stops_serve_with_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SAMESENSE_TOKEN": "short"}
+    proc = subprocess.run([sys.executable, "-m", "samesense.cli", "serve", str(tmp_path / "bank.faq")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("samesense: error: the token has 5 characters; use at least 16")

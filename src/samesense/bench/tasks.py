@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..data import read_groups, read_pairs, read_sentences
+from ..data import read_groups, read_pairs, read_sentences, require_pairs, require_rankable
 from ..errors import DataError
 from ..evaluate import abstention_threshold, intent_scores, pair_metrics, ranking_scores
 from .protocols import PROTOCOLS  # noqa: F401  (re-exported: its old home)
@@ -54,7 +54,9 @@ class OpenSet(Task):
         return [self.groups]
 
     def load(self, root):
-        return read_groups(root / self.groups, normalize=False)
+        groups = read_groups(root / self.groups, normalize=False)
+        require_rankable(groups, "of the file")
+        return groups
 
     def sentences(self, data):
         return data.sentences
@@ -77,8 +79,8 @@ class PairScoring(Task):
         return [self.test] + ([self.dev] if self.dev else [])
 
     def load(self, root):
-        return (read_pairs(root / self.test, normalize=False),
-                read_pairs(root / self.dev, normalize=False) if self.dev else None)
+        return (require_pairs(read_pairs(root / self.test, normalize=False)),
+                require_pairs(read_pairs(root / self.dev, normalize=False)) if self.dev else None)
 
     def sentences(self, data):
         return [s for pairs in data if pairs is not None for s in pairs.first + pairs.second]

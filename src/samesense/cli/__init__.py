@@ -67,3 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # e.g. `samesense faq list BANK | head`
         return 0
+    except OSError as err:  # a file the user named: missing, unreadable, a folder, a full disk
+        if err.filename is None:  # about no file: not the user's to fix, so shown with its traceback
+            raise
+        print(f"samesense: error: {err.filename}: {err.strerror or err}", file=sys.stderr)
+        return 2

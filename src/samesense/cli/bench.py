@@ -7,7 +7,7 @@ import argparse
 # names only: the harness (numpy, torch) is imported when the command runs
 from ..bench.protocols import PROTOCOLS
 from .options import given_values
-from .parsing import positive_int
+from .parsing import positive_int, text
 
 
 def add_bench(parser: argparse.ArgumentParser) -> None:
@@ -33,14 +33,16 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="write every number, with the run's settings, to this JSON file")
     parser.add_argument("--doc", metavar="FILE", help="write the tables into this markdown file, as section "
                         "--section (replacing that section only)")
-    parser.add_argument("--section", default="bench", help="name of the section in --doc; also the prefix of the plots")
+    parser.add_argument("--section", type=text, default="bench",
+                        help="name of the section in --doc; also the prefix of the plots")
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (bars per protocol, speed vs accuracy) here")
     parser.add_argument("--vectors", metavar="DIR",
                         help="keep each encoder's vectors in this folder, named by its fingerprint (model "
                         "files' hash, or baseline package version), so that a rerun encodes only new "
                         "sentences; speed is always measured afresh")
-    parser.add_argument("--title", default="Benchmark", help="heading of the report")
-    parser.add_argument("--note", default="", help="a remark for the report, e.g. what else ran on the machine")
+    parser.add_argument("--title", type=text, default="Benchmark", help="heading of the report")
+    parser.add_argument("--note", type=text, default="",
+                        help="a remark for the report, e.g. what else ran on the machine")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="sentences a batch when encoding")
     parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all cores)")
     parser.add_argument("--quiet", dest="show_progress", action="store_false", default=None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .parsing import positive_int
+from .parsing import non_negative_int, positive_int
 
 
 def add_demo(parser: argparse.ArgumentParser) -> None:
@@ -14,7 +14,7 @@ def add_demo(parser: argparse.ArgumentParser) -> None:
         "nearest stored questions.")
     parser.add_argument("--out", default="runs/demo", help="folder for the run, the model and the data split")
     parser.add_argument("--epochs", type=positive_int, default=20, help="training epochs")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the held-out intents and training")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed for the held-out intents and training")
     parser.set_defaults(func=run_demo)
 
 

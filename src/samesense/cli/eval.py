@@ -26,8 +26,9 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..data import read_groups, read_pairs, sniff_format
+    from ..data import read_groups, read_pairs, require_pairs, require_rankable, sniff_format
     from ..evaluate import evaluate_groups, evaluate_pairs
+    from ..files import json_text
     from ..model import load
 
     model = load(args.model)  # raw text in: the model applies its own normalisation
@@ -37,12 +38,14 @@ def run_eval(args: argparse.Namespace) -> int:
 
     kind = sniff_format(args.file) if args.format == "auto" else args.format
     if kind == "pairs":
-        dev = read_pairs(args.dev, normalize=False) if args.dev else None
-        result = evaluate_pairs(encode, read_pairs(args.file, normalize=False), dev)
+        dev = require_pairs(read_pairs(args.dev, normalize=False)) if args.dev else None
+        result = evaluate_pairs(encode, require_pairs(read_pairs(args.file, normalize=False)), dev)
     else:
-        result = evaluate_groups(encode, read_groups(args.file, normalize=False))
+        groups = read_groups(args.file, normalize=False)
+        require_rankable(groups, "of the file")
+        result = evaluate_groups(encode, groups)
     if args.json:
-        print(json.dumps(result))
+        print(json_text(result))
         return 0
     print(f"{args.file} ({kind}, n={result['n']})")
     for key, value in result.items():

@@ -15,9 +15,9 @@ import os
 import sys
 
 from ..errors import SamesenseError
-from ..faq.choices import FORMATS, INDEX_KINDS, ON_ERROR, LimitValues
+from ..faq.choices import FORMATS, INDEX_KINDS, MIN_TOKEN_CHARS, ON_ERROR, LimitValues
 from .options import given_values
-from .parsing import HelpFormatter, add_progress_flags, positive_int
+from .parsing import HelpFormatter, add_progress_flags, bounded, non_negative_int, positive_int, text
 
 FILE_FORMATS = ("auto", *FORMATS)  # auto: by the file's extension
 
@@ -28,8 +28,10 @@ def _bank_arg(p, create: bool = False) -> None:
 
 def _model_arg(p, required: bool = False) -> None:
     p.add_argument("--model", metavar="DIR", required=required,
-                   help="model folder (or run folder) whose vectors the bank uses; the bank remembers it, "
-                   "and re-encodes its questions when the model changes")
+                   help="model folder (or run folder) to encode questions with (default: the one the bank "
+                   "remembers); a writable open (import, add, calibrate, serve with a token) remembers it "
+                   "and re-encodes the bank for a new model; ask, calibrate --dry-run and a read-only serve "
+                   "encode the questions in memory and leave the file alone")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,27 +72,28 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
 
     p = cmds.add_parser("list", help="print entries", formatter_class=HelpFormatter)
     _bank_arg(p)
-    p.add_argument("--contains", metavar="TEXT", help="only entries whose question, paraphrase or answer holds TEXT")
-    p.add_argument("--offset", type=int, default=0, help="entries to skip")
+    p.add_argument("--contains", type=text, metavar="TEXT",
+                   help="only entries whose question, paraphrase or answer holds TEXT")
+    p.add_argument("--offset", type=non_negative_int, default=0, help="entries to skip")
     p.add_argument("--limit", type=positive_int, default=50, help="entries to print")
     p.add_argument("--json", action="store_true", help="one JSON object a line")
     p.set_defaults(func=run_list)
 
     p = cmds.add_parser("add", help="add one entry", formatter_class=HelpFormatter)
     _bank_arg(p, create=True)
-    p.add_argument("--question", required=True, help="the entry's question")
-    p.add_argument("--answer", required=True, help="its answer")
-    p.add_argument("--paraphrase", action="append", default=[], metavar="TEXT",
+    p.add_argument("--question", type=text, required=True, help="the entry's question")
+    p.add_argument("--answer", type=text, required=True, help="its answer")
+    p.add_argument("--paraphrase", type=text, action="append", default=[], metavar="TEXT",
                    help="another way to ask the same question (repeat for more)")
-    p.add_argument("--tag", action="append", default=[], help="a tag (repeat for more)")
-    p.add_argument("--group", help="a unique name for the entry (imports with this group join it)")
+    p.add_argument("--tag", type=text, action="append", default=[], help="a tag (repeat for more)")
+    p.add_argument("--group", type=text, help="a unique name for the entry (imports with this group join it)")
     _model_arg(p)
     p.add_argument("--json", action="store_true", help="print the new entry as JSON")
     p.set_defaults(func=run_add)
 
     p = cmds.add_parser("rm", help="delete entries by id", formatter_class=HelpFormatter)
     _bank_arg(p)
-    p.add_argument("ids", metavar="ID", type=int, nargs="+", help="entry ids (see faq list)")
+    p.add_argument("ids", metavar="ID", type=non_negative_int, nargs="+", help="entry ids (see faq list)")
     p.set_defaults(func=run_rm)
 
     p = cmds.add_parser("info", help="counts, model, index and threshold settings", formatter_class=HelpFormatter)
@@ -112,16 +115,25 @@ def run_import(args) -> int:
     rows, skipped = read_rows(args.file, args.format, args.on_error)
     for message in skipped:
         print(f"samesense: warning: skipped {message}", file=sys.stderr)
-    with FaqBank.open(args.bank, args.model, show_progress=args.show_progress) as bank:
-        settings = {k: v for k, v in (("index", args.index), ("hnsw_above", args.hnsw_above)) if v is not None}
-        if settings:
-            bank.set_settings(**settings)
-        bank.need_model()
-        report = bank.import_rows(rows, ImportReport(skipped=skipped))
-        print(f"{args.file}: {report.rows} rows -> {report.entries_added} entries added, "
-              f"{report.entries_updated} updated, {report.questions_added} questions added"
-              f"{f', {len(skipped)} malformed rows skipped' if skipped else ''} in {report.seconds:.1f}s; "
-              f"{args.bank} holds {bank.count()[0]} entries ({bank.index_kind} index)")
+    if not rows:  # nothing to add is a wrong file, not a success
+        raise SamesenseError(f"{args.file}: no rows to import"
+                             f"{f' (all {len(skipped)} malformed, skipped)' if skipped else ''}")
+    created = not os.path.exists(args.bank)
+    try:
+        with FaqBank.open(args.bank, args.model, show_progress=args.show_progress) as bank:
+            bank.need_model()
+            settings = {k: v for k, v in (("index", args.index), ("hnsw_above", args.hnsw_above)) if v is not None}
+            if settings:
+                bank.set_settings(**settings)
+            report = bank.import_rows(rows, ImportReport(skipped=skipped))
+            print(f"{args.file}: {report.rows} rows -> {report.entries_added} entries added, "
+                  f"{report.entries_updated} updated, {report.questions_added} questions added"
+                  f"{f', {len(skipped)} malformed rows skipped' if skipped else ''} in {report.seconds:.1f}s; "
+                  f"{args.bank} holds {bank.count()[0]} entries ({bank.index_kind} index)")
+    except BaseException:
+        if created:  # a failed import leaves no empty bank behind
+            FaqBank.remove_if_empty(args.bank)
+        raise
     return 0
 
 
@@ -164,8 +176,8 @@ def run_rm(args) -> int:
     with open_without_model(args.bank) as bank:
         missing = [i for i in args.ids if not bank.delete(i)]
     if missing:
-        raise SamesenseError(f"no entr{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))} "
-                             f"(the others were deleted)")
+        others = " (the others were deleted)" if len(missing) < len(args.ids) else ""
+        raise SamesenseError(f"no entr{'y' if len(missing) == 1 else 'ies'} {', '.join(map(str, missing))}{others}")
     print(f"deleted {len(args.ids)} entr{'y' if len(args.ids) == 1 else 'ies'}")
     return 0
 
@@ -196,7 +208,7 @@ def run_ask(args) -> int:
     from ..faq.bank import FaqBank
 
     questions = [line.strip() for line in sys.stdin if line.strip()] if args.questions == ["-"] else args.questions
-    with FaqBank.open(args.bank, args.model, create=False) as bank:
+    with FaqBank.open(args.bank, args.model, read_only=True) as bank:  # another --model: encoded in memory
         bank.need_model()
         for question in questions:
             answer = bank.ask(question, k=args.k)
@@ -236,7 +248,7 @@ def run_calibrate(args) -> int:
     if args.oos and not args.groups:
         raise SamesenseError("--oos goes with --groups")
     plot = args.plot or f"{args.bank}.calibration.png"
-    with FaqBank.open(args.bank, args.model, create=False) as bank:
+    with FaqBank.open(args.bank, args.model, create=False, read_only=args.dry_run) as bank:
         result = calibrate(bank, args.target_precision, groups=args.groups, oos=args.oos, pairs=args.pairs,
                            margin=args.margin, plot=plot, save=not args.dry_run)
     if args.json:
@@ -261,12 +273,12 @@ TOKEN_ENV = "SAMESENSE_TOKEN"
 
 def add_serve(p: argparse.ArgumentParser) -> None:
     p.description = ("POST /ask, GET/POST/PUT/DELETE /faq, /healthz, /metrics, the web page at / and OpenAPI "
-                     f"docs at /docs. Writes need a bearer token: from ${TOKEN_ENV} or --token-file; without "
-                     "one the server only starts with --read-only.")
+                     f"docs at /docs. Writes need a bearer token of at least {MIN_TOKEN_CHARS} characters: from "
+                     f"${TOKEN_ENV} or --token-file; without one the server only starts with --read-only.")
     _bank_arg(p)
     _model_arg(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    p.add_argument("--port", type=int, default=8000, help="port to listen on")
+    p.add_argument("--port", type=bounded(int, at_least=0, at_most=65535), default=8000, help="port to listen on")
     p.add_argument("--token-file", metavar="FILE", help=f"file holding the bearer token for writes (else ${TOKEN_ENV})")
     p.add_argument("--read-only", action="store_true", help="refuse all writes (no token needed)")
     limits = LimitValues()  # the server's defaults (guard.py's Limits, without FastAPI)
@@ -278,6 +290,14 @@ def add_serve(p: argparse.ArgumentParser) -> None:
                    help="longest answer")
     p.add_argument("--threads", type=positive_int, default=1,
                    help="torch threads for encoding (one query is small: more threads only contend)")
+    p.add_argument("--timeout", type=bounded(float, at_least=1), default=10.0, metavar="SECONDS",
+                   help="a connection must deliver each whole request within SECONDS of opening or of its last "
+                   "answer, else it is closed: idle and slow clients do not hold connections")
+    p.add_argument("--max-connections", type=positive_int, default=100, metavar="N",
+                   help="connections (or requests) at once; beyond N, requests are answered 503")
+    p.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="HOST",
+                   help="a Host header to answer (repeatable; *.example.com for subdomains, * for any); "
+                   "others get 400 (default: the --host address, localhost, 127.0.0.1 and [::1])")
     p.set_defaults(func=run_serve)
 
 
@@ -303,5 +323,6 @@ def run_serve(args) -> int:
                              "(or --read-only to serve without writes)")
     limits = Limits(**given_values(args, Limits))
     serve(args.bank, args.model, host=args.host, port=args.port, token=None if args.read_only else token,
-          limits=limits, threads=args.threads)
+          limits=limits, threads=args.threads, timeout=args.timeout, max_connections=args.max_connections,
+          allowed_hosts=args.allowed_hosts)
     return 0

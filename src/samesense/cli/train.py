@@ -4,7 +4,6 @@ declared once, in samesense/train/config.py; only --progress, --quiet and --json
 from __future__ import annotations
 
 import argparse
-import json
 
 from .. import train as training  # a lazy package: the loop (torch) loads when a run starts
 from ..errors import SamesenseError
@@ -28,14 +27,24 @@ def add_train(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    given = given_values(args, *SECTIONS.values())
-    # resuming: the run's stored settings, changed only where a flag was given (None: no run there
-    # yet, so it starts afresh)
-    saved = training.saved_config(given["out"]) if given.get("resume") else None
-    if saved is None and not given.get("train"):
-        raise SamesenseError("--train FILE is required (unless --resume continues a run)")
-    cfg = saved.replace(**given) if saved is not None else TrainConfig.from_dict(given)
-    summary = training.train(cfg)
+    from ..files import json_text
+
+    summary = training.train(config_to_run(given_values(args, *SECTIONS.values())))
     if args.json:
-        print(json.dumps({key: value for key, value in summary.items() if key != "history"}))
+        print(json_text({key: value for key, value in summary.items() if key != "history"}))
     return 0
+
+
+def config_to_run(given: dict) -> TrainConfig:
+    """The flags given; with --resume, laid over the settings in the run's run.json. A run with no
+    checkpoint yet (killed before its first, or never started) starts afresh (train's open_run),
+    so --resume may start a run: then it needs the training files like any new run."""
+    saved = training.saved_config(given["out"]) if given.get("resume") else None
+    if saved is not None:
+        return saved.replace(**given)
+    if not given.get("train"):
+        if given.get("resume"):
+            raise SamesenseError(f"--train FILE is required: {given['out']} holds no run to resume, so "
+                                 "--resume starts a new one")
+        raise SamesenseError("--train FILE is required (unless --resume continues a run)")
+    return TrainConfig.from_dict(given)

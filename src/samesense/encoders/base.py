@@ -1,15 +1,20 @@
 """A component with tensors: an nn.Module that saves its state_dict as safetensors beside its
-config, and loads it back without unpickling anything."""
+config, and loads it back without unpickling anything.
+
+Loading checks before it allocates: the settings (components.build), then the tensor shapes they
+imply (`weight_shapes`, worked out without building anything) against the shapes in the weights
+file's header (read without the tensors). Only when they agree is the module built."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..components import WEIGHTS, Component, build
+from ..components import CONFIG, WEIGHTS, Component, build, settings_problem, with_defaults
 from ..errors import SamesenseError
 
 Features = dict[str, torch.Tensor]
@@ -27,13 +32,34 @@ class TorchComponent(nn.Module, Component):
             save_file(state, str(folder / WEIGHTS))
 
     @classmethod
+    def weight_shapes(cls, **settings) -> dict[str, tuple[int, ...]]:
+        """The shape of each tensor in the state_dict of cls(**settings) (every setting given,
+        defaults too), worked out without building it: loading compares them with the weights
+        file before allocating anything. (A module built on the meta device would tell too, but
+        its initialisation there imports torch's compiler, seconds on every first load.)"""
+        raise NotImplementedError
+
+    @classmethod
     def load(cls, folder: Path, config: dict) -> "TorchComponent":
-        component = build(cls, config, folder)
-        if not component.state_dict():
-            return component
-        if not (folder / WEIGHTS).is_file():
-            raise SamesenseError(f"{folder}: incomplete model folder ({WEIGHTS} missing)")
-        component.load_weights(folder / WEIGHTS)
+        return cls.from_files(config, folder / CONFIG, folder / WEIGHTS)
+
+    @classmethod
+    def from_files(cls, settings: dict, config_path: Path, weights_path: Path) -> "TorchComponent":
+        """Built from `settings` (read from config_path) with the tensors of weights_path, once the
+        weights' shapes are those the settings imply."""
+        problem = settings_problem(cls, settings)
+        if problem:
+            raise SamesenseError(f"{config_path}: bad settings for {cls.role} {cls.type!r}: {problem}")
+        expected = cls.weight_shapes(**with_defaults(cls, settings))
+        if not expected:  # nothing to load (pooling)
+            return build(cls, settings, config_path)
+        if not weights_path.is_file():
+            raise SamesenseError(f"{weights_path.parent}: incomplete model folder ({weights_path.name} missing)")
+        disagreement = shape_disagreement(expected, weight_shapes(weights_path))
+        if disagreement:
+            raise SamesenseError(f"{config_path} and {weights_path} disagree: {disagreement}")
+        component = build(cls, settings, config_path)
+        component.load_weights(weights_path)
         return component
 
     def load_weights(self, path: Path) -> None:
@@ -41,3 +67,25 @@ class TorchComponent(nn.Module, Component):
             self.load_state_dict(load_file(str(path)))
         except Exception as err:  # safetensors raises its own error types for damaged files
             raise SamesenseError(f"{path}: cannot load weights ({err})") from None
+
+
+def weight_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Each tensor's shape from a safetensors file's header, without reading the tensors (the
+    header's offsets are checked against the file's size as it is opened)."""
+    try:
+        with safe_open(str(path), framework="pt") as weights:
+            return {name: tuple(weights.get_slice(name).get_shape()) for name in weights.keys()}
+    except Exception as err:  # safetensors raises its own error types for damaged files
+        raise SamesenseError(f"{path}: cannot load weights ({err})") from None
+
+
+def shape_disagreement(expected: dict[str, tuple], found: dict[str, tuple]) -> str:
+    """The first tensor whose shape the config and the weights disagree on, in words; '' if none."""
+    for name in sorted(expected.keys() | found.keys()):
+        if name not in found:
+            return f"the config needs {name} {list(expected[name])}, the weights lack it"
+        if name not in expected:
+            return f"the weights hold {name} {list(found[name])}, which the config has no place for"
+        if expected[name] != found[name]:
+            return f"{name} is {list(expected[name])} by the config, {list(found[name])} in the weights"
+    return ""

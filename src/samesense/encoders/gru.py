@@ -12,13 +12,15 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..components import register
+from ..components import MAX_VOCAB, register, training_bounds
 from .base import Features, TorchComponent
 
 
 @register
 class GRUEncoder(TorchComponent):
     role, type = "encoder", "gru"
+    bounds = {**training_bounds("embed_dim", "hidden_dim", "num_layers", "dropout"),
+              "vocab_size": {"at_least": 1, "at_most": MAX_VOCAB}}
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 128,
                  num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0):
@@ -30,6 +32,21 @@ class GRUEncoder(TorchComponent):
         self.gru = nn.GRU(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True,
                           bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
         self.dim = hidden_dim * (2 if bidirectional else 1)
+
+    @classmethod
+    def weight_shapes(cls, vocab_size: int, embed_dim: int, hidden_dim: int, num_layers: int, bidirectional: bool,
+                      **_) -> dict[str, tuple[int, ...]]:
+        """nn.Embedding's and nn.GRU's tensors, named as in their state_dict."""
+        shapes = {"embedding.weight": (vocab_size, embed_dim)}
+        directions = 2 if bidirectional else 1
+        for layer in range(num_layers):
+            inputs = embed_dim if layer == 0 else hidden_dim * directions  # a layer reads the one below
+            for suffix in ("", "_reverse")[:directions]:
+                shapes[f"gru.weight_ih_l{layer}{suffix}"] = (3 * hidden_dim, inputs)  # 3 gates
+                shapes[f"gru.weight_hh_l{layer}{suffix}"] = (3 * hidden_dim, hidden_dim)
+                shapes[f"gru.bias_ih_l{layer}{suffix}"] = (3 * hidden_dim,)
+                shapes[f"gru.bias_hh_l{layer}{suffix}"] = (3 * hidden_dim,)
+        return shapes
 
     def forward(self, features: Features) -> Features:
         lengths = features["lengths"].cpu()

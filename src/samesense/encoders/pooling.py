@@ -18,12 +18,17 @@ POOLINGS = ("max", "last", "mean", "cls")
 @register
 class Pooling(TorchComponent):
     role, type = "pooling", "pooling"
+    bounds = {"mode": {"choices": lambda: list(POOLINGS)}}
 
     def __init__(self, mode: str = "max"):
         super().__init__()
         if mode not in POOLINGS:
             raise SamesenseError(f"pooling must be one of {', '.join(POOLINGS)}, got {mode!r}")
         self.mode = mode
+
+    @classmethod
+    def weight_shapes(cls, **_) -> dict[str, tuple[int, ...]]:
+        return {}  # no tensors
 
     def forward(self, features: Features) -> Features:
         if self.mode == "last":

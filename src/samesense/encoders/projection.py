@@ -5,19 +5,26 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..components import register
+from ..components import register, training_bounds
+from ..train.config import MAX_DIM
 from .base import Features, TorchComponent
 
 
 @register
 class Projection(TorchComponent):
     role, type = "projection", "linear"
+    # in_dim: the vector before it, up to a bidirectional encoder's (twice the largest hidden size)
+    bounds = {"in_dim": {"at_least": 1, "at_most": 2 * MAX_DIM}, "out_dim": training_bounds("projection")["projection"]}
 
     def __init__(self, in_dim: int, out_dim: int, bias: bool = False):
         super().__init__()
         self.in_dim, self.out_dim, self.bias = in_dim, out_dim, bias
         self.linear = nn.Linear(in_dim, out_dim, bias=bias)
         self.dim = out_dim
+
+    @classmethod
+    def weight_shapes(cls, in_dim: int, out_dim: int, bias: bool) -> dict[str, tuple[int, ...]]:
+        return {"linear.weight": (out_dim, in_dim), **({"linear.bias": (out_dim,)} if bias else {})}
 
     def forward(self, features: Features) -> Features:
         features["sentence_embedding"] = self.linear(features["sentence_embedding"])

@@ -17,7 +17,8 @@ One job a file:
   calibrate.py     choosing the answer threshold
   choices.py       file formats, index kinds, the server's limits: names and numbers for --help
   serve.py         the HTTP service: its app and routes
-  guard.py         what a request must pass: body size, UTF-8, bearer token, text lengths
+  guard.py         what a request must pass: Host, body size, UTF-8, bearer token, text lengths, the
+                   request deadline; the security headers every response carries
   schemas.py       the HTTP request and response bodies
   metrics.py       the service's Prometheus metrics
   static/          the web page

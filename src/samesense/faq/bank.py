@@ -7,8 +7,19 @@
 Every write goes to SQLite first (one transaction) and then to the index, under one lock, so a
 reader in this process never sees the index ahead of the store. A bank opened in another process
 is noticed by the store's generation counter: before each search the index is synced with the store
-if the counter moved. When the model's fingerprint differs from the one the vectors were made with,
-every question is encoded again (a model is named by its fingerprint, not by its path).
+if the counter moved. Every text is checked by text.py's rules (and the bank's limits) first.
+
+A bank never mixes models (a model is named by its fingerprint, not by its path). The bank records
+the fingerprint (and dim) of the model its vectors were made by, and
+  - a writable open with another model encodes every question again and makes the bank that
+    model's (one transaction; questions another process adds meanwhile are encoded inside it);
+  - every write that stores vectors checks, inside its transaction, that this process's model is
+    still the bank's, and refuses if another process has moved the bank to another model since;
+  - a read-only open never writes: with another model it encodes the stored questions in memory,
+    for its own index alone;
+  - the index takes a stored vector only when the bank's model (read in the same snapshot as the
+    vector) is this process's; otherwise it encodes the question itself. So a process whose model
+    is no longer the bank's goes on answering, with its own model, and sees new questions too.
 
 What an import does is decided in planner.py, how the SQL goes in store.py; this file keeps the
 three parts agreeing and answers from them.
@@ -26,12 +37,13 @@ import numpy as np
 
 from ..errors import SamesenseError
 from ..protocols import TextEncoder
+from .choices import TextLimits
 from .index import VectorIndex, kind_for
 from .matcher import Answer, Candidate, decide
 from .model_choice import choose_model
 from .planner import FaqRow, ImportReport, apply_plan, merge_rows, plan_import
 from .store import Entry, Store
-from .text import clean, unique
+from .text import SURROGATES, clean, clean_group, clean_list, unique
 
 __all__ = ["FaqBank", "FaqRow", "ImportReport", "NoSuchEntry"]
 
@@ -41,11 +53,17 @@ class NoSuchEntry(SamesenseError):
         super().__init__(f"no entry {entry_id}")
 
 
+# settings measured with a model: another model's vectors make them meaningless
+MODEL_SETTINGS = {"threshold", "calibration"}
+
+
 class FaqBank:
-    def __init__(self, store: Store, model: TextEncoder | None = None, show_progress: bool | None = False):
+    def __init__(self, store: Store, model: TextEncoder | None = None, show_progress: bool | None = False,
+                 limits: TextLimits | None = None):
         self.store = store
         self.model = model
         self.show_progress = show_progress
+        self.limits = limits or TextLimits()
         self.lock = threading.RLock()
         self.index: VectorIndex | None = None
         self.generation = -1
@@ -55,15 +73,41 @@ class FaqBank:
 
     @classmethod
     def open(cls, path: str | os.PathLike, model: TextEncoder | str | os.PathLike | None = None,
-             create: bool = True, show_progress: bool | None = False) -> "FaqBank":
+             create: bool = True, show_progress: bool | None = False, read_only: bool = False,
+             limits: TextLimits | None = None) -> "FaqBank":
         """Open (or create) a bank. `model`: a loaded model, a model folder, or None for the one the
-        bank remembers (if its folder is still there)."""
-        store = Store(path, create=create)
+        bank remembers (if its folder is still there).
+
+        `read_only`: for a process that only reads (a read-only server, `ask`, a calibration dry
+        run): the bank must exist, and nothing is written to it or to its index file, ever; every
+        write is refused. With a model other than the one the bank's vectors were made by, the
+        stored questions are encoded with it in memory, for this process alone, and the bank is
+        left as it is: a read-only server can try another model on a bank that a writable server
+        goes on serving. Writable (the default), another model re-encodes the bank for good.
+
+        `limits`: the longest texts (and lists) this process stores (default: choices.TextLimits).
+        """
+        store = Store(path, create=create and not read_only, read_only=read_only)
         try:
-            return cls(store, choose_model(store, model), show_progress)
+            return cls(store, choose_model(store, model, remember=not read_only), show_progress, limits)
         except BaseException:
             store.close()
             raise
+
+    @classmethod
+    def remove_if_empty(cls, path: str | os.PathLike) -> bool:
+        """Delete a bank that holds no entry, with the files SQLite and the index keep beside it
+        (what a failed first import leaves); whether it was deleted."""
+        path = Path(path)
+        try:
+            with cls.open_without_model(path) as bank:
+                if bank.count() != (0, 0):
+                    return False
+        except SamesenseError:
+            return False  # not a bank (or none): not ours to delete
+        for suffix in ("", "-wal", "-shm", "-journal", ".hnsw"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        return True
 
     @classmethod
     def open_without_model(cls, path: str | os.PathLike) -> "FaqBank":
@@ -80,6 +124,10 @@ class FaqBank:
     @property
     def path(self) -> Path:
         return self.store.path
+
+    @property
+    def read_only(self) -> bool:
+        return self.store.read_only
 
     @property
     def index_kind(self) -> str | None:
@@ -109,23 +157,48 @@ class FaqBank:
     # -- model and index ----------------------------------------------------------------------
 
     def _attach(self, model: TextEncoder) -> None:
-        settings = self.store.settings()
-        if settings.get("model_fingerprint") not in (None, model.fingerprint) or settings.get("dim") not in (None, model.dim):
+        if self._stored_model() not in ((None, None), (model.fingerprint, model.dim)) and not self.read_only:
             self.reencode(model)
-        elif settings.get("model_fingerprint") is None:
-            self.store.put_settings(model_fingerprint=model.fingerprint, dim=model.dim)
         self.model = model
         with self.lock:
             self._build_index()
 
+    def _stored_model(self, conn=None) -> tuple[str | None, int | None]:
+        """(fingerprint, dim) of the model the stored vectors were made by; (None, None) before any."""
+        return self.store.setting("model_fingerprint", conn), self.store.setting("dim", conn)
+
+    def _is_bank_model(self, model: TextEncoder, conn=None) -> bool:
+        return self._stored_model(conn) == (model.fingerprint, model.dim)
+
     def reencode(self, model: TextEncoder) -> None:
-        """Encode every stored question with `model` (a new model means new vectors)."""
-        ids, texts = self.store.question_texts()
-        vectors = model.encode(texts, show_progress=self.show_progress) if texts else np.zeros((0, model.dim))
+        """Encode every stored question with `model` and make the bank that model's (a new model
+        means new vectors). Encoded first, written in one transaction that also encodes the
+        questions added meanwhile, so no old vector is left under the new fingerprint."""
+        vector_of = self._encode(model, unique(self.store.question_texts()[1]))
         with self.lock, self.store.write() as conn:
-            Store.replace_vectors(conn, ids, vectors)
+            ids, texts = self.store.question_texts(conn)
+            vector_of.update(self._encode(model, unique(t for t in texts if t not in vector_of)))
+            Store.replace_vectors(conn, ids, matrix(vector_of, texts, model.dim))
             Store.put_setting(conn, "model_fingerprint", model.fingerprint)
             Store.put_setting(conn, "dim", model.dim)
+
+    def _encode(self, model: TextEncoder, texts: list[str]) -> dict[str, np.ndarray]:
+        return dict(zip(texts, model.encode(texts, show_progress=self.show_progress))) if texts else {}
+
+    def _claim_model(self, conn) -> None:
+        """Inside a write that stores vectors: this process's model must be the bank's (a bank with
+        no vectors yet becomes its), else the write is refused: another process moved the bank to
+        another model after this one opened it."""
+        model = self.need_model()
+        fingerprint, dim = self._stored_model(conn)
+        if fingerprint is None:
+            Store.put_setting(conn, "model_fingerprint", model.fingerprint)
+            Store.put_setting(conn, "dim", model.dim)
+        elif (fingerprint, dim) != (model.fingerprint, model.dim):
+            raise SamesenseError(f"{self.path}: the bank's vectors were made by model {fingerprint} ({dim}-d); "
+                                 f"this process holds model {model.fingerprint} ({model.dim}-d): reopen the "
+                                 f"bank to write to it (opened writable with --model DIR, it is re-encoded "
+                                 f"for that model)")
 
     def wanted_kind(self, questions: int) -> str:
         return kind_for(self.settings["index"], self.settings["hnsw_above"], questions)
@@ -140,12 +213,15 @@ class FaqBank:
         self.index = saved if saved is not None else VectorIndex(dim, kind)
         self._sync(store_ids)
         self._save_index()  # repaired: don't repeat the work next time
-        if kind == "flat" and self.index_path.exists():
+        if kind == "flat" and self.index_path.exists() and not self.read_only:
             self.index_path.unlink()  # a stale graph from when the bank was large
 
     def _save_index(self) -> None:
-        """Keep a changed HNSW graph on disk (it takes minutes to build; a flat index is rebuilt)."""
-        if self.index is not None and self.index.kind == "hnsw" and self.index.changed:
+        """Keep a changed HNSW graph on disk (it takes minutes to build; a flat index is rebuilt);
+        never from a read-only bank, nor from a process whose model is not the bank's (its graph
+        would replace the bank's own)."""
+        if (self.index is not None and self.index.kind == "hnsw" and self.index.changed and not self.read_only
+                and self._is_bank_model(self.model)):
             self.index.save(self.index_path, self.model.fingerprint)
 
     def _sync(self, store_ids: np.ndarray | None = None) -> tuple[int, int]:
@@ -157,8 +233,18 @@ class FaqBank:
             self.index.sync(store_ids, self._fetch_vectors)
         return added, removed
 
-    def _fetch_vectors(self, ids: np.ndarray):
-        return self.store.vectors(ids, self.model.dim)
+    def _fetch_vectors(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of these questions for the index: the stored vectors when the bank's model
+        is this process's, else the stored questions encoded with this process's model, in memory
+        only. The model and the vectors are read in one snapshot, so a re-encoding committed by
+        another process in between cannot slip the other model's vectors in."""
+        with self.store.snapshot():
+            if self._is_bank_model(self.model):
+                return self.store.vectors(ids, self.model.dim)
+            ids, texts = self.store.question_texts(ids=ids)
+        if not texts:
+            return ids, np.zeros((0, self.model.dim), dtype=np.float32)
+        return ids, self.model.encode(texts, show_progress=self.show_progress)
 
     def refresh(self) -> None:
         """Catch up with writes made by other processes (one small read when there were none)."""
@@ -174,12 +260,15 @@ class FaqBank:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def _commit(self, write: Callable) -> object:
+    def _commit(self, write: Callable, stores_vectors: bool = True) -> object:
         """Run `write(conn) -> (result, added_ids, added_vectors, removed_ids)` in one transaction,
-        then apply it to the index, all under the lock."""
+        then apply it to the index, all under the lock. `stores_vectors`: the write adds vectors
+        made by this process's model, which must then be the bank's (checked in the transaction)."""
         with self.lock:
             with self.store.write() as conn:
                 before = self.store.setting("generation", conn)
+                if stores_vectors:
+                    self._claim_model(conn)
                 result, added_ids, added_vectors, removed_ids = write(conn)
             self.settings = self.store.settings()
             if self.index is not None:
@@ -192,14 +281,12 @@ class FaqBank:
             self.generation = self.store.generation()
             return result
 
-    def _matrix(self, vector_of: dict[str, np.ndarray], texts: Sequence[str]) -> np.ndarray:
-        return np.array([vector_of[t] for t in texts], dtype=np.float32).reshape(len(texts), self.model.dim)
-
     def add(self, question: str, answer: str, paraphrases: Sequence[str] = (), tags: Sequence[str] = (),
             group: str | None = None) -> Entry:
-        questions = unique([clean(question, "question")] + [clean(p, "paraphrase") for p in paraphrases])
-        answer = clean(answer, "answer")
-        tags = [clean(t, "tag") for t in tags]
+        limits = self.limits
+        questions = unique([clean(question, "question", limits), *clean_list(paraphrases, "paraphrases", limits)])
+        answer, group = clean(answer, "answer", limits), clean_group(group, limits)
+        tags = clean_list(tags, "tags", limits)
         vectors = self.need_model().encode(questions)
 
         def write(conn):
@@ -217,11 +304,12 @@ class FaqBank:
         current = self.get(entry_id)
         if current is None:
             raise NoSuchEntry(entry_id)
-        question = clean(question, "question") if question is not None else current.question
-        paraphrases = [clean(p, "paraphrase") for p in paraphrases] if paraphrases is not None else current.paraphrases
+        limits = self.limits
+        question = clean(question, "question", limits) if question is not None else current.question
+        paraphrases = clean_list(paraphrases, "paraphrases", limits) if paraphrases is not None else current.paraphrases
         texts = unique([question, *paraphrases])
-        answer = clean(answer, "answer") if answer is not None else None
-        tags = [clean(t, "tag") for t in tags] if tags is not None else None
+        answer = clean(answer, "answer", limits) if answer is not None else None
+        tags = clean_list(tags, "tags", limits) if tags is not None else None
         model = self.need_model()
         new_texts = [t for t in texts if t not in set(current.questions)]
         encoded = dict(zip(new_texts, model.encode(new_texts))) if new_texts else {}
@@ -235,7 +323,7 @@ class FaqBank:
             late = [t for t in fresh if t not in encoded]  # another writer changed the entry meanwhile
             if late:
                 encoded.update(zip(late, model.encode(late)))
-            vectors = self._matrix(encoded, fresh)
+            vectors = matrix(encoded, fresh, model.dim)
             removed = [qid for qid, _, text in rows if text not in texts]
             Store.delete_questions(conn, removed)
             added = Store.insert_questions(conn, entry_id, fresh, vectors, first_position=len(rows) + len(texts))
@@ -247,26 +335,28 @@ class FaqBank:
         return self.get(self._commit(write))
 
     def delete(self, entry_id: int) -> bool:
+        """Whether there was such an entry to delete (any process may delete: no vector is stored)."""
         def write(conn):
             removed = Store.delete_entry(conn, int(entry_id))
             return bool(removed), [], np.zeros((0, self.index.dim if self.index else 0)), removed
 
-        return self._commit(write)
+        return self._commit(write, stores_vectors=False)
 
     def import_rows(self, rows: Sequence[FaqRow], report: ImportReport | None = None) -> ImportReport:
         """Add rows as entries, or to the entries already holding their group or question (see
         planner.py). All or nothing: one transaction."""
         report = report or ImportReport()
         started = time.perf_counter()
-        entries = merge_rows(rows)
+        entries = merge_rows([row.cleaned(self.limits) for row in rows])
         report.rows += len(rows)
         texts = unique(q for entry in entries for q in entry.questions)
-        vector_of = dict(zip(texts, self.need_model().encode(texts, show_progress=self.show_progress)))
+        model = self.need_model()
+        vector_of = self._encode(model, texts)
 
         def write(conn):
             plans = plan_import(entries, self.store, conn)
             added_ids, added_texts = apply_plan(plans, conn, vector_of, report, self.show_progress)
-            return report, added_ids, self._matrix(vector_of, added_texts), []
+            return report, added_ids, matrix(vector_of, added_texts, model.dim), []
 
         self._commit(write)
         with self.lock:
@@ -277,8 +367,14 @@ class FaqBank:
         return report
 
     def set_settings(self, **values) -> None:
+        """Several settings in one write; a threshold or calibration measured with this process's
+        model is refused when that model is no longer the bank's."""
         with self.lock:
-            self.store.put_settings(**values)
+            with self.store.write() as conn:
+                if self.model is not None and MODEL_SETTINGS & values.keys():
+                    self._claim_model(conn)
+                for key, value in values.items():
+                    Store.put_setting(conn, key, value)
             self.settings = self.store.settings()
 
     # -- reading ------------------------------------------------------------------------------
@@ -287,7 +383,10 @@ class FaqBank:
         return self.store.entry(entry_id)
 
     def list_entries(self, offset: int = 0, limit: int | None = None, contains: str | None = None) -> list[Entry]:
-        """Entries by id; `contains`: only those whose question, paraphrase or answer holds it."""
+        """Entries by id; `contains`: only those whose question, paraphrase or answer holds it. An
+        offset past the last entry gives none."""
+        if contains is not None and SURROGATES.search(contains):
+            raise SamesenseError("contains: not valid UTF-8")
         return self.store.list_entries(offset, limit, contains)
 
     def count(self) -> tuple[int, int]:
@@ -323,7 +422,7 @@ class FaqBank:
         return out
 
     def ask(self, question: str, k: int = 5) -> Answer:
-        question = clean(question, "question")
+        question = clean(question, "question", self.limits)
         candidates = self.search([question], max(k, 2))[0]  # two at least: "too close" needs them
         answer = decide(question, candidates, float(self.settings["threshold"]), float(self.settings["margin"]))
         answer.candidates = candidates[:k]
@@ -334,5 +433,12 @@ class FaqBank:
         s = self.settings
         return {"bank": str(self.path), "entries": entries, "questions": questions,
                 "index": self.index_kind, "model_fingerprint": s.get("model_fingerprint"),
+                "model_in_use": self.model.fingerprint if self.model is not None else None,
+                "read_only": self.read_only,
                 "model_path": s.get("model_path"), "threshold": s["threshold"], "margin": s["margin"],
                 "calibration": s.get("calibration")}
+
+
+def matrix(vector_of: dict[str, np.ndarray], texts: Sequence[str], dim: int) -> np.ndarray:
+    """The vectors of `texts`, one row each, from `vector_of`."""
+    return np.array([vector_of[t] for t in texts], dtype=np.float32).reshape(len(texts), dim)

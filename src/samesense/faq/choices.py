@@ -1,4 +1,5 @@
-"""What the FAQ commands let a user choose, and the server's limits: names and numbers alone.
+"""What the FAQ commands let a user choose, what a stored text may be, and the server's limits:
+names and numbers alone.
 
 They live apart from the modules that act on them (importer.py, index.py with FAISS, guard.py with
 FastAPI) so that `samesense faq import --help` and `samesense serve --help` can list the choices and
@@ -14,19 +15,36 @@ from dataclasses import dataclass
 FORMATS = ("tsv", "csv", "jsonl")  # FAQ files, read and written by importer.py
 ON_ERROR = ("reject", "skip")  # what an import does with a malformed row: see importer.read_rows
 INDEX_KINDS = ("flat", "hnsw")  # vector indexes (index.py); a bank's `index` setting may also be "auto"
-
-TAG_CHARS, GROUP_CHARS = 100, 200  # longest tag and group the server stores
+MIN_TOKEN_CHARS = 16  # the server's bearer token: a shorter one is guessable, `serve` refuses it (guard.py)
 
 
 @dataclass
-class LimitValues:
-    """The server's limits on a request, as numbers; guard.py's Limits (a subclass) enforces them."""
+class TextLimits:
+    """What a text may be to be stored in a bank, whichever way it comes in (Python, `faq add`,
+    `faq import`, HTTP): text.py's rules apply them, the bank enforces them on every write."""
 
-    max_body_bytes: int = 64 * 1024
-    max_question_chars: int = 1000
+    max_question_chars: int = 1000  # a question or paraphrase
     max_answer_chars: int = 20_000
-    max_k: int = 50
+    max_tag_chars: int = 100
+    max_group_chars: int = 200
+    max_paraphrases: int = 1000  # given at once: one call, one request, one imported row
+    max_tags: int = 50
 
     def longest(self, field: str) -> int:
-        return {"question": self.max_question_chars, "paraphrases": self.max_question_chars,
-                "answer": self.max_answer_chars, "tags": TAG_CHARS, "group": GROUP_CHARS}[field]
+        """The most characters a `field` (singular or plural: "tag" or "tags") may hold."""
+        longest = {"question": self.max_question_chars, "paraphrase": self.max_question_chars,
+                   "answer": self.max_answer_chars, "tag": self.max_tag_chars, "group": self.max_group_chars}
+        return longest[field.removesuffix("s")]
+
+    def most(self, field: str) -> int:
+        """The most texts a list field (paraphrases, tags) may hold."""
+        return {"paraphrases": self.max_paraphrases, "tags": self.max_tags}[field]
+
+
+@dataclass
+class LimitValues(TextLimits):
+    """The server's limits on a request, as numbers: the text limits, plus the body size and k;
+    guard.py's Limits (a subclass) enforces them."""
+
+    max_body_bytes: int = 64 * 1024
+    max_k: int = 50

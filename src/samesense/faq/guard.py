@@ -1,55 +1,93 @@
-"""What a request must pass before a route acts on it: the body size limit and UTF-8 (ASGI
-middleware, before the body is read whole), the bearer token for writes, and the length of each text
-field. Every refusal is a 4xx with a JSON {"detail": "..."} saying what is wrong."""
+"""What a request must pass before a route acts on it, and what every response carries.
+
+Requests: a Host header the server answers to (Starlette's TrustedHostMiddleware; the names come from
+`allowed_hosts`), the body size limit and UTF-8 (ASGI middleware, before the body is read whole), the
+bearer token for writes (FastAPI's HTTPBearer, so /openapi.json declares it), and the length of each
+text field. Every refusal is a 4xx with a JSON {"detail": "..."} saying what is wrong (but for a Host
+not allowed: Starlette's plain-text 400). Connections: a whole request within the server's timeout
+(`RequestDeadline`). Responses: the browser security headers (`SecurityHeaders`)."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 from typing import Annotated
 
-from fastapi import Header, HTTPException
+import h11
+from fastapi import Depends, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .choices import LimitValues
+from ..errors import SamesenseError
+from .choices import MIN_TOKEN_CHARS, LimitValues
+from .text import clean, clean_list
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # Host headers that name this machine
 
 
 class Limits(LimitValues):
     """The limits (their fields and defaults: choices.py's LimitValues, which the command line shows
-    without importing FastAPI), enforced on request fields with 422s."""
+    without importing FastAPI), enforced on request fields with 422s: an HTTP face on text.py's
+    rules, the very ones the bank applies to every write."""
 
     def text(self, field: str, value: str | list[str] | None) -> str | list[str] | None:
-        """`value` trimmed (each text of a list), or 422 when empty or too long; None (a field
-        left out) stays None."""
+        """`value` as the bank stores it (each text of a list: paraphrases, tags), or 422 with the
+        rule it breaks (empty, too long, a control character, ...); None (a field left out) stays
+        None."""
         if value is None:
             return None
-        if isinstance(value, list):
-            return [self.text(field, v) for v in value]
-        value, longest = value.strip(), self.longest(field)
-        if not value:
-            raise HTTPException(422, f"{field}: empty")
-        if len(value) > longest:
-            raise HTTPException(422, f"{field}: longer than {longest} characters ({len(value)})")
-        return value
+        try:
+            return clean_list(value, field, self) if isinstance(value, list) else clean(value, field, self)
+        except SamesenseError as err:
+            raise HTTPException(422, str(err)) from None
 
     def fields(self, body: BaseModel) -> dict:
         """Every text field of a request body, checked by `text`."""
         return {field: self.text(field, value) for field, value in body}
 
 
+BEARER = HTTPBearer(auto_error=False, scheme_name="BearerToken",  # our own 401/403 messages, not FastAPI's
+                    description="The server's token (samesense serve: $SAMESENSE_TOKEN or --token-file).")
+
+
 def write_access(token: str | None):
     """A route dependency that lets a request through only with `Authorization: Bearer TOKEN`;
     `token` None: the server is read-only."""
 
-    def check(authorization: Annotated[str | None, Header(description="Bearer TOKEN")] = None) -> None:
+    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
         if token is None:
             raise HTTPException(403, "this server is read-only")
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        given = credentials.credentials if credentials is not None else ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
             raise HTTPException(401, "writes need the header Authorization: Bearer TOKEN",
                                 headers={"WWW-Authenticate": "Bearer"})
 
     return check
+
+
+def check_token(token: str | None) -> None:
+    """Refuses (SamesenseError) a token too short to be secret; None (read-only) passes."""
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        raise SamesenseError(f"the token has {len(token)} characters; use at least {MIN_TOKEN_CHARS} (e.g. "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+
+
+def default_allowed_hosts(host: str) -> list[str]:
+    """The Host headers a server bound to `host` answers by default: that address and this machine's
+    names (a browser page on another site cannot then reach it by DNS rebinding)."""
+    bound = f"[{host}]" if ":" in host else host  # an IPv6 literal comes bracketed in a Host header
+    return list(dict.fromkeys([bound.lower(), *LOCAL_HOSTS]))
+
+
+def check_allowed_hosts(hosts: list[str]) -> None:
+    """Refuses (SamesenseError) a host pattern Starlette would refuse only at the first request."""
+    try:
+        TrustedHostMiddleware(None, allowed_hosts=hosts)
+    except AssertionError as err:
+        raise SamesenseError(f"allowed hosts {hosts}: {err}") from None
 
 
 class BodyLimit:
@@ -118,3 +156,80 @@ async def send_json(send, status: int, detail: str) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+# The page's own files: scripts, styles and calls to the API from this origin only, never framed.
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# The /docs and /redoc pages (fastapi-offline) start Swagger UI and ReDoc with an inline script and
+# style them inline; their files still come from this origin only.
+DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+               "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+DOCS_PATHS = ("/docs", "/redoc")
+SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer")]
+
+
+class SecurityHeaders:
+    """ASGI middleware: every response gets a Content-Security-Policy (the looser DOCS_POLICY on the
+    API docs pages), X-Frame-Options DENY, X-Content-Type-Options nosniff and Referrer-Policy
+    no-referrer. Plain ASGI, like BodyLimit."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        policy = DOCS_POLICY if scope["path"].startswith(DOCS_PATHS) else PAGE_POLICY
+        headers = [(b"content-security-policy", policy.encode()), *SECURITY_HEADERS]
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *headers]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class RequestDeadline(H11Protocol):
+    """uvicorn's h11 protocol with a deadline: a connection must deliver a whole request (headers
+    and body) within `timeout_keep_alive` seconds of opening, or of its last response, else it is
+    closed. uvicorn's own keep-alive timer starts only after a first response and restarts on every
+    byte received, so a client that connects and sends nothing, or a byte now and then, would hold
+    its connection (and a slot of --max-connections) for ever. Pass it as uvicorn.Config(http=...)."""
+
+    deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self.start_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state not in (h11.IDLE, h11.SEND_BODY):
+            self.stop_deadline()  # the whole request is in (or the connection is ending)
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # may go on to a request the client sent meanwhile
+        if not self.transport.is_closing() and self.conn.their_state in (h11.IDLE, h11.SEND_BODY):
+            self.start_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.stop_deadline()
+        super().connection_lost(exc)
+
+    def start_deadline(self) -> None:
+        self.stop_deadline()
+        self.deadline = self.loop.call_later(self.timeout_keep_alive, self.deadline_passed)
+
+    def stop_deadline(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def deadline_passed(self) -> None:
+        self.deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()  # a route waiting for the rest of the body hears http.disconnect

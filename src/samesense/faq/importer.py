@@ -7,10 +7,12 @@ Formats, by extension (`.gz` is read too) or by name:
 Rows that share a group are one entry (the first row's question is the entry's question, the others
 its paraphrases), so each must carry the same answer.
 
-A malformed row (wrong number of fields, empty question or answer, invalid UTF-8, bad JSON, an answer
-that contradicts its group's) is an error naming the file and line: `on_error="reject"` stops at the
-first one, `"skip"` leaves the row out and reports it. Nothing is written to the bank while reading,
-so a rejected import writes nothing. What the rows then do to a bank is planner.py's business.
+A malformed row (wrong number of fields, empty question or answer, bad JSON or JSON nested too deep,
+an answer that contradicts its group's, a text that breaks text.py's rules: invalid UTF-8, a control
+character, longer than the limits) is an error naming the file and line: `on_error="reject"` stops
+at the first one, `"skip"` leaves the row out and reports it. A file that cannot be read (not gzip,
+cut short) is an error naming the file. Nothing is written to the bank while reading, so a rejected
+import writes nothing. What the rows then do to a bank is planner.py's business.
 """
 
 from __future__ import annotations
@@ -20,15 +22,16 @@ import gzip
 import io
 import json
 import os
+import zlib
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import DataError, SamesenseError
 from ..files import atomic_write_bytes
-from .choices import FORMATS, ON_ERROR
+from .choices import FORMATS, ON_ERROR, TextLimits
 from .planner import FaqRow
 from .store import Entry
-from .text import SURROGATES
+from .text import DEFAULT_LIMITS, clean, clean_list
 
 JSON_FIELDS = {"question", "answer", "group", "paraphrases", "tags", "id", "created", "updated"}
 
@@ -80,9 +83,14 @@ def _records(path: Path, fmt: str) -> Iterator[tuple[int, object]]:
                 yield number, json.loads(line)
             except json.JSONDecodeError as err:
                 yield number, f"bad JSON ({err.msg} at column {err.colno})"
+            except ValueError as err:  # a number too long for int(), say
+                yield number, f"bad JSON ({err})"
+            except RecursionError:
+                yield number, "bad JSON (nested too deep)"
 
 
-def _text_field(value, name: str, required: bool) -> str | None:
+def _text_field(value, name: str, required: bool, limits: TextLimits) -> str | None:
+    """The text as stored (text.py's rules), None for an optional one left empty, or ValueError."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ValueError(f"empty {name}")
@@ -91,20 +99,26 @@ def _text_field(value, name: str, required: bool) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         raise ValueError(f"{name} must be text, not {type(value).__name__}")
-    if SURROGATES.search(value):
-        raise ValueError(f"{name} is not valid UTF-8")
-    return " ".join(value.split()) if name != "answer" else value.strip()
+    try:
+        return clean(value, name, limits)
+    except SamesenseError as err:
+        raise ValueError(str(err)) from None
 
 
-def _text_list(value, name: str) -> list[str]:
+def _text_list(value, name: str, limits: TextLimits) -> list[str]:
+    """`name`: paraphrases or tags; empty texts are left out."""
     if value is None:
         return []
     if not isinstance(value, list):
         raise ValueError(f"{name} must be a list of texts")
-    return [t for t in (_text_field(v, name, False) for v in value) if t]
+    texts = [t for t in (_text_field(v, name.removesuffix("s"), False, limits) for v in value) if t]
+    try:
+        return clean_list(texts, name, limits)
+    except SamesenseError as err:
+        raise ValueError(str(err)) from None
 
 
-def _row(number: int, record, fmt: str, first: bool) -> FaqRow | None:
+def _row(number: int, record, fmt: str, first: bool, limits: TextLimits) -> FaqRow | None:
     """A FaqRow, None for a header line, or ValueError with what is wrong."""
     if isinstance(record, str):
         raise ValueError(record)
@@ -119,16 +133,18 @@ def _row(number: int, record, fmt: str, first: bool) -> FaqRow | None:
     else:
         unknown = set(record) - JSON_FIELDS
         if unknown:
-            raise ValueError(f"unknown field(s) {', '.join(sorted(unknown))}")
-    return FaqRow(question=_text_field(record.get("question"), "question", True),
-                  answer=_text_field(record.get("answer"), "answer", True),
-                  group=_text_field(record.get("group"), "group", False),
-                  paraphrases=_text_list(record.get("paraphrases"), "paraphrases"),
-                  tags=_text_list(record.get("tags"), "tags"), line=number)
+            raise ValueError(f"unknown field(s) {', '.join(sorted(map(repr, unknown)))}")  # repr: one line
+    return FaqRow(question=_text_field(record.get("question"), "question", True, limits),
+                  answer=_text_field(record.get("answer"), "answer", True, limits),
+                  group=_text_field(record.get("group"), "group", False, limits),
+                  paraphrases=_text_list(record.get("paraphrases"), "paraphrases", limits),
+                  tags=_text_list(record.get("tags"), "tags", limits), line=number)
 
 
-def read_rows(path: str | os.PathLike, fmt: str = "auto", on_error: str = "reject") -> tuple[list[FaqRow], list[str]]:
-    """The rows of an FAQ file and the messages of the malformed rows skipped."""
+def read_rows(path: str | os.PathLike, fmt: str = "auto", on_error: str = "reject",
+              limits: TextLimits = DEFAULT_LIMITS) -> tuple[list[FaqRow], list[str]]:
+    """The rows of an FAQ file and the messages of the malformed rows skipped. `limits`: the bank's
+    (a row a bank would refuse is a malformed row, reported with its line)."""
     if on_error not in ON_ERROR:
         raise SamesenseError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
     path = Path(path)
@@ -140,7 +156,7 @@ def read_rows(path: str | os.PathLike, fmt: str = "auto", on_error: str = "rejec
     try:
         for number, record in _records(path, fmt):
             try:
-                row = _row(number, record, fmt, first=not rows and not skipped)
+                row = _row(number, record, fmt, not rows and not skipped, limits)
                 if row is None:
                     continue
                 kind, name = row.key
@@ -153,7 +169,7 @@ def read_rows(path: str | os.PathLike, fmt: str = "auto", on_error: str = "rejec
                 skipped.append(f"{path}:{number}: {err}")
                 continue
             rows.append(row)
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
         raise DataError(path, None, f"cannot read ({err})") from None
     return rows, skipped
 

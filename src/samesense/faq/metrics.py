@@ -5,6 +5,8 @@
     samesense_asks_total{outcome}                     counter: answered | abstained
     samesense_abstention_rate                         gauge: abstained / asked, worked out when scraped
 
+Every label takes a bounded set of values, so that no client can grow /metrics: a method is one of
+METHODS or "other", a route is a route's path template or "unmatched", a status is one the app sends.
 Each app has its own CollectorRegistry, not the library's global one: several apps in one process
 (the tests make many) would otherwise refuse to register the same names twice, or share counts.
 """
@@ -18,6 +20,8 @@ from prometheus_client.exposition import choose_encoder
 
 LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, float("inf"))
 OUTCOMES = ("answered", "abstained")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # HTTP's own; others: "other"
+UNMATCHED = "unmatched"  # a path no route takes (and a request refused before routing)
 
 
 class Metrics:
@@ -51,9 +55,18 @@ class Metrics:
         return encode(self.registry), content_type
 
 
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+def route_label(scope) -> str:
+    """The route's path template (an id in a path makes no series of its own), or UNMATCHED."""
+    return getattr(scope.get("route"), "path", None) or UNMATCHED
+
+
 class RequestMetrics:
-    """ASGI middleware: counts and times every HTTP request by its route's path template (so ids in
-    paths do not make a series each). Plain ASGI: @app.middleware would run each request in a task
+    """ASGI middleware: counts and times every HTTP request by method, route and status, each label
+    bounded (method_label, route_label). Plain ASGI: @app.middleware would run each request in a task
     of its own."""
 
     def __init__(self, app, metrics: Metrics):
@@ -78,5 +91,5 @@ class RequestMetrics:
             raise
         finally:
             if status is not None:  # None: the client left before any answer
-                route = getattr(scope.get("route"), "path", None) or "unmatched"
-                self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
+                self.metrics.observe(method_label(scope["method"]), route_label(scope), status,
+                                     time.perf_counter() - started)

@@ -10,9 +10,11 @@ from ..protocols import TextEncoder
 from .store import Store
 
 
-def choose_model(store: Store, model: TextEncoder | str | os.PathLike | None) -> TextEncoder | None:
-    """The model to use, loading a folder (and remembering it in the bank); None when no model was
-    named and the remembered folder is gone (a bank then still reads and deletes rows)."""
+def choose_model(store: Store, model: TextEncoder | str | os.PathLike | None,
+                 remember: bool = True) -> TextEncoder | None:
+    """The model to use, loading a folder (and, with `remember`, remembering it in the bank: a write;
+    a read-only open passes False); None when no model was named and the remembered folder is gone (a
+    bank then still reads and deletes rows)."""
     if model is None:
         model = store.setting("model_path")
         if model is not None and not Path(model).exists():
@@ -23,6 +25,6 @@ def choose_model(store: Store, model: TextEncoder | str | os.PathLike | None) ->
 
     model_dir = resolve_model_dir(model)
     loaded = load(model_dir)
-    if store.setting("model_path") != str(model_dir.resolve()):
+    if remember and store.setting("model_path") != str(model_dir.resolve()):
         store.put_settings(model_path=str(model_dir.resolve()))
     return loaded

@@ -19,8 +19,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..console import progress
+from ..errors import SamesenseError
+from .choices import TextLimits
 from .store import Store
-from .text import unique
+from .text import clean, clean_group, clean_list, unique
 
 
 @dataclass
@@ -42,6 +44,15 @@ class FaqRow:
     @property
     def questions(self) -> list[str]:
         return unique([self.question, *self.paraphrases])
+
+    def cleaned(self, limits: TextLimits) -> "FaqRow":
+        """The row as a bank stores it (text.py's rules), or a SamesenseError naming its line."""
+        try:
+            return FaqRow(clean(self.question, "question", limits), clean(self.answer, "answer", limits),
+                          clean_group(self.group, limits), clean_list(self.paraphrases, "paraphrases", limits),
+                          clean_list(self.tags, "tags", limits), self.line)
+        except SamesenseError as err:
+            raise SamesenseError(f"row{f' of line {self.line}' if self.line else ''}: {err}") from None
 
 
 @dataclass

@@ -1,18 +1,90 @@
-"""The HTTP API's request and response bodies (they make /openapi.json), and the one-line message
-for a body that does not fit them."""
+"""The HTTP API's request and response bodies (they make /openapi.json), the error body and which
+statuses each route documents, and the one-line message for a body that does not fit them.
+
+The request bodies are built for the server's limits (`request_bodies`), so the lengths /openapi.json
+declares are the ones the server enforces: the numbers live in choices.py's LimitValues alone."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any, NamedTuple
+
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from .choices import LimitValues
+
+INT64_MAX = 2**63 - 1  # SQLite's integers are signed 64-bit: ids and offsets past it are refused (422)
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AskRequest(Strict):
-    question: StrictStr = Field(description="the question to answer")
-    k: int = Field(5, ge=1, description="candidates to return (at most the server's limit)")
+class ErrorOut(BaseModel):
+    """Every refusal's body (the 400 for a Host not allowed excepted: Starlette's plain text)."""
+
+    detail: str = Field(description="what is wrong, in one line")
+
+
+ERRORS = {
+    400: "malformed JSON, a bad Content-Length, a body that is not UTF-8, or a Host header not allowed",
+    401: "a write without the server's bearer token",
+    403: "a write to a read-only server",
+    404: "no such entry",
+    413: "a request body over the server's size limit",
+    422: "a field missing, of the wrong type, empty, too long or out of range, or an extra field",
+    500: "a fault of the server, not of the request (the server's log has the details)",
+}
+EVERY_ROUTE = (400, 413, 500)  # the body guard and the last-resort handler answer on every route
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """FastAPI's `responses` for these statuses, each with the error body."""
+    return {status: {"model": ErrorOut, "description": ERRORS[status]} for status in statuses}
+
+
+def bounded_text(longest: int, what: str):
+    """A text field as the server takes it: a string of 1 to `longest` characters. text.py's rules
+    apply too (blank, or a control character: 422), which a JSON Schema does not say."""
+    return Annotated[StrictStr, Field(min_length=1, max_length=longest, description=what)]
+
+
+class RequestBodies(NamedTuple):
+    ask: type[BaseModel]
+    entry_in: type[BaseModel]
+    entry_change: type[BaseModel]
+
+
+def request_bodies(limits: LimitValues) -> RequestBodies:
+    """The request bodies, their lengths from `limits`."""
+    # type names apart from the field names: a class body would read a field's default as its type
+    Question = bounded_text(limits.longest("question"), "a question; trimmed, not blank, one line")
+    Paraphrase = bounded_text(limits.longest("paraphrase"), "another wording of the question; as a question")
+    Answer = bounded_text(limits.longest("answer"), "the answer; trimmed, not blank")
+    Tag = bounded_text(limits.longest("tag"), "a tag; as a question")
+    Group = bounded_text(limits.longest("group"), "the entry's group name (unique); as a question")
+    Paraphrases = Annotated[list[Paraphrase], Field(max_length=limits.most("paraphrases"))]
+    Tags = Annotated[list[Tag], Field(max_length=limits.most("tags"))]
+
+    class AskRequest(Strict):
+        question: Question
+        k: int = Field(5, ge=1, description=f"candidates to return (at most {limits.max_k}: more are cut to it)")
+
+    class EntryIn(Strict):
+        question: Question
+        answer: Answer
+        paraphrases: Paraphrases = []
+        tags: Tags = []
+        group: Group | None = None
+
+    class EntryChange(Strict):
+        """Fields left out stay as they are."""
+
+        question: Question | None = None
+        answer: Answer | None = None
+        paraphrases: Paraphrases | None = None
+        tags: Tags | None = None
+
+    return RequestBodies(AskRequest, EntryIn, EntryChange)
 
 
 class CandidateOut(BaseModel):
@@ -35,21 +107,6 @@ class AnswerOut(BaseModel):
     candidates: list[CandidateOut]
 
 
-class EntryIn(Strict):
-    question: StrictStr
-    answer: StrictStr
-    paraphrases: list[StrictStr] = []
-    tags: list[StrictStr] = []
-    group: StrictStr | None = None
-
-
-class EntryChange(Strict):
-    question: StrictStr | None = None
-    answer: StrictStr | None = None
-    paraphrases: list[StrictStr] | None = None
-    tags: list[StrictStr] | None = None
-
-
 class EntryOut(BaseModel):
     id: int
     question: str
@@ -64,6 +121,33 @@ class EntryOut(BaseModel):
 class EntryList(BaseModel):
     total: int
     entries: list[EntryOut]
+
+
+class CalibrationOut(BaseModel):
+    """How the threshold was chosen (`samesense calibrate`): its numbers, not its files."""
+
+    target_precision: float
+    precision: float = Field(description="expected, measured on the calibration data")
+    coverage: float
+    kind: str
+    n_in_scope: int
+    n_out_of_scope: int
+    created: float
+
+
+class HealthOut(BaseModel):
+    """What a client needs to know of the service: no filesystem paths."""
+
+    status: str
+    writable: bool
+    bank: str = Field(description="the bank's file name")
+    entries: int
+    questions: int
+    index: str | None
+    model_fingerprint: str | None
+    threshold: float
+    margin: float
+    calibration: CalibrationOut | None
 
 
 def validation_detail(errors: list[dict]) -> tuple[int, str]:

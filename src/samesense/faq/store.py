@@ -88,12 +88,22 @@ def vector_blob(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype="<f4").tobytes()
 
 
-class Store:
-    """The SQLite file. Thread-safe: one writer connection behind a lock, one reader per thread."""
+SQLITE_INTEGERS = range(-2**63, 2**63)  # what an INTEGER column holds: an id outside it is no row's
 
-    def __init__(self, path: str | os.PathLike, create: bool = True):
+
+def storable(number: int) -> bool:
+    """Whether SQLite can hold `number` (binding a larger one raises OverflowError)."""
+    return int(number) in SQLITE_INTEGERS
+
+
+class Store:
+    """The SQLite file. Thread-safe: one writer connection behind a lock, one reader per thread.
+    `read_only`: every write is refused (a SamesenseError), so nothing can change the file."""
+
+    def __init__(self, path: str | os.PathLike, create: bool = True, read_only: bool = False):
         self.path = Path(path)
-        if not self.path.exists() and not create:
+        self.read_only = read_only
+        if not self.path.exists() and (not create or read_only):
             raise SamesenseError(f"{self.path}: no such FAQ bank")
         if self.path.is_dir():
             raise SamesenseError(f"{self.path}: is a folder, not an FAQ bank file")
@@ -115,6 +125,8 @@ class Store:
         conn = self._writer
         if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings'").fetchone():
             return
+        if self.read_only:
+            raise sqlite3.DatabaseError("no FAQ tables")
         conn.execute("PRAGMA journal_mode=WAL")  # stays with the file
         with self.write(bump=False):
             for statement in filter(str.strip, SCHEMA.split(";")):  # executescript would commit
@@ -147,6 +159,8 @@ class Store:
     @contextlib.contextmanager
     def write(self, bump: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction; it bumps the generation. Rolled back whole on any error."""
+        if self.read_only:
+            raise SamesenseError(f"{self.path}: opened read-only; open it writable to change it")
         with self.write_lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
@@ -158,6 +172,20 @@ class Store:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction on this thread's reader: what is read inside sees the bank as it
+        was at the first read, whatever other processes commit meanwhile."""
+        conn = self.reader
+        if conn.in_transaction:  # inside another snapshot already: that one holds
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -213,8 +241,18 @@ class Store:
         flat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4")
         return out_ids, flat.reshape(len(rows), -1).astype(np.float32, copy=False)
 
-    def question_texts(self) -> tuple[np.ndarray, list[str]]:
-        rows = self.reader.execute("SELECT id, text FROM questions ORDER BY id").fetchall()
+    def question_texts(self, conn: sqlite3.Connection | None = None,
+                       ids: Sequence[int] | None = None) -> tuple[np.ndarray, list[str]]:
+        """(ids, texts) of the given question ids (all when None), by id."""
+        conn = conn or self.reader
+        if ids is None:
+            rows = conn.execute("SELECT id, text FROM questions ORDER BY id").fetchall()
+        else:
+            ids, rows = [int(i) for i in ids], []
+            for start in range(0, len(ids), 900):  # SQLite caps the number of parameters
+                part = ids[start: start + 900]
+                rows += conn.execute(f"SELECT id, text FROM questions WHERE id IN ({','.join('?' * len(part))})",
+                                     part).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
 
     def entries_of_questions(self, question_ids: Sequence[int]) -> dict[int, tuple[int, str, str]]:
@@ -247,6 +285,8 @@ class Store:
         return list(entries.values())
 
     def entry(self, entry_id: int, conn: sqlite3.Connection | None = None) -> Entry | None:
+        if not storable(entry_id):
+            return None
         found = self._entries("WHERE id = ?", (int(entry_id),), conn)
         return found[0] if found else None
 
@@ -255,7 +295,7 @@ class Store:
         return found[0] if found else None
 
     def entries_by_id(self, entry_ids: Sequence[int], conn: sqlite3.Connection | None = None) -> dict[int, Entry]:
-        ids = [int(i) for i in entry_ids]
+        ids = [int(i) for i in entry_ids if storable(i)]
         found: dict[int, Entry] = {}
         for start in range(0, len(ids), 900):
             part = ids[start: start + 900]
@@ -272,13 +312,17 @@ class Store:
             "WHERE e.grp IS NULL AND q.position = 0"))
 
     def list_entries(self, offset: int = 0, limit: int | None = None, contains: str | None = None) -> list[Entry]:
+        """Entries by id, from the `offset`-th (none past the last), at most `limit` (None: all)."""
+        offset, limit = max(int(offset), 0), -1 if limit is None else max(int(limit), 0)
+        if not storable(offset):
+            return []
         where, params = "", []
         if contains:
             where = ("WHERE answer LIKE ? ESCAPE '\\' OR id IN (SELECT entry_id FROM questions "
                      "WHERE text LIKE ? ESCAPE '\\')")
             pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             params = [pattern, pattern]
-        return self._entries(where, params, tail=f"LIMIT {-1 if limit is None else int(limit)} OFFSET {int(offset)}")
+        return self._entries(where, [*params, limit if storable(limit) else -1, offset], tail="LIMIT ? OFFSET ?")
 
     def check(self) -> str:
         return self.reader.execute("PRAGMA integrity_check").fetchone()[0]
@@ -316,6 +360,8 @@ class Store:
     @staticmethod
     def question_rows(conn: sqlite3.Connection, entry_id: int) -> list[tuple[int, int, str]]:
         """(question id, position, text) of an entry."""
+        if not storable(entry_id):
+            return []
         return conn.execute("SELECT id, position, text FROM questions WHERE entry_id = ? ORDER BY position, id",
                             (entry_id,)).fetchall()
 
@@ -330,6 +376,8 @@ class Store:
     @staticmethod
     def delete_entry(conn: sqlite3.Connection, entry_id: int) -> list[int]:
         """Delete an entry and its questions; return the deleted question ids."""
+        if not storable(entry_id):
+            return []
         ids = [r[0] for r in conn.execute("SELECT id FROM questions WHERE entry_id = ?", (entry_id,))]
         conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))  # questions go by cascade
         return ids

@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..errors import SamesenseError
+from ..errors import DataError, SamesenseError
 from ..files import atomic_dir, atomic_write_json, recover_dir
 from .config import TrainConfig
 from .step import Trainable
@@ -65,8 +66,11 @@ def save_checkpoint(path: Path, parts: Trainable, state: RunState, tokens: list[
 
 
 def load_checkpoint(path: Path, parts: Trainable) -> RunState:
-    meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
-    tensors = load_file(str(path / "state.safetensors"))
+    meta = read_run_json(path / "state.json")
+    try:
+        tensors = load_file(str(path / "state.safetensors"))
+    except (OSError, SafetensorError) as err:
+        raise DataError(path / "state.safetensors", None, f"damaged checkpoint ({err}): start a new run") from None
     for name, module in parts.checkpointed().items():
         prefix = f"{name}."
         module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
@@ -86,7 +90,7 @@ def read_checkpoint_meta(run: Path) -> dict | None:
     recover_dir(path)
     if not (path / "state.json").is_file():
         return None
-    meta = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    meta = read_run_json(path / "state.json")
     if meta.get("format_version") != 2:
         raise SamesenseError(f"{run}: a checkpoint from an older samesense (before model components); "
                              "its model/ still loads, but training cannot resume: start a new run")
@@ -98,4 +102,26 @@ def saved_config(run: str | Path) -> TrainConfig | None:
     path = Path(run) / RUN_CONFIG
     if not path.is_file():
         return None
-    return TrainConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    values = read_run_json(path)
+    try:
+        return TrainConfig.from_dict(values)
+    except SamesenseError as err:  # e.g. a setting a newer samesense wrote: name the file it is in
+        raise DataError(path, None, str(err)) from None
+
+
+def read_run_json(path: Path) -> dict:
+    """A JSON object of a run folder (run.json, checkpoint/state.json); a damaged or hand-edited
+    one is a DataError naming the file and, for bad JSON, the line."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise DataError(path, None, f"cannot read ({err.strerror or err})") from None
+    except UnicodeDecodeError as err:
+        raise DataError(path, None, f"invalid UTF-8 (byte {err.start})") from None
+    except json.JSONDecodeError as err:
+        raise DataError(path, err.lineno, f"damaged run file ({err.msg})") from None
+    except RecursionError:  # nested deeper than the parser goes
+        raise DataError(path, None, "damaged run file (nested too deep)") from None
+    if not isinstance(value, dict):
+        raise DataError(path, None, "damaged run file (not a JSON object)")
+    return value

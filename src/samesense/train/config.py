@@ -55,6 +55,20 @@ def _poolings() -> list[str]:
     return list(POOLINGS)
 
 
+# Absolute ceilings on sizes, far above any useful model: a config asking for more (a typo, a damaged
+# model file) is refused before anything is allocated. The model loader holds saved models to the
+# same bounds (components.py reads them from ModelConfig).
+MAX_DIM = 65_536  # embedding, hidden and projection sizes
+MAX_LAYERS = 64
+MAX_TOKENS = 65_536  # tokens kept per sentence
+MAX_UNKNOWN_BUCKETS = 1_000_000
+# Ceilings on the other integers, so that a typo is one line naming the flag, never an overflow
+# inside torch or numpy (torch.set_num_threads takes a C int, torch.manual_seed 64 bits).
+MAX_BATCH = 1_000_000  # sentences a batch (training and encoding), sentences of a group a batch
+MAX_EPOCHS = 1_000_000
+MAX_THREADS = 1024
+INT64_MAX = 2**63 - 1  # seed, min_count, checkpoint_every: as the CLI's other integer flags
+
 LR_SCHEDULES = {
     "constant": lambda progress: 1.0,
     "cosine": lambda progress: 0.5 * (1.0 + math.cos(math.pi * progress)),
@@ -90,14 +104,25 @@ class ModelConfig:
 
     tokenizer: str = setting("char", "char: one token a character (Chinese); word: words and punctuation, "
                              "CJK characters one by one (spaced languages)", choices=_tokenizers)
-    max_len: int = setting(32, "tokens kept per sentence", at_least=1)
-    min_count: int = setting(5, "a token seen fewer times in training becomes <unk>", at_least=1)
+    max_len: int = setting(32, "tokens kept per sentence", at_least=1, at_most=MAX_TOKENS)
+    min_count: int = setting(5, "a token seen fewer times in training is unknown: it shares one embedding with "
+                             "the other unknown tokens (or those of its hash bucket: --unknown-buckets)", at_least=1,
+                             at_most=INT64_MAX)
+    # 0 by default for now: the figures in docs/ were measured with one <unk>, and a new default is
+    # chosen on dev files with the benchmarks rerun (next). Some 256 rows are the size to try: about a
+    # tenth more than the Chinese character vocabulary (~2,700 at min count 5) or an English word
+    # vocabulary (a few thousand); two unknown tokens share a row with chance 1/256.
+    unknown_buckets: int = setting(0, "hash tokens not in the vocabulary into this many learned embedding rows "
+                                   "(fastText-style), so that two sentences of unknown words differ (e.g. 256); "
+                                   "0: one <unk> for all of them", at_least=0,
+                                   at_most=MAX_UNKNOWN_BUCKETS, metavar="N")
     normalize: bool = setting(True, "full-width to half-width, lower case, one space (--no-normalize: "
                               "keep text as it is)")
     encoder: str = setting("gru", "encoder architecture", choices=_encoders)
-    embed_dim: int = setting(128, "token embedding size", at_least=1)
-    hidden_dim: int = setting(128, "GRU units (the sentence vector's size; doubled if bidirectional)", at_least=1)
-    num_layers: int = setting(1, "stacked GRU layers", flag="layers", at_least=1)
+    embed_dim: int = setting(128, "token embedding size", at_least=1, at_most=MAX_DIM)
+    hidden_dim: int = setting(128, "GRU units (the sentence vector's size; doubled if bidirectional)", at_least=1,
+                              at_most=MAX_DIM)
+    num_layers: int = setting(1, "stacked GRU layers", flag="layers", at_least=1, at_most=MAX_LAYERS)
     bidirectional: bool = setting(False, "read the sentence both ways")
     dropout: float = setting(0.2, "dropout on token embeddings while training (0 in the article); groups "
                              "unseen in training rank better with it", at_least=0.0, at_most=1.0)
@@ -105,11 +130,11 @@ class ModelConfig:
                            "final state (last, the article's choice), their mean, or the first token's "
                            "output (cls); max ranks better in docs/benchmarks.md", choices=_poolings)
     projection: int | None = setting(None, "add a linear map of the sentence vector to this size", at_least=1,
-                                     metavar="DIM")
+                                     at_most=MAX_DIM, metavar="DIM")
 
     def tokenizer_config(self) -> dict:
         return {"type": self.tokenizer, "max_len": self.max_len, "min_count": self.min_count,
-                "normalize": self.normalize}
+                "normalize": self.normalize, "unknown_buckets": self.unknown_buckets}
 
     def encoder_config(self) -> dict:
         return {"type": self.encoder, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
@@ -130,7 +155,8 @@ class LossConfig:
     margin: float | None = setting(None, "margin m (default: the loss's: 0.35 am-softmax, 0.5 aam-softmax, "
                                    "4 a-softmax and simpler-a-softmax, 0.3 triplet)")
     per_group: int | None = setting(None, "sentences of each group in a batch, for contrastive, triplet and "
-                                    "pair (default: 2, 4 for triplet)", at_least=2, metavar="K")
+                                    "pair (default: 2, 4 for triplet)", at_least=2, at_most=MAX_BATCH,
+                                    metavar="K")
     center_loss: float = setting(0.0, "add center loss with this weight (0: off)", at_least=0.0, metavar="WEIGHT")
     orthogonal: float = setting(0.0, "add BigGAN's off-diagonal orthogonal penalty on the class centres "
                                 "with this beta (0: off)", at_least=0.0, metavar="BETA")
@@ -140,12 +166,13 @@ class LossConfig:
 class OptimConfig:
     """optimisation"""
 
-    batch_size: int = setting(100, "sentences a step", at_least=1)
-    epochs: int = setting(10, "passes over the training data (with --resume: the new total)", at_least=1)
+    batch_size: int = setting(100, "sentences a step", at_least=1, at_most=MAX_BATCH)
+    epochs: int = setting(10, "passes over the training data (with --resume: the new total)", at_least=1,
+                          at_most=MAX_EPOCHS)
     lr: float = setting(1e-3, "Adam learning rate", at_least=1e-12)
     lr_schedule: str = setting("constant", "keep the rate, or decay it to zero over all epochs",
                                choices=lambda: list(LR_SCHEDULES))
-    seed: int = setting(0, "seed for initialisation, order and held-out groups")
+    seed: int = setting(0, "seed for initialisation, order and held-out groups", at_least=0, at_most=INT64_MAX)
 
 
 @dataclass
@@ -158,11 +185,12 @@ class RunConfig:
                            "there is none)")
     overwrite: bool = setting(False, "start again even if --out holds a run")
     checkpoint_every: int = setting(0, "also checkpoint every STEPS batches inside an epoch (0: at epoch "
-                                    "ends only)", at_least=0, metavar="STEPS")
-    eval_batch_size: int = setting(512, "sentences a batch when encoding validation data", at_least=1)
+                                    "ends only)", at_least=0, at_most=INT64_MAX, metavar="STEPS")
+    eval_batch_size: int = setting(512, "sentences a batch when encoding validation data", at_least=1,
+                                   at_most=MAX_BATCH)
     spectra: bool = setting(True, "log the top-3 singular values of the class centres and encoder "
                             "weights each epoch (--no-spectra: do not)")
-    threads: int | None = setting(None, "CPU threads (default: all cores)", at_least=1)
+    threads: int | None = setting(None, "CPU threads (default: all cores)", at_least=1, at_most=MAX_THREADS)
     device: str = setting("cpu", "torch device, e.g. cpu or cuda")
     show_progress: bool | None = setting(None, "progress bars: None only on a terminal", cli=False)
 
@@ -177,6 +205,49 @@ TYPE_NAMES = {"int": "an integer", "float": "a number", "str": "a string", "bool
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig, "run": RunConfig}
 
+# settings added after run.json files were first written, with the value that reproduces what a run
+# whose run.json predates them did (so that it resumes as it was trained)
+ADDED_LATER = {"unknown_buckets": 0}
+
+
+def setting_problem(name: str, value: Any, annotation: str, meta: Any) -> str | None:
+    """What is wrong with a setting's value ("hidden_dim must be at least 1, got 0"), or None.
+    `annotation` is the field's type as written ("int", "float | None"); `meta` holds its bounds
+    and choices as setting() records them. TrainConfig.check and the model loader (components.py,
+    for saved models' config.json) both hold values to it."""
+    expected = annotation.removesuffix(" | None")
+    if value is None and annotation.endswith("| None"):
+        return None
+    if not isinstance(value, TYPES[expected]) or (expected != "bool" and isinstance(value, bool)):
+        return f"{name} must be {TYPE_NAMES[expected]}, got {value!r}"
+    if isinstance(value, (bool, list)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):  # JSON NaN passes every bound below
+        return f"{name} must be a finite number, got {value}"
+    if meta.get("choices") and value not in meta["choices"]():
+        return f"{name} must be one of {', '.join(meta['choices']())}, got {value!r}"
+    if meta.get("at_least") is not None and value < meta["at_least"]:
+        return f"{name} must be at least {_number(meta['at_least'])}, got {value}"
+    if meta.get("at_most") is not None and value > meta["at_most"]:
+        return f"{name} must be at most {_number(meta['at_most'])}, got {value}"
+    low_high = meta.get("between")
+    if low_high and not low_high[0] < value < low_high[1]:
+        return f"{name} must be between {_number(low_high[0])} and {_number(low_high[1])}, got {value}"
+    return None
+
+
+def _number(bound: float) -> str:
+    """A bound as the user would type it: an int in full (9223372036854775807, not 9.22337e+18)."""
+    return str(bound) if isinstance(bound, int) else f"{bound:g}"
+
+
+def added_later(section: str, given: dict) -> dict:
+    """For a section written in full by an older samesense (every field but some of ADDED_LATER, as
+    run.json holds it), the values that keep its run as it was; {} for anything else, such as a
+    caller's partial section, which gets the defaults."""
+    missing = {f.name for f in fields(SECTIONS[section])} - set(given)
+    return {name: ADDED_LATER[name] for name in missing} if missing and missing <= ADDED_LATER.keys() else {}
+
 
 @dataclass
 class TrainConfig:
@@ -189,11 +260,13 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         """From nested sections ({"optim": {"lr": ...}}), flat fields ({"lr": ...}), or both.
-        Unknown keys are an error naming the key."""
+        Unknown keys are an error naming the key. A section of a run.json from before a setting
+        existed gets the value that keeps that run as it was (ADDED_LATER)."""
         sections: dict[str, dict] = {name: {} for name in SECTIONS}
         owner = {f.name: name for name, section in SECTIONS.items() for f in fields(section)}
         for key, value in values.items():
             if key in SECTIONS and isinstance(value, dict):
+                sections[key] = {**added_later(key, value), **sections[key]}
                 for inner, inner_value in value.items():
                     if owner.get(inner) != key:
                         raise SamesenseError(f"unknown setting {key}.{inner}")
@@ -223,23 +296,9 @@ class TrainConfig:
         for name, section in SECTIONS.items():
             values = getattr(self, name)
             for f in fields(section):
-                value, meta = getattr(values, f.name), f.metadata
-                expected = f.type.removesuffix(" | None")
-                if value is None and f.type.endswith("| None"):
-                    continue
-                if not isinstance(value, TYPES[expected]) or (expected != "bool" and isinstance(value, bool)):
-                    raise SamesenseError(f"{f.name} must be {TYPE_NAMES[expected]}, got {value!r}")
-                if isinstance(value, (bool, list)):
-                    continue
-                if meta.get("choices") and value not in meta["choices"]():
-                    raise SamesenseError(f"{f.name} must be one of {', '.join(meta['choices']())}, got {value!r}")
-                if meta.get("at_least") is not None and value < meta["at_least"]:
-                    raise SamesenseError(f"{f.name} must be at least {meta['at_least']:g}, got {value}")
-                if meta.get("at_most") is not None and value > meta["at_most"]:
-                    raise SamesenseError(f"{f.name} must be at most {meta['at_most']:g}, got {value}")
-                low_high = meta.get("between")
-                if low_high and not low_high[0] < value < low_high[1]:
-                    raise SamesenseError(f"{f.name} must be between {low_high[0]:g} and {low_high[1]:g}, got {value}")
+                problem = setting_problem(f.name, getattr(values, f.name), f.type, f.metadata)
+                if problem:
+                    raise SamesenseError(problem)
 
     def check_files(self) -> None:
         """What a run that reads its data from files needs besides check()."""

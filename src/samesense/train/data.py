@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import Groups, load_groups, read_groups, split_groups
+from ..data import (Groups, load_groups, read_groups, require_rankable, require_training_groups,
+                    split_groups)
 from ..errors import SamesenseError
 from ..tokenize import Tokenizer, make_tokenizer
 from .config import TrainConfig
@@ -67,12 +68,18 @@ def prepare_data(cfg: TrainConfig, given: TrainGroups | TrainData | None = None,
     if given is None:
         cfg.check_files()
         given = TrainGroups.read(cfg)
+    require_training_groups(given.train, held_out=given.val is None)
     if given.val is not None:
         train_groups, val = given.train, given.val
+        require_rankable(val, "of the validation file")
     else:
         train_groups, val = split_groups(given.train, cfg.data.val_fraction, cfg.optim.seed)
+        require_rankable(val, "held out for validation", " (give --val FILE, or more sentences a group)")
     if train_groups.num_groups < 2:
-        raise SamesenseError(f"training needs at least 2 groups, found {train_groups.num_groups}")
+        raise SamesenseError(f"training needs at least 2 groups: {train_groups.num_groups} left after "
+                             f"holding out {val.num_groups} of {given.train.num_groups} for validation")
+    for watched in given.watched.values():
+        require_rankable(watched, "of the watched file")
     tokenizer = make_tokenizer(cfg.model.tokenizer_config(), tokens)
     if tokens is None:
         tokenizer.fit(train_groups.sentences)

@@ -96,6 +96,8 @@ def open_run(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     if meta is not None and not cfg.run.resume and not cfg.run.overwrite:
         raise SamesenseError(f"{run} already holds a training run: pass --resume to continue it, "
                              "--overwrite to start again, or another --out")
+    if meta is None and cfg.run.resume:  # killed before its first checkpoint: nothing to go on from
+        say(f"{run} has no checkpoint yet: starting afresh")
     if meta is None or not cfg.run.resume:
         return cfg, None
     new = {name: getattr(section, name) for section in (cfg.optim, cfg.run)

@@ -1,0 +1,130 @@
+"""Model-loading fuzz (issue 14): whatever JSON sits in a model folder's files, `samesense.load`
+either gives a model that encodes, or raises one SamesenseError; never another exception, never
+a large allocation.
+
+Each example copies a tiny saved model (tokenizer, GRU encoder, pooling, projection) and writes
+into one of its files either any JSON value at all, or the file's real content mutated: keys
+dropped, values replaced by wrong types, negative or huge numbers, floats for integers. Loading
+runs under a cap on the process's address space, so a config that slipped through to a huge
+allocation fails the test instead of exhausting the machine.
+"""
+
+import contextlib
+import json
+import math
+import resource
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import samesense
+from samesense.errors import SamesenseError
+from samesense.model import SentenceModel
+from samesense.tokenize import CharTokenizer
+
+FILES = ["manifest.json", "tokenizer/config.json", "tokenizer/vocab.json", "encoder/config.json",
+         "pooling/config.json", "projection/config.json"]
+FUZZ = settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+HEADROOM = 2 << 30  # address space loading may add: a tiny model needs a few MB
+
+scalars = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+           | st.sampled_from([0, -1, 1, 2, 10**9, 2**31, 2**63, 10**30, 1e9, 1e308, -1e9, 0.5, 8.0, 12.0,
+                              "char", "gru", "max", "encoder", "tokenizer", "..", "/", "<pad>", "<unk>"]))
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=16)
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    torch.manual_seed(0)
+    tok = CharTokenizer(min_count=1, max_len=16, unknown_buckets=4).fit(["hello world", "你好世界"])
+    model = SentenceModel.build(tok, {"type": "gru", "embed_dim": 8, "hidden_dim": 12}, projection=6)
+    return model.save(tmp_path_factory.mktemp("fuzz") / "model")
+
+
+@contextlib.contextmanager
+def address_space_cap(extra: int):
+    """RLIMIT_AS at what the process holds now plus `extra`: past it, an allocation fails (torch
+    raises) rather than the machine swapping or killing processes."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    with open("/proc/self/statm") as fh:
+        held = int(fh.read().split()[0]) * resource.getpagesize()
+    cap = held + extra if hard == resource.RLIM_INFINITY else min(held + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def load_or_refuse(model_dir: Path, file: str, value) -> None:
+    """Write `value` as JSON into `file` of a copy of the model; it must load and encode, or raise
+    a one-line SamesenseError."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(shutil.copytree(model_dir, Path(tmp) / "m"))
+        (copy / file).write_text(json.dumps(value), encoding="utf-8")  # NaN and Infinity too, as json allows
+        with address_space_cap(HEADROOM):
+            try:
+                model = samesense.load(copy)
+            except SamesenseError as err:
+                assert "\n" not in str(err)
+                return
+            vectors = model.encode(["hello", "", "asdf 🙂"])
+        assert vectors.shape == (3, model.dim) and np.isfinite(vectors).all()
+
+
+@st.composite
+def mutations(draw, original: dict) -> dict:
+    """The real config with some keys dropped or given other values, and maybe a key it lacks."""
+    config = dict(original)
+    for key in draw(st.lists(st.sampled_from(sorted(config)), max_size=3, unique=True)):
+        if draw(st.booleans()):
+            del config[key]
+        else:
+            config[key] = draw(number_mutations(config[key]) | json_values)
+    if draw(st.booleans()):
+        config[draw(st.sampled_from(["colour", "tokens", "pooling", "vocab_size", "in_dim", "dim"]))] = draw(scalars)
+    return config
+
+
+def number_mutations(value) -> st.SearchStrategy:
+    """Near misses of a real value: negative, huge, a float for an integer, the wrong list."""
+    if isinstance(value, bool):
+        return st.sampled_from([0, 1, "true", None, not value])
+    if isinstance(value, (int, float)):
+        return st.sampled_from([-value, value + 1, value * 1000, float(value), value + 0.5, 10**9, 1e9,
+                                math.inf, math.nan, str(value)])
+    if isinstance(value, list):
+        return st.sampled_from([value[:1], value[::-1], [value], value + value[:1], [len(value)]])
+    return st.just(value)
+
+
+@FUZZ
+@given(file=st.sampled_from(FILES), value=json_values)
+def test_any_json_in_a_model_file_loads_or_is_one_samesense_error(saved_model, file, value):
+    load_or_refuse(saved_model, file, value)
+
+
+@FUZZ
+@given(file=st.sampled_from(FILES), data=st.data())
+def test_a_mutated_model_file_loads_or_is_one_samesense_error(saved_model, file, data):
+    original = json.loads((saved_model / file).read_text(encoding="utf-8"))
+    if file == "manifest.json" and data.draw(st.booleans()):  # mutate one component entry instead
+        entries = original["components"]
+        at = data.draw(st.integers(0, len(entries) - 1))
+        entries[at] = data.draw(mutations(entries[at]))
+        value = {**original, "components": data.draw(st.permutations(entries))}
+    else:
+        value = data.draw(mutations(original))
+    load_or_refuse(saved_model, file, value)
+
+
+def test_the_fuzzed_model_loads_untouched(saved_model):
+    # the fuzz starts from a model that loads, so a refusal above is the mutation's doing
+    load_or_refuse(saved_model, "manifest.json", json.loads((saved_model / "manifest.json").read_text()))
