@@ -113,10 +113,11 @@ def render(results: dict) -> str:
                   for encoder, speeds in results["encode_sentences_per_second"].items()]
     queries = next(iter(results["open_set"].values()))
     ranked = "\n".join(ranking(results))
+    note = f" {results['note']}" if results.get("note") else ""
     return f"""## Core: the article's setting on the Chinese training union
 
 `{command}` on {results['machine']};
-training used {results['train_threads']} thread(s).
+training used {results['train_threads']} thread(s).{note}
 Training: groups_train of diac2019, bq, afqmc, stsb_zh, simclue train1w and chinese_sts
 ({results['train_data']['train_sentences']} sentences in {results['train_data']['train_groups']} groups); characters,
 maxlen 32, min count 5, 128-d embedding, 128-unit GRU, Adam lr 1e-3, batch 100, {epochs} epochs, the
@@ -160,14 +161,20 @@ def main() -> None:
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/")
     parser.add_argument("--from-json", action="store_true",
                         help="train and measure nothing: rewrite the docs section and plot from docs/results/core_zh.json")
+    parser.add_argument("--note", help="a sentence for the docs on how the run went (e.g. what else ran beside it); "
+                        "with --from-json it is added to the stored results")
     args = parser.parse_args()
     if args.from_json:  # nothing trained or measured
-        return write_docs(json.loads(RESULTS_JSON.read_text()))
+        results = json.loads(RESULTS_JSON.read_text())
+        if args.note is not None:
+            results["note"] = args.note
+            atomic_write_json(RESULTS_JSON, results)
+        return write_docs(results)
     encode_threads = torch.get_num_threads()
 
     print(f"machine: {machine()}", flush=True)
     tests = {name: read_groups(data_path(rel)) for name, rel in ZH_TESTS.items()}
-    results: dict = {"machine": machine(), "epochs": args.epochs, "open_set": {}, "training": {}}
+    results: dict = {"machine": machine(), "epochs": args.epochs, "open_set": {}, "training": {}, "note": args.note}
 
     # BM25, measured here on the same files
     ranker, bm25 = BM25Ranker("zh"), {}
