@@ -71,7 +71,7 @@ def model_dir(out: Path) -> str:
         return str(trained)
     files = [str(datasets.path("clinc150", f)) for f in ("groups_train.tsv.gz", "groups_dev.tsv.gz")]
     return train(TrainConfig.of(train=files[:1], val=files[1], out=str(out / "run"), tokenizer="word", min_count=2,
-                                epochs=10, show_progress=False, resume=True))["model"]
+                                val_same_groups=True, epochs=10, show_progress=False, resume=True))["model"]
 
 
 def build_bank(path: Path, model: str, questions: list[str], kind: str) -> dict:
@@ -105,8 +105,10 @@ def free_port() -> int:
 
 def start_server(bank: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # warnings only: the pipe is read only if the server dies, and an access log would fill it
     proc = subprocess.Popen([sys.executable, "-m", "samesense.cli", "serve", str(bank), "--read-only",
-                             "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "--port", str(port), "--log-level", "warning"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 300
     while time.time() < deadline:
         if proc.poll() is not None:

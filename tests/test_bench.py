@@ -302,3 +302,58 @@ def test_bench_refuses_a_test_file_with_nothing_to_score(protocol, rel, content,
     err = capsys.readouterr().err.strip()
     assert err.startswith("samesense: error: ") and f"{root / rel}: {message}" in err
     assert "\n" not in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots at the size a page shows them
+
+
+def many_results(zh_methods: int = 10, en_methods: int = 3, baselines: int = 3) -> dict:
+    """Results shaped as docs/results/compare.json: 16 methods, the Chinese models scored on the
+    Chinese tasks only and the English ones on the English tasks only, baselines on all."""
+    rng = np.random.default_rng(0)
+    zh = [f"zh model {i}, a longish name as the tuned runs have" for i in range(zh_methods)]
+    en = [f"en model {i}" for i in range(en_methods)]
+    both = [f"baseline {i}" for i in range(baselines)]
+    tasks = {"open-set": {**{f"zh set {i}": "zh" for i in range(4)}, "en set": "en"},
+             "pairs": {**{f"zh pairs {i}": "zh" for i in range(5)}, **{f"en pairs {i}": "en" for i in range(4)}},
+             "intent": {"clinc150": "en", "banking77": "en"}, "speed": {"zh speed": "zh", "en speed": "en"}}
+    keys = {"open-set": "top1", "pairs": "spearman", "intent": "accuracy", "speed": "sentences_per_second"}
+    results = {protocol: {task: {m: {keys[protocol]: float(rng.uniform(0.1, 0.9)) * (1e4 if protocol == "speed" else 1)}
+                                 for m in (zh if language == "zh" else en) + both}
+                          for task, language in by_task.items()} for protocol, by_task in tasks.items()}
+    return {"methods": {m: {} for m in zh + en + both}, "results": results,
+            "tasks": {protocol: {task: {"language": language} for task, language in by_task.items()}
+                      for protocol, by_task in tasks.items()}}
+
+
+def test_plots_of_sixteen_methods_are_page_sized_with_the_legend_outside_the_panels(tmp_path):
+    import struct
+
+    from samesense.bench.report import figures, plot
+
+    results = many_results()
+    for caption, (fig, _) in figures(results, "many").items():
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        panels = [ax.get_window_extent(renderer) for ax in fig.axes]
+        for legend in fig.legends:
+            box = legend.get_window_extent(renderer)
+            assert not any(box.overlaps(panel) for panel in panels), caption
+            assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1
+        if caption.startswith("open-set"):  # a panel per task; the legend names each method once
+            assert [ax.get_title() for ax in fig.axes] == list(results["results"]["open-set"])
+            assert [t.get_text() for t in fig.legends[0].get_texts()] == list(results["methods"])
+            bars = [tuple(bar.get_facecolor()) for bar in fig.axes[0].patches]
+            assert len(bars) == 13 and len(set(bars)) == 13  # 10 Chinese models and 3 baselines, 13 colours
+    for path in plot(results, tmp_path, "many").values():
+        width, height = struct.unpack(">II", path.read_bytes()[16:24])  # the PNG header's IHDR
+        assert width <= 1600 and height <= 1000, (path.name, width, height)
+
+
+@pytest.mark.parametrize("count", [3, 10, 16, 20, 30])
+def test_series_colours_are_distinct(count):
+    from samesense.bench.report import series_colours
+
+    colours = series_colours(count)
+    assert len(colours) == count == len({tuple(np.round(c, 3)) for c in colours})

@@ -5,6 +5,7 @@ import sys
 from dataclasses import fields
 
 import pytest
+from fake_encoders import register_words_baseline
 
 import samesense
 from samesense import train as training
@@ -127,6 +128,32 @@ def test_the_choices_shown_are_the_ones_used():
     assert index.KINDS is INDEX_KINDS and issubclass(guard.Limits, LimitValues)
 
 
+@pytest.mark.parametrize("argv, shows", [(["--version"], "samesense "), (["--version", "train"], "samesense "),
+                                         (["--help", "train", "--out", "r"], "usage: samesense [-h]"),
+                                         (["-h", "serve"], "usage: samesense [-h]")])
+def test_version_and_top_level_help_import_nothing_heavy(argv, shows):
+    """They answer before a command's arguments are read, so no command's module is imported
+    (train's flags would bring torch: seconds for a version string)."""
+    code = ("import sys, samesense.cli as c\n"
+            "try:\n"
+            f"    c.main({argv!r})\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "heavy = {'torch', 'numpy', 'fastapi', 'faiss', 'matplotlib'} & set(sys.modules)\n"
+            "assert not heavy, heavy\n"
+            "assert not any(name.startswith('samesense.cli.') and name != 'samesense.cli.parsing' "
+            "for name in sys.modules), sorted(sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(shows)
+
+
+def test_val_same_groups_flag_reaches_the_config(fake_training):
+    runs, _ = fake_training
+    assert main(["train", "--train", "a.tsv", "--val", "v.tsv", "--out", "r", "--val-same-groups"]) == 0
+    assert runs[-1].data.val_same_groups is True
+
+
 def test_python_m_samesense_version():
     proc = subprocess.run([sys.executable, "-m", "samesense", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == f"samesense {samesense.__version__}"
@@ -187,3 +214,116 @@ def test_a_missing_required_flag_is_one_line(capsys):
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.count("\n") == 1
     assert err.startswith("samesense: error: the following arguments are required: --out")
+
+
+# --- what --model names, and what similar --against reads ----------------------------------------
+
+GROUPS = ("pin\thow do i reset my pin\npin\ti forgot my pin\n"
+          "weather\twhat is the weather today\nweather\tweather today\n")
+
+
+def test_eval_scores_a_baseline_by_name(tmp_path, monkeypatch, capsys):
+    register_words_baseline(monkeypatch)
+    groups = tmp_path / "groups.tsv"
+    groups.write_text(GROUPS)
+    assert main(["eval", "words", str(groups), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"top1": 1.0, "top5": 1.0, "top10": 1.0, "n": 4}
+
+
+def test_eval_and_similar_rank_by_bm25_which_has_no_vectors(tmp_path, capsys):
+    pytest.importorskip("bm25s")
+    groups = tmp_path / "groups.tsv"
+    groups.write_text(GROUPS)
+    assert main(["eval", "bm25", str(groups), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["top1"] == 1.0
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("reset my pin\tforgot my pin\t1\nreset my pin\tweather today\t0\n"
+                     "weather today\tthe weather\t1\nbook a table\tweather today\t0\n")
+    assert main(["eval", "bm25", str(pairs), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["auc"] == 1.0
+    assert main(["similar", "bm25", "pin reset", "--against", str(groups), "-k", "3", "--json"]) == 0
+    matches = json.loads(capsys.readouterr().out)["matches"]
+    assert len(matches) == 3 and matches[0] == {"sentence": "how do i reset my pin", "score": matches[0]["score"],
+                                                "group": "pin"}
+    assert matches[0]["score"] > matches[1]["score"] > 0 and matches[2]["score"] == 0.0
+
+
+FAQ_ROWS = [("how do i reset my pin", "Settings > Security.", "pin"),
+            ("what is the weather today", "Look outside.", "")]
+
+
+def write_against(path, kind):
+    """The same two FAQ entries (the first with a paraphrase) as each kind of --against file."""
+    if kind == "tsv":
+        path.write_text("question\tanswer\tgroup\n" + "".join(f"{q}\t{a}\t{g}\n" for q, a, g in FAQ_ROWS)
+                        + "i forgot my pin\tSettings > Security.\tpin\n")
+    elif kind == "tsv3":  # no header: three fields tell an FAQ file from a groups file
+        path.write_text("".join(f"{q}\t{a}\t{g or 'w'}\n" for q, a, g in FAQ_ROWS)
+                        + "i forgot my pin\tSettings > Security.\tpin\n")
+    elif kind == "csv":
+        path.write_text("".join(f'"{q}","{a}","{g}"\n' for q, a, g in FAQ_ROWS)
+                        + '"i forgot my pin","Settings > Security.","pin"\n')
+    elif kind == "jsonl":
+        path.write_text(json.dumps({"question": FAQ_ROWS[0][0], "answer": FAQ_ROWS[0][1], "group": "pin",
+                                    "paraphrases": ["i forgot my pin"]}) + "\n"
+                        + json.dumps({"question": FAQ_ROWS[1][0], "answer": FAQ_ROWS[1][1]}) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("kind, name", [("tsv", "faq.tsv"), ("tsv3", "faq"), ("csv", "faq.csv"),
+                                        ("jsonl", "faq.jsonl"), ("bank", "support.faq")])
+def test_similar_searches_an_faq_file_or_bank_as_faq_import_reads_it(tmp_path, monkeypatch, capsys, kind, name):
+    register_words_baseline(monkeypatch)
+    against = tmp_path / name
+    if kind == "bank":
+        assert main(["faq", "import", str(against), str(write_against(tmp_path / "f.tsv", "tsv")),
+                     "--model", "words", "--quiet"]) == 0
+        capsys.readouterr()
+    else:
+        write_against(against, kind)
+    assert main(["similar", "words", "i forgot my pin", "--against", str(against), "-k", "3", "--json"]) == 0
+    matches = json.loads(capsys.readouterr().out)["matches"]
+    assert [m["sentence"] for m in matches][0] == "i forgot my pin"  # a paraphrase is searched too
+    assert {m["sentence"] for m in matches} == {"how do i reset my pin", "i forgot my pin", "what is the weather today"}
+    assert matches[0]["answer"] == "Settings > Security." and matches[0]["group"] == "pin"
+    assert ("entry_id" in matches[0]) == (kind == "bank")
+
+
+def test_similar_still_reads_groups_and_plain_lines(tmp_path, monkeypatch, capsys):
+    register_words_baseline(monkeypatch)
+    groups, lines = tmp_path / "faq.tsv", tmp_path / "lines.txt"
+    groups.write_text(GROUPS)  # two fields, no header: a groups file, whatever its name
+    lines.write_text("how do i reset my pin\nwhat is the weather today\n")
+    assert main(["similar", "words", "weather today", "--against", str(groups), "-k", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["matches"] == [
+        {"sentence": "weather today", "score": 1.0, "group": "weather"}]
+    assert main(["similar", "words", "reset pin", "--against", str(lines), "-k", "1", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)["matches"][0]) == {"sentence", "score"}  # no group
+    assert main(["similar", "words", "weather", "--against", str(groups), "--against-format", "lines", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["matches"][0]["sentence"] == "weather today"  # the last field
+
+
+@pytest.mark.parametrize("content, args, message", [
+    ("a b\tc d\t1\n", [], "looks like a pairs file (sentence<TAB>sentence<TAB>label), which similar does not "
+                          "search; for an FAQ file whose groups are numbers, pass --against-format faq"),
+    ("q\ta\t1\nq\tb\t1\n", ["--against-format", "faq"], ":2: group '1' has another answer on line 1"),
+    ("question\tanswer\n\tno question\n", [], ":2: "),
+])
+def test_similar_against_errors_are_one_line(tmp_path, monkeypatch, capsys, content, args, message):
+    register_words_baseline(monkeypatch)
+    against = tmp_path / "against.tsv"
+    against.write_text(content)
+    assert main(["similar", "words", "x", "--against", str(against), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["eval", "baseline:word2vec", "x.tsv"], "unknown baseline 'word2vec'"),
+    (["similar", "no/such/model", "x", "--against", "x.tsv"], "x.tsv: no such file"),
+    (["eval", "no/such/model", "x.tsv"], "no such model folder, nor a baseline (bm25, minilm, e5-small)"),
+])
+def test_model_spec_errors_are_one_line(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -28,8 +28,14 @@ def test_encode_gives_unit_float32_in_input_order():
     for i, text in enumerate(TEXTS):  # sorting by length must not reorder the output
         assert np.allclose(vectors[i], model.encode([text])[0], atol=1e-6)
     assert model.encode([]).shape == (0, 12)
-    with pytest.raises(SamesenseError, match="list of sentences"):
-        model.encode("one string")
+
+
+def test_encode_of_one_string_gives_one_vector_as_sentence_transformers_does():
+    model = small_model()
+    vector = model.encode("how are you today")
+    assert vector.shape == (12,) and vector.dtype == np.float32
+    assert np.allclose(vector, model.encode(["how are you today"])[0], atol=1e-6)
+    assert model.encode(["how are you today"]).shape == (1, 12)  # a list stays a matrix
 
 
 def test_save_load_round_trip_without_pickle(tmp_path, monkeypatch):
@@ -133,5 +139,4 @@ def test_unknown_fraction_tells_how_much_of_a_text_the_model_cannot_read():
     assert model.unknown_fraction(["reset my pin", "reset my asdf", *UNREADABLE, ""]) == [
         0.0, pytest.approx(1 / 3), 1.0, 1.0, 1.0, 1.0]
     assert word_model(unknown_buckets=0).unknown_fraction(["reset my asdf"]) == [pytest.approx(1 / 3)]
-    with pytest.raises(SamesenseError, match="list of sentences"):
-        model.unknown_fraction("one string")
+    assert model.unknown_fraction("reset my asdf") == pytest.approx(1 / 3)  # one string, one share, as encode

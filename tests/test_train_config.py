@@ -38,8 +38,8 @@ def test_flat_keywords_land_in_their_sections():
                                          "hidden_dim": 64, "pooling": "mean", "resume": True, "val_fraction": 0.2})
     assert cfg.model.encoder_config() == {"type": "gru", "embed_dim": 128, "hidden_dim": 64, "num_layers": 1,
                                           "bidirectional": False, "dropout": 0.2}  # pooling is no encoder setting
-    assert cfg.model.tokenizer_config() == {"type": "char", "max_len": 32, "min_count": 5, "normalize": True,
-                                            "unknown_buckets": 0}
+    assert cfg.model.tokenizer_config(70_000) == {"type": "char", "max_len": 32, "min_count": 5, "normalize": True,
+                                                  "unknown_buckets": 0}
 
 
 def test_every_field_name_is_unique_across_sections():
@@ -147,7 +147,7 @@ def test_check_accepts_the_defaults_and_files_are_checked_apart():
 def test_unknown_buckets_is_a_model_setting_with_a_flag():
     cfg = TrainConfig.of(out="runs/a", unknown_buckets=64)
     assert TrainConfig.of(out="o").model.unknown_buckets == 0  # the default, until one is chosen on dev files
-    assert cfg.model.tokenizer_config()["unknown_buckets"] == 64 and TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert cfg.model.tokenizer_config(100)["unknown_buckets"] == 64 and TrainConfig.from_dict(cfg.to_dict()) == cfg
     parser = argparse.ArgumentParser()
     add_sections(parser, SECTIONS)
     assert parser.parse_args(["--unknown-buckets", "0"]).unknown_buckets == 0
@@ -165,7 +165,7 @@ def test_a_run_json_from_before_unknown_buckets_keeps_the_single_unk():
 def test_a_run_reads_rare_training_tokens_as_their_buckets():
     groups = Groups(sentences=["reset my pin", "reset the pin", "card lost", "card stolen zq"],
                     labels=np.array([0, 0, 1, 1]), names=["pin", "card"])
-    cfg = TrainConfig.of(out="runs/a", tokenizer="word", min_count=2, unknown_buckets=16)
+    cfg = TrainConfig.of(out="runs/a", tokenizer="word", min_count=2, unknown_buckets=16, val_same_groups=True)
     data = prepare_data(cfg, TrainGroups(train=groups, val=groups))
     tok = data.tokenizer
     assert tok.unknown_buckets == 16 and set(tok.tokens[2:]) == {"reset", "pin", "card"}
@@ -206,3 +206,21 @@ def test_train_number_flags_past_their_ceiling_are_one_line(argv, message, tmp_p
     assert exit.value.code == 2 and err.startswith("samesense: error: ")
     assert message in err and "\n" not in err and "Traceback" not in err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("sentences, chosen", [(0, 1), (90, 1), (999, 1), (1_000, 2), (9_999, 2), (10_000, 5),
+                                               (70_000, 5)])
+def test_min_count_is_chosen_from_the_training_size_unless_given(sentences, chosen):
+    assert TrainConfig.of(out="o").model.min_count_for(sentences) == chosen
+    assert TrainConfig.of(out="o", min_count=3).model.min_count_for(sentences) == 3  # given: kept as it is
+    assert TrainConfig.of(out="o").model.tokenizer_config(sentences)["min_count"] == chosen
+
+
+def test_min_count_and_val_same_groups_flags():
+    parser = argparse.ArgumentParser()
+    add_sections(parser, SECTIONS)
+    assert parser.parse_args(["--min-count", "2", "--val-same-groups"]).__dict__ == {"min_count": 2,
+                                                                                  "val_same_groups": True}
+    assert parser.parse_args([]).__dict__ == {}  # not given: chosen from the data; the command line's default
+    help_text = parser.format_help()
+    assert "chosen from the training sentences, 5 from 10,000 on, 2 from 1,000, else 1" in " ".join(help_text.split())

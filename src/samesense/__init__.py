@@ -3,6 +3,8 @@
     import samesense
     model = samesense.load("runs/demo/model")
     vectors = model.encode(["how do i reset my pin", "i forgot my pin"])  # (2, 128) unit vectors
+    samesense.resolve_encoder("minilm")        # what any --model names: a folder, a baseline
+    samesense.export_onnx("runs/demo/model", "runs/demo/onnx")  # samesense.load opens it too
 
 Names are imported on first use (PEP 562), so `import samesense` and the command line's --help
 stay fast: torch is loaded only by what needs it.
@@ -16,7 +18,7 @@ __version__ = "0.1.0"
 
 _LAZY = {"DataError": "errors", "SamesenseError": "errors", "load_groups": "data", "read_groups": "data",
          "read_pairs": "data", "SentenceModel": "model", "load": "model", "TrainConfig": "train.config",
-         "TextEncoder": "protocols"}
+         "TextEncoder": "protocols", "resolve_encoder": "encoder_spec", "export_onnx": "export"}
 
 __all__ = [*_LAZY, "__version__"]
 

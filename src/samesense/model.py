@@ -33,6 +33,7 @@ from .console import progress
 from .encoders import GRUEncoder, Pooling, Projection
 from .errors import SamesenseError
 from .files import atomic_dir, atomic_write_json, recover_dir
+from .onnx_model import OnnxGraph, OnnxModel, exported_model  # registers the "onnx" component
 from .tokenize import UNK_ID, VOCAB, Tokenizer, make_tokenizer, read_vocabulary
 
 MANIFEST = "manifest.json"
@@ -80,13 +81,14 @@ class SentenceModel(nn.Module):
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         return self.tokenizer.tokenize(texts)
 
-    def unknown_fraction(self, texts: Sequence[str]) -> list[float]:
+    def unknown_fraction(self, texts: Sequence[str] | str) -> list[float] | float:
         """For each text, the share of the tokens the model reads that its vocabulary does not
         hold (1.0 for a text with no tokens). Such a text's vector says little about it: its
         unknown tokens share hashed embeddings (or the one <unk>), so a caller can abstain near 1
-        (a foreign script, emoji, keyboard mashing) instead of trusting a high cosine."""
+        (a foreign script, emoji, keyboard mashing) instead of trusting a high cosine. One string
+        gives one share, as `encode` gives one vector."""
         if isinstance(texts, str):
-            raise SamesenseError("unknown_fraction takes a list of sentences, not one string")
+            return self.tokenizer.unknown_fraction([texts])[0]
         return self.tokenizer.unknown_fraction(texts)
 
     def features(self, token_ids: Sequence[list[int]], device: torch.device | str = "cpu") -> dict:
@@ -95,15 +97,17 @@ class SentenceModel(nn.Module):
         return {k: v if k == "lengths" else v.to(device) for k, v in features.items()}
 
     @torch.inference_mode()
-    def encode(self, texts: Sequence[str], batch_size: int = 256,
+    def encode(self, texts: Sequence[str] | str, batch_size: int = 256,
                show_progress: bool | None = False) -> np.ndarray:
-        """Unit vectors, float32, shape (len(texts), dim), in the order of `texts`.
+        """Unit vectors, float32, shape (len(texts), dim), in the order of `texts`; one string
+        gives one vector, shape (dim,), as sentence-transformers does (a str is a sequence of
+        characters: encoding each one alone is never what is meant).
 
         Sentences are sorted by length before batching, so a batch holds sentences of about one
         length and little time is spent on padding.
         """
         if isinstance(texts, str):
-            raise SamesenseError("encode takes a list of sentences, not one string")
+            return self.encode([texts], batch_size, show_progress)[0]
         if batch_size < 1:
             raise SamesenseError(f"batch_size must be at least 1, got {batch_size}")
         was_training = self.training
@@ -160,18 +164,20 @@ def resolve_model_dir(path: str | os.PathLike) -> Path:
     raise SamesenseError(f"{path}: not a samesense model folder (no {MANIFEST})")
 
 
-def load(path: str | os.PathLike, device: str = "cpu") -> SentenceModel:
-    """Load a saved model folder (or a run folder with its best model under `model/`)."""
+def load(path: str | os.PathLike, device: str = "cpu") -> SentenceModel | OnnxModel:
+    """Load a saved model folder (or a run folder with its best model under `model/`); an exported
+    one (`samesense export --onnx`) gives an OnnxModel, which encodes as a SentenceModel does."""
     path = resolve_model_dir(path)
     if (path / MANIFEST).is_file():
         model = load_components(path / MANIFEST)
     else:
         model = load_legacy(path)
     model.fingerprint = fingerprint(path)
+    model.spec = str(path.resolve())  # how to load it again (encoder_spec): an FAQ bank remembers it
     return model.to(device).eval()
 
 
-def load_components(manifest_path: Path) -> SentenceModel:
+def load_components(manifest_path: Path) -> SentenceModel | OnnxModel:
     manifest = read_json_object(manifest_path)
     if manifest.get("format") != FORMAT:
         raise SamesenseError(f"{manifest_path}: not a samesense model manifest")
@@ -189,6 +195,8 @@ def load_components(manifest_path: Path) -> SentenceModel:
     if not isinstance(parts[0], Tokenizer):
         raise SamesenseError(f"{manifest_path}: the first component must be a tokenizer")
     check_parts_fit(manifest_path, parts, [manifest_path.parent / folder / CONFIG for _, _, folder in entries])
+    if any(isinstance(part, OnnxGraph) for part in parts):  # exported: one graph in place of the torch stages
+        return exported_model(manifest_path, parts, info)
     return checked_to_run(manifest_path, SentenceModel(parts[0], parts[1:], info))
 
 

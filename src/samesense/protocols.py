@@ -22,3 +22,10 @@ class TextEncoder(Protocol):
                show_progress: bool | None = False) -> np.ndarray:
         """Unit vectors, float32, shape (len(texts), dim), in the order of `texts`."""
         ...
+
+    def unknown_fraction(self, texts: Sequence[str]) -> list[float]:
+        """For each text, the share of the tokens the encoder reads that its vocabulary does not
+        hold (1.0 for a text with no tokens). Near 1 the vector says little about the text, so
+        the FAQ bank abstains rather than trust its cosine. An encoder that cannot tell which of
+        its tokens are unknown gives 0.0 for each text (it never abstains on these grounds)."""
+        ...

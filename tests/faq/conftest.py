@@ -56,10 +56,17 @@ def running_server(app, **settings):
         thread.join(timeout=10)
 
 
+@contextmanager
+def served(app):
+    """`app` on uvicorn in a thread, quiet: yields its base URL."""
+    with running_server(app, log_level="warning", access_log=False) as (host, port):
+        yield f"http://{host}:{port}"
+
+
 @pytest.fixture
 def live_server(bank):
     """The app on uvicorn in a thread: yields its base URL."""
     from samesense.faq.serve import create_app
 
-    with running_server(create_app(bank, TOKEN), log_level="warning", access_log=False) as (host, port):
-        yield f"http://{host}:{port}"
+    with served(create_app(bank, TOKEN)) as url:
+        yield url

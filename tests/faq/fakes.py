@@ -1,5 +1,6 @@
 """A stand-in model for FAQ tests: words hashed into buckets, L2-normalised. Exact and fast, so the
-tests can say which stored question is nearest without training anything."""
+tests can say which stored question is nearest without training anything. Its vocabulary is ASCII:
+a word in another script is an unknown token."""
 
 from __future__ import annotations
 
@@ -27,3 +28,10 @@ class WordModel:
                 out[row, 0] = 1.0
         self.encoded += len(texts)
         return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def unknown_fraction(self, texts) -> list[float]:
+        """Its vocabulary is ASCII: each text's share of words and marks that are not (1.0 for none)."""
+        shares = []
+        for tokens in (re.findall(r"\w+|[^\w\s]", text.lower()) for text in texts):
+            shares.append(sum(not token.isascii() for token in tokens) / len(tokens) if tokens else 1.0)
+        return shares

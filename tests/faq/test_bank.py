@@ -182,3 +182,85 @@ def test_opening_a_bank_writes_nothing(tmp_path, model):
         generation = bank.store.generation()
     with FaqBank.open(path, model) as bank:
         assert bank.store.generation() == generation
+
+
+# ---------------------------------------------------------------------------------------------
+# Questions the model cannot read (issue 13): never answered, no tempting candidates
+
+
+def test_a_question_of_unknown_characters_abstains_with_no_candidates(bank):
+    bank.set_settings(threshold=-1.0)  # any vector would clear it: only the guard can refuse
+    for question in ["Привет мир", "🙂 🙃 😀", "как reset мой пин"]:  # 100%, 100%, 75% unknown
+        answer = bank.ask(question)
+        assert not answer.answered and answer.answer is None
+        assert answer.reason.startswith("the model cannot read this question (")
+        assert answer.candidates == [] and answer.did_you_mean == []
+    assert bank.ask("Привет мир").reason == "the model cannot read this question (100% unknown tokens, limit 50%)"
+    assert bank.ask("reset my пин").answered  # a third unknown: still read
+
+
+def test_max_unknown_moves_the_limit_but_an_all_unknown_question_never_answers(bank):
+    bank.set_settings(threshold=-1.0, max_unknown=0.8)
+    assert bank.ask("как reset мой пин").answered  # 75% unknown, now under the limit
+    bank.set_settings(max_unknown=1.0)
+    assert bank.ask("Привет мир").reason.startswith("the model cannot read this question (100%")
+    bank.set_settings(max_unknown=0.0)
+    assert bank.ask("reset my пин").reason.startswith("the model cannot read this question (33%")
+
+
+@pytest.mark.parametrize("key, value", [("max_unknown", 1.5), ("max_unknown", float("nan")), ("threshold", 2.0),
+                                        ("margin", -0.1), ("threshold", "0.7"), ("margin", True)])
+def test_answer_settings_out_of_bounds_are_refused(bank, key, value):
+    before = bank.settings[key]
+    with pytest.raises(SamesenseError, match=f"{key} must be a number from"):
+        bank.set_settings(**{key: value})
+    assert bank.store.settings()[key] == before
+
+
+def test_import_reports_questions_the_model_cannot_read(tmp_path, model):
+    rows = [FaqRow("reset my pin", "A"), FaqRow("Как сбросить пин", "B"), FaqRow("🙂 🙃", "C"),
+            FaqRow("opening hours", "D", paraphrases=["часы работы"])]
+    with FaqBank.open(tmp_path / "b.faq", model) as bank:
+        report = bank.import_rows(rows)
+        assert (report.questions_read, report.unreadable_questions) == (5, 3)
+        assert report.unknown_share == pytest.approx(3 / 5)
+        [warning] = report.warnings
+        assert warning.startswith("the model cannot read 3 of the 5 questions (60%")
+        assert "'Как сбросить пин', '🙂 🙃', 'часы работы'" in warning
+        assert bank.import_rows([FaqRow("close my account", "E")]).warnings == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Adding a question that is already there (issue 13): one entry, as an import merges
+
+
+def test_adding_the_same_question_and_answer_twice_makes_one_entry(bank):
+    first = bank.ask("how do i close my account").entry_id
+    again = bank.add("how do i close my account", "Write to support and we close it within a day.",
+                     paraphrases=["delete my account"], tags=["account"])
+    assert again.id == first and again.paraphrases == ["delete my account"] and again.tags == ["account"]
+    assert bank.count() == (3, 6)  # one question more, no entry more
+    assert bank.add("how do i close my account", "Write to support and we close it within a day.").id == first
+    assert bank.count() == (3, 6) and sorted(bank.index.ids()) == sorted(bank.store.question_ids())
+    assert bank.ask("delete my account").entry_id == first
+
+
+def test_a_question_held_by_an_entry_with_another_answer_or_group_is_refused(bank):
+    pin = bank.ask("how do i reset my pin").entry_id
+    before = bank.store.count()
+    with pytest.raises(SamesenseError, match=f"question 'i forgot my pin code' already in entry {pin}: change"):
+        bank.add("i forgot my pin code", "Call us.")  # a paraphrase of the pin entry
+    with pytest.raises(SamesenseError, match=f"question 'how do i reset my pin' already in entry {pin}"):
+        bank.add("how do i reset my pin", "Settings > Security > Reset PIN.", group="pin")  # another group
+    bank.add("where is my card", "In the post.", group="card")
+    with pytest.raises(SamesenseError, match=r"group 'card' already exists \(entry \d+, with another answer\)"):
+        bank.add("card lost", "Call us.", group="card")
+    assert bank.add("card lost", "In the post.", group="card").paraphrases == ["card lost"]  # same group, same answer
+    assert bank.store.count() == (before[0] + 1, before[1] + 2)
+
+
+def test_info_names_the_index_kind_when_opened_without_a_model(bank):
+    with FaqBank.open_without_model(bank.path) as bare:
+        info = bare.info()
+    assert info["index"] == "flat (not built: opened without a model)"
+    assert bank.info()["index"] == "flat" and info["max_unknown"] == 0.5

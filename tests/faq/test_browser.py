@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import TOKEN
+from conftest import TOKEN, served
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -40,9 +40,18 @@ def browser():
 
 
 def wait_for(driver, condition, timeout=10):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+    # a list the page is redrawing meanwhile: look again
+    return WebDriverWait(driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: condition(d))
+
+
+def dropdown(element):
+    from selenium.webdriver.support.ui import Select
+
+    return Select(element)
 
 
 def find(driver, css):
@@ -64,9 +73,15 @@ def ask(driver, question):
     find(driver, "#ask-button").click()
 
 
+def open_page(driver, base_url):
+    """The page, once it has read /config (which decides the admin section and the fallback text)."""
+    driver.get(base_url + "/")
+    wait_for(driver, lambda d: d.find_element("tag name", "body").get_attribute("data-config") == "loaded")
+
+
 def test_ask_and_admin_in_the_page(browser, live_server, bank, tmp_path):
     bank.set_settings(threshold=0.7)
-    browser.get(live_server + "/")
+    open_page(browser, live_server)
     assert browser.title == "samesense FAQ"
 
     ask(browser, "when are you open")
@@ -83,9 +98,7 @@ def test_ask_and_admin_in_the_page(browser, live_server, bank, tmp_path):
 
     ask(browser, "   ")  # the box is required: nothing is sent, the old result stays
     # admin: unlock with the token, add, edit and delete an entry
-    find(browser, "#admin summary").click()
-    find(browser, "#token").send_keys(TOKEN)
-    find(browser, "#unlock").click()
+    unlock(browser, TOKEN)
     wait_for(browser, lambda d: len(finds(d, "#entries tbody tr")) == 3)
 
     find(browser, "#entry-question").send_keys("do you deliver on saturdays")
@@ -113,16 +126,109 @@ def test_ask_and_admin_in_the_page(browser, live_server, bank, tmp_path):
     assert httpx.get(f"{live_server}/faq/{entry_id}").status_code == 404
     browser.save_screenshot(str(tmp_path / "page.png"))
 
-    # a wrong token: the page says why the write failed
-    browser.execute_script("sessionStorage.clear()")
-    find(browser, "#token").clear()
-    find(browser, "#token").send_keys("wrong")
-    find(browser, "#unlock").click()
-    find(browser, "#entry-question").send_keys("q")
-    find(browser, "#entry-answer").send_keys("a")
-    find(browser, "#save-entry").click()
-    wait_for(browser, lambda d: "Bearer" in find(d, "#admin-status").text)
+
+def unlock(driver, token):
+    """Open the admin section of the page (opened with open_page) and give it `token`."""
+    if find(driver, "#admin").get_attribute("open") is None:
+        find(driver, "#admin summary").click()
+    find(driver, "#token").clear()
+    find(driver, "#token").send_keys(token)
+    find(driver, "#unlock").click()
+
+
+def test_a_wrong_token_does_not_open_the_admin_panel(browser, live_server, bank):
+    open_page(browser, live_server)
+    unlock(browser, "wrong-token-of-some-length")
+    wait_for(browser, lambda d: find(d, "#token-status").text == "Wrong token.")
+    assert not find(browser, "#admin-body").is_displayed() and not find(browser, "#entry-form").is_displayed()
+    assert browser.execute_script("return sessionStorage.getItem('samesense-token')") is None
+
+    unlock(browser, TOKEN)  # the right one opens it
+    wait_for(browser, lambda d: find(d, "#entry-form").is_displayed() and len(finds(d, "#entries tbody tr")) == 3)
+    assert find(browser, "#token-status").text == ""
     assert bank.store.count()[0] == 3
+
+
+@pytest.fixture
+def product_server(bank, tmp_path):
+    """A writable server with a fallback text of its own and an unanswered-questions log: yields
+    its base URL."""
+    from samesense.faq.serve import create_app
+    from samesense.faq.unanswered import UnansweredLog
+
+    with UnansweredLog(tmp_path / "bank.faq.unanswered") as log:
+        with served(create_app(bank, TOKEN, fallback_text="Call us on 0800 123 456.", unanswered=log)) as url:
+            yield url
+
+
+def test_the_fallback_text_is_shown_under_no_confident_answer(browser, product_server):
+    open_page(browser, product_server)
+    ask(browser, "zebra giraffe")
+    wait_for(browser, lambda d: finds(d, "#no-answer"))
+    assert find(browser, "#no-answer").text == "No confident answer"
+    assert find(browser, "#answer-box #fallback").text == "Call us on 0800 123 456."
+    ask(browser, "when are you open")
+    wait_for(browser, lambda d: finds(d, "#answer"))
+    assert not finds(browser, "#fallback")  # an answer needs no fallback
+
+
+def test_the_unanswered_questions_show_in_the_admin_panel(browser, product_server):
+    open_page(browser, product_server)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for asked, question in enumerate(("zebra giraffe", "Zebra, giraffe?"), 1):
+        ask(browser, question)
+        wait_for(browser, lambda d: httpx.get(product_server + "/unanswered", headers=auth).json()["asks"] == asked)
+    unlock(browser, TOKEN)
+    rows = wait_for(browser, lambda d: finds(d, "#unanswered tbody tr"))
+    assert [td.text for td in rows[0].find_elements("css selector", "td")][:2] == ["2", "Zebra, giraffe?"]
+    assert "1 distinct question, asked 2 times" in find(browser, "#unanswered-status").text
+    rows[0].find_element("css selector", "button.add-entry").click()
+    assert find(browser, "#entry-question").get_attribute("value") == "Zebra, giraffe?"
+
+
+def test_the_entry_list_pages(browser, live_server, bank):
+    for i in range(12):
+        bank.add(f"extra question number {i:02d}", f"extra answer {i}")  # 15 entries in all
+    open_page(browser, live_server)
+    unlock(browser, TOKEN)
+    wait_for(browser, lambda d: len(finds(d, "#entries tbody tr")) == 15)
+    dropdown(find(browser, "#page-size")).select_by_visible_text("10")
+
+    def page():
+        return [row.get_attribute("data-id") for row in finds(browser, "#entries tbody tr")]
+
+    first = wait_for(browser, lambda d: len(page()) == 10 and page())
+    assert find(browser, "#page-range").text == "1–10 of 15"
+    assert not find(browser, "#previous-page").is_enabled() and find(browser, "#next-page").is_enabled()
+    find(browser, "#next-page").click()
+    wait_for(browser, lambda d: find(d, "#page-range").text == "11–15 of 15")
+    assert len(page()) == 5 and not set(page()) & set(first)
+    assert find(browser, "#previous-page").is_enabled() and not find(browser, "#next-page").is_enabled()
+    find(browser, "#previous-page").click()
+    wait_for(browser, lambda d: page() == first)
+
+    find(browser, "#filter").send_keys("extra question")  # a filter pages too, from its first page
+    holding = '1–10 of the entries holding "extra question" (15 in all)'
+    wait_for(browser, lambda d: find(d, "#page-range").text == holding)
+    assert find(browser, "#next-page").is_enabled()
+    find(browser, "#next-page").click()
+    wait_for(browser, lambda d: len(page()) == 2 and not find(d, "#next-page").is_enabled())
+
+
+@pytest.fixture
+def read_only_server(bank):
+    from samesense.faq.serve import create_app
+
+    with served(create_app(bank, None)) as url:
+        yield url
+
+
+def test_a_read_only_server_shows_no_admin_form(browser, read_only_server):
+    open_page(browser, read_only_server)
+    ask(browser, "when are you open")
+    wait_for(browser, lambda d: finds(d, "#answer"))
+    assert not find(browser, "#admin").is_displayed() and not find(browser, "#entry-form").is_displayed()
+    assert not find(browser, "#token").is_displayed()
 
 
 def policy_violations(driver) -> list[str]:
@@ -141,7 +247,7 @@ def test_the_page_works_within_its_content_security_policy(browser, live_server)
 def test_the_api_docs_render_within_their_content_security_policy(browser, live_server):
     browser.get(live_server + "/docs")
     operations = wait_for(browser, lambda d: finds(d, ".opblock-summary"), timeout=30)
-    assert len(operations) == 8
+    assert len(operations) == 11
     assert finds(browser, "button.authorize")  # the bearer scheme: Swagger UI's Authorize button
     assert policy_violations(browser) == []
 

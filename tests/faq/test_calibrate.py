@@ -3,7 +3,7 @@ import pytest
 
 from samesense.errors import SamesenseError
 from samesense.faq import FaqBank, FaqRow
-from samesense.faq.calibrate import Outcomes, calibrate, choose, curve
+from samesense.faq.calibrate import CoverageTooLow, Outcomes, TargetUnreachable, calibrate, choose, curve, group_outcomes
 
 
 def outcomes(scores, correct, in_scope=None, decidable=None):
@@ -67,3 +67,47 @@ def test_calibrate_from_groups_and_from_pairs(tmp_path, model):
             other = tmp_path / "other.tsv"
             other.write_text("zzz\tsomething\n")
             calibrate(bank, 0.9, groups=str(other))
+
+
+def test_precision_where_nothing_is_answered_is_undefined_not_one():
+    """The bug: the best-scoring question too close to call made precision 1.0 at a threshold
+    answering nothing, and that threshold (coverage 0) was stored."""
+    o = outcomes([0.9, 0.8], [True, False], decidable=[False, True])
+    assert np.isnan(curve(o).precision[0])
+    with pytest.raises(TargetUnreachable, match="no threshold reaches precision 0.900"):
+        choose(o, 0.9)
+    with pytest.raises(SamesenseError, match="no calibration question is answered at any threshold"):
+        choose(outcomes([0.9, 0.8], [True, True], decidable=[False, False]), 0.5)
+
+
+def few_right_and_many_wrong(tmp_path, bank):
+    """A groups file where only the exact stored question is answered right (score 1); twenty more,
+    labelled with another group, match the pin entry at 0.866: precision 1 only above them,
+    answering 1 of 21 in-scope questions (4.8%)."""
+    bank.import_rows([FaqRow("reset my pin", "A", "pin"), FaqRow("opening hours today", "B", "hours")])
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo",
+             "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"]
+    groups = tmp_path / "groups.tsv"
+    groups.write_text("pin\treset my pin\n" + "".join(f"hours\treset my pin {w}\n" for w in words))
+    return str(groups)
+
+
+def test_a_threshold_answering_too_few_questions_is_refused_and_nothing_is_stored(tmp_path, model):
+    with FaqBank.open(tmp_path / "b.faq", model) as bank:
+        groups = few_right_and_many_wrong(tmp_path, bank)
+        before = dict(bank.store.settings())
+        with pytest.raises(CoverageTooLow, match=r"reaches precision 1.000 but answers 4.8% of the in-scope "
+                                                 r"questions \(--min-coverage 0.05\)"):
+            calibrate(bank, 0.9, groups=groups, plot=tmp_path / "c.png")
+        assert bank.store.settings() == before and not (tmp_path / "c.png").exists()
+        result = calibrate(bank, 0.9, groups=groups, min_coverage=0.04)  # the user's floor: taken
+        assert result.coverage == pytest.approx(1 / 21) and bank.settings["threshold"] == result.threshold
+
+
+def test_calibration_counts_questions_the_model_cannot_read_as_unanswered(tmp_path, model):
+    with FaqBank.open(tmp_path / "b.faq", model) as bank:
+        bank.import_rows([FaqRow("reset my pin", "A", "pin")])
+        groups = tmp_path / "groups.tsv"
+        groups.write_text("pin\treset my pin\npin\tсбросить пин\n")
+        o = group_outcomes(bank, str(groups), None, margin=0.02)
+        assert list(o.decidable) == [True, False] and list(o.in_scope) == [True, True]

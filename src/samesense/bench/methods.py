@@ -8,7 +8,7 @@
 A vector method (a samesense model, or a dense baseline) answers all of these from cosine
 similarities of cached vectors: `prepare` encodes the union of a run's sentences once, and every
 protocol then looks its sentences up. Vectors can also be kept in a folder between runs, named by
-the encoder's fingerprint (a hash of a model's files, or a baseline's package version), so that a
+the encoder's fingerprint (a hash of a model's files, or of a baseline's package), so that a
 rerun encodes only new sentences. BM25 answers everything with its own scoring.
 """
 
@@ -22,7 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..baselines import BASELINES, load_baseline
+from ..baselines import BASELINES
+from ..encoder_spec import EncoderSpec, parse_encoder_spec, resolve_encoder
 from ..errors import SamesenseError
 from ..files import atomic_write_bytes
 from ..evaluate import nearest_neighbours, pair_similarities, top_k
@@ -33,49 +34,59 @@ LANGUAGES = ("zh", "en")
 
 @dataclass
 class MethodSpec:
-    """What the command line names: a samesense model folder, or a baseline."""
+    """What the command line names: --model NAME=MODEL (a samesense model or run folder, a
+    sentence-transformers folder, or a baseline: samesense.encoder_spec's grammar), or --baseline NAME."""
 
     name: str
-    kind: str  # "samesense" or "baseline"
-    source: str  # the model folder, or the baseline's name
+    source: str  # what --model named (a folder as given, or a baseline), or --baseline's name
     languages: tuple[str, ...] | None = None  # None: inferred when the model is loaded
+    named_baseline: bool = False  # from --baseline: a baseline's name, never a folder
 
     @classmethod
     def parse_model(cls, text: str) -> "MethodSpec":
-        """NAME=PATH, or NAME=PATH@zh (@en, @zh+en) to give the model's languages."""
+        """NAME=MODEL, or NAME=MODEL@zh (@en, @zh+en) to give the model's languages."""
         match = re.fullmatch(r"([^=]+)=(.+?)(?:@([a-z+]+))?", text)
         if not match:
             raise SamesenseError(f"--model {text!r}: expected NAME=PATH or NAME=PATH@LANGUAGE")
-        name, path, langs = match.groups()
+        name, model, langs = match.groups()
         languages = tuple(langs.split("+")) if langs else None
         if languages and not set(languages) <= set(LANGUAGES):
             raise SamesenseError(f"--model {text!r}: languages are {', '.join(LANGUAGES)} (joined with +)")
-        return cls(name.strip(), "samesense", path, languages)
+        return cls(name.strip(), model, languages)
 
     @classmethod
     def baseline(cls, name: str) -> "MethodSpec":
         if name not in BASELINES:
             raise SamesenseError(f"unknown baseline {name!r}: choose from {', '.join(BASELINES)}")
-        return cls(name, "baseline", name)
+        return cls(name, name, named_baseline=True)
+
+    def encoder_spec(self) -> EncoderSpec:
+        """What the source names (a folder is looked at each time: by check, then by load)."""
+        return EncoderSpec("baseline", self.source) if self.named_baseline else parse_encoder_spec(self.source)
+
+    @property
+    def kind(self) -> str:
+        """samesense, sentence-transformers or baseline (encoder_spec.KINDS)."""
+        return self.encoder_spec().kind
 
     def check(self) -> None:
-        if self.kind == "samesense":
-            from ..model import resolve_model_dir
-
-            resolve_model_dir(self.source)
+        """Refuse now, in one line, what load would refuse after the methods before it ran."""
+        if self.kind == "sentence-transformers" and not self.languages:
+            raise SamesenseError(f"--model {self.name}={self.source}: a sentence-transformers folder does not say "
+                                 "its languages; add @en, @zh or @zh+en")
 
     def load(self, batch_size: int, threads: int | None) -> "Method":
-        if self.kind == "baseline":
-            baseline = load_baseline(self.source, threads=threads)
-            if not hasattr(baseline, "encode"):  # BM25: no vectors
-                return RankerMethod(self.name, baseline, baseline.languages)
-            return VectorMethod(self.name, baseline, baseline.languages, batch_size, "pretrained")
-        from ..model import load
-
-        model = load(self.source)
-        languages = self.languages or model_languages(model)
-        return VectorMethod(self.name, model, languages, batch_size, model.info.get("train_seconds"),
-                            fingerprint=model.fingerprint, path=str(Path(self.source)))
+        spec = self.encoder_spec()
+        encoder = resolve_encoder(spec, threads)
+        if not hasattr(encoder, "encode"):  # BM25: no vectors
+            return RankerMethod(self.name, encoder, self.languages or encoder.languages)
+        if spec.kind == "baseline":
+            return VectorMethod(self.name, encoder, self.languages or encoder.languages, batch_size, "pretrained")
+        about = {"fingerprint": encoder.fingerprint, "path": str(Path(self.source))}
+        if spec.kind == "sentence-transformers":
+            return VectorMethod(self.name, encoder, self.languages, batch_size, "pretrained", **about)
+        languages = self.languages or model_languages(encoder)
+        return VectorMethod(self.name, encoder, languages, batch_size, encoder.info.get("train_seconds"), **about)
 
 
 def model_languages(model) -> tuple[str, ...]:

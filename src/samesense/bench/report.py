@@ -163,17 +163,32 @@ def markdown(results: dict, images: dict[str, str] | None = None) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Plots
+#
+# A run compares many methods (16 in docs/benchmarks.md) on many tasks (9 pair sets): bars of every
+# method beside each other for every task made a figure 5,000 px wide, in repeated colours, under a
+# legend. So each task is a panel of its own (PANEL_COLUMNS a row) with a bar for each method that
+# ran it, every method keeps one colour in every panel, and one legend names them, outside the panels.
+
+DPI = 100  # what atomic_save_png writes: inches * DPI = pixels
+MAX_WIDTH = 16.0  # inches: 1,600 px, about what a page shows
+PANEL_COLUMNS = 3
+PANEL_SIZE = (4.0, 2.6)  # inches a task's panel
+LEGEND_FONT = 8  # points
+LEGEND_ROW = 0.19  # inches a legend entry takes at that size
 
 
-def _grouped_bars(ax, categories: list[str], series: dict[str, list[float]], ylabel: str, title: str) -> None:
-    width = 0.8 / max(len(series), 1)
-    for i, (label, values) in enumerate(series.items()):
-        ax.bar(np.arange(len(categories)) + i * width, values, width, label=label)
-    ax.set_xticks(np.arange(len(categories)) + width * (len(series) - 1) / 2, categories,
-                  rotation=20, ha="right")
-    ax.set(ylabel=ylabel, title=title)
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=7)
+def series_colours(count: int) -> list:
+    """`count` colours, each distinct: tab10 up to 10; tab20 up to 20, its ten strong shades first
+    (so the first ten series stay as distinct as tab10's) and its ten light ones after; beyond,
+    evenly spaced along turbo."""
+    import matplotlib
+
+    if count <= 10:
+        return [matplotlib.colormaps["tab10"](i) for i in range(count)]
+    if count <= 20:
+        tab20 = matplotlib.colormaps["tab20"]
+        return [tab20(2 * i) for i in range(10)] + [tab20(2 * i + 1) for i in range(count - 10)]
+    return [matplotlib.colormaps["turbo"](x) for x in np.linspace(0.03, 0.97, count)]
 
 
 def _metric_series(results: dict, protocol: str, key: str) -> tuple[list[str], dict[str, list[float]]]:
@@ -183,46 +198,89 @@ def _metric_series(results: dict, protocol: str, key: str) -> tuple[list[str], d
     return tasks, series
 
 
-def plot(results: dict, folder: str | os.PathLike, prefix: str) -> dict[str, Path]:
-    """PNG files in `folder`, by caption: bars per protocol, and speed against accuracy."""
+def _legend_width(labels: list[str]) -> float:
+    """Inches a one-column legend of these labels takes at LEGEND_FONT (about half an em a character)."""
+    return 0.8 + 0.5 * LEGEND_FONT / 72 * max((len(label) for label in labels), default=0)
+
+
+def _bar_panels(plt, tasks: list[str], series: dict[str, list[float]], ylabel: str, title: str):
+    """One panel per task, a bar for each method that ran it (in the legend's order, one colour a
+    method in every panel), and one legend of the methods at the right, outside the panels."""
+    from matplotlib.patches import Patch
+
+    series = {method: values for method, values in series.items() if not np.isnan(values).all()}
+    columns = min(len(tasks), PANEL_COLUMNS)
+    rows = math.ceil(len(tasks) / columns)
+    legend_width = _legend_width(list(series))
+    width = min(MAX_WIDTH, columns * PANEL_SIZE[0] + legend_width)
+    height = max(rows * PANEL_SIZE[1], LEGEND_ROW * len(series)) + 0.7  # the legend fits beside the panels
+    fig, axes = plt.subplots(rows, columns, figsize=(width, height), squeeze=False, sharey=True,
+                             layout="constrained")
+    colours = series_colours(len(series))
+    for index, (ax, task) in enumerate(zip(axes.flat, tasks)):
+        ran = [(values[index], colour) for values, colour in zip(series.values(), colours)
+               if not np.isnan(values[index])]
+        ax.bar(np.arange(len(ran)), [value for value, _ in ran], 0.8, color=[colour for _, colour in ran])
+        ax.set_xticks([])
+        ax.set_title(task, fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.remove()
+    fig.supylabel(ylabel)
+    fig.suptitle(title)
+    handles = [Patch(color=colour, label=method) for method, colour in zip(series, colours)]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=LEGEND_FONT, frameon=False)
+    return fig
+
+
+def _speed_panels(plt, results: dict, speed: dict, open_set: dict):
+    """Speed against mean open-set top-1, a panel per language; each method in its bar colour."""
+    methods = list(results["methods"])
+    colours = dict(zip(methods, series_colours(len(methods))))
+    fig, axes = plt.subplots(1, len(speed), figsize=(min(MAX_WIDTH, 5.5 * len(speed)), 4), squeeze=False,
+                             layout="constrained")
+    for ax, (task, by_method) in zip(axes[0], speed.items()):
+        language = results["tasks"]["speed"][task]["language"]
+        same_language = [t for t in open_set if results["tasks"]["open-set"][t]["language"] == language]
+        for method, r in by_method.items():
+            top1 = [open_set[t][method]["top1"] for t in same_language if method in open_set[t]]
+            if top1:
+                ax.scatter(r["sentences_per_second"], np.mean(top1), s=40, color=colours[method])
+                ax.annotate(method, (r["sentences_per_second"], np.mean(top1)), fontsize=7,
+                            xytext=(4, 3), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set(xlabel="sentences/s (log scale)", ylabel=f"mean open-set top-1 ({language})",
+               title=f"speed vs accuracy, {language}")
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def figures(results: dict, prefix: str) -> dict[str, tuple]:
+    """The run's figures, by caption: (matplotlib figure, file name). Bars per protocol, and speed
+    against accuracy."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    figures = {}
+    made = {}
     bars = [("open-set", "top1", "open-set top-1", "open-set top-1 on unseen groups"),
             ("pairs", "spearman", "Spearman", "pair scoring: Spearman"),
             ("intent", "accuracy", "accuracy", "intent matching: (in-scope) accuracy")]
     for protocol, key, ylabel, caption in bars:
         tasks, series = _metric_series(results, protocol, key)
         if tasks:
-            fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(tasks) * max(1, len(series) / 3)), 4))
-            _grouped_bars(ax, tasks, series, ylabel, caption)
-            figures[caption] = (fig, folder / f"{prefix}_{protocol}.png")
+            made[caption] = (_bar_panels(plt, tasks, series, ylabel, caption), f"{prefix}_{protocol}.png")
     speed, open_set = results["results"].get("speed", {}), results["results"].get("open-set", {})
     if speed and open_set:
-        fig, axes = plt.subplots(1, len(speed), figsize=(5.5 * len(speed), 4), squeeze=False)
-        for ax, (task, by_method) in zip(axes[0], speed.items()):
-            language = results["tasks"]["speed"][task]["language"]
-            same_language = [t for t in open_set if results["tasks"]["open-set"][t]["language"] == language]
-            for method, r in by_method.items():
-                top1 = [open_set[t][method]["top1"] for t in same_language if method in open_set[t]]
-                if top1:  # one colour per method, the same as in the bar plots
-                    colour = f"C{list(results['methods']).index(method) % 10}"
-                    ax.scatter(r["sentences_per_second"], np.mean(top1), s=40, color=colour)
-                    ax.annotate(method, (r["sentences_per_second"], np.mean(top1)), fontsize=7,
-                                xytext=(4, 3), textcoords="offset points")
-            ax.set_xscale("log")
-            ax.set(xlabel="sentences/s (log scale)", ylabel=f"mean open-set top-1 ({language})",
-                   title=f"speed vs accuracy, {language}")
-            ax.grid(alpha=0.3)
-        figures["speed against open-set top-1"] = (fig, folder / f"{prefix}_speed.png")
-    paths = {}
-    for caption, (fig, path) in figures.items():
-        fig.tight_layout()
-        atomic_save_png(fig, path)
-        paths[caption] = path
-    return paths
+        made["speed against open-set top-1"] = (_speed_panels(plt, results, speed, open_set),
+                                                f"{prefix}_speed.png")
+    return made
+
+
+def plot(results: dict, folder: str | os.PathLike, prefix: str) -> dict[str, Path]:
+    """PNG files in `folder`, by caption (see figures)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return {caption: atomic_save_png(fig, folder / name, dpi=DPI)
+            for caption, (fig, name) in figures(results, prefix).items()}

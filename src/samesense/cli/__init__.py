@@ -1,4 +1,4 @@
-"""The samesense command line: train, eval, similar, bench, demo, and the FAQ commands.
+"""The samesense command line: train, eval, similar, bench, export, demo, and the FAQ commands.
 
 Only what is asked for is imported. The top-level parser knows every command's name and one-line
 help from COMMANDS; only the module of the command named on the command line is imported, to add
@@ -24,8 +24,9 @@ COMMANDS = {
     "eval": ("eval:add_eval", "score a model open-set on a groups file, or on a pairs file"),
     "similar": ("similar:add_similar", "find the sentences of a file most similar to a text"),
     "bench": ("bench:add_bench", "compare samesense models and baselines on the benchmark protocols"),
+    "export": ("export:add_export", "write a model as an ONNX model folder, run by onnxruntime"),
     "demo": ("demo:add_demo", "train on the bundled CLINC150 intents and answer questions about unseen ones"),
-    "faq": ("faq:add_faq", "keep an FAQ bank: import, export, list, add, rm, info"),
+    "faq": ("faq:add_faq", "keep an FAQ bank: import, export, list, add, rm, info, unanswered, set"),
     "ask": ("faq:add_ask", "answer questions from an FAQ bank, or say there is no confident answer"),
     "calibrate": ("faq:add_calibrate", "choose an FAQ bank's answer threshold for a target precision"),
     "serve": ("faq:add_serve", "serve an FAQ bank over HTTP, with a web page"),
@@ -48,10 +49,20 @@ def build_parser(only: list[str] | None = None) -> Parser:
     return parser
 
 
+# the top level's own options: argparse acts on one (prints and exits) before it reads a command after it
+TOP_LEVEL_ONLY = ("-h", "--help", "--version")
+
+
 def named_command(argv: list[str]) -> str | None:
     """The command on the command line: its first word that is not an option (the top level's own
-    options, --help and --version, take no value)."""
-    return next((arg for arg in argv if not arg.startswith("-")), None)
+    options take no value). None when --help or --version comes first: they answer before any
+    command's arguments are read, so no command's module (train's brings torch) is imported."""
+    for arg in argv:
+        if arg in TOP_LEVEL_ONLY:
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

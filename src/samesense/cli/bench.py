@@ -6,6 +6,7 @@ import argparse
 
 # names only: the harness (numpy, torch) is imported when the command runs
 from ..bench.protocols import PROTOCOLS
+from ..encoder_spec import spec_help
 from .options import given_values
 from .parsing import positive_int, text
 
@@ -18,10 +19,10 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
         "matching with abstention, speed: encoding) for every --model and --baseline, each on the test "
         "sets of its languages, and print the tables. Each method encodes the union of its sentences "
         "once. Optional outputs: a JSON file with every number, a markdown section of a doc, PNG plots.")
-    parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH[@LANG]",
-                        help="a samesense model folder (or run folder) to compare, shown as NAME; its "
-                        "language (zh or en) comes from its vocabulary unless given as @zh, @en or @zh+en; "
-                        "repeatable")
+    parser.add_argument("--model", action="append", default=[], metavar="NAME=MODEL[@LANG]",
+                        help=f"a model to compare, shown as NAME: {spec_help()}; its languages (zh, en) come "
+                        "from a samesense model's vocabulary or the baseline, unless given as @zh, @en or "
+                        "@zh+en (a sentence-transformers folder needs them); repeatable")
     parser.add_argument("--baseline", action="append", default=[], choices=list(BASELINES),
                         help="a baseline to compare (bm25: zh+en, minilm: en, e5-small: zh+en); repeatable")
     # left out, these two take the harness's defaults (its module needs torch, --help does not)
@@ -37,8 +38,8 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
                         help="name of the section in --doc; also the prefix of the plots")
     parser.add_argument("--plots", metavar="DIR", help="write PNG plots (bars per protocol, speed vs accuracy) here")
     parser.add_argument("--vectors", metavar="DIR",
-                        help="keep each encoder's vectors in this folder, named by its fingerprint (model "
-                        "files' hash, or baseline package version), so that a rerun encodes only new "
+                        help="keep each encoder's vectors in this folder, named by its fingerprint (a hash "
+                        "of the model's files, or of the baseline's package), so that a rerun encodes only new "
                         "sentences; speed is always measured afresh")
     parser.add_argument("--title", type=text, default="Benchmark", help="heading of the report")
     parser.add_argument("--note", type=text, default="",

@@ -1,10 +1,10 @@
-"""samesense eval: score a model open-set on a groups file, or on a pairs file."""
+"""samesense eval: score a model (or a baseline) open-set on a groups file, or on a pairs file."""
 
 from __future__ import annotations
 
 import argparse
-import json
 
+from ..encoder_spec import spec_help
 from .parsing import positive_int
 
 
@@ -12,9 +12,9 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Groups file: every sentence is ranked against all others of the file (itself excluded); "
         "top-k is the share whose k nearest hold a sentence of the same group. Pairs file: Spearman "
-        "of cosine vs label, and for 0/1 labels ROC AUC, accuracy and F1 at a threshold chosen on "
-        "--dev (or the best one on the file itself, marked optimistic).")
-    parser.add_argument("model", metavar="MODEL", help="model folder (or a run folder with model/ inside)")
+        "of cosine (BM25 score for bm25) vs label, and for 0/1 labels ROC AUC, accuracy and F1 at a "
+        "threshold chosen on --dev (or the best one on the file itself, marked optimistic).")
+    parser.add_argument("model", metavar="MODEL", help=f"what to score: {spec_help()}")
     parser.add_argument("file", metavar="FILE",
                         help="groups file (group_id<TAB>sentence) or pairs file (s1<TAB>s2<TAB>label)")
     parser.add_argument("--format", choices=["auto", "groups", "pairs"], default="auto",
@@ -27,23 +27,18 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from ..data import read_groups, read_pairs, require_pairs, require_rankable, sniff_format
-    from ..evaluate import evaluate_groups, evaluate_pairs
+    from ..encoder_spec import resolve_encoder
     from ..files import json_text
-    from ..model import load
 
-    model = load(args.model)  # raw text in: the model applies its own normalisation
-
-    def encode(texts):
-        return model.encode(texts, batch_size=args.batch_size)
-
+    encoder = resolve_encoder(args.model)  # raw text in: each applies its own normalisation
     kind = sniff_format(args.file) if args.format == "auto" else args.format
     if kind == "pairs":
         dev = require_pairs(read_pairs(args.dev, normalize=False)) if args.dev else None
-        result = evaluate_pairs(encode, require_pairs(read_pairs(args.file, normalize=False)), dev)
+        result = score_pairs(encoder, require_pairs(read_pairs(args.file, normalize=False)), dev, args.batch_size)
     else:
         groups = read_groups(args.file, normalize=False)
         require_rankable(groups, "of the file")
-        result = evaluate_groups(encode, groups)
+        result = score_groups(encoder, groups, args.batch_size)
     if args.json:
         print(json_text(result))
         return 0
@@ -52,3 +47,22 @@ def run_eval(args: argparse.Namespace) -> int:
         if key != "n":
             print(f"  {key:15s} {value:.4f}" if isinstance(value, float) else f"  {key:15s} {value}")
     return 0
+
+
+def score_groups(encoder, groups, batch_size: int, ks=(1, 5, 10)) -> dict:
+    """Open-set ranking by vectors, or by the encoder's own ranking (bm25 has no vectors)."""
+    from ..evaluate import evaluate_groups, ranking_scores
+
+    if not hasattr(encoder, "encode"):
+        return ranking_scores(encoder.neighbours(groups.sentences, max(ks)), groups.labels, ks)
+    return evaluate_groups(lambda texts: encoder.encode(texts, batch_size=batch_size), groups, ks)
+
+
+def score_pairs(encoder, pairs, dev, batch_size: int) -> dict:
+    """Pair metrics from cosines, or from the encoder's own pair scores (bm25)."""
+    from ..evaluate import evaluate_pairs, pair_metrics
+
+    if not hasattr(encoder, "encode"):
+        dev_scores = encoder.pair_scores(dev.first, dev.second) if dev is not None and dev.is_binary else None
+        return pair_metrics(encoder.pair_scores(pairs.first, pairs.second), pairs, dev_scores, dev)
+    return evaluate_pairs(lambda texts: encoder.encode(texts, batch_size=batch_size), pairs, dev)

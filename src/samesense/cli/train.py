@@ -17,7 +17,7 @@ def add_train(parser: argparse.ArgumentParser) -> None:
         "Train a sentence encoder: every group is a class, a margin-softmax head pulls a group's "
         "sentences together and pushes other groups away. After each epoch the model is scored "
         "open-set on validation groups it never saw; the best one is kept in OUT/model. With "
-        "--resume, the run goes on with its own settings; only --epochs, --threads, --device and "
+        "--resume, the run goes on with its own settings; only --epochs, --threads, --device, --val-same-groups and "
         "the progress bars may change (other flags must match the run's, or start a new run).")
     run = add_sections(parser, SECTIONS, required=("out",))["run"]
     add_progress_flags(run, default=argparse.SUPPRESS)
@@ -38,7 +38,8 @@ def run_train(args: argparse.Namespace) -> int:
 def config_to_run(given: dict) -> TrainConfig:
     """The flags given; with --resume, laid over the settings in the run's run.json. A run with no
     checkpoint yet (killed before its first, or never started) starts afresh (train's open_run),
-    so --resume may start a run: then it needs the training files like any new run."""
+    so --resume may start a run: then it needs the training files like any new run. A new run
+    refuses validation groups that are training groups, unless --val-same-groups is given."""
     saved = training.saved_config(given["out"]) if given.get("resume") else None
     if saved is not None:
         return saved.replace(**given)

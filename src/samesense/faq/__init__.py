@@ -6,11 +6,13 @@ or say there is no confident answer.
     bank.ask("how do i reset my pin")
 
 One job a file:
-  store.py         the SQLite file: every SQL statement, one transaction a write
+  store.py         the SQLite files (the bank, the unanswered log): every SQL statement, one
+                   transaction a write
   index.py         the FAISS vector index over the question vectors
   bank.py          store, model and index kept in step (and in step with other processes); search, ask
   planner.py       what an import does: add or update each incoming entry, skip what is stored
-  model_choice.py  which model a bank opens with (given, loaded from a folder, or remembered)
+  model_choice.py  which encoder a bank opens with (given, named by a spec: encoder_spec.py, or
+                   remembered)
   text.py          the rules every stored text obeys
   matcher.py       answer or abstain, given the nearest entries
   importer.py      reading and writing FAQ files
@@ -21,6 +23,8 @@ One job a file:
                    request deadline; the security headers every response carries
   schemas.py       the HTTP request and response bodies
   metrics.py       the service's Prometheus metrics
+  logs.py          the service's logs (access, application, uvicorn's): one format, text or JSON
+  unanswered.py    the unanswered-questions log, a file beside the bank: what to add to the FAQ next
   static/          the web page
 The commands (samesense faq, ask, calibrate, serve) are in samesense/cli/faq.py.
 
@@ -33,7 +37,7 @@ from __future__ import annotations
 from ..lazy import lazy_names
 
 _LAZY = {"FaqBank": "bank", "NoSuchEntry": "bank", "Answer": "matcher", "Candidate": "matcher",
-         "FaqRow": "planner", "ImportReport": "planner", "Entry": "store"}
+         "FaqRow": "planner", "ImportReport": "planner", "Entry": "store", "UnansweredLog": "unanswered"}
 
 __all__ = sorted(_LAZY)
 

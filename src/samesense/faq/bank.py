@@ -37,9 +37,9 @@ import numpy as np
 
 from ..errors import SamesenseError
 from ..protocols import TextEncoder
-from .choices import TextLimits
+from .choices import ANSWER_BOUNDS, TextLimits
 from .index import VectorIndex, kind_for
-from .matcher import Answer, Candidate, decide
+from .matcher import Answer, Candidate, decide, unreadable_answer, unreadable_reason
 from .model_choice import choose_model
 from .planner import FaqRow, ImportReport, apply_plan, merge_rows, plan_import
 from .store import Entry, Store
@@ -55,6 +55,7 @@ class NoSuchEntry(SamesenseError):
 
 # settings measured with a model: another model's vectors make them meaningless
 MODEL_SETTINGS = {"threshold", "calibration"}
+EXAMPLES = 3  # unreadable questions an import's warning quotes
 
 
 class FaqBank:
@@ -75,8 +76,9 @@ class FaqBank:
     def open(cls, path: str | os.PathLike, model: TextEncoder | str | os.PathLike | None = None,
              create: bool = True, show_progress: bool | None = False, read_only: bool = False,
              limits: TextLimits | None = None) -> "FaqBank":
-        """Open (or create) a bank. `model`: a loaded model, a model folder, or None for the one the
-        bank remembers (if its folder is still there).
+        """Open (or create) a bank. `model`: a loaded encoder, a spec naming one (a model or run
+        folder, a sentence-transformers folder, or a baseline: minilm, e5-small; see
+        samesense.encoder_spec), or None for the one the bank remembers (if its folder is still there).
 
         `read_only`: for a process that only reads (a read-only server, `ask`, a calibration dry
         run): the bank must exist, and nothing is written to it or to its index file, ever; every
@@ -151,7 +153,7 @@ class FaqBank:
 
     def need_model(self) -> TextEncoder:
         if self.model is None:
-            raise SamesenseError(f"{self.path}: the bank has no model yet; name one with --model DIR")
+            raise SamesenseError(f"{self.path}: the bank has no model yet; name one with --model (a model folder, minilm or e5-small)")
         return self.model
 
     # -- model and index ----------------------------------------------------------------------
@@ -197,7 +199,7 @@ class FaqBank:
         elif (fingerprint, dim) != (model.fingerprint, model.dim):
             raise SamesenseError(f"{self.path}: the bank's vectors were made by model {fingerprint} ({dim}-d); "
                                  f"this process holds model {model.fingerprint} ({model.dim}-d): reopen the "
-                                 f"bank to write to it (opened writable with --model DIR, it is re-encoded "
+                                 f"bank to write to it (opened writable with --model MODEL, it is re-encoded "
                                  f"for that model)")
 
     def wanted_kind(self, questions: int) -> str:
@@ -283,20 +285,46 @@ class FaqBank:
 
     def add(self, question: str, answer: str, paraphrases: Sequence[str] = (), tags: Sequence[str] = (),
             group: str | None = None) -> Entry:
+        """A new entry; or, when an entry already holds one of these questions (or this group) with
+        the same answer and group, that same entry, which gains the questions and tags it lacks (as
+        an import merges), so adding twice makes one entry. A question or group held by an entry
+        with another answer or group is refused: change that entry instead (update)."""
         limits = self.limits
         questions = unique([clean(question, "question", limits), *clean_list(paraphrases, "paraphrases", limits)])
         answer, group = clean(answer, "answer", limits), clean_group(group, limits)
         tags = clean_list(tags, "tags", limits)
-        vectors = self.need_model().encode(questions)
+        vector_of = dict(zip(questions, self.need_model().encode(questions)))
 
         def write(conn):
-            if group is not None and self.store.entry_by_group(group, conn):
-                raise SamesenseError(f"group {group!r} already exists")
-            entry_id = Store.insert_entry(conn, answer, tags, group)
-            ids = Store.insert_questions(conn, entry_id, questions, vectors)
-            return entry_id, ids, vectors, []
+            same = self._same_entry(conn, questions, answer, group)
+            if same is None:
+                entry_id, new = Store.insert_entry(conn, answer, tags, group), questions
+            else:
+                entry_id, new = same.id, [q for q in questions if q not in set(same.questions)]
+                if not new and set(tags) <= set(same.tags):
+                    return entry_id, [], matrix(vector_of, [], self.model.dim), []  # a repeat: nothing to write
+                Store.update_entry_fields(conn, entry_id, tags=unique(same.tags + tags))
+            vectors = matrix(vector_of, new, self.model.dim)
+            first = len(same.questions) if same is not None else 0
+            return entry_id, Store.insert_questions(conn, entry_id, new, vectors, first), vectors, []
 
         return self.get(self._commit(write))
+
+    def _same_entry(self, conn, questions: list[str], answer: str, group: str | None) -> Entry | None:
+        """The stored entry that `add` of these questions is a repeat of (same answer, same group),
+        None when there is none; a SamesenseError when an entry with another answer or group holds
+        one of the questions or the group."""
+        holders = self.store.entry_ids_holding(questions, conn)
+        by_group = self.store.entry_by_group(group, conn) if group is not None else None
+        if by_group is not None and by_group.answer != answer:
+            raise SamesenseError(f"group {group!r} already exists (entry {by_group.id}, with another answer): "
+                                 "change that entry instead")
+        entries = self.store.entries_by_id(list(holders.values()), conn)
+        same = by_group or next((e for e in entries.values() if (e.answer, e.group) == (answer, group)), None)
+        for text, entry_id in holders.items():
+            if same is None or entry_id != same.id:
+                raise SamesenseError(f"question {text!r} already in entry {entry_id}: change that entry instead")
+        return same
 
     def update(self, entry_id: int, question: str | None = None, answer: str | None = None,
                paraphrases: Sequence[str] | None = None, tags: Sequence[str] | None = None) -> Entry:
@@ -351,6 +379,7 @@ class FaqBank:
         report.rows += len(rows)
         texts = unique(q for entry in entries for q in entry.questions)
         model = self.need_model()
+        self._check_coverage(model, texts, report)
         vector_of = self._encode(model, texts)
 
         def write(conn):
@@ -366,9 +395,29 @@ class FaqBank:
         report.seconds = time.perf_counter() - started
         return report
 
+    def _check_coverage(self, model: TextEncoder, texts: list[str], report: ImportReport) -> None:
+        """How much of the FAQ's own questions the model can read, into `report`: the mean share of
+        unknown tokens, and a warning naming a few of the questions `ask` would refuse to read (a
+        model trained on other text: another language, another field's words)."""
+        shares = model.unknown_fraction(texts)
+        limit = float(self.settings["max_unknown"])
+        poor = [text for text, share in zip(texts, shares) if unreadable_reason(share, limit)]
+        read = report.questions_read + len(texts)  # a report may gather several calls
+        report.unknown_share = (report.unknown_share * report.questions_read + sum(shares)) / max(read, 1)
+        report.questions_read, report.unreadable_questions = read, report.unreadable_questions + len(poor)
+        if poor:
+            examples = ", ".join(repr(text if len(text) <= 60 else text[:57] + "...") for text in poor[:EXAMPLES])
+            report.warnings.append(
+                f"the model cannot read {len(poor)} of the {len(texts)} questions ({len(poor) / len(texts):.0%}; "
+                f"more than {limit:.0%} of their tokens unknown, {sum(shares) / len(texts):.0%} of all tokens), "
+                f"e.g. {examples}: asked as they are, they go unanswered; use a model trained on such text")
+
     def set_settings(self, **values) -> None:
         """Several settings in one write; a threshold or calibration measured with this process's
-        model is refused when that model is no longer the bank's."""
+        model is refused when that model is no longer the bank's. The answer settings (threshold,
+        margin, max_unknown) must be numbers within choices.ANSWER_BOUNDS."""
+        for key in ANSWER_BOUNDS.keys() & values.keys():
+            check_answer_setting(key, values[key])
         with self.lock:
             with self.store.write() as conn:
                 if self.model is not None and MODEL_SETTINGS & values.keys():
@@ -422,21 +471,44 @@ class FaqBank:
         return out
 
     def ask(self, question: str, k: int = 5) -> Answer:
+        """The answer, or none with the reason (matcher.py). A question the model cannot read is
+        refused before the search: the nearest questions to a vector of unknown tokens are noise."""
         question = clean(question, "question", self.limits)
+        reason = self.unreadable([question])[0]
+        if reason is not None:
+            return unreadable_answer(question, reason, float(self.settings["threshold"]))
         candidates = self.search([question], max(k, 2))[0]  # two at least: "too close" needs them
         answer = decide(question, candidates, float(self.settings["threshold"]), float(self.settings["margin"]))
         answer.candidates = candidates[:k]
         return answer
 
+    def unreadable(self, questions: Sequence[str]) -> list[str | None]:
+        """For each question, why the model cannot read it (its share of unknown tokens above the
+        bank's max_unknown, or all unknown), or None when it can."""
+        model = self.need_model()
+        self.refresh()  # the limit another process may have set
+        limit = float(self.settings["max_unknown"])
+        return [unreadable_reason(share, limit) for share in model.unknown_fraction(list(questions))]
+
     def info(self) -> dict:
+        """Counts, model, index and answer settings. `index`: the kind in use, or, opened without a
+        model (faq info), the kind the bank's next open would build."""
         entries, questions = self.count()
         s = self.settings
+        index = self.index_kind or f"{self.wanted_kind(questions)} (not built: opened without a model)"
         return {"bank": str(self.path), "entries": entries, "questions": questions,
-                "index": self.index_kind, "model_fingerprint": s.get("model_fingerprint"),
+                "index": index, "model_fingerprint": s.get("model_fingerprint"),
                 "model_in_use": self.model.fingerprint if self.model is not None else None,
                 "read_only": self.read_only,
                 "model_path": s.get("model_path"), "threshold": s["threshold"], "margin": s["margin"],
-                "calibration": s.get("calibration")}
+                "max_unknown": s["max_unknown"], "calibration": s.get("calibration")}
+
+
+def check_answer_setting(key: str, value) -> None:
+    """A SamesenseError unless `value` is a finite number within ANSWER_BOUNDS[key]."""
+    low, high = ANSWER_BOUNDS[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise SamesenseError(f"{key} must be a number from {low:g} to {high:g}, got {value!r}")
 
 
 def matrix(vector_of: dict[str, np.ndarray], texts: Sequence[str], dim: int) -> np.ndarray:

@@ -3,15 +3,20 @@
 Two kinds of labelled data:
   groups + out-of-scope  questions labelled with the group of the bank entry that answers them
                          (groups file: group<TAB>question), plus questions no entry answers (one a
-                         line). Each is asked of the bank the way `ask` does it, did-you-mean
-                         included. Answered = best score at or above the threshold and not too close
-                         to call; correct = answered with the entry of its group.
+                         line). Each is asked of the bank the way `ask` does it, did-you-mean and
+                         the unreadable-question guard included. Answered = readable, best score at
+                         or above the threshold and not too close to call; correct = answered with
+                         the entry of its group.
                          precision = correct / answered; coverage = answered in-scope / in-scope.
   pairs                  question<TAB>stored question<TAB>0/1: answered = cosine at or above the
                          threshold; precision = share of answered pairs labelled 1; coverage = share
                          of 1-pairs answered.
 The threshold chosen is the lowest whose precision meets the target (lower thresholds answer more),
 half-way to the next lower score so that it sits between the calibration questions' scores.
+Precision where nothing is answered is undefined (NaN), never a target met. A threshold that would
+answer fewer in-scope questions than `min_coverage` (and never one answering none) is refused, not
+stored: a bank that abstains on nearly everything is switched off, not calibrated, and a precision
+measured on a handful of answers says little.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from ..data import read_groups, read_pairs, read_sentences
 from ..errors import SamesenseError
 from ..evaluate import pair_similarities
 from ..files import atomic_save_png
-from .bank import FaqBank
+from .bank import FaqBank, check_answer_setting
+from .choices import MIN_COVERAGE
 from .matcher import close_choices
 
 
@@ -80,8 +86,8 @@ def curve(outcomes: Outcomes) -> Curve:
     in_scope = outcomes.in_scope[order]
     covered = np.cumsum(answered & in_scope)
     last = np.r_[s[1:] != s[:-1], True]  # the cut after the last question of each distinct score
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(n_answered > 0, right / np.maximum(n_answered, 1), 1.0)
+    # nothing answered: no precision at all (1.0 here once chose thresholds that answer nothing)
+    precision = np.where(n_answered > 0, right / np.maximum(n_answered, 1), np.nan)
     n_in, n_out = int(in_scope.sum()), int((~in_scope).sum())
     oos = None
     if n_out:
@@ -98,12 +104,29 @@ class TargetUnreachable(SamesenseError):
                          f"at {best_threshold:.3f}); lower --target-precision")
 
 
+class CoverageTooLow(TargetUnreachable):
+    """The target is met only by a threshold that would answer too few questions to be of use."""
+
+    def __init__(self, target: float, precision: float, threshold: float, coverage: float, min_coverage: float,
+                 kind: str):
+        self.target, self.best_precision, self.best_threshold = target, precision, threshold
+        self.coverage, self.min_coverage = coverage, min_coverage
+        answered = "in-scope questions" if kind == "groups" else "positive pairs"
+        SamesenseError.__init__(self, f"threshold {threshold:.3f} reaches precision {precision:.3f} but answers "
+                                f"{coverage:.1%} of the {answered} (--min-coverage {min_coverage:g}): the bank would "
+                                "answer almost nothing; not stored; lower --target-precision, or calibrate a better "
+                                "model")
+
+
 def choose(outcomes: Outcomes, target: float) -> tuple[float, int, Curve]:
     """(threshold, position on the curve, curve)."""
     c = curve(outcomes)
-    meets = np.flatnonzero(c.precision >= target)
+    meets = np.flatnonzero(c.precision >= target)  # NaN (nothing answered) never meets it
     if not len(meets):
-        best = int(np.argmax(c.precision))
+        if np.isnan(c.precision).all():
+            raise SamesenseError("no calibration question is answered at any threshold (each is too close to call "
+                                 "or unreadable): lower --margin, or check the questions")
+        best = int(np.nanargmax(c.precision))
         raise TargetUnreachable(target, float(c.precision[best]), float(c.thresholds[best]))
     i = int(meets[-1])  # thresholds descend: the last that meets the target is the lowest
     lower = c.thresholds[i + 1] if i + 1 < len(c.thresholds) else c.thresholds[i] - 1e-3
@@ -124,7 +147,8 @@ def group_outcomes(bank: FaqBank, groups_file: str, oos_file: str | None, margin
     scores = np.array([c[0].score if c else -1.0 for c in results])
     correct = np.array([bool(c) and g is not None and entry_group.get(c[0].entry_id) == g
                         for c, g in zip(results, labels)])
-    decidable = np.array([len(close_choices(c, margin)) <= 1 for c in results])
+    readable = np.array([reason is None for reason in bank.unreadable(questions)])
+    decidable = readable & np.array([len(close_choices(c, margin)) <= 1 for c in results])
     return Outcomes(scores, correct, decidable, np.array([g is not None for g in labels]))
 
 
@@ -139,19 +163,27 @@ def pair_outcomes(bank: FaqBank, pairs_file: str) -> Outcomes:
 
 def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str | None = None,
               pairs: str | None = None, margin: float | None = None, plot: str | os.PathLike | None = None,
-              save: bool = True) -> Calibration:
+              save: bool = True, min_coverage: float = MIN_COVERAGE) -> Calibration:
+    """Choose, report and (with `save`) store the threshold; CoverageTooLow, with nothing stored,
+    when the threshold would answer less than `min_coverage` of the in-scope questions."""
     if not 0.0 < target <= 1.0:
         raise SamesenseError(f"target precision must be in (0, 1], got {target}")
+    if not 0.0 <= min_coverage <= 1.0:
+        raise SamesenseError(f"min_coverage must be from 0 to 1, got {min_coverage}")
     if (groups is None) == (pairs is None):
         raise SamesenseError("calibrate from either a groups file (with out-of-scope questions) or a pairs file")
     margin = float(bank.settings["margin"] if margin is None else margin)
+    check_answer_setting("margin", margin)
     outcomes = group_outcomes(bank, groups, oos, margin) if groups else pair_outcomes(bank, pairs)
     if not outcomes.in_scope.any():
         raise SamesenseError("no in-scope questions (or positive pairs) to calibrate on")
     threshold, i, c = choose(outcomes, target)
+    kind = "groups" if groups else "pairs"
+    if not c.coverage[i] > 0 or c.coverage[i] < min_coverage:
+        raise CoverageTooLow(target, float(c.precision[i]), threshold, float(c.coverage[i]), min_coverage, kind)
     n_in, n_out = int(outcomes.in_scope.sum()), int((~outcomes.in_scope).sum())
     result = Calibration(threshold=round(threshold, 6), target_precision=target, precision=float(c.precision[i]),
-                         coverage=float(c.coverage[i]), kind="groups" if groups else "pairs", margin=margin,
+                         coverage=float(c.coverage[i]), kind=kind, margin=margin,
                          n_in_scope=n_in, n_out_of_scope=n_out,
                          files=[str(Path(f).resolve()) for f in (groups, oos, pairs) if f],
                          model_fingerprint=bank.need_model().fingerprint, created=time.time())

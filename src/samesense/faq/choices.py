@@ -17,6 +17,22 @@ ON_ERROR = ("reject", "skip")  # what an import does with a malformed row: see i
 INDEX_KINDS = ("flat", "hnsw")  # vector indexes (index.py); a bank's `index` setting may also be "auto"
 MIN_TOKEN_CHARS = 16  # the server's bearer token: a shorter one is guessable, `serve` refuses it (guard.py)
 
+# How a bank decides to answer, as a new bank has it (store.py) and `faq set --reset` puts it back:
+#   threshold    cosine the best match must reach (`calibrate` chooses it from labelled questions)
+#   margin       two entries with different answers closer than this: "did you mean", no answer
+#   max_unknown  a question with a larger share of tokens outside the model's vocabulary is not
+#                answered. Past half, the unknown tokens (a few shared hashed rows, or the one <unk>)
+#                outweigh the known ones in its vector, and a high cosine says more about them than
+#                about what was asked; at half or less (a typo in a short question) it is answered
+ANSWER_DEFAULTS = {"threshold": 0.6, "margin": 0.02, "max_unknown": 0.5}
+# the values each may take: a cosine, a difference of cosines that still lets an answer through, a share
+ANSWER_BOUNDS = {"threshold": (-1.0, 1.0), "margin": (0.0, 1.0), "max_unknown": (0.0, 1.0)}
+# The least share of in-scope questions a calibrated threshold must answer (calibrate.py). Below one
+# in twenty the bank abstains on nearly everything (switched off rather than calibrated), and the
+# precision rests on a handful of answers (3 of 60 questions), too few to trust; 0 takes any
+# threshold that answers at least one.
+MIN_COVERAGE = 0.05
+
 
 @dataclass
 class TextLimits:
@@ -48,3 +64,16 @@ class LimitValues(TextLimits):
 
     max_body_bytes: int = 64 * 1024
     max_k: int = 50
+
+
+# The service's logs (logs.py): `serve --log-level`, `--log-format`.
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+# What the web page shows under "No confident answer" (`serve --fallback-text`).
+FALLBACK_TEXT = "Please rephrase the question, or contact support."
+MAX_FALLBACK_CHARS = 1000
+# The unanswered-questions log (unanswered.py): the rows it keeps (the oldest go first), what a
+# recorded question's outcome was (narrow: answered, but nearly not), and the orders it is read in.
+UNANSWERED_ROWS = 100_000
+UNANSWERED_OUTCOMES = ("abstained", "narrow")
+UNANSWERED_ORDERS = ("count", "newest")  # most asked first, or most recently asked first

@@ -2,10 +2,11 @@
 
 Requests: a Host header the server answers to (Starlette's TrustedHostMiddleware; the names come from
 `allowed_hosts`), the body size limit and UTF-8 (ASGI middleware, before the body is read whole), the
-bearer token for writes (FastAPI's HTTPBearer, so /openapi.json declares it), and the length of each
-text field. Every refusal is a 4xx with a JSON {"detail": "..."} saying what is wrong (but for a Host
-not allowed: Starlette's plain-text 400). Connections: a whole request within the server's timeout
-(`RequestDeadline`). Responses: the browser security headers (`SecurityHeaders`)."""
+bearer token for writes, /auth and /unanswered (`token_access`, on FastAPI's HTTPBearer, so
+/openapi.json declares it), and the length of each text field. Every refusal is a 4xx with a JSON
+{"detail": "..."} saying what is wrong (but for a Host not allowed: Starlette's plain-text 400).
+Connections: a whole request within the server's timeout (`RequestDeadline`). Responses: the browser
+security headers (`SecurityHeaders`)."""
 
 from __future__ import annotations
 
@@ -53,17 +54,23 @@ BEARER = HTTPBearer(auto_error=False, scheme_name="BearerToken",  # our own 401/
                     description="The server's token (samesense serve: $SAMESENSE_TOKEN or --token-file).")
 
 
-def write_access(token: str | None):
-    """A route dependency that lets a request through only with `Authorization: Bearer TOKEN`;
-    `token` None: the server is read-only."""
+def token_access(token: str | None, writes: bool):
+    """A route dependency that lets a request through only with `Authorization: Bearer TOKEN`.
+    `writes`: a route that changes the bank, whose `token` is None on a read-only server; else a
+    route that needs the token but changes nothing (/auth, /unanswered), open on a read-only server
+    given a token. `token` None: 403, there is no token to check. One check, each kind its messages."""
+    if writes:
+        no_token, wrong = "this server is read-only", "writes need the header Authorization: Bearer TOKEN"
+    else:
+        no_token = "this server has no token (samesense serve: $SAMESENSE_TOKEN or --token-file)"
+        wrong = "this needs the header Authorization: Bearer TOKEN, with the server's token"
 
     def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
         if token is None:
-            raise HTTPException(403, "this server is read-only")
+            raise HTTPException(403, no_token)
         given = credentials.credentials if credentials is not None else ""
         if not hmac.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(401, "writes need the header Authorization: Bearer TOKEN",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(401, wrong, headers={"WWW-Authenticate": "Bearer"})
 
     return check
 

@@ -1,6 +1,9 @@
 """Answer or abstain: what to do with the nearest stored questions of a new question.
 
 The rule, in order:
+  the model cannot read the question        -> no answer, "the model cannot read this question", and
+  (its share of unknown tokens above           no candidates: their scores would say nothing
+  `max_unknown`, or all of it unknown)
   no candidates                             -> no answer, "empty bank"
   best score below the threshold            -> no answer, "below threshold"
   another entry with a different answer
@@ -64,6 +67,20 @@ def close_choices(candidates: list[Candidate], margin: float) -> list[Candidate]
         if best - c.score < margin:
             choices.setdefault(c.answer, c)
     return list(choices.values())
+
+
+def unreadable_reason(unknown: float, max_unknown: float) -> str | None:
+    """Why a question whose share of unknown tokens is `unknown` is not answered, or None when it
+    is readable. All unknown (or no token at all: 1.0) is unreadable even at max_unknown 1: its
+    vector would be the same few unknown embeddings whatever the question asks."""
+    if unknown > max_unknown or unknown >= 1.0:
+        return f"the model cannot read this question ({unknown:.0%} unknown tokens, limit {max_unknown:.0%})"
+    return None
+
+
+def unreadable_answer(question: str, reason: str, threshold: float) -> Answer:
+    """The answer to a question the model cannot read: none, and no candidates to tempt anyone."""
+    return Answer(question=question, answered=False, threshold=threshold, reason=reason)
 
 
 def decide(question: str, candidates: list[Candidate], threshold: float, margin: float) -> Answer:

@@ -1,4 +1,5 @@
-"""The service's Prometheus metrics (prometheus-client), and the ASGI middleware that records them.
+"""The service's Prometheus metrics (prometheus-client), and the ASGI middleware that times every
+request for them (and for the access log, logs.py).
 
     samesense_requests_total{method, route, status}   counter
     samesense_request_seconds{route}                  histogram (latency quantiles: histogram_quantile)
@@ -14,6 +15,7 @@ Each app has its own CollectorRegistry, not the library's global one: several ap
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
@@ -41,6 +43,12 @@ class Metrics:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(route).observe(seconds)
 
+    def observe_request(self, scope, status: int | None, seconds: float) -> None:
+        """A RequestObservers observer: a request counted and timed, its labels bounded; none
+        when the client left before any answer."""
+        if status is not None:
+            self.observe(method_label(scope["method"]), route_label(scope), status, seconds)
+
     def ask(self, answered: bool) -> None:
         self.asks.labels(OUTCOMES[0] if answered else OUTCOMES[1]).inc()
 
@@ -64,13 +72,13 @@ def route_label(scope) -> str:
     return getattr(scope.get("route"), "path", None) or UNMATCHED
 
 
-class RequestMetrics:
-    """ASGI middleware: counts and times every HTTP request by method, route and status, each label
-    bounded (method_label, route_label). Plain ASGI: @app.middleware would run each request in a task
-    of its own."""
+class RequestObservers:
+    """ASGI middleware: times every HTTP request and hands (scope, status, seconds) to each of
+    `observers` (Metrics.observe_request, logs.log_request); status None when the client left
+    before any answer. Plain ASGI: @app.middleware would run each request in a task of its own."""
 
-    def __init__(self, app, metrics: Metrics):
-        self.app, self.metrics = app, metrics
+    def __init__(self, app, observers: Sequence[Callable[[dict, int | None, float], None]]):
+        self.app, self.observers = app, list(observers)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -90,6 +98,6 @@ class RequestMetrics:
             status = 500
             raise
         finally:
-            if status is not None:  # None: the client left before any answer
-                self.metrics.observe(method_label(scope["method"]), route_label(scope), status,
-                                     time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            for observe in self.observers:
+                observe(scope, status, seconds)

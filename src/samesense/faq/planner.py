@@ -64,6 +64,10 @@ class ImportReport:
     questions_present: int = 0  # questions their entry already held, not added again
     skipped: list[str] = field(default_factory=list)  # messages for malformed rows skipped
     seconds: float = 0.0
+    questions_read: int = 0  # distinct questions in the rows (their vocabulary coverage is measured)
+    unknown_share: float = 0.0  # their mean share of tokens the model does not know
+    unreadable_questions: int = 0  # imported questions the model cannot read (ask would refuse them)
+    warnings: list[str] = field(default_factory=list)  # what the user should know: poor vocabulary coverage
 
 
 @dataclass

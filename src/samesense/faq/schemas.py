@@ -6,11 +6,11 @@ declares are the ones the server enforces: the numbers live in choices.py's Limi
 
 from __future__ import annotations
 
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from .choices import LimitValues
+from .choices import UNANSWERED_OUTCOMES, UNANSWERED_ORDERS, LimitValues
 
 INT64_MAX = 2**63 - 1  # SQLite's integers are signed 64-bit: ids and offsets past it are refused (422)
 
@@ -27,8 +27,8 @@ class ErrorOut(BaseModel):
 
 ERRORS = {
     400: "malformed JSON, a bad Content-Length, a body that is not UTF-8, or a Host header not allowed",
-    401: "a write without the server's bearer token",
-    403: "a write to a read-only server",
+    401: "a request that needs the server's bearer token, without it",
+    403: "a write to a read-only server, or a request that needs the token to a server that has none",
     404: "no such entry",
     413: "a request body over the server's size limit",
     422: "a field missing, of the wrong type, empty, too long or out of range, or an extra field",
@@ -147,7 +147,47 @@ class HealthOut(BaseModel):
     model_fingerprint: str | None
     threshold: float
     margin: float
+    max_unknown: float | None = Field(None, description="questions with a larger share of unknown tokens get no answer")
     calibration: CalibrationOut | None
+
+
+class PageConfigOut(BaseModel):
+    """What the web page needs to know of the server."""
+
+    writable: bool = Field(description="whether entries can be changed here (with the token)")
+    fallback_text: str = Field(description="shown under \"No confident answer\" (serve --fallback-text)")
+
+
+Outcome = Literal[UNANSWERED_OUTCOMES]  # one of them; `all` in a query stands for every one
+OutcomeQuery = Literal[(*UNANSWERED_OUTCOMES, "all")]
+Order = Literal[UNANSWERED_ORDERS]
+
+
+class NearestOut(BaseModel):
+    """An entry an unanswered question came near: its matched question and score (not its answer)."""
+
+    entry_id: int
+    question: str
+    score: float
+
+
+class UnansweredOut(BaseModel):
+    """Identical questions (but for case, punctuation and spacing) that were given no answer, as one."""
+
+    question: str = Field(description="the latest wording")
+    count: int = Field(description="times asked")
+    first_asked: float = Field(description="seconds since the epoch, as `created` of an entry")
+    last_asked: float
+    outcome: Outcome = Field(description="the latest: abstained, or narrow (answered, but nearly not)")
+    reason: str | None = Field(description="the latest reason")
+    nearest: list[NearestOut]
+
+
+class UnansweredList(BaseModel):
+    recording: bool = Field(description="whether this server keeps an unanswered-questions log")
+    total: int = Field(description="distinct questions in the log that match")
+    asks: int = Field(description="times they were asked")
+    questions: list[UnansweredOut]
 
 
 def validation_detail(errors: list[dict]) -> tuple[int, str]:

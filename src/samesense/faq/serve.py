@@ -5,6 +5,9 @@
     POST   /faq            add an entry            } bearer token
     PUT    /faq/{id}       change an entry         } (Authorization: Bearer TOKEN)
     DELETE /faq/{id}       delete an entry         }
+    GET    /unanswered     the questions given no answer, grouped  } bearer token, read-only servers too
+    GET    /auth           204 with the right token, else 401      }
+    GET    /config         what the page needs: writable, the text shown when there is no answer
     GET    /healthz        bank size, model, index, threshold (no filesystem paths)
     GET    /metrics        Prometheus text: requests, latencies, answers vs abstentions
     GET    /               the web page; /docs and /openapi.json: the API
@@ -14,13 +17,18 @@ limit are refused (413) before they are read whole, malformed JSON or invalid UT
 of the wrong type, empty, too long or out of range is 422, an entry that is not there 404; a fault of
 the server is a 500 with a one-line detail, its traceback in the server's log only. /openapi.json
 declares all of it: bounds, lengths, the error body, the bearer scheme. The checks live in guard.py,
-the bodies in schemas.py, the metrics in metrics.py; a route here only calls the bank.
+the bodies in schemas.py, the metrics in metrics.py, the logs in logs.py; a route here only calls
+the bank (and the unanswered-questions log, unanswered.py, which /ask writes to).
 Routes are plain functions, so they run in uvicorn's thread pool; the bank's lock serialises index
 writes against searches.
 """
 
 # No `from __future__ import annotations`: the request bodies are classes made by create_app (for its
 # limits), and FastAPI resolves a string annotation in the module's globals, where they are not.
+import errno
+import logging
+import os
+import socket
 from collections.abc import Sequence
 from importlib import resources
 from typing import Annotated
@@ -34,27 +42,38 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
 from ..errors import SamesenseError
+from . import logs
 from .bank import FaqBank, NoSuchEntry
+from .choices import FALLBACK_TEXT, MAX_FALLBACK_CHARS, UNANSWERED_ROWS
 from .guard import (BodyLimit, Limits, RequestDeadline, SecurityHeaders, check_allowed_hosts, check_token,
-                    default_allowed_hosts, write_access)
-from .metrics import Metrics, RequestMetrics
-from .schemas import (EVERY_ROUTE, INT64_MAX, AnswerOut, EntryList, EntryOut, HealthOut, error_responses,
-                      request_bodies, validation_detail)
+                    default_allowed_hosts, token_access)
+from .metrics import Metrics, RequestObservers
+from .schemas import (EVERY_ROUTE, INT64_MAX, AnswerOut, EntryList, EntryOut, HealthOut, Order, OutcomeQuery,
+                      PageConfigOut, UnansweredList, error_responses, request_bodies, validation_detail)
+from .unanswered import UnansweredLog
 
 __all__ = ["Limits", "create_app", "serve"]
+
+log = logging.getLogger("samesense.serve")
 
 STATIC = resources.files("samesense.faq") / "static"
 
 EntryId = Annotated[int, Path(ge=1, le=INT64_MAX, description="the entry's id")]
+SINCE_MAX = 2**53  # seconds since the epoch: far past any date, and exact as a float
 METRICS_TYPES = {"text/plain": {"schema": {"type": "string"}},  # or OpenMetrics, when the Accept header asks for it
                  "application/openmetrics-text": {"schema": {"type": "string"}}}
 
 
-def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None,
-               allowed_hosts: Sequence[str] = ("*",)) -> FastAPIOffline:
-    """`token`: the bearer token writes need; None serves read-only. `allowed_hosts`: the Host
-    headers answered (Starlette patterns: "example.com", "*.example.com", "*" for any)."""
+def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, allowed_hosts: Sequence[str] = ("*",),
+               *, read_only: bool = False, fallback_text: str = FALLBACK_TEXT,
+               unanswered: UnansweredLog | None = None) -> FastAPIOffline:
+    """`token`: the bearer token writes, /auth and /unanswered need; None: no writes, and no
+    /unanswered over HTTP. `read_only`: no writes even with the token. `allowed_hosts`: the Host
+    headers answered (Starlette patterns: "example.com", "*.example.com", "*" for any).
+    `fallback_text`: what the page shows under "No confident answer". `unanswered`: where /ask
+    records abstentions and narrow answers (None: nowhere)."""
     limits = limits or Limits()
+    writable = token is not None and not read_only
     check_allowed_hosts(list(allowed_hosts))
     metrics = Metrics()
     bodies = request_bodies(limits)
@@ -69,9 +88,10 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None,
     app.add_middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.add_middleware(RequestObservers, observers=[metrics.observe_request, logs.log_request])
     add_error_handlers(app)
-    writer = [Depends(write_access(token))]
+    writer = [Depends(token_access(token if writable else None, writes=True))]
+    with_token = [Depends(token_access(token, writes=False))]
     AskRequest, EntryIn, EntryChange = bodies
 
     @app.post("/ask", response_model=AnswerOut, summary="answer a question or abstain",
@@ -79,6 +99,8 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None,
     def ask(body: AskRequest):
         answer = bank.ask(limits.text("question", body.question), k=min(body.k, limits.max_k))
         metrics.ask(answer.answered)
+        if unanswered is not None:
+            unanswered.record(answer, margin=float(bank.settings["margin"]))
         return answer.to_dict()
 
     @app.get("/faq", response_model=EntryList, summary="list entries", responses=error_responses(422))
@@ -112,9 +134,36 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None,
             raise NoSuchEntry(entry_id)
         return Response(status_code=204)
 
+    @app.get("/unanswered", response_model=UnansweredList, dependencies=with_token,
+             summary="questions given no answer, identical ones as one, most asked first (token)",
+             responses=error_responses(401, 403, 422))
+    def unanswered_questions(offset: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
+                             limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+                             since: Annotated[float | None, Query(ge=0, le=SINCE_MAX, allow_inf_nan=False,
+                                                                  description="seconds since the epoch")] = None,
+                             outcome: Annotated[OutcomeQuery, Query(description="narrow: answered, but nearly not; "
+                                                                    "all: both")] = "abstained",
+                             order: Annotated[Order, Query(description="count: most asked first; newest: "
+                                                           "most recently asked first")] = "count"):
+        if unanswered is None:
+            return {"recording": False, "total": 0, "asks": 0, "questions": []}
+        total, asks = unanswered.count(since, outcome)
+        found = unanswered.questions(since, outcome, order, offset, limit)
+        return {"recording": True, "total": total, "asks": asks, "questions": [q.to_dict() for q in found]}
+
+    @app.get("/auth", status_code=204, response_class=Response, dependencies=with_token,
+             summary="204 with the server's token, 401 without it (the page checks a token with it)",
+             responses=error_responses(401, 403))
+    def auth():
+        return Response(status_code=204)
+
+    @app.get("/config", response_model=PageConfigOut, summary="what the web page needs to know")
+    def page_config():
+        return {"writable": writable, "fallback_text": fallback_text}
+
     @app.get("/healthz", response_model=HealthOut, summary="is the service up; what it serves")
     def healthz():
-        return health(bank, writable=token is not None)
+        return health(bank, writable=writable)
 
     @app.get("/metrics", response_class=Response, summary="Prometheus metrics",
              responses={200: {"content": METRICS_TYPES}})
@@ -148,6 +197,7 @@ def add_error_handlers(app) -> None:
     @app.exception_handler(SamesenseError)
     async def user_error(request: Request, err: SamesenseError):
         # the bank raises SamesenseError for what the request asked and cannot be: always the client's
+        log.debug("refused %s %s: %s", request.method, request.url.path, err)
         return JSONResponse({"detail": str(err)}, status_code=404 if isinstance(err, NoSuchEntry) else 422)
 
     @app.exception_handler(Exception)
@@ -156,36 +206,136 @@ def add_error_handlers(app) -> None:
         return JSONResponse({"detail": "internal server error; the server's log has the details"}, status_code=500)
 
 
-def server_settings(timeout: float = 10.0, max_connections: int | None = None) -> dict:
+def server_settings(timeout: float = 10.0, max_connections: int | None = None, log_level: str = "warning") -> dict:
     """uvicorn's settings (uvicorn.run or uvicorn.Config keywords): a connection gets `timeout`
     seconds to deliver each whole request and to send the next one (RequestDeadline, uvicorn's
-    keep-alive); past `max_connections` connections or requests at once, requests are answered 503."""
+    keep-alive); past `max_connections` connections or requests at once, requests are answered 503.
+    uvicorn's loggers at `log_level`, with no handler of their own (logs.configure gives them ours)
+    and no access log of their own (logs.log_request's names the route)."""
     return {"http": RequestDeadline, "timeout_keep_alive": timeout, "limit_concurrency": max_connections,
-            "log_level": "warning", "access_log": False}
+            "log_level": log_level, "access_log": False, "log_config": None}
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port` (uvicorn listens on it), or a one-line SamesenseError saying
+    why not: bound here, before anything is loaded or printed, and handed to uvicorn, so no other
+    process can take the port in between."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn: an IPv6 literal has colons
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart need not wait out TIME_WAIT
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise SamesenseError(bind_problem(host, port, err)) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def bind_problem(host: str, port: int, err: OSError) -> str:
+    """Why the port could not be bound, in the user's words (not uvicorn's errno text)."""
+    if err.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is in use"
+    if err.errno == errno.EACCES:
+        return f"port {port} on {host}: permission denied (ports below 1024 need privileges)"
+    if err.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {host}: not an address of this machine"
+    return f"cannot listen on {host} port {port}: {err.strerror or err}"
+
+
+def checked_fallback(text: str) -> str:
+    """The page's fallback text, trimmed; refused empty or too long (the page would show a void or a wall)."""
+    text = text.strip()
+    if not text or len(text) > MAX_FALLBACK_CHARS:
+        raise SamesenseError(f"the fallback text must have 1 to {MAX_FALLBACK_CHARS} characters, not {len(text)}")
+    return text
 
 
 def serve(bank_path: str, model: str | None, host: str = "127.0.0.1", port: int = 8000,
           token: str | None = None, limits: Limits | None = None, threads: int = 1, timeout: float = 10.0,
-          max_connections: int | None = 100, allowed_hosts: Sequence[str] | None = None) -> None:
-    """`allowed_hosts` None: the address bound and this machine's names (default_allowed_hosts)."""
+          max_connections: int | None = 100, allowed_hosts: Sequence[str] | None = None, *,
+          read_only: bool | None = None, fallback_text: str = FALLBACK_TEXT, record_unanswered: bool = True,
+          unanswered_log: str | os.PathLike | None = None, unanswered_rows: int = UNANSWERED_ROWS,
+          log_level: str = "info", log_format: str = "text", log_file: str | None = None) -> None:
+    """`allowed_hosts` None: the address bound and this machine's names (default_allowed_hosts).
+    `read_only` None: read-only when there is no token. `unanswered_log` None: BANK.unanswered
+    (written by a read-only server too: see unanswered.py); `record_unanswered` False: none kept.
+    `log_*`: logs.configure."""
+    read_only = token is None if read_only is None else read_only
     check_token(token)  # before loading anything: a refusal comes at once
     allowed_hosts = list(allowed_hosts or default_allowed_hosts(host))
     check_allowed_hosts(allowed_hosts)
+    fallback_text = checked_fallback(fallback_text)
+    sock = listening_socket(host, port)
+    bank = unanswered = None
+    try:
+        logs.configure(log_level, log_format, log_file)
+        bank = open_bank(bank_path, model, read_only or token is None, limits, threads)
+        if record_unanswered:  # after the bank: a name mistyped must leave no log file behind
+            unanswered = open_unanswered(unanswered_log or UnansweredLog.path_for(bank_path), unanswered_rows)
+        app = create_app(bank, token, limits, allowed_hosts, read_only=read_only, fallback_text=fallback_text,
+                         unanswered=unanswered)
+        announce(bank, bank_path, sock, allowed_hosts, unanswered)
+        run_uvicorn(app, sock, server_settings(timeout, max_connections, log_level))
+    finally:
+        sock.close()
+        for opened in (unanswered, bank):
+            if opened is not None:
+                opened.close()
+
+
+def open_bank(bank_path: str, model: str | None, read_only: bool, limits: Limits | None, threads: int) -> FaqBank:
     import faiss
     import torch
-    import uvicorn
 
     torch.set_num_threads(threads)  # a single question is tiny: more threads only fight each other
     faiss.omp_set_num_threads(1)
     # a read-only server never writes the bank: with another model it encodes the questions in memory
-    bank = FaqBank.open(bank_path, model, create=False, show_progress=None, read_only=token is None, limits=limits)
-    bank.need_model()
-    app = create_app(bank, token, limits, allowed_hosts)
-    info = bank.info()
-    print(f"serving {bank_path}: {info['entries']} entries, {info['questions']} questions, {info['index']} "
-          f"index, threshold {info['threshold']:.3f}, {'writable with the token' if token else 'read-only'}; "
-          f"http://{host}:{port}/ (Host: {', '.join(allowed_hosts)})", flush=True)
+    bank = FaqBank.open(bank_path, model, create=False, show_progress=None, read_only=read_only, limits=limits)
     try:
-        uvicorn.run(app, host=host, port=port, **server_settings(timeout, max_connections))
-    finally:
+        bank.need_model()
+    except BaseException:
         bank.close()
+        raise
+    return bank
+
+
+def open_unanswered(path: str | os.PathLike, keep: int) -> UnansweredLog:
+    try:
+        return UnansweredLog(path, keep=keep)
+    except SamesenseError as err:  # e.g. a bank on read-only storage: say what the user can do
+        raise SamesenseError(f"{err}; --unanswered-log FILE puts it elsewhere, --no-unanswered-log keeps none") \
+            from None
+
+
+def announce(bank: FaqBank, bank_path: str, sock: socket.socket, allowed_hosts: list[str],
+             unanswered: UnansweredLog | None) -> None:
+    """The "serving ..." line on stdout, and the start in the application log (its fields for JSON)."""
+    info = bank.info()
+    host, port = sock.getsockname()[:2]
+    address = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+    mode = "read-only" if bank.read_only else "writable with the token"
+    print(f"serving {bank_path}: {info['entries']} entries, {info['questions']} questions, {info['index']} "
+          f"index, threshold {info['threshold']:.3f}, {mode}; {address} (Host: {', '.join(allowed_hosts)})",
+          flush=True)
+    log.info("serving %s on %s: %d entries, %d questions, %s index, model %s, threshold %.3f, %s; unanswered "
+             "questions to %s", bank.path.name, address, info["entries"], info["questions"], info["index"],
+             info["model_in_use"], info["threshold"], mode, unanswered.path if unanswered else "nowhere",
+             extra={"bank": str(bank.path), "address": address, "entries": info["entries"],
+                    "questions": info["questions"], "index": info["index"], "model": info["model_in_use"],
+                    "bank_model": info["model_fingerprint"], "threshold": info["threshold"],
+                    "writable": not bank.read_only, "unanswered_log": str(unanswered.path) if unanswered else None})
+
+
+def run_uvicorn(app, sock: socket.socket, settings: dict) -> None:
+    """uvicorn on the socket bound already, until it is stopped (Ctrl+C, SIGTERM): uvicorn.run's
+    own steps, but for binding (uvicorn logs its start and stop, in our format)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, **settings))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # a second Ctrl+C, or the first re-raised after a graceful stop: done
+        pass
+    if not server.started:
+        raise SamesenseError("the server did not start (its log says why)")

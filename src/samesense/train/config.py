@@ -69,6 +69,13 @@ MAX_EPOCHS = 1_000_000
 MAX_THREADS = 1024
 INT64_MAX = 2**63 - 1  # seed, min_count, checkpoint_every: as the CLI's other integer flags
 
+# min_count when none is given, by the number of training sentences (after validation is held out):
+# ((at least this many sentences, min count), ...). From 10,000 on, the article's 5, which the
+# figures in docs/ were measured with (the Chinese training union: 70k sentences, ~2,700 characters
+# kept). Below, most words of a small set are seen once or twice: an FAQ of 90 questions kept 17
+# words at 5; so 2 from 1,000 sentences (rare typos stay unknown) and 1 under that (every word).
+AUTO_MIN_COUNT = ((10_000, 5), (1_000, 2), (0, 1))
+
 LR_SCHEDULES = {
     "constant": lambda progress: 1.0,
     "cosine": lambda progress: 0.5 * (1.0 + math.cos(math.pi * progress)),
@@ -83,10 +90,17 @@ class DataConfig:
     train: list[str] = setting(help="training files: group_id<TAB>sentence, or s1<TAB>s2<TAB>label pairs "
                                "(pairs become groups); several files are concatenated (group ids are global)",
                                factory=list, metavar="FILE")
-    val: str | None = setting(None, "validation groups file of groups not in training; without it, "
-                              "--val-fraction of the training groups is held out", metavar="FILE")
+    val: str | None = setting(None, "validation groups file of groups not in training (see --val-same-groups); "
+                              "without it, --val-fraction of the training groups is held out", metavar="FILE")
+    # False: a --val file of training groups is refused (scores on them would read as scores on
+    # unseen groups) from the command line and from Python alike, unless this says it is meant.
+    val_same_groups: bool = setting(False, "the --val groups are training groups on purpose (the same "
+                                           "intents, other sentences): validate on them and report them as seen "
+                                           "groups (without it, a --val file sharing group ids with training, or "
+                                           "mostly training sentences, is refused)")
     val_fraction: float = setting(0.1, "share of training groups held out for validation when --val is "
-                                  "not given (chosen by a hash of the group id and --seed)", between=(0.0, 1.0))
+                                  "not given (chosen by a hash of the group id and --seed; never trained on, and "
+                                  "named when the run starts)", between=(0.0, 1.0))
     watch: list[str] = setting(help="more groups files to score open-set after each epoch; their top-1 is "
                                "logged, never used to choose the best model", factory=list, metavar="FILE")
     format: str = setting("auto", "format of the training files; auto looks at the first line",
@@ -105,9 +119,10 @@ class ModelConfig:
     tokenizer: str = setting("char", "char: one token a character (Chinese); word: words and punctuation, "
                              "CJK characters one by one (spaced languages)", choices=_tokenizers)
     max_len: int = setting(32, "tokens kept per sentence", at_least=1, at_most=MAX_TOKENS)
-    min_count: int = setting(5, "a token seen fewer times in training is unknown: it shares one embedding with "
-                             "the other unknown tokens (or those of its hash bucket: --unknown-buckets)", at_least=1,
-                             at_most=INT64_MAX)
+    min_count: int | None = setting(None, "a token seen fewer times in training is unknown: it shares one "
+                                    "embedding with the other unknown tokens (or those of its hash bucket: "
+                                    "--unknown-buckets); default: chosen from the training sentences, 5 from "
+                                    "10,000 on, 2 from 1,000, else 1", at_least=1, at_most=INT64_MAX, metavar="N")
     # 0 by default for now: the figures in docs/ were measured with one <unk>, and a new default is
     # chosen on dev files with the benchmarks rerun (next). Some 256 rows are the size to try: about a
     # tenth more than the Chinese character vocabulary (~2,700 at min count 5) or an English word
@@ -132,8 +147,14 @@ class ModelConfig:
     projection: int | None = setting(None, "add a linear map of the sentence vector to this size", at_least=1,
                                      at_most=MAX_DIM, metavar="DIM")
 
-    def tokenizer_config(self) -> dict:
-        return {"type": self.tokenizer, "max_len": self.max_len, "min_count": self.min_count,
+    def min_count_for(self, train_sentences: int) -> int:
+        """min_count as given, or chosen from the number of training sentences (AUTO_MIN_COUNT)."""
+        if self.min_count is not None:
+            return self.min_count
+        return next(count for at_least, count in AUTO_MIN_COUNT if train_sentences >= at_least)
+
+    def tokenizer_config(self, train_sentences: int) -> dict:
+        return {"type": self.tokenizer, "max_len": self.max_len, "min_count": self.min_count_for(train_sentences),
                 "normalize": self.normalize, "unknown_buckets": self.unknown_buckets}
 
     def encoder_config(self) -> dict:
@@ -195,7 +216,8 @@ class RunConfig:
     show_progress: bool | None = setting(None, "progress bars: None only on a terminal", cli=False)
 
     # what a resumed run takes from the new config; everything else comes from its run.json
-    RESUMABLE = ("epochs", "show_progress", "threads", "device", "resume", "overwrite")
+    # val_same_groups too: it changes what is refused, not what is trained
+    RESUMABLE = ("epochs", "show_progress", "threads", "device", "resume", "overwrite", "val_same_groups")
 
 
 # what check() accepts for each annotation (an int is a float too, as JSON and Python write them)
@@ -207,7 +229,11 @@ SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim
 
 # settings added after run.json files were first written, with the value that reproduces what a run
 # whose run.json predates them did (so that it resumes as it was trained)
-ADDED_LATER = {"unknown_buckets": 0}
+ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True}
+
+# settings whose None means "chosen from the data": a resumed run that leaves one unset keeps the
+# value its run.json holds (runs from before the choice saved min_count 5, the old default)
+CHOSEN_FROM_DATA = ("min_count",)
 
 
 def setting_problem(name: str, value: Any, annotation: str, meta: Any) -> str | None:

@@ -5,6 +5,11 @@ that trains many models on the same split). `prepare_data` turns it into `TrainD
 tokenizer fitted on the training sentences, every training row's token ids, and the rows of the
 hard negatives. A `TrainData` can itself be given to `train()` again: when the tokenizer settings
 are the same, nothing is read or tokenized a second time.
+
+What validation can say is worked out here too: the groups held out of training (named, so that
+none is left out silently), the validation groups that are training groups (refused unless the
+config says they are meant: `val_same_groups`), and whether validation has queries enough to
+choose an epoch on (MIN_VAL_QUERIES).
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import (Groups, load_groups, read_groups, require_rankable, require_training_groups,
-                    split_groups)
+from ..data import (Groups, groups_error, has_partner, load_groups, plural, read_groups, require_rankable,
+                    require_training_groups, split_groups)
 from ..errors import SamesenseError
 from ..tokenize import Tokenizer, make_tokenizer
 from .config import TrainConfig
@@ -38,6 +43,13 @@ class TrainGroups:
                             for p in d.watch})
 
 
+# Validation with fewer scorable queries than this cannot choose an epoch: one query moves top-1 by
+# more than 2 points, more than epochs of a run usually differ by. A run on such validation trains
+# every epoch and keeps the last (an FAQ of 30 entries held out 3 sentences and chose epoch 1).
+# Every benchmark validates on a thousand queries or more.
+MIN_VAL_QUERIES = 50
+
+
 @dataclass
 class TrainData:
     train: Groups
@@ -48,6 +60,18 @@ class TrainData:
     hard_negatives: dict[int, np.ndarray] = field(default_factory=dict)  # group -> its rows
     watched: dict[str, Groups] = field(default_factory=dict)
     source: TrainGroups | None = None  # what it was made from, to tokenize again differently
+    held_out: list[str] = field(default_factory=list)  # groups held out of training for validation
+    val_seen: list[str] = field(default_factory=list)  # validation groups that are training groups
+
+    @property
+    def val_queries(self) -> int:
+        """Validation sentences that open-set ranking scores (those with another of their group)."""
+        return int(has_partner(self.val.labels).sum())
+
+    @property
+    def chooses_epoch(self) -> bool:
+        """Whether validation has queries enough to choose the best epoch on (else: the last)."""
+        return self.val_queries >= MIN_VAL_QUERIES
 
     def summary(self) -> dict:
         return {"train_sentences": len(self.train), "train_groups": self.train.num_groups,
@@ -58,43 +82,92 @@ class TrainData:
 
 def prepare_data(cfg: TrainConfig, given: TrainGroups | TrainData | None = None,
                  tokens: list[str] | None = None) -> TrainData:
-    """Read (unless given), split, fit the tokenizer (unless `tokens`, a checkpoint's vocabulary,
-    are given) and tokenize."""
+    """Read (unless given), split, check validation against training, fit the tokenizer (unless
+    `tokens`, a checkpoint's vocabulary, are given) and tokenize."""
     if isinstance(given, TrainData):
-        if given.tokenizer.config() | {"type": given.tokenizer.type} == cfg.model.tokenizer_config() and (
-                tokens is None or tokens == given.tokenizer.tokens):
+        if given.tokenizer.config() | {"type": given.tokenizer.type} == cfg.model.tokenizer_config(
+                len(given.train)) and (tokens is None or tokens == given.tokenizer.tokens):
+            check_seen(cfg, given.val, given.val_seen)
             return given
         given = given.source
     if given is None:
         cfg.check_files()
         given = TrainGroups.read(cfg)
-    require_training_groups(given.train, held_out=given.val is None)
-    if given.val is not None:
-        train_groups, val = given.train, given.val
-        require_rankable(val, "of the validation file")
-    else:
-        train_groups, val = split_groups(given.train, cfg.data.val_fraction, cfg.optim.seed)
-        require_rankable(val, "held out for validation", " (give --val FILE, or more sentences a group)")
-    if train_groups.num_groups < 2:
-        raise SamesenseError(f"training needs at least 2 groups: {train_groups.num_groups} left after "
-                             f"holding out {val.num_groups} of {given.train.num_groups} for validation")
+    train_groups, val, held_out = split_validation(cfg, given)
+    val_seen = seen_in_training(val, train_groups) if given.val is not None else []
+    check_seen(cfg, val, val_seen)
     for watched in given.watched.values():
         require_rankable(watched, "of the watched file")
-    tokenizer = make_tokenizer(cfg.model.tokenizer_config(), tokens)
+    tokenizer = make_tokenizer(cfg.model.tokenizer_config(len(train_groups)), tokens)
     if tokens is None:
         tokenizer.fit(train_groups.sentences)
     token_ids = tokenizer.tokenize(train_groups.sentences)
+    row_labels, hard_negatives = add_hard_negatives(given.hard_negatives, train_groups, tokenizer, token_ids)
+    return TrainData(train_groups, val, tokenizer, token_ids, row_labels, hard_negatives, given.watched, given,
+                     held_out, val_seen)
+
+
+def split_validation(cfg: TrainConfig, given: TrainGroups) -> tuple[Groups, Groups, list[str]]:
+    """(training groups, validation groups, names of the groups held out of training): the
+    validation file's groups, or --val-fraction of the training groups held out."""
+    require_training_groups(given.train, held_out=given.val is None)
+    if given.val is not None:
+        require_rankable(given.val, "of the validation file")
+        return given.train, given.val, []
+    train_groups, val = split_groups(given.train, cfg.data.val_fraction, cfg.optim.seed)
+    require_rankable(val, "held out for validation", " (give --val FILE, or more sentences a group)")
+    if train_groups.num_groups < 2:
+        raise SamesenseError(f"training needs at least 2 groups: {train_groups.num_groups} left after "
+                             f"holding out {val.num_groups} of {given.train.num_groups} for validation")
+    return train_groups, val, list(val.names)
+
+
+def seen_in_training(val: Groups, train: Groups) -> list[str]:
+    """The validation groups that are training groups: those whose id names a training group, and,
+    when at least half the validation sentences are training sentences (the training file again,
+    under other ids), those with half their sentences in training. A few sentences shared by two
+    data sets are usual (the Chinese benchmark's lcqmc dev shares 1% with its training union) and
+    make no group seen."""
+    names = set(train.names)
+    seen = np.array([name in names for name in val.names], dtype=bool)
+    sentences = set(train.sentences)
+    in_training = np.array([s in sentences for s in val.sentences], dtype=bool)
+    if in_training.mean() >= 0.5:
+        share = np.bincount(val.labels, weights=in_training, minlength=val.num_groups) / val.group_sizes()
+        seen |= share >= 0.5
+    return [name for name, is_seen in zip(val.names, seen) if is_seen]
+
+
+def check_seen(cfg: TrainConfig, val: Groups, val_seen: list[str]) -> None:
+    """Refuse validation groups that are training groups when the config says they must not be
+    (val_same_groups False, the default): scores on them would read as scores on
+    groups never seen."""
+    if val_seen and not cfg.data.val_same_groups:
+        raise groups_error(val, f"{len(val_seen)} of {plural(val.num_groups, 'validation group')} are training "
+                           f"groups (the same group id, or mostly training sentences: {examples(val_seen)}); "
+                           "validation is meant to score groups the model never saw: give a file of other groups, "
+                           "or --val-same-groups to validate on the training intents on purpose")
+
+
+def examples(names: list[str], shown: int = 3) -> str:
+    """A few names, quoted, and how many more: 'a', 'b', 'c' and 27 more."""
+    quoted = ", ".join(repr(name) for name in names[:shown])
+    return quoted + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def add_hard_negatives(negatives: Groups | None, train_groups: Groups, tokenizer: Tokenizer,
+                       token_ids: list[list[int]]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Append the hard negatives' token ids to `token_ids`; return every row's label (a hard
+    negative's is -1, -2, ...: in no group) and each group's hard-negative rows."""
     row_labels = [int(label) for label in train_groups.labels]
-    hard_negatives: dict[int, list[int]] = {}
-    if given.hard_negatives is not None:
+    rows: dict[int, list[int]] = {}
+    if negatives is not None:
         index = {name: label for label, name in enumerate(train_groups.names)}
-        negatives = given.hard_negatives
         for sentence, label in zip(negatives.sentences, negatives.labels):
             group = index.get(negatives.names[label])
             if group is None:  # a group held out for validation, or not in training at all
                 continue
-            hard_negatives.setdefault(group, []).append(len(token_ids))
+            rows.setdefault(group, []).append(len(token_ids))
             row_labels.append(len(train_groups) - len(token_ids) - 1)  # -1, -2, ...: in no group
             token_ids.append(tokenizer.encode(sentence))
-    return TrainData(train_groups, val, tokenizer, token_ids, np.asarray(row_labels, dtype=np.int64),
-                     {g: np.asarray(rows) for g, rows in hard_negatives.items()}, given.watched, given)
+    return np.asarray(row_labels, dtype=np.int64), {g: np.asarray(r) for g, r in rows.items()}

@@ -7,8 +7,9 @@
       log.jsonl, curve.png
 
 open the run (new, or resume its checkpoint) -> prepare the data -> build the model, head, loss
--> for each epoch: train the batches, evaluate on unseen groups, keep the best model, checkpoint,
-log and plot, call on_epoch -> summary. Each epoch's batches come from (seed, epoch) and the RNG
+-> for each epoch: train the batches, evaluate on the validation groups, keep the best model (the
+last, when validation is too small to choose: data.MIN_VAL_QUERIES), checkpoint, log and plot,
+call on_epoch -> summary. Each epoch's batches come from (seed, epoch) and the RNG
 state is checkpointed, so a resumed run follows the same path as an uninterrupted one.
 """
 
@@ -21,13 +22,14 @@ from typing import Callable
 import torch
 
 from ..console import progress, say
+from ..data import plural
 from ..errors import SamesenseError
 from ..evaluate import open_set_ranking
 from ..files import atomic_write_json
 from ..monitor import weight_spectra
 from .checkpoint import RUN_CONFIG, RunState, load_checkpoint, read_checkpoint_meta, save_checkpoint, saved_config
-from .config import RunConfig, TrainConfig, learning_rate
-from .data import TrainData, TrainGroups, prepare_data
+from .config import CHOSEN_FROM_DATA, RunConfig, TrainConfig, learning_rate
+from .data import MIN_VAL_QUERIES, TrainData, TrainGroups, examples, prepare_data
 from .plots import plot_curve, write_log
 from .step import Trainable, build, epoch_batches, make_batch, train_step
 
@@ -70,16 +72,17 @@ def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoc
         epoch = state.epoch + 1
         train_epoch(cfg, data, parts, state, epoch, checkpoint)
         record = evaluate_epoch(cfg, data, parts, state, epoch)
-        improved = keep_best(run, parts, state, record)
+        improved = keep_best(run, parts, state, record, data.chooses_epoch)
         state.history.append(record)
         state.end_epoch(epoch)
         if on_epoch is not None and on_epoch(record) is False:
             state.stopped = f"stopped by on_epoch after epoch {epoch}"
         checkpoint()
         write_log(run, state.history)
-        plot_curve(run, state.history, f"{parts.loss.name}, {summary['train_groups']} groups")
-        report_epoch(cfg, record, improved)
-    return finish(run, state)
+        plot_curve(run, state.history, f"{parts.loss.name}, {summary['train_groups']} groups",
+                   f"validation ({validation_groups(data)})")
+        report_epoch(cfg, record, improved, data.chooses_epoch)
+    return finish(run, state, data.chooses_epoch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,7 +92,8 @@ def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoc
 def open_run(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     """The config to run and the checkpoint to resume (None: start afresh). A resumed run keeps
     the config it was started with, except the fields in RunConfig.RESUMABLE (train longer, on
-    other threads or another device)."""
+    other threads or another device); a setting left to be chosen from the data (CHOSEN_FROM_DATA)
+    keeps the value the run saved."""
     cfg.check()
     run = Path(cfg.run.out)
     meta = read_checkpoint_meta(run)
@@ -100,12 +104,13 @@ def open_run(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
         say(f"{run} has no checkpoint yet: starting afresh")
     if meta is None or not cfg.run.resume:
         return cfg, None
-    new = {name: getattr(section, name) for section in (cfg.optim, cfg.run)
+    new = {name: getattr(section, name) for section in (cfg.data, cfg.optim, cfg.run)
            for name in RunConfig.RESUMABLE if hasattr(section, name)}
     resumed = saved_config(run).replace(**new)
     given = cfg.to_dict()
     changed = [f"{section}.{name}" for section, values in resumed.to_dict().items()
-               for name, value in values.items() if given[section][name] != value]
+               for name, value in values.items() if given[section][name] != value
+               and not (name in CHOSEN_FROM_DATA and given[section][name] is None)]
     if changed:
         raise SamesenseError(f"{run}: a resumed run keeps its settings except {', '.join(RunConfig.RESUMABLE[:4])}; "
                              f"these differ from its run.json: {', '.join(changed)} (start a new run to change them)")
@@ -114,12 +119,42 @@ def open_run(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
 
 
 def announce(cfg: TrainConfig, data: TrainData, parts: Trainable) -> None:
+    """What the run trains on and validates on, and what was chosen for it, before the first epoch."""
     s = data.summary()
     say(f"training on {s['train_sentences']} sentences in {s['train_groups']} groups, "
-        f"validating on {s['val_sentences']} sentences in {s['val_groups']} unseen groups; "
-        f"vocabulary {len(data.tokenizer)} {cfg.model.tokenizer}s, loss {parts.loss.name} ({parts.loss.extra_repr()})"
+        f"validating on {s['val_sentences']} sentences in {validation_groups(data)}; "
+        f"vocabulary {len(data.tokenizer)} {cfg.model.tokenizer}s ({min_count_chosen(cfg, data)}), "
+        f"loss {parts.loss.name} ({parts.loss.extra_repr()})"
         + (f"; {s['hard_negatives']} hard negatives" if s["hard_negatives"] else "")
         + (f"; {s['skipped_empty']} empty sentences skipped" if s["skipped_empty"] else ""))
+    if data.held_out:  # never trained on: say which, so that no group is left out silently
+        total = data.train.num_groups + len(data.held_out)
+        say(f"held out of training for validation (--val-fraction {cfg.data.val_fraction:g}): "
+            f"{len(data.held_out)} of {total} groups: {examples(data.held_out, 10)}")
+    if not data.chooses_epoch:
+        say(f"only {data.val_queries} validation {'query' if data.val_queries == 1 else 'queries'} (sentences with "
+            f"another of their group), fewer than {MIN_VAL_QUERIES}: too few to choose an epoch on, so all "
+            f"{cfg.optim.epochs} epochs are trained and the last is kept"
+            + ("; to train on every group, give --val FILE (other groups, or the training intents' other "
+               "sentences with --val-same-groups)" if data.held_out else ""))
+
+
+def validation_groups(data: TrainData) -> str:
+    """The validation groups as the summary names them: unseen, seen in training, or some of each."""
+    total, seen = data.val.num_groups, len(data.val_seen)
+    if not seen:
+        return plural(total, "unseen group")
+    if seen == total:
+        return f"{plural(total, 'group')} seen in training"
+    return f"{plural(total, 'group')}, {seen} of them seen in training"
+
+
+def min_count_chosen(cfg: TrainConfig, data: TrainData) -> str:
+    """The min count, and what it was chosen for when the config left it to the data."""
+    count = data.tokenizer.min_count
+    if cfg.model.min_count is not None:
+        return f"min count {count}"
+    return f"min count {count}, chosen for {plural(len(data.train), 'training sentence')}"
 
 
 def train_epoch(cfg: TrainConfig, data: TrainData, parts: Trainable, state: RunState, epoch: int,
@@ -178,9 +213,10 @@ def evaluate_epoch(cfg: TrainConfig, data: TrainData, parts: Trainable, state: R
     return record
 
 
-def keep_best(run: Path, parts: Trainable, state: RunState, record: dict) -> bool:
-    """Save the model when validation top-1 improved; say whether it did."""
-    if record["val_top1"] <= state.best_top1:
+def keep_best(run: Path, parts: Trainable, state: RunState, record: dict, choose: bool) -> bool:
+    """Save the model when validation top-1 improved, or at every epoch when validation is too small
+    to choose one (not `choose`: the last is kept); say whether it was saved."""
+    if choose and record["val_top1"] <= state.best_top1:
         return False
     state.best_top1, state.best_epoch = record["val_top1"], record["epoch"]
     parts.model.info.update(best_epoch=record["epoch"], train_seconds=round(state.train_seconds, 2),
@@ -189,17 +225,20 @@ def keep_best(run: Path, parts: Trainable, state: RunState, record: dict) -> boo
     return True
 
 
-def report_epoch(cfg: TrainConfig, record: dict, improved: bool) -> None:
+def report_epoch(cfg: TrainConfig, record: dict, saved: bool, chosen: bool) -> None:
     say(f"epoch {record['epoch']}/{cfg.optim.epochs}  loss {record['loss']:.4f}  train acc {record['train_acc']:.3f}  "
         f"val top1 {record['val_top1']:.4f} top5 {record['val_top5']:.4f} top10 {record['val_top10']:.4f}"
-        + ("  (best, saved)" if improved else "")
+        + (("  (best, saved)" if chosen else "  (saved)") if saved else "")
         + "".join(f"\n    watch {name}: top1 {top1:.4f}" for name, top1 in record["watch_top1"].items()))
 
 
-def finish(run: Path, state: RunState) -> dict:
+def finish(run: Path, state: RunState, chosen: bool) -> dict:
     throughput = state.sentences_seen / max(state.train_seconds, 1e-9)
+    kept = (f"best val top1 {state.best_top1:.4f} at epoch {state.best_epoch}" if chosen else
+            f"kept the last epoch, {state.best_epoch} (validation too small to choose one): "
+            f"val top1 {state.best_top1:.4f}")
     say(f"trained {state.epoch} epochs in {state.train_seconds:.1f}s ({throughput:.0f} sentences/s); "
-        f"best val top1 {state.best_top1:.4f} at epoch {state.best_epoch}; model in {run / 'model'}"
+        f"{kept}; model in {run / 'model'}"
         + (f" ({state.stopped})" if state.stopped else ""))
     best = next((r for r in state.history if r["epoch"] == state.best_epoch), {})
     return {"model": str(run / "model"), "best_epoch": state.best_epoch, "train_seconds": state.train_seconds,

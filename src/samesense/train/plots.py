@@ -15,7 +15,8 @@ def write_log(run: Path, history: list[dict]) -> None:
     atomic_write_bytes(run / "log.jsonl", "".join(json.dumps(r) + "\n" for r in history).encode())
 
 
-def plot_curve(run: Path, history: list[dict], title: str) -> None:
+def plot_curve(run: Path, history: list[dict], title: str, validation: str) -> None:
+    """run/curve.png: loss, validation top-1/5 (panel title `validation`: which groups it scores), spectra."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,7 +31,7 @@ def plot_curve(run: Path, history: list[dict], title: str) -> None:
     axes[0].set(xlabel="epoch", ylabel="training loss", title="loss")
     axes[1].plot(epochs, [r["val_top1"] for r in history], marker="o", label="top-1")
     axes[1].plot(epochs, [r["val_top5"] for r in history], marker=".", alpha=0.6, label="top-5")
-    axes[1].set(xlabel="epoch", ylabel="open-set accuracy", title="validation (unseen groups)")
+    axes[1].set(xlabel="epoch", ylabel="open-set accuracy", title=validation)
     axes[1].legend()
     for name in watched:
         for i in range(3):

@@ -1,8 +1,20 @@
-// The FAQ page: ask box, and an admin view that needs the bearer token. Plain DOM, no build step.
+// The FAQ page: ask box, and an admin view that needs the bearer token. Plain DOM, no build step;
+// every text from the server goes in with textContent, never as HTML.
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-let token = sessionStorage.getItem("samesense-token") || "";
+const TOKEN_KEY = "samesense-token";
+let token = sessionStorage.getItem(TOKEN_KEY) || "";
+let fallbackText = "";  // shown under "No confident answer": the server's --fallback-text
+let entriesOffset = 0;  // the admin list's first entry
+let entriesShown = 0;  // the latest list asked for: an earlier one answered late must not replace it
+
+class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
 
 async function call(method, path, body, auth) {
   const headers = { "Content-Type": "application/json" };
@@ -10,7 +22,7 @@ async function call(method, path, body, auth) {
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (response.status === 204) return null;
   const data = await response.json().catch(() => ({ detail: response.statusText }));
-  if (!response.ok) throw new Error(data.detail || ("HTTP " + response.status));
+  if (!response.ok) throw new HttpError(response.status, data.detail || ("HTTP " + response.status));
   return data;
 }
 
@@ -21,10 +33,28 @@ function cell(row, text, className) {
   return td;
 }
 
+function button(text, className, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  b.className = className;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
 function showError(message) {
   const box = $("#error");
   box.textContent = message;
   box.hidden = !message;
+}
+
+// -- what the server says about itself --------------------------------------------------------
+
+async function loadConfig() {
+  const config = await call("GET", "/config");
+  fallbackText = config.fallback_text;
+  $("#admin").hidden = !config.writable;  // a read-only server has nothing to administer here
+  document.body.dataset.config = "loaded";
 }
 
 // -- asking ---------------------------------------------------------------------------------
@@ -45,21 +75,24 @@ function showAnswer(result) {
     box.className = "abstained";
     main.id = "no-answer";
     main.textContent = "No confident answer";
+    box.append(main);
+    if (fallbackText) {
+      const fallback = document.createElement("p");
+      fallback.id = "fallback";
+      fallback.textContent = fallbackText;
+      box.append(fallback);
+    }
     const reason = document.createElement("p");
     reason.className = "reason";
     reason.textContent = result.reason;
-    box.append(main, reason);
+    box.append(reason);
   }
   const choices = $("#choices");
   choices.replaceChildren();
   for (const choice of result.did_you_mean) {
     const item = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = `${choice.question} (${choice.score.toFixed(3)})`;
-    button.addEventListener("click", () => showAnswer({ ...result, answered: true, answer: choice.answer,
-      matched_question: choice.question, score: choice.score, did_you_mean: [] }));
-    item.append(button);
+    item.append(button(`${choice.question} (${choice.score.toFixed(3)})`, "choice", () => showAnswer({ ...result,
+      answered: true, answer: choice.answer, matched_question: choice.question, score: choice.score, did_you_mean: [] })));
     choices.append(item);
   }
   $("#did-you-mean").hidden = result.did_you_mean.length === 0;
@@ -110,43 +143,96 @@ function edit(entry) {
   $("#entry-question").focus();
 }
 
-async function loadEntries() {
-  const filter = $("#filter").value.trim();
-  const data = await call("GET", "/faq?limit=200" + (filter ? "&contains=" + encodeURIComponent(filter) : ""));
-  const rows = $("#entries tbody");
-  rows.replaceChildren();
-  for (const entry of data.entries) {
-    const row = rows.insertRow();
-    row.dataset.id = entry.id;
-    cell(row, entry.id);
-    cell(row, entry.question + (entry.paraphrases.length ? ` (+${entry.paraphrases.length})` : ""));
-    cell(row, entry.answer);
-    const actions = row.insertCell();
-    const editButton = document.createElement("button");
-    editButton.textContent = "Edit";
-    editButton.className = "edit";
-    editButton.addEventListener("click", () => edit(entry));
-    const deleteButton = document.createElement("button");
-    deleteButton.textContent = "Delete";
-    deleteButton.className = "delete";
-    deleteButton.addEventListener("click", async () => {
-      try {
-        await call("DELETE", "/faq/" + entry.id, undefined, true);
-        adminStatus(`Deleted entry ${entry.id}.`);
-        await loadEntries();
-      } catch (err) { adminStatus(err.message); }
-    });
-    actions.append(editButton, " ", deleteButton);
-  }
-  adminStatus(`${data.total} entries` + (filter ? `; ${data.entries.length} shown` : ""));
+async function remove(entry) {
+  try {
+    await call("DELETE", "/faq/" + entry.id, undefined, true);
+    adminStatus(`Deleted entry ${entry.id}.`);
+    await loadEntries();
+  } catch (err) { adminStatus(err.message); }
 }
 
-$("#token-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
+function entryRow(rows, entry) {
+  const row = rows.insertRow();
+  row.dataset.id = entry.id;
+  cell(row, entry.id);
+  cell(row, entry.question + (entry.paraphrases.length ? ` (+${entry.paraphrases.length})` : ""));
+  cell(row, entry.answer);
+  row.insertCell().append(button("Edit", "edit", () => edit(entry)), " ", button("Delete", "delete", () => remove(entry)));
+}
+
+async function loadEntries() {
+  const filter = $("#filter").value.trim();
+  const limit = Number($("#page-size").value);
+  // one more than a page: whether there is a next page, with or without a filter
+  const query = new URLSearchParams({ offset: entriesOffset, limit: limit + 1 });
+  if (filter) query.set("contains", filter);
+  const request = ++entriesShown;
+  const data = await call("GET", "/faq?" + query);
+  if (request !== entriesShown) return;  // typing in the filter sends a request a key: only the last counts
+  if (data.entries.length === 0 && entriesOffset > 0) {  // past the end (the last entries were deleted)
+    entriesOffset = Math.max(0, entriesOffset - limit);
+    return loadEntries();
+  }
+  const shown = data.entries.slice(0, limit);
+  const rows = $("#entries tbody");
+  rows.replaceChildren();
+  for (const entry of shown) entryRow(rows, entry);
+  $("#previous-page").disabled = entriesOffset === 0;
+  $("#next-page").disabled = data.entries.length <= limit;
+  const range = shown.length ? `${entriesOffset + 1}–${entriesOffset + shown.length}` : "none";
+  $("#page-range").textContent = filter ? `${range} of the entries holding "${filter}" (${data.total} in all)`
+    : `${range} of ${data.total}`;
+}
+
+function turnPage(step) {
+  entriesOffset = Math.max(0, entriesOffset + step * Number($("#page-size").value));
+  loadEntries().catch((err) => adminStatus(err.message));
+}
+
+async function loadUnanswered() {
+  const data = await call("GET", "/unanswered?limit=20", undefined, true);
+  const rows = $("#unanswered tbody");
+  rows.replaceChildren();
+  for (const q of data.questions) {
+    const row = rows.insertRow();
+    cell(row, q.count, "count");
+    cell(row, q.question);
+    cell(row, q.reason || "");
+    row.insertCell().append(button("Add an entry", "add-entry", () => {
+      resetForm();
+      $("#entry-question").value = q.question;
+      $("#entry-answer").focus();
+    }));
+  }
+  $("#unanswered-status").textContent = data.recording
+    ? `${plural(data.total, "distinct question")}, asked ${plural(data.asks, "time")}; the most asked first.`
+    : "This server keeps no log of the questions it could not answer.";
+}
+
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+async function unlock() {
   token = $("#token").value.trim();
-  sessionStorage.setItem("samesense-token", token);
+  $("#admin-body").hidden = true;
+  $("#token-status").textContent = "";
+  try {
+    await call("GET", "/auth", undefined, true);  // the server, not the page, says whether the token is right
+  } catch (err) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    $("#token-status").textContent = err.status === 401 ? "Wrong token." : err.message;
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
   $("#admin-body").hidden = false;
-  await loadEntries().catch((err) => adminStatus(err.message));
+  entriesOffset = 0;
+  await Promise.all([loadEntries(), loadUnanswered()]).catch((err) => adminStatus(err.message));
+}
+
+$("#token-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  unlock();
 });
 
 $("#entry-form").addEventListener("submit", async (event) => {
@@ -167,5 +253,16 @@ $("#entry-form").addEventListener("submit", async (event) => {
 });
 
 $("#cancel-edit").addEventListener("click", resetForm);
-$("#filter").addEventListener("input", () => loadEntries().catch((err) => adminStatus(err.message)));
+$("#filter").addEventListener("input", () => {
+  entriesOffset = 0;
+  loadEntries().catch((err) => adminStatus(err.message));
+});
+$("#page-size").addEventListener("change", () => {
+  entriesOffset = 0;
+  loadEntries().catch((err) => adminStatus(err.message));
+});
+$("#previous-page").addEventListener("click", () => turnPage(-1));
+$("#next-page").addEventListener("click", () => turnPage(1));
+$("#refresh-unanswered").addEventListener("click", () => loadUnanswered().catch((err) => adminStatus(err.message)));
 if (token) $("#token").value = token;
+loadConfig().catch((err) => showError(err.message));

@@ -1,0 +1,30 @@
+"""samesense export: a trained model as an ONNX model folder, run by onnxruntime."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_export(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Write MODEL as a model folder whose encoder, pooling and projection are one ONNX graph, run by "
+        "onnxruntime, beside the same tokenizer: eval, similar, bench and the FAQ commands take it as they "
+        "take MODEL, with the same vectors (checked on probe sentences before it is written). Needs the "
+        "export extra: pip install 'samesense[export]'.")
+    parser.add_argument("model", metavar="MODEL", help="model folder (or a run folder with model/ inside)")
+    parser.add_argument("--onnx", required=True, metavar="OUT", help="the model folder to write")
+    parser.add_argument("--quantize", choices=["int8"],
+                        help="store the embedding table and projection as int8 (onnxruntime dynamic "
+                        "quantization): a smaller file; the vectors move a little (printed)")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it is a model folder already")
+    parser.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ..export import export_onnx
+
+    report = export_onnx(args.model, args.onnx, quantization=args.quantize or "none", overwrite=args.overwrite)
+    print(f"exported {args.model} to {report['path']}: {report['graph_bytes'] / 1e6:.2f} MB graph"
+          f"{', int8 weights' if report['quantization'] == 'int8' else ''}; largest |torch - onnx| "
+          f"{report['max_abs_difference_from_torch']:.1e} over {report['probe_sentences']} probe sentences")
+    return 0

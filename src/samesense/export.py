@@ -1,0 +1,173 @@
+"""Export a trained model to ONNX (`samesense export MODEL --onnx OUT`): a model folder whose torch
+stages (encoder, pooling, projection, L2 normalisation) are one graph run by onnxruntime, beside the
+same tokenizer (onnx_model.py); `samesense.load(OUT)` opens it as any model.
+
+The graph is traced by torch's TorchScript-based exporter: it writes each GRU layer and direction
+as one ONNX GRU node, with the batch and token axes dynamic, in under a second. (torch's newer
+torch.export-based exporter gives the same vectors, but takes some 15 s a model and needs
+onnxscript as well.) Packed sequences do not trace, so while exporting the GRU runs its mask-based
+path, which gives the same vectors (encoders/gru.py).
+
+Every export is checked before it is written: a batch of probe sentences (random token ids of
+every length up to the tokenizer's max_len, padded side by side) goes through the torch model and
+the graph. The float graph must agree within TOLERANCE; an int8 one (`--quantize int8`: onnxruntime
+dynamic quantization of the embedding table and the projection; the GRU's own op stays float) is
+reported with how far it moved.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import __version__
+from .errors import SamesenseError
+from .files import atomic_dir, atomic_write_json
+from .model import FORMAT, MANIFEST, SentenceModel, load, resolve_model_dir
+from .onnx_model import INPUTS, INSTALL_HINT, OUTPUT, OnnxGraph, OnnxModel, padded
+from .tokenize import UNK_ID
+
+OPSET = 17
+TOLERANCE = 1e-5  # the float graph against torch, per vector component (unit vectors)
+PROBE_SENTENCES = 64
+
+
+def require_export_packages() -> None:
+    try:
+        import onnx  # noqa: F401  (quantization reads and writes graphs with it)
+        import onnxruntime  # noqa: F401
+    except ImportError as err:
+        raise SamesenseError(f"samesense export needs onnx and onnxruntime ({err.name} is missing): "
+                             f"{INSTALL_HINT}") from None
+
+
+class GraphFunction(nn.Module):
+    """A SentenceModel as a function of the graph's inputs, for tracing: features made of
+    (input_ids, lengths) as the tokenizer's collate makes them, then the model's stages."""
+
+    def __init__(self, model: SentenceModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mask = torch.arange(input_ids.shape[1])[None, :] < lengths[:, None]
+        return self.model({"input_ids": input_ids, "lengths": lengths, "attention_mask": mask})
+
+
+def traced_graph(model: SentenceModel) -> bytes:
+    """The model's stages as ONNX bytes, with dynamic batch and token axes."""
+    example = model.features([[UNK_ID, UNK_ID, UNK_ID], [UNK_ID]])  # two lengths: nothing fixed to one
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "lengths": {0: "batch"}, OUTPUT: {0: "batch"}}
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        # the exporter warns that it is the older one, and that a GRU with no initial state may not
+        # take another batch size: this one is given its zero state at the batch's size
+        warnings.simplefilter("ignore")
+        path = Path(tmp) / "model.onnx"
+        torch.onnx.export(GraphFunction(model).eval(), (example["input_ids"], example["lengths"]), str(path),
+                          dynamo=False, input_names=list(INPUTS), output_names=[OUTPUT], dynamic_axes=axes,
+                          opset_version=OPSET)
+        return with_output_dim(path.read_bytes(), model.dim)
+
+
+def with_output_dim(graph: bytes, dim: int) -> bytes:
+    """The graph with its output declared (batch, dim): the exporter cannot always work the size
+    out (the final state's, gathered at each sentence's end), and the loader checks it."""
+    import onnx
+
+    proto = onnx.load_from_string(graph)
+    proto.graph.output[0].type.tensor_type.shape.dim[1].dim_value = dim
+    return proto.SerializeToString()
+
+
+def int8_graph(graph: bytes) -> bytes:
+    """The graph with its weights stored as int8 where onnxruntime's dynamic quantization reaches
+    (the embedding table's Gather, the projection's MatMul), dequantized as it runs."""
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
+        source.write_bytes(graph)
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # its advice to pre-process shapes is for image models
+        try:
+            quantize_dynamic(source, target, weight_type=QuantType.QInt8)
+        finally:
+            root.setLevel(level)
+        return target.read_bytes()
+
+
+def probe_ids(model: SentenceModel, count: int = PROBE_SENTENCES) -> list[list[int]]:
+    """Token id lists of every length up to max_len, any id the tokenizer gives (the last one and
+    the unknown one among them), the same on every run."""
+    rng = np.random.default_rng(0)
+    tokenizer = model.tokenizer
+    ids = [[UNK_ID], [tokenizer.num_ids - 1] * tokenizer.max_len]
+    while len(ids) < count:
+        length = int(rng.integers(1, tokenizer.max_len + 1))
+        ids.append(rng.integers(1, tokenizer.num_ids, size=length).tolist())
+    return ids
+
+
+def difference_from_torch(model: SentenceModel, graph: OnnxGraph, token_ids: list[list[int]]) -> float:
+    """The largest |torch - graph| over the vectors of one padded batch of token_ids."""
+    with torch.inference_mode():
+        expected = model(model.features(token_ids)).numpy()
+    return float(np.abs(graph.run(*padded(token_ids)) - expected).max())
+
+
+def check_out(source: Path, out: Path, overwrite: bool) -> None:
+    """OUT may replace only a model folder, with --overwrite, and never the model exported."""
+    source, target = source.resolve(), out.resolve()
+    if target == source or target in source.parents or source in target.parents:
+        raise SamesenseError(f"{out}: the exported model must go to a folder apart from {source}")
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return  # nothing there to lose
+    if not (out / MANIFEST).is_file():
+        raise SamesenseError(f"{out}: exists and is not a model folder; choose another OUT")
+    if not overwrite:
+        raise SamesenseError(f"{out}: a model folder already (pass --overwrite to replace it)")
+
+
+def write_model_folder(model: OnnxModel, out: Path) -> None:
+    """The folder `samesense.load` reads: a manifest as a torch model's, then each component."""
+    manifest = {"format": FORMAT, "format_version": 2, "samesense_version": __version__, "dim": model.dim,
+                "normalized": True,
+                "components": [{"role": c.role, "type": c.type, "path": c.role} for c in model.components],
+                "info": model.info}
+    with atomic_dir(out) as tmp:
+        for component in model.components:
+            component.save(tmp / component.role)
+        atomic_write_json(tmp / MANIFEST, manifest)
+
+
+def export_onnx(source: str | Path, out: str | Path, quantization: str = "none", overwrite: bool = False) -> dict:
+    """Write the model folder (or run folder) `source` as an exported model folder `out`; returns
+    what was checked: the probe's largest |torch - graph|, the graph's size, where it went."""
+    require_export_packages()
+    source_dir, out = resolve_model_dir(source), Path(out)
+    check_out(source_dir, out, overwrite)
+    model = load(source_dir)
+    if isinstance(model, OnnxModel):
+        raise SamesenseError(f"{source_dir}: already an exported ONNX model")
+    graph = OnnxGraph(model.dim, getattr(model.encoder, "vocab_size", model.tokenizer.num_ids), quantization)
+    graph.graph = traced_graph(model)
+    if quantization == "int8":
+        graph.graph = int8_graph(graph.graph)
+    graph.open()
+    difference = difference_from_torch(model, graph, probe_ids(model))
+    if quantization == "none" and not difference <= TOLERANCE:  # not <=: NaN fails too
+        raise RuntimeError(f"the exported graph's vectors differ from torch's by {difference:.2e}: a bug in the "
+                           "export, not in the model")
+    exported = {"from_fingerprint": model.fingerprint, "format": "onnx", "opset": OPSET,
+                "quantization": quantization, "max_abs_difference_from_torch": difference,
+                "probe_sentences": PROBE_SENTENCES, "samesense_version": __version__}
+    write_model_folder(OnnxModel(model.tokenizer, graph, {**model.info, "exported": exported}), out)
+    return {"path": str(out), "graph_bytes": len(graph.graph), **exported}
