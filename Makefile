@@ -29,6 +29,7 @@ bench: $(STAMP)
 bench-faq: $(STAMP)
 	$(PY) benchmarks/faq_clinc150.py
 	$(PY) benchmarks/faq_load.py
+	$(PY) benchmarks/faq_newcomer.py
 
 clean:
 	rm -rf runs .pytest_cache
