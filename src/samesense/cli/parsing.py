@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from ..bounds import INT64_MAX, shown
+from ..faq.text import SURROGATES
+
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line, like every other error of the command line
@@ -43,26 +46,17 @@ def bounded(kind: type, at_least: float | None = None, at_most: float | None = N
     def read(text: str):
         value = kind(text)
         if at_least is not None and value < at_least:
-            raise argparse.ArgumentTypeError(f"must be at least {_number(at_least)}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be at least {shown(at_least)}, got {value}")
         if at_most is not None and value > at_most:
-            raise argparse.ArgumentTypeError(f"must be at most {_number(at_most)}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be at most {shown(at_most)}, got {value}")
         if between is not None and not between[0] < value < between[1]:
-            raise argparse.ArgumentTypeError(f"must be between {_number(between[0])} and {_number(between[1])}, "
+            raise argparse.ArgumentTypeError(f"must be between {shown(between[0])} and {shown(between[1])}, "
                                              f"got {value}")
         return value
 
     read.__name__ = kind.__name__  # argparse's message for unreadable text: "invalid int value: 'x'"
     return read
 
-
-def _number(bound: float) -> str:
-    """A bound as the user would type it: an int in full (9223372036854775807, not 9.22337e+18)."""
-    return str(bound) if isinstance(bound, int) else f"{bound:g}"
-
-
-# The largest integer SQLite (the FAQ bank), numpy and torch take; a larger one overflows there
-# with a traceback instead of being refused here.
-INT64_MAX = 2**63 - 1
 
 positive_int = bounded(int, at_least=1, at_most=INT64_MAX)
 non_negative_int = bounded(int, at_least=0, at_most=INT64_MAX)
@@ -72,7 +66,7 @@ def text(value: str) -> str:
     """An argparse type for text options: bytes that are not UTF-8 reach Python as lone
     surrogates (surrogateescape), which no file, bank or terminal can take; refused here, naming
     the option, instead of failing later with a traceback."""
-    if any("\ud800" <= char <= "\udfff" for char in value):
+    if SURROGATES.search(value):
         raise argparse.ArgumentTypeError("not valid UTF-8")
     return value
 

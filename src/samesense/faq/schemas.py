@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from ..bounds import INT64_MAX
 from .choices import UNANSWERED_OUTCOMES, UNANSWERED_ORDERS, LimitValues
 
-INT64_MAX = 2**63 - 1  # SQLite's integers are signed 64-bit: ids and offsets past it are refused (422)
 
 
 class Strict(BaseModel):

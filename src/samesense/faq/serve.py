@@ -41,6 +41,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
+from ..bounds import INT64_MAX
 from ..errors import SamesenseError
 from . import logs
 from .bank import FaqBank, NoSuchEntry
@@ -48,7 +49,7 @@ from .choices import FALLBACK_TEXT, MAX_FALLBACK_CHARS, UNANSWERED_ROWS
 from .guard import (BodyLimit, Limits, RequestDeadline, SecurityHeaders, check_allowed_hosts, check_token,
                     default_allowed_hosts, token_access)
 from .metrics import Metrics, RequestObservers
-from .schemas import (EVERY_ROUTE, INT64_MAX, AnswerOut, EntryList, EntryOut, HealthOut, Order, OutcomeQuery,
+from .schemas import (EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, Order, OutcomeQuery,
                       PageConfigOut, UnansweredList, error_responses, request_bodies, validation_detail)
 from .unanswered import UnansweredLog
 

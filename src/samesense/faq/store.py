@@ -32,6 +32,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from ..bounds import INT64_MAX
 from ..errors import SamesenseError
 from .choices import ANSWER_DEFAULTS
 
@@ -90,7 +91,7 @@ def vector_blob(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype="<f4").tobytes()
 
 
-SQLITE_INTEGERS = range(-2**63, 2**63)  # what an INTEGER column holds: an id outside it is no row's
+SQLITE_INTEGERS = range(-INT64_MAX - 1, INT64_MAX + 1)  # an INTEGER column's: an id outside it is no row's
 
 
 def storable(number: int) -> bool:

@@ -14,6 +14,7 @@ import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Callable
 
+from ..bounds import INT64_MAX, shown
 from ..errors import SamesenseError
 
 
@@ -67,7 +68,6 @@ MAX_UNKNOWN_BUCKETS = 1_000_000
 MAX_BATCH = 1_000_000  # sentences a batch (training and encoding), sentences of a group a batch
 MAX_EPOCHS = 1_000_000
 MAX_THREADS = 1024
-INT64_MAX = 2**63 - 1  # seed, min_count, checkpoint_every: as the CLI's other integer flags
 
 # min_count when none is given, by the number of training sentences (after validation is held out):
 # ((at least this many sentences, min count), ...). From 10,000 on, the article's 5, which the
@@ -253,18 +253,13 @@ def setting_problem(name: str, value: Any, annotation: str, meta: Any) -> str | 
     if meta.get("choices") and value not in meta["choices"]():
         return f"{name} must be one of {', '.join(meta['choices']())}, got {value!r}"
     if meta.get("at_least") is not None and value < meta["at_least"]:
-        return f"{name} must be at least {_number(meta['at_least'])}, got {value}"
+        return f"{name} must be at least {shown(meta['at_least'])}, got {value}"
     if meta.get("at_most") is not None and value > meta["at_most"]:
-        return f"{name} must be at most {_number(meta['at_most'])}, got {value}"
+        return f"{name} must be at most {shown(meta['at_most'])}, got {value}"
     low_high = meta.get("between")
     if low_high and not low_high[0] < value < low_high[1]:
-        return f"{name} must be between {_number(low_high[0])} and {_number(low_high[1])}, got {value}"
+        return f"{name} must be between {shown(low_high[0])} and {shown(low_high[1])}, got {value}"
     return None
-
-
-def _number(bound: float) -> str:
-    """A bound as the user would type it: an int in full (9223372036854775807, not 9.22337e+18)."""
-    return str(bound) if isinstance(bound, int) else f"{bound:g}"
 
 
 def added_later(section: str, given: dict) -> dict:
