@@ -26,7 +26,7 @@ One job a file:
   logs.py          the service's logs (access, application, uvicorn's): one format, text or JSON
   unanswered.py    the unanswered-questions log, a file beside the bank: what to add to the FAQ next
   static/          the web page
-The commands (samesense faq, ask, calibrate, serve) are in samesense/cli/faq.py.
+The commands are in samesense/cli/: faq.py (samesense faq), ask.py (ask, calibrate), serve.py (serve).
 
 Names are imported on first use (PEP 562), so importing the package (as `samesense.faq.choices`
 does, for the commands' --help) loads neither numpy nor FAISS.

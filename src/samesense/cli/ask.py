@@ -1,0 +1,117 @@
+"""The question commands: `samesense ask` and `samesense calibrate`.
+
+Both open an FAQ bank (see faq.py) and go through FaqBank's methods, never its store or index.
+numpy, FAISS and torch are imported when a command runs, never for its --help.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+
+from ..errors import SamesenseError
+from ..faq.choices import MIN_COVERAGE
+from .bank_args import answer_setting, bank_arg, model_arg, number, unanswered_log_arg
+from .parsing import positive_int
+
+
+# ---------------------------------------------------------------------------------------------
+# samesense ask
+
+
+def add_ask(p: argparse.ArgumentParser) -> None:
+    p.description = ("The nearest stored question's answer when its similarity clears the bank's threshold "
+                     "and no entry with another answer is as close; otherwise no answer, the reason, and "
+                     "the candidates.")
+    bank_arg(p)
+    p.add_argument("questions", metavar="QUESTION", nargs="+", help="question(s); '-' reads one a line from standard input")
+    model_arg(p)
+    p.add_argument("-k", type=positive_int, default=5, help="candidates to show")
+    p.add_argument("--json", action="store_true", help="print one JSON object per question")
+    p.add_argument("--record", action="store_true",
+                   help="record the questions given no answer (and those answered narrowly) in the bank's "
+                   "unanswered-questions log, as serve does (see faq unanswered); ask is a test tool, so not "
+                   "by default")
+    unanswered_log_arg(p)
+    p.set_defaults(func=run_ask)
+
+
+def run_ask(args) -> int:
+    from ..faq.bank import FaqBank
+
+    questions = [line.strip() for line in sys.stdin if line.strip()] if args.questions == ["-"] else args.questions
+    with FaqBank.open(args.bank, args.model, read_only=True) as bank, recorder(args) as unanswered:
+        bank.need_model()  # another --model: encoded in memory
+        for question in questions:
+            answer = bank.ask(question, k=args.k)
+            if unanswered is not None:
+                unanswered.record(answer, margin=float(bank.settings["margin"]))
+            print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else answer.to_text())
+    return 0
+
+
+@contextlib.contextmanager
+def recorder(args):
+    """The unanswered-questions log `ask --record` writes to, or None without --record."""
+    if not args.record:
+        yield None
+        return
+    from ..faq.unanswered import UnansweredLog
+
+    with UnansweredLog(args.unanswered_log or UnansweredLog.path_for(args.bank)) as log:
+        yield log
+
+
+# ---------------------------------------------------------------------------------------------
+# samesense calibrate
+
+
+def add_calibrate(p: argparse.ArgumentParser) -> None:
+    p.description = ("From labelled questions: a groups file (group<TAB>question, the group of the bank "
+                     "entry that answers it) plus out-of-scope questions (one a line), or a pairs file "
+                     "(question<TAB>stored question<TAB>0/1). Chooses the lowest threshold whose precision "
+                     "meets the target, stores it in the bank with the precision and coverage expected, "
+                     "and plots both against the threshold.")
+    bank_arg(p)
+    p.add_argument("--groups", metavar="FILE", help="labelled in-scope questions: group<TAB>question")
+    p.add_argument("--oos", metavar="FILE", help="out-of-scope questions, one a line (with --groups)")
+    p.add_argument("--pairs", metavar="FILE", help="labelled pairs: question<TAB>stored question<TAB>0/1")
+    p.add_argument("--target-precision", type=number(0, 1, low_excluded=True), default=0.95,
+                   help="precision the answers must reach")
+    p.add_argument("--min-coverage", type=number(0, 1), default=MIN_COVERAGE, metavar="SHARE",
+                   help="refuse (store nothing) a threshold answering less than this share of the in-scope "
+                   "questions (or positive pairs): a bank that abstains on nearly everything is switched off, "
+                   "not calibrated; one answering none is always refused")
+    p.add_argument("--margin", type=answer_setting("margin"), default=None,
+                   help="did-you-mean margin to use and store (default: the bank's)")
+    p.add_argument("--plot", metavar="PNG", help="where to draw precision and coverage against the threshold "
+                   "(default: BANK.calibration.png)")
+    p.add_argument("--dry-run", action="store_true", help="report, but do not store the threshold")
+    model_arg(p)
+    p.add_argument("--json", action="store_true", help="print the calibration as JSON")
+    p.set_defaults(func=run_calibrate)
+
+
+def run_calibrate(args) -> int:
+    from ..faq.bank import FaqBank
+    from ..faq.calibrate import calibrate
+
+    if args.oos and not args.groups:
+        raise SamesenseError("--oos goes with --groups")
+    plot = args.plot or f"{args.bank}.calibration.png"
+    with FaqBank.open(args.bank, args.model, create=False, read_only=args.dry_run) as bank:
+        result = calibrate(bank, args.target_precision, groups=args.groups, oos=args.oos, pairs=args.pairs,
+                           margin=args.margin, plot=plot, save=not args.dry_run, min_coverage=args.min_coverage)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(f"threshold {result.threshold:.4f}: expected precision {result.precision:.4f}, coverage "
+          f"{result.coverage:.4f} (target {result.target_precision:g}; {result.n_in_scope} in-scope, "
+          f"{result.n_out_of_scope} out-of-scope)")
+    if result.in_scope_accuracy is not None:
+        oos = f", out-of-scope refused {result.out_of_scope_recall:.4f}" if result.out_of_scope_recall is not None else ""
+        print(f"  in-scope answered correctly {result.in_scope_accuracy:.4f}{oos}")
+    print(f"  {'not stored (--dry-run)' if args.dry_run else f'stored in {args.bank}'}; plot: {plot}")
+    return 0
