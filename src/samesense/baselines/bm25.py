@@ -38,6 +38,11 @@ class BM25Index:
         self.weights = sparse.csc_matrix((scores["data"], scores["indices"], scores["indptr"]),
                                          shape=(scores["num_docs"], len(scores["indptr"]) - 1)).tocsr()
         self._sparse = sparse
+        # what a query's self score needs (self_scores): each word's document frequency (the
+        # sentences holding it: its column's entries), the number and mean length of sentences
+        self.document_frequency = np.diff(scores["indptr"])
+        self.size = int(scores["num_docs"])
+        self.mean_length = float(np.mean([len(words) for words in corpus])) if corpus else 0.0
 
     def query_matrix(self, queries: list[list[str]]):
         """(queries x words) counts of each query's words; a word said twice counts twice, as in bm25s."""
@@ -53,6 +58,35 @@ class BM25Index:
     def score(self, queries: list[list[str]], rows: np.ndarray) -> np.ndarray:
         """BM25 score of query i against indexed sentence rows[i]."""
         return np.asarray(self.query_matrix(queries).multiply(self.weights[rows]).sum(1)).ravel()
+
+    def self_scores(self, queries: list[list[str]]) -> np.ndarray:
+        """Each query's BM25 score against itself, were it one more indexed sentence of these word
+        weights: bm25s's Lucene scoring, sum over the query's words (each time said) of
+        idf(w) * tf / (tf + k1 * (1 - b + b * length / mean length)). A word no indexed sentence
+        holds counts with the highest idf: the query has weight that nothing here can match."""
+        k1, b, vocab = self.retriever.k1, self.retriever.b, self.retriever.vocab_dict
+        norm_length = max(self.mean_length, 1e-9)
+        out = np.zeros(len(queries), dtype=np.float32)
+        for i, words in enumerate(queries):
+            counts: dict[str, int] = {}
+            for w in words:
+                counts[w] = counts.get(w, 0) + 1
+            tf_norm = k1 * (1 - b + b * len(words) / norm_length)
+            for w, tf in counts.items():
+                df = self.document_frequency[vocab[w]] if w in vocab else 0
+                idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5))
+                out[i] += tf * idf * tf / (tf + tf_norm)
+        return out
+
+    def normalised_scores(self, queries: list[list[str]]) -> np.ndarray:
+        """(queries x indexed sentences) BM25 scores, each over the query's self score: in [0, 1]
+        but for a sentence that repeats the query's words more often than the query does."""
+        scores = (self.query_matrix(queries) @ self.weights.T).toarray()
+        return np.clip(scores / np.maximum(self.self_scores(queries), 1e-9)[:, None], 0.0, 1.0)
+
+    def normalised_pairs(self, queries: list[list[str]], rows: np.ndarray) -> np.ndarray:
+        """Normalised BM25 of query i against indexed sentence rows[i]."""
+        return np.clip(self.score(queries, rows) / np.maximum(self.self_scores(queries), 1e-9), 0.0, 1.0)
 
 
 class BM25Ranker:

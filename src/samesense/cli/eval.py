@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..encoder_spec import spec_help
+from .hybrid_args import add_hybrid_flags, maybe_hybrid
 from .parsing import positive_int
 
 
@@ -22,6 +23,7 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dev", metavar="FILE", help="pairs file on which to choose the accuracy/F1 threshold")
     parser.add_argument("--batch-size", type=positive_int, default=512, help="sentences a batch when encoding")
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    add_hybrid_flags(parser)
     parser.set_defaults(func=run_eval)
 
 
@@ -30,7 +32,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..encoder_spec import resolve_encoder
     from ..files import json_text
 
-    encoder = resolve_encoder(args.model)  # raw text in: each applies its own normalisation
+    encoder = maybe_hybrid(resolve_encoder(args.model), args)  # raw text in: each normalises its own way
     kind = sniff_format(args.file) if args.format == "auto" else args.format
     if kind == "pairs":
         dev = require_pairs(read_pairs(args.dev, normalize=False)) if args.dev else None
@@ -39,6 +41,8 @@ def run_eval(args: argparse.Namespace) -> int:
         groups = read_groups(args.file, normalize=False)
         require_rankable(groups, "of the file")
         result = score_groups(encoder, groups, args.batch_size)
+    if getattr(encoder, "name", None) == "hybrid":
+        result["hybrid_weight"] = encoder.weight
     if args.json:
         print(json_text(result))
         return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..encoder_spec import spec_help
 from ..errors import SamesenseError
+from .hybrid_args import add_hybrid_flags, maybe_hybrid
 from .parsing import positive_int, text
 
 AGAINST_FORMATS = ("auto", "groups", "lines", "faq", "bank")
@@ -34,6 +35,7 @@ def add_similar(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", type=positive_int, default=5, help="how many nearest sentences to show")
     parser.add_argument("--batch-size", type=positive_int, default=512, help="sentences a batch when encoding")
     parser.add_argument("--json", action="store_true", help="print one JSON object per query")
+    add_hybrid_flags(parser)
     parser.set_defaults(func=run_similar)
 
 
@@ -165,7 +167,7 @@ def run_similar(args: argparse.Namespace) -> int:
     candidates = read_candidates(args.against, args.against_format)
     if not candidates.sentences:
         raise SamesenseError(f"{args.against}: no sentences")
-    encoder = resolve_encoder(args.model)
+    encoder = maybe_hybrid(resolve_encoder(args.model), args)
     rows_of, scores_of = nearest(encoder, texts, candidates.sentences, args.k, args.batch_size)
     for query, rows, sims in zip(texts, rows_of, scores_of):
         matches = [{"sentence": candidates.sentences[i], "score": round(float(sim), 4), **candidates.about[i]}
