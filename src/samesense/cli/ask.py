@@ -68,6 +68,13 @@ def recorder(args):
 # samesense calibrate
 
 
+def hybrid_choice(text: str) -> float | str:
+    """An argparse type: `choose`, or a hybrid weight from 0 to 1."""
+    from .hybrid_args import weight
+
+    return text if text == "choose" else weight(text)
+
+
 def add_calibrate(p: argparse.ArgumentParser) -> None:
     p.description = ("From labelled questions: a groups file (group<TAB>question, the group of the bank "
                      "entry that answers it) plus out-of-scope questions (one a line), or a pairs file "
@@ -86,6 +93,10 @@ def add_calibrate(p: argparse.ArgumentParser) -> None:
                    "not calibrated; one answering none is always refused")
     p.add_argument("--margin", type=answer_setting("margin"), default=None,
                    help="did-you-mean margin to use and store (default: the bank's)")
+    p.add_argument("--hybrid", type=hybrid_choice, default=None, metavar="W|choose",
+                   help="weight of BM25 in the scores to calibrate and store (0 to 1; 0 the model alone), or "
+                   "choose: try 0, 0.1, ..., 1 and keep the weight answering most in-scope questions right at the "
+                   "target precision (with --groups; default: the bank's weight)")
     p.add_argument("--plot", metavar="PNG", help="where to draw precision and coverage against the threshold "
                    "(default: BANK.calibration.png)")
     p.add_argument("--dry-run", action="store_true", help="report, but do not store the threshold")
@@ -103,7 +114,8 @@ def run_calibrate(args) -> int:
     plot = args.plot or f"{args.bank}.calibration.png"
     with FaqBank.open(args.bank, args.model, create=False, read_only=args.dry_run) as bank:
         result = calibrate(bank, args.target_precision, groups=args.groups, oos=args.oos, pairs=args.pairs,
-                           margin=args.margin, plot=plot, save=not args.dry_run, min_coverage=args.min_coverage)
+                           margin=args.margin, plot=plot, save=not args.dry_run, min_coverage=args.min_coverage,
+                           hybrid=args.hybrid)
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
@@ -113,5 +125,10 @@ def run_calibrate(args) -> int:
     if result.in_scope_accuracy is not None:
         oos = f", out-of-scope refused {result.out_of_scope_recall:.4f}" if result.out_of_scope_recall is not None else ""
         print(f"  in-scope answered correctly {result.in_scope_accuracy:.4f}{oos}")
+    if result.hybrid or result.hybrid_tried:
+        tried = ("; in-scope right by weight: " + ", ".join(
+            f"{w} {'-' if acc is None else f'{acc:.4f}'}" for w, acc in result.hybrid_tried.items())
+            if result.hybrid_tried else "")
+        print(f"  hybrid weight {result.hybrid:g} (BM25 in the score){tried}")
     print(f"  {'not stored (--dry-run)' if args.dry_run else f'stored in {args.bank}'}; plot: {plot}")
     return 0

@@ -95,10 +95,10 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     add_unanswered(cmds)
 
     defaults = ANSWER_DEFAULTS
-    p = cmds.add_parser("set", help="set the threshold, margin or unknown-token limit by hand",
+    p = cmds.add_parser("set", help="set the threshold, margin, unknown-token limit or hybrid weight by hand",
                         formatter_class=HelpFormatter,
-                        description="Setting the threshold or the margin forgets the calibration (it measured "
-                        "other values); `samesense calibrate` chooses the threshold from labelled questions.")
+                        description="Setting the threshold, the margin or the hybrid weight forgets the calibration "
+                        "(it measured other values); `samesense calibrate` chooses the threshold from labelled questions.")
     bank_arg(p)
     p.add_argument("--threshold", type=answer_setting("threshold"), metavar="X",
                    help="cosine the best match must reach to be the answer, -1 to 1 "
@@ -109,8 +109,12 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--max-unknown", type=answer_setting("max_unknown"), metavar="Z",
                    help="a question with a larger share of tokens the model does not know is not answered (one "
                    f"with none known never is); 0 to 1 (new bank: {defaults['max_unknown']})")
+    p.add_argument("--hybrid", type=answer_setting("hybrid"), metavar="W",
+                   help="weight of BM25 in the score: (1 - W) * cosine + W * BM25 over the question's own BM25 "
+                   "score (jieba words for Chinese); 0 to 1, 0 the model alone (new bank: "
+                   f"{defaults['hybrid']}); `samesense calibrate --hybrid` chooses it")
     p.add_argument("--reset", action="store_true",
-                   help="put threshold, margin and max-unknown back to a new bank's, and forget the calibration")
+                   help="put threshold, margin, max-unknown and hybrid back to a new bank's, and forget the calibration")
     p.set_defaults(func=run_set)
 
 
@@ -215,9 +219,9 @@ def run_set(args) -> int:
     if args.reset and given:
         raise SamesenseError("--reset puts every answer setting back: give it alone")
     if not args.reset and not given:
-        raise SamesenseError("nothing to set: give --threshold, --margin or --max-unknown (or --reset)")
+        raise SamesenseError("nothing to set: give --threshold, --margin, --max-unknown or --hybrid (or --reset)")
     values = dict(ANSWER_DEFAULTS) if args.reset else given
-    forget = args.reset or not given.keys().isdisjoint({"threshold", "margin"})
+    forget = args.reset or not given.keys().isdisjoint({"threshold", "margin", "hybrid"})
     with open_without_model(args.bank) as bank:
         calibration = bank.settings.get("calibration")
         bank.set_settings(**values, **({"calibration": None} if forget else {}))

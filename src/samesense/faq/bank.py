@@ -54,7 +54,7 @@ class NoSuchEntry(SamesenseError):
 
 
 # settings measured with a model: another model's vectors make them meaningless
-MODEL_SETTINGS = {"threshold", "calibration"}
+MODEL_SETTINGS = {"threshold", "calibration", "hybrid"}
 EXAMPLES = 3  # unreadable questions an import's warning quotes
 
 
@@ -67,6 +67,7 @@ class FaqBank:
         self.limits = limits or TextLimits()
         self.lock = threading.RLock()
         self.index: VectorIndex | None = None
+        self.lexical = None  # the stored questions' BM25 index (lexical.py), built when first asked with hybrid > 0
         self.generation = -1
         self.settings = store.settings()
         if model is not None:
@@ -442,11 +443,13 @@ class FaqBank:
         """(entries, question vectors)."""
         return self.store.count()
 
-    def search(self, questions: Sequence[str], k: int = 5) -> list[list[Candidate]]:
+    def search(self, questions: Sequence[str], k: int = 5, hybrid: float | None = None) -> list[list[Candidate]]:
         """For each question, up to k candidate entries, best first (each scored by its best
-        matching stored question)."""
+        matching stored question). `hybrid`: the weight of BM25 in the score (default: the bank's
+        `hybrid` setting; 0, the cosine alone)."""
         model = self.need_model()
-        vectors = model.encode(list(questions))
+        questions = list(questions)
+        vectors = model.encode(questions)
         self.refresh()
         out: list[list[Candidate] | None] = [None] * len(questions)
         todo = np.arange(len(questions))
@@ -455,6 +458,9 @@ class FaqBank:
             with self.lock:
                 total = len(self.index)
                 scores, ids = self.index.search(vectors[todo], min(fetch, total))
+                weight = float(self.settings["hybrid"] if hybrid is None else hybrid)
+                if weight > 0 and total:
+                    scores, ids = self._fused([questions[i] for i in todo], vectors[todo], scores, ids, weight, fetch)
             lookup = self.store.entries_of_questions(np.unique(ids[ids >= 0]))
             unfinished = []
             for row, query in enumerate(todo):
@@ -469,6 +475,46 @@ class FaqBank:
                     unfinished.append(query)
             todo, fetch = np.array(unfinished, dtype=np.int64), fetch * 4
         return out
+
+    def _fused(self, questions: list[str], vectors: np.ndarray, dense_scores: np.ndarray, dense_ids: np.ndarray,
+               weight: float, fetch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Hybrid scores (samesense.hybrid) of each question's candidates: the `fetch` best stored
+        questions by cosine and the `fetch` best by BM25, each scored (1 - w) * cosine + w *
+        normalised BM25, best first; (scores, ids) as the vector index gives them (-1: no more).
+        Called with the lock held."""
+        from ..hybrid import fuse
+
+        lexical = self._lexical_index()
+        lexical_scores = lexical.scores(questions)
+        out_scores = np.full((len(questions), 2 * fetch), -np.inf, np.float32)
+        out_ids = np.full((len(questions), 2 * fetch), -1, np.int64)
+        for row in range(len(questions)):
+            cosine = {int(q): float(c) for q, c in zip(dense_ids[row], dense_scores[row]) if q >= 0}
+            missing = np.array([q for q in lexical.best(lexical_scores[row], fetch) if int(q) not in cosine], np.int64)
+            if len(missing):  # found by their words alone: their cosines from their stored vectors
+                found_ids, found = self._fetch_vectors(missing)
+                cosine.update(zip(found_ids.tolist(), (found @ vectors[row]).tolist()))
+            ids = np.fromiter(cosine, np.int64, len(cosine))
+            dense = np.fromiter(cosine.values(), np.float32, len(cosine))
+            words = np.array([lexical_scores[row, lexical.position[int(q)]] if int(q) in lexical.position else 0.0
+                              for q in ids], np.float32)
+            fused = fuse(dense, words, weight)
+            order = np.argsort(-fused, kind="stable")
+            out_scores[row, :len(order)], out_ids[row, :len(order)] = fused[order], ids[order]
+        return out_scores, out_ids
+
+    def _lexical_index(self):
+        """The BM25 index of the stored questions, rebuilt when the store has changed since it was
+        built (its generation), so that it never answers from questions the store no longer holds."""
+        from .lexical import LexicalIndex
+
+        generation = self.store.generation()
+        if self.lexical is None or self.lexical.generation != generation:
+            with self.store.snapshot() as conn:  # the texts of the generation it is labelled with
+                generation = int(self.store.setting("generation", conn))
+                ids, texts = self.store.question_texts(conn)
+            self.lexical = LexicalIndex(ids, texts, generation)
+        return self.lexical
 
     def ask(self, question: str, k: int = 5) -> Answer:
         """The answer, or none with the reason (matcher.py). A question the model cannot read is
@@ -501,7 +547,7 @@ class FaqBank:
                 "model_in_use": self.model.fingerprint if self.model is not None else None,
                 "read_only": self.read_only,
                 "model_path": s.get("model_path"), "threshold": s["threshold"], "margin": s["margin"],
-                "max_unknown": s["max_unknown"], "calibration": s.get("calibration")}
+                "max_unknown": s["max_unknown"], "hybrid": s["hybrid"], "calibration": s.get("calibration")}
 
 
 def check_answer_setting(key: str, value) -> None:

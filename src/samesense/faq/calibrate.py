@@ -71,6 +71,8 @@ class Calibration:
     files: list[str] = field(default_factory=list)
     model_fingerprint: str = ""
     created: float = 0.0
+    hybrid: float = 0.0  # the weight of BM25 in the scores the threshold was chosen on
+    hybrid_tried: dict[str, float] | None = None  # with --hybrid choose: in-scope accuracy of each weight
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -133,7 +135,8 @@ def choose(outcomes: Outcomes, target: float) -> tuple[float, int, Curve]:
     return float((c.thresholds[i] + lower) / 2), i, c
 
 
-def group_outcomes(bank: FaqBank, groups_file: str, oos_file: str | None, margin: float) -> Outcomes:
+def group_outcomes(bank: FaqBank, groups_file: str, oos_file: str | None, margin: float,
+                   hybrid: float | None = None) -> Outcomes:
     groups = read_groups(groups_file, normalize=False)
     oos = read_sentences(oos_file, normalize=False) if oos_file else []
     questions = groups.sentences + oos
@@ -142,7 +145,7 @@ def group_outcomes(bank: FaqBank, groups_file: str, oos_file: str | None, margin
     if not known & set(groups.names):
         raise SamesenseError(f"{groups_file}: none of its groups is the group of an entry in {bank.path} "
                              "(label each question with the group of the entry that answers it)")
-    results = bank.search(questions, k=10)
+    results = bank.search(questions, k=10, hybrid=hybrid)
     labels = [groups.names[label] for label in groups.labels] + [None] * len(oos)
     scores = np.array([c[0].score if c else -1.0 for c in results])
     correct = np.array([bool(c) and g is not None and entry_group.get(c[0].entry_id) == g
@@ -161,11 +164,21 @@ def pair_outcomes(bank: FaqBank, pairs_file: str) -> Outcomes:
     return Outcomes(scores.astype(np.float64), positive, np.ones(len(pairs), bool), positive)
 
 
+# the hybrid weights `calibrate(hybrid="choose")` tries: 0 is the model alone, 1 BM25 alone
+HYBRID_CHOICES = tuple(round(0.1 * i, 1) for i in range(11))
+
+
 def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str | None = None,
               pairs: str | None = None, margin: float | None = None, plot: str | os.PathLike | None = None,
-              save: bool = True, min_coverage: float = MIN_COVERAGE) -> Calibration:
+              save: bool = True, min_coverage: float = MIN_COVERAGE,
+              hybrid: float | str | None = None) -> Calibration:
     """Choose, report and (with `save`) store the threshold; CoverageTooLow, with nothing stored,
-    when the threshold would answer less than `min_coverage` of the in-scope questions."""
+    when the threshold would answer less than `min_coverage` of the in-scope questions.
+
+    `hybrid`: the weight of BM25 in the scores (samesense.hybrid) to calibrate: None the bank's own,
+    a number that weight (stored with the threshold), or "choose": each of HYBRID_CHOICES is
+    calibrated and the one answering most in-scope questions right at the target precision is kept
+    (groups files only: a pairs file has no bank search to fuse)."""
     if not 0.0 < target <= 1.0:
         raise SamesenseError(f"target precision must be in (0, 1], got {target}")
     if not 0.0 <= min_coverage <= 1.0:
@@ -174,7 +187,39 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
         raise SamesenseError("calibrate from either a groups file (with out-of-scope questions) or a pairs file")
     margin = float(bank.settings["margin"] if margin is None else margin)
     check_answer_setting("margin", margin)
-    outcomes = group_outcomes(bank, groups, oos, margin) if groups else pair_outcomes(bank, pairs)
+    weights = HYBRID_CHOICES if hybrid == "choose" else [float(bank.settings["hybrid"] if hybrid is None else hybrid)]
+    for weight in weights:
+        check_answer_setting("hybrid", weight)
+    if pairs and max(weights) > 0:
+        raise SamesenseError("a hybrid bank (BM25 weight above 0) is calibrated from a groups file of questions "
+                             "(its scores come from searching the bank); a pairs file gives cosines alone")
+    tried: dict[float, Calibration | SamesenseError] = {}
+    for weight in weights:
+        try:
+            tried[weight] = calibrate_weight(bank, target, groups, oos, pairs, margin, min_coverage, weight,
+                                             plot if len(weights) == 1 else None)
+        except TargetUnreachable as err:
+            tried[weight] = err
+    results = {w: r for w, r in tried.items() if isinstance(r, Calibration)}
+    if not results:  # no weight reaches the target: say so for the one that came nearest
+        raise max(tried.values(), key=lambda err: err.best_precision)
+    weight = max(results, key=lambda w: (results[w].in_scope_accuracy or results[w].coverage, -w))
+    result = results[weight]
+    if hybrid == "choose":
+        result.hybrid_tried = {f"{w:g}": (r.in_scope_accuracy if isinstance(r, Calibration) else None)
+                               for w, r in tried.items()}
+        if plot:  # the kept weight's curve
+            calibrate_weight(bank, target, groups, oos, pairs, margin, min_coverage, weight, plot)
+    if save:
+        bank.set_settings(threshold=result.threshold, margin=margin, hybrid=weight, calibration=result.to_dict())
+    return result
+
+
+def calibrate_weight(bank: FaqBank, target: float, groups: str | None, oos: str | None, pairs: str | None,
+                     margin: float, min_coverage: float, weight: float,
+                     plot: str | os.PathLike | None) -> Calibration:
+    """The threshold for `target` with scores of one hybrid weight (0: cosines)."""
+    outcomes = group_outcomes(bank, groups, oos, margin, weight) if groups else pair_outcomes(bank, pairs)
     if not outcomes.in_scope.any():
         raise SamesenseError("no in-scope questions (or positive pairs) to calibrate on")
     threshold, i, c = choose(outcomes, target)
@@ -186,15 +231,13 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
                          coverage=float(c.coverage[i]), kind=kind, margin=margin,
                          n_in_scope=n_in, n_out_of_scope=n_out,
                          files=[str(Path(f).resolve()) for f in (groups, oos, pairs) if f],
-                         model_fingerprint=bank.need_model().fingerprint, created=time.time())
+                         model_fingerprint=bank.need_model().fingerprint, created=time.time(), hybrid=weight)
     if groups:
         answered = outcomes.decidable & (outcomes.scores >= threshold)
         result.in_scope_accuracy = float((answered & outcomes.correct).sum() / n_in)
         result.out_of_scope_recall = float(1 - (answered & ~outcomes.in_scope).sum() / n_out) if n_out else None
     if plot:
         plot_curve(c, result, plot)
-    if save:
-        bank.set_settings(threshold=result.threshold, margin=margin, calibration=result.to_dict())
     return result
 
 

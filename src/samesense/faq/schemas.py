@@ -148,6 +148,8 @@ class HealthOut(BaseModel):
     threshold: float
     margin: float
     max_unknown: float | None = Field(None, description="questions with a larger share of unknown tokens get no answer")
+    hybrid: float = Field(0.0, description="weight of BM25 in the score: (1 - w) * cosine + w * BM25 over the "
+                          "question's own BM25 score; 0 the model alone")
     calibration: CalibrationOut | None
 
 
