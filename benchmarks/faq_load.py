@@ -7,7 +7,7 @@ copied into the repo), topped up to 100,000 with sentences made by joining two o
 questions are CLINC150's test queries (in scope and out of scope), cycled. The model is the one
 benchmarks/faq_clinc150.py trained (or one trained here the same way if it is missing).
 
-    python benchmarks/faq_load.py [--requests 3000] [--sizes 10000 100000]
+    python benchmarks/faq_load.py [--requests 3000] [--sizes 10000 100000] [--hybrid 0 0.5]
 
 Writes its section of docs/benchmarks.md and docs/results/faq_load.json. Latency is what the
 client measures: send, server work, receive.
@@ -166,6 +166,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000], help="bank sizes (entries)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "faq_load"), help="work folder")
     parser.add_argument("--build-only", action="store_true", help="build the banks (kept for a later timed run) and stop")
+    parser.add_argument("--hybrid", type=float, nargs="+", default=[0.0], metavar="W",
+                        help="the banks' hybrid weights to time (BM25 in the score; 0: the model alone)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -183,13 +185,15 @@ def main() -> None:
     results, rows = [], []
     load_before = os.getloadavg()
     neighbours = cpu_neighbours()
-    for size, kind in runs:
+    for (size, kind), weight in ((run, weight) for run in runs for weight in args.hybrid):
         bank = out / f"bank_{size}_{kind}.faq"
         built = build_bank(bank, model, questions[:size], kind)
+        with FaqBank.open_without_model(bank) as opened:  # the read-only server answers with it
+            opened.set_settings(hybrid=weight)
         port = free_port()
         proc = start_server(bank, port)
         try:
-            result = {"entries": size, "index": kind, "build_seconds": round(built["seconds"], 1),
+            result = {"entries": size, "index": kind, "hybrid": weight, "build_seconds": round(built["seconds"], 1),
                       "build_load_average": built["load_average"][0],
                       **load_test(port, asked, args.requests)}
         finally:
@@ -197,7 +201,7 @@ def main() -> None:
             proc.wait(timeout=30)
         results.append(result)
         print(json.dumps(result), flush=True)
-        rows.append([f"{size:,}", kind, f"{result['p50_ms']:.2f}", f"{result['p99_ms']:.2f}",
+        rows.append([f"{size:,}", kind, f"{weight:g}", f"{result['p50_ms']:.2f}", f"{result['p99_ms']:.2f}",
                      f"{result['requests_per_second']:.0f}", f"{result['build_seconds']:.0f}",
                      f"{result['build_load_average']:.1f}"])
     load_after = os.getloadavg()
@@ -206,7 +210,7 @@ def main() -> None:
                        "load_after": load_after, "other_busy_processes": neighbours})
     markdown = f"""## FAQ service load test
 
-`python benchmarks/faq_load.py` ({machine()}). `samesense serve BANK --read-only` (uvicorn, 1 torch
+`python benchmarks/faq_load.py {' '.join(sys.argv[1:])}` ({machine()}). `samesense serve BANK --read-only` (uvicorn, 1 torch
 thread) on 127.0.0.1; one client sends {WARMUP} warm-up and then {args.requests} timed `POST /ask`
 requests (k=5) one after another on one keep-alive connection, cycling through CLINC150's test queries (in
 scope and out of scope). Latency is measured by the client (request sent to response read). The banks hold
@@ -214,8 +218,10 @@ one question per entry: the distinct English sentences of the shared benchmark d
 queries), topped up with pairs of them joined. Build = import (encode every question, one SQLite transaction, index); banks are built
 before the timed runs (`--build-only` builds them apart); other jobs on the shared 2 cores slow the build
 (its load average is given), and the timed requests ran beside the busy processes named below. Target: p99 under 20 ms at 100,000 entries.
+Hybrid: the bank's `hybrid` weight (BM25 over the stored questions fused with the cosine: samesense.hybrid;
+0 is the model alone); its BM25 index is built at the first question (in the warm-up).
 
-{table(["entries", "index", "p50 ms", "p99 ms", "requests/s", "build s", "load average during build"], rows)}
+{table(["entries", "index", "hybrid", "p50 ms", "p99 ms", "requests/s", "build s", "load average during build"], rows)}
 
 Load average before / after: {', '.join(f'{x:.2f}' for x in load_before)} / {', '.join(f'{x:.2f}' for x in load_after)};
 other busy processes at the start: {neighbours}.

@@ -7,6 +7,7 @@ import inspect
 
 from ..errors import SamesenseError
 from .base import Loss, LossTerm
+from .distil import DistillationTerm
 from .margin import (AAMSoftmaxLoss, AMSoftmaxLoss, ASoftmaxLoss, MarginSoftmaxLoss,
                      SimplerASoftmaxLoss, chebyshev)
 from .pairwise import BatchHardTripletLoss, EmbeddingLoss, InBatchContrastiveLoss, PairClassificationLoss
@@ -32,6 +33,6 @@ def make_loss(name: str, dim: int | None = None, **settings):
         raise SamesenseError(f"bad settings for loss {name!r}: {err}") from None
 
 
-__all__ = ["LOSSES", "Loss", "LossTerm", "OrthogonalPenalty", "make_loss", "MarginSoftmaxLoss", "AMSoftmaxLoss", "AAMSoftmaxLoss",
+__all__ = ["LOSSES", "Loss", "LossTerm", "DistillationTerm", "OrthogonalPenalty", "make_loss", "MarginSoftmaxLoss", "AMSoftmaxLoss", "AAMSoftmaxLoss",
            "ASoftmaxLoss", "SimplerASoftmaxLoss", "InBatchContrastiveLoss", "BatchHardTripletLoss",
            "PairClassificationLoss", "EmbeddingLoss", "CenterLoss", "orthogonal_penalty", "chebyshev"]

@@ -184,6 +184,28 @@ class LossConfig:
 
 
 @dataclass
+class DistilConfig:
+    """distillation: a slower teacher's geometry taught to the student, beside the margin loss"""
+
+    teacher: str | None = setting(None, "an encoder to learn from: e5-small, minilm, a samesense model folder or a "
+                                  "sentence-transformers folder (a fine-tuned one too); its vectors of every training "
+                                  "and --unlabeled sentence are computed once and kept on disk (--teacher-cache); the "
+                                  "saved model is the student alone", metavar="MODEL")
+    distil_weight: float = setting(1.0, "weight of the distillation term beside the margin loss", at_least=0.0,
+                                   metavar="W")
+    distil_objective: str = setting("cosine", "cosine: the student's vector through a learned map pulled towards the "
+                                    "teacher's; similarity: the batch's similarity matrix made like the teacher's",
+                                    choices=lambda: ["cosine", "similarity"])
+    unlabeled: list[str] = setting(help="plain text files, one sentence a line, in no group: they take the "
+                                   "distillation term alone (needs --teacher and a loss over all groups)",
+                                   factory=list, metavar="FILE")
+    unlabeled_per_batch: int | None = setting(None, "unlabeled sentences added to each batch (default: as many "
+                                              "as the batch size)", at_least=1, at_most=MAX_BATCH, metavar="N")
+    teacher_cache: str | None = setting(None, "folder keeping teacher vectors between runs, shared by runs "
+                                        "(default: the run folder)", metavar="DIR")
+
+
+@dataclass
 class OptimConfig:
     """optimisation"""
 
@@ -225,7 +247,8 @@ TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "list[str]
 TYPE_NAMES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
               "list[str]": "a list of file names"}
 
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "optim": OptimConfig, "run": RunConfig}
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "distil": DistilConfig,
+            "optim": OptimConfig, "run": RunConfig}
 
 # settings added after run.json files were first written, with the value that reproduces what a run
 # whose run.json predates them did (so that it resumes as it was trained)
@@ -275,6 +298,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    distil: DistilConfig = field(default_factory=DistilConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
@@ -320,6 +344,15 @@ class TrainConfig:
                 problem = setting_problem(f.name, getattr(values, f.name), f.type, f.metadata)
                 if problem:
                     raise SamesenseError(problem)
+
+    def check_distillation(self, batching: str, teacher_given: bool = False) -> None:
+        """What distillation needs of the rest (`batching`: the loss's; `teacher_given`: a teacher
+        comes from the caller, not from the `teacher` setting)."""
+        if self.distil.unlabeled and not (self.distil.teacher or teacher_given):
+            raise SamesenseError("unlabeled sentences are learned from a teacher alone: give --teacher")
+        if self.distil.unlabeled and batching != "sentences":
+            raise SamesenseError(f"unlabeled sentences go with a loss over all groups (the margin-softmax family), "
+                                 f"not {self.loss.loss}, whose batches are whole groups")
 
     def check_files(self) -> None:
         """What a run that reads its data from files needs besides check()."""

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import (Groups, groups_error, has_partner, load_groups, plural, read_groups, require_rankable,
-                    require_training_groups, split_groups)
+from ..data import (Groups, groups_error, has_partner, load_groups, plural, read_groups, read_sentences,
+                    require_rankable, require_training_groups, split_groups)
 from ..errors import SamesenseError
 from ..tokenize import Tokenizer, make_tokenizer
 from .config import TrainConfig
@@ -32,6 +32,7 @@ class TrainGroups:
     val: Groups | None = None  # None: hold out cfg.data.val_fraction of the training groups
     hard_negatives: Groups | None = None  # sentences judged NOT equivalent to the named group
     watched: dict[str, Groups] = field(default_factory=dict)  # scored each epoch, logged only
+    unlabeled: list[str] = field(default_factory=list)  # in no group: taught by the teacher alone
 
     @classmethod
     def read(cls, cfg: TrainConfig) -> "TrainGroups":
@@ -40,7 +41,8 @@ class TrainGroups:
                    val=load_groups(d.val, "auto", normalize, d.positive_at) if d.val else None,
                    hard_negatives=read_groups(d.hard_negatives, normalize) if d.hard_negatives else None,
                    watched={f"{Path(p).parent.name}/{Path(p).stem}": load_groups(p, "auto", normalize, d.positive_at)
-                            for p in d.watch})
+                            for p in d.watch},
+                   unlabeled=[s for p in cfg.distil.unlabeled for s in read_sentences(p, normalize)])
 
 
 # Validation with fewer scorable queries than this cannot choose an epoch: one query moves top-1 by
@@ -62,6 +64,10 @@ class TrainData:
     source: TrainGroups | None = None  # what it was made from, to tokenize again differently
     held_out: list[str] = field(default_factory=list)  # groups held out of training for validation
     val_seen: list[str] = field(default_factory=list)  # validation groups that are training groups
+    row_texts: list[str] = field(default_factory=list)  # the text of every row (what a teacher encodes)
+    unlabeled_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # rows in no group
+    teacher: np.ndarray | None = None  # (rows, teacher dim) the teacher's vector of every row
+    teacher_fingerprint: str | None = None
 
     @property
     def val_queries(self) -> int:
@@ -74,10 +80,13 @@ class TrainData:
         return self.val_queries >= MIN_VAL_QUERIES
 
     def summary(self) -> dict:
-        return {"train_sentences": len(self.train), "train_groups": self.train.num_groups,
-                "val_sentences": len(self.val), "val_groups": self.val.num_groups,
-                "hard_negatives": len(self.token_ids) - len(self.train),
-                "skipped_empty": self.train.skipped_empty + (self.val.skipped_empty if self.val is not self.train else 0)}
+        summary = {"train_sentences": len(self.train), "train_groups": self.train.num_groups,
+                   "val_sentences": len(self.val), "val_groups": self.val.num_groups,
+                   "hard_negatives": len(self.token_ids) - len(self.train) - len(self.unlabeled_rows),
+                   "skipped_empty": self.train.skipped_empty + (self.val.skipped_empty if self.val is not self.train else 0)}
+        if len(self.unlabeled_rows):  # only then: a run from before unlabeled data resumes as it was
+            summary["unlabeled_sentences"] = len(self.unlabeled_rows)
+        return summary
 
 
 def prepare_data(cfg: TrainConfig, given: TrainGroups | TrainData | None = None,
@@ -102,9 +111,18 @@ def prepare_data(cfg: TrainConfig, given: TrainGroups | TrainData | None = None,
     if tokens is None:
         tokenizer.fit(train_groups.sentences)
     token_ids = tokenizer.tokenize(train_groups.sentences)
-    row_labels, hard_negatives = add_hard_negatives(given.hard_negatives, train_groups, tokenizer, token_ids)
+    row_texts = list(train_groups.sentences)
+    row_labels, hard_negatives = add_hard_negatives(given.hard_negatives, train_groups, tokenizer, token_ids,
+                                                    row_texts)
+    # an unlabeled sentence that is a training sentence is taught by its group already; once each
+    in_groups = set(train_groups.sentences)
+    unlabeled = [s for s in dict.fromkeys(given.unlabeled) if s not in in_groups]
+    unlabeled_rows = np.arange(len(token_ids), len(token_ids) + len(unlabeled), dtype=np.int64)
+    token_ids += tokenizer.tokenize(unlabeled)
+    row_texts += unlabeled
+    row_labels = np.concatenate([row_labels, np.full(len(unlabeled_rows), -1, np.int64)])  # in no group
     return TrainData(train_groups, val, tokenizer, token_ids, row_labels, hard_negatives, given.watched, given,
-                     held_out, val_seen)
+                     held_out, val_seen, row_texts, unlabeled_rows)
 
 
 def split_validation(cfg: TrainConfig, given: TrainGroups) -> tuple[Groups, Groups, list[str]]:
@@ -156,9 +174,9 @@ def examples(names: list[str], shown: int = 3) -> str:
 
 
 def add_hard_negatives(negatives: Groups | None, train_groups: Groups, tokenizer: Tokenizer,
-                       token_ids: list[list[int]]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """Append the hard negatives' token ids to `token_ids`; return every row's label (a hard
-    negative's is -1, -2, ...: in no group) and each group's hard-negative rows."""
+                       token_ids: list[list[int]], row_texts: list[str]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Append the hard negatives' token ids to `token_ids` (and texts to `row_texts`); return every
+    row's label (a hard negative's is -1, -2, ...: in no group) and each group's hard-negative rows."""
     row_labels = [int(label) for label in train_groups.labels]
     rows: dict[int, list[int]] = {}
     if negatives is not None:
@@ -170,4 +188,5 @@ def add_hard_negatives(negatives: Groups | None, train_groups: Groups, tokenizer
             rows.setdefault(group, []).append(len(token_ids))
             row_labels.append(len(train_groups) - len(token_ids) - 1)  # -1, -2, ...: in no group
             token_ids.append(tokenizer.encode(sentence))
+            row_texts.append(sentence)
     return np.asarray(row_labels, dtype=np.int64), {g: np.asarray(r) for g, r in rows.items()}

@@ -26,29 +26,37 @@ from ..data import plural
 from ..errors import SamesenseError
 from ..evaluate import open_set_ranking
 from ..files import atomic_write_json
+from ..losses import LOSSES
 from ..monitor import weight_spectra
 from .checkpoint import RUN_CONFIG, RunState, load_checkpoint, read_checkpoint_meta, save_checkpoint, saved_config
 from .config import CHOSEN_FROM_DATA, RunConfig, TrainConfig, learning_rate
 from .data import MIN_VAL_QUERIES, TrainData, TrainGroups, examples, prepare_data
 from .plots import plot_curve, write_log
 from .step import Trainable, build, epoch_batches, make_batch, train_step
+from .teacher import attach_teacher
 
 OnEpoch = Callable[[dict], "bool | None"]  # gets each epoch's record; False stops the run
 
 
-def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoch: OnEpoch | None = None) -> dict:
+def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoch: OnEpoch | None = None,
+          teacher=None) -> dict:
     """Train (or, with cfg.run.resume, continue) the run in cfg.run.out; return a summary with
     the best validation scores and the history.
 
     data: groups already in memory (TrainGroups), or data prepared by an earlier call (TrainData);
     None reads cfg.data's files. on_epoch: called with every epoch's record after it is saved;
-    returning False ends the run there (early stopping, a search pruning a trial)."""
+    returning False ends the run there (early stopping, a search pruning a trial). teacher: an
+    encoder to distil from (anything with encode, dim and fingerprint), instead of the one
+    cfg.distil.teacher names."""
     cfg, meta = open_run(cfg)
     if cfg.run.threads:
         torch.set_num_threads(cfg.run.threads)
     run = Path(cfg.run.out)
 
     data = prepare_data(cfg, data, meta["tokens"] if meta else None)
+    cfg.check_distillation(LOSSES[cfg.loss.loss].batching, teacher is not None)  # before the teacher's long pass
+    run.mkdir(parents=True, exist_ok=True)
+    attach_teacher(cfg, data, run, teacher)
     summary = data.summary()
     if meta and meta["data"] != summary:
         raise SamesenseError(f"{run}: the training data changed since the checkpoint "
@@ -64,6 +72,9 @@ def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoc
     announce(cfg, data, parts)
     parts.model.info = {"loss": parts.loss.name, "scale": parts.loss.scale, "margin": parts.loss.margin,
                         "train_files": cfg.data.train, **summary}
+    if data.teacher is not None:  # provenance only: the student needs nothing of the teacher
+        parts.model.info.update(teacher=cfg.distil.teacher or getattr(teacher, "spec", None),
+                                teacher_fingerprint=data.teacher_fingerprint)
 
     def checkpoint() -> None:
         save_checkpoint(run / "checkpoint", parts, state, data.tokenizer.tokens, summary)
@@ -126,6 +137,9 @@ def announce(cfg: TrainConfig, data: TrainData, parts: Trainable) -> None:
         f"vocabulary {len(data.tokenizer)} {cfg.model.tokenizer}s ({min_count_chosen(cfg, data)}), "
         f"loss {parts.loss.name} ({parts.loss.extra_repr()})"
         + (f"; {s['hard_negatives']} hard negatives" if s["hard_negatives"] else "")
+        + (f"; {s['unlabeled_sentences']} unlabeled sentences" if s.get("unlabeled_sentences") else "")
+        + (f"; distilling from {cfg.distil.teacher or 'the given teacher'} ({data.teacher.shape[1]}-d, "
+           f"{cfg.distil.distil_objective}, weight {cfg.distil.distil_weight:g})" if data.teacher is not None else "")
         + (f"; {s['skipped_empty']} empty sentences skipped" if s["skipped_empty"] else ""))
     if data.held_out:  # never trained on: say which, so that no group is left out silently
         total = data.train.num_groups + len(data.held_out)

@@ -16,7 +16,7 @@ from torch import nn
 from ..batch import Batch
 from ..errors import SamesenseError
 from ..heads import CosineHead
-from ..losses import CenterLoss, Loss, LossTerm, OrthogonalPenalty, make_loss
+from ..losses import CenterLoss, DistillationTerm, Loss, LossTerm, OrthogonalPenalty, make_loss
 from ..model import SentenceModel
 from ..samplers import group_batches, sentence_batches
 from .config import TrainConfig
@@ -56,6 +56,10 @@ def build(cfg: TrainConfig, data: TrainData) -> Trainable:
         terms.append(CenterLoss(data.train.num_groups, model.dim, cfg.loss.center_loss).to(device))
     if cfg.loss.orthogonal:
         terms.append(OrthogonalPenalty(head, cfg.loss.orthogonal))
+    cfg.check_distillation(loss.batching, data.teacher is not None)
+    if data.teacher is not None:
+        terms.append(DistillationTerm(model.dim, data.teacher.shape[1], cfg.distil.distil_weight,
+                                      cfg.distil.distil_objective).to(device))
     parts = Trainable(model, loss, head, terms)
     params = [p for module in (model, head, loss, *terms) if module is not None for p in module.parameters()]
     parts.optimizer = torch.optim.Adam(params, lr=cfg.optim.lr)
@@ -68,19 +72,27 @@ def epoch_batches(cfg: TrainConfig, data: TrainData, loss: Loss, epoch: int) -> 
     if loss.batching == "groups":
         return group_batches(data.train.labels, cfg.optim.batch_size, cfg.loss.per_group or loss.per_group,
                              cfg.optim.seed, epoch, data.hard_negatives)
-    return sentence_batches(len(data.train), cfg.optim.batch_size, cfg.optim.seed, epoch)
+    batches = sentence_batches(len(data.train), cfg.optim.batch_size, cfg.optim.seed, epoch)
+    if len(data.unlabeled_rows):  # each batch also takes the next unlabeled sentences, round and round
+        extra = cfg.distil.unlabeled_per_batch or cfg.optim.batch_size
+        order = data.unlabeled_rows[np.random.default_rng([cfg.optim.seed, epoch, 1]).permutation(len(data.unlabeled_rows))]
+        batches = [np.concatenate([rows, order[np.arange(step * extra, (step + 1) * extra) % len(order)]])
+                   for step, rows in enumerate(batches)]
+    return batches
 
 
 def make_batch(parts: Trainable, data: TrainData, labels: torch.Tensor, rows: np.ndarray, device: str) -> Batch:
     features = parts.model.features([data.token_ids[i] for i in rows], device)
-    return Batch(rows=rows, features=features, labels=labels[rows].to(device))
+    teacher = torch.from_numpy(data.teacher[rows]).to(device) if data.teacher is not None else None
+    return Batch(rows=rows, features=features, labels=labels[rows].to(device), teacher=teacher)
 
 
 def train_step(parts: Trainable, batch: Batch) -> tuple[float, int, int]:
     """One optimizer step; returns (loss, correct, counted) for the progress bar."""
     batch.embeddings = parts.model(batch.features)
-    if parts.head is not None:
-        batch.logits, batch.targets = parts.head(batch.embeddings, batch.labels)
+    if parts.head is not None:  # over the rows of a group: unlabeled ones (label < 0) have no class
+        labelled = batch.labels >= 0
+        batch.logits, batch.targets = parts.head(batch.embeddings[labelled], batch.labels[labelled])
     loss = parts.loss(batch)
     for term in parts.terms:
         loss = loss + term(batch)
