@@ -107,16 +107,17 @@ def prepare_data(cfg: TrainConfig, given: TrainGroups | TrainData | None = None,
     check_seen(cfg, val, val_seen)
     for watched in given.watched.values():
         require_rankable(watched, "of the watched file")
+    # an unlabeled sentence of a training group is taught by its group already, and one of a
+    # validation group is never trained on (it would be seen before it is scored); once each
+    in_groups = set(train_groups.sentences) | set(val.sentences)
+    unlabeled = [s for s in dict.fromkeys(given.unlabeled) if s not in in_groups]
     tokenizer = make_tokenizer(cfg.model.tokenizer_config(len(train_groups)), tokens)
-    if tokens is None:
-        tokenizer.fit(train_groups.sentences)
+    if tokens is None:  # unlabeled text widens the vocabulary: the teacher teaches its words too
+        tokenizer.fit(train_groups.sentences + unlabeled)
     token_ids = tokenizer.tokenize(train_groups.sentences)
     row_texts = list(train_groups.sentences)
     row_labels, hard_negatives = add_hard_negatives(given.hard_negatives, train_groups, tokenizer, token_ids,
                                                     row_texts)
-    # an unlabeled sentence that is a training sentence is taught by its group already; once each
-    in_groups = set(train_groups.sentences)
-    unlabeled = [s for s in dict.fromkeys(given.unlabeled) if s not in in_groups]
     unlabeled_rows = np.arange(len(token_ids), len(token_ids) + len(unlabeled), dtype=np.int64)
     token_ids += tokenizer.tokenize(unlabeled)
     row_texts += unlabeled
