@@ -121,7 +121,7 @@ def main() -> None:
         for objective in args.objective:
             name = f"student {student}, {objective}" + ("" if unlabeled else ", no unlabeled")
             configs[name] = TrainConfig.of(
-                out=str(runs / f"{student}-{objective}-w{args.distil_weight:g}" + ("" if unlabeled else "-nounl")),
+                out=str(runs / (f"{student}-{objective}-w{args.distil_weight:g}" + ("" if unlabeled else "-nounl"))),
                 teacher=args.teacher, distil_weight=args.distil_weight, distil_objective=objective,
                 unlabeled=unlabeled, teacher_cache=args.teacher_cache, **common, **STUDENTS[student])
     summaries = {name: run_training(name, cfg) for name, cfg in configs.items()}

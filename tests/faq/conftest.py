@@ -31,6 +31,19 @@ def bank(tmp_path, model):
     bank.close()
 
 
+def labelled_questions(tmp_path):
+    """A groups file of questions labelled with the groups of CALIBRATION_ROWS, and out-of-scope ones."""
+    groups = tmp_path / "groups.tsv"
+    groups.write_text("pin\treset my pin please\nhours\topening hours\nclose\tclose account now\n"
+                      "pin\tmy account pin\n")
+    oos = tmp_path / "oos.txt"
+    oos.write_text("what is the weather\nmy account is great\n")
+    return groups, oos
+
+
+CALIBRATION_ROWS = [("reset my pin", "A", "pin"), ("opening hours today", "B", "hours"),
+                    ("close my account", "C", "close")]
+
 TOKEN = "test-token"
 
 

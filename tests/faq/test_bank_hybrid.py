@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import FAQ, TOKEN
+from conftest import CALIBRATION_ROWS, FAQ, TOKEN, labelled_questions
 from fakes import WordModel
 
 from samesense.cli import main
@@ -77,13 +77,8 @@ def test_weight_zero_is_the_model_alone_and_a_bad_weight_is_refused(bank, model)
 
 def test_calibrate_chooses_and_stores_a_weight(tmp_path, model):
     with FaqBank.open(tmp_path / "b.faq", model) as bank:
-        bank.import_rows([FaqRow("reset my pin", "A", "pin"), FaqRow("opening hours today", "B", "hours"),
-                          FaqRow("close my account", "C", "close")])
-        groups = tmp_path / "groups.tsv"
-        groups.write_text("pin\treset my pin please\nhours\topening hours\nclose\tclose account now\n"
-                          "pin\tmy account pin\n")
-        oos = tmp_path / "oos.txt"
-        oos.write_text("what is the weather\nmy account is great\n")
+        bank.import_rows([FaqRow(*row) for row in CALIBRATION_ROWS])
+        groups, oos = labelled_questions(tmp_path)
         result = calibrate(bank, 1.0, groups=str(groups), oos=str(oos), hybrid="choose")
         assert set(result.hybrid_tried) == {f"{w:g}" for w in HYBRID_CHOICES}
         best = max(a for a in result.hybrid_tried.values() if a is not None)

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from conftest import CALIBRATION_ROWS, labelled_questions
+
 from samesense.errors import SamesenseError
 from samesense.faq import FaqBank, FaqRow
 from samesense.faq.calibrate import CoverageTooLow, Outcomes, TargetUnreachable, calibrate, choose, curve, group_outcomes
@@ -41,13 +43,8 @@ def test_too_close_questions_count_as_unanswered():
 
 def test_calibrate_from_groups_and_from_pairs(tmp_path, model):
     with FaqBank.open(tmp_path / "b.faq", model) as bank:
-        bank.import_rows([FaqRow("reset my pin", "A", "pin"), FaqRow("opening hours today", "B", "hours"),
-                          FaqRow("close my account", "C", "close")])
-        groups = tmp_path / "groups.tsv"
-        groups.write_text("pin\treset my pin please\nhours\topening hours\nclose\tclose account now\n"
-                          "pin\tmy account pin\n")
-        oos = tmp_path / "oos.txt"
-        oos.write_text("what is the weather\nmy account is great\n")
+        bank.import_rows([FaqRow(*row) for row in CALIBRATION_ROWS])
+        groups, oos = labelled_questions(tmp_path)
         result = calibrate(bank, 1.0, groups=str(groups), oos=str(oos), plot=tmp_path / "c.png")
         assert result.precision == 1.0 and result.kind == "groups"
         assert (result.n_in_scope, result.n_out_of_scope) == (4, 2)
