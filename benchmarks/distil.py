@@ -18,6 +18,7 @@ docs/results/distil_LANG.json.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -106,6 +107,8 @@ def main() -> None:
     parser.add_argument("--runs", default="benchmarks/out/distil", help="folder of the training runs")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--speed-sentences", type=int, default=1000)
+    parser.add_argument("--default-run", help="a run folder of the default settings trained before (not retrained: "
+                        "its epochs are its own)")
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()
     lang = LANGUAGES[args.language]
@@ -116,7 +119,11 @@ def main() -> None:
         common["val_same_groups"] = False
     unlabeled = [] if args.no_unlabeled else [str(Path(args.unlabeled) / f"{args.language}.txt")]
 
-    configs = {"default (no teacher)": TrainConfig.of(out=str(runs / "default"), **common)}
+    configs = {"default (no teacher)": TrainConfig.of(out=str(args.default_run or runs / "default"), **common)}
+    if args.default_run:  # trained already (the default settings, as core_zh.py trains them): its own run.json
+        configs["default (no teacher)"] = TrainConfig.from_dict(
+            json.loads((Path(args.default_run) / "run.json").read_text())).replace(
+            out=args.default_run, threads=args.threads, show_progress=False)
     for student in args.students:
         for objective in args.objective:
             name = f"student {student}, {objective}" + ("" if unlabeled else ", no unlabeled")
@@ -134,7 +141,8 @@ def main() -> None:
     for name, summary in summaries.items():
         model = samesense.load(summary["model"])
         results[name] = {**scores_of(model, dev, tests, pairs), "dev_top1": summary["val_top1"],
-                         "best_epoch": summary["best_epoch"], "train_seconds": round(summary["train_seconds"]),
+                         "best_epoch": summary["best_epoch"], "epochs": summary["epochs"],
+                         "train_seconds": round(summary["train_seconds"]),
                          "sentences_per_second": speed(model, speed_sentences, args.threads), "dim": model.dim}
         if name != "default (no teacher)":
             weight, top1 = choose_weight(model, dev.sentences, dev.labels)
@@ -179,10 +187,14 @@ def markdown(report: dict, language: str) -> str:
              f"distillation term (weight {report['settings']['distil_weight']:g}) on them and on "
              + ("every unlabeled training-split sentence (benchmarks/unlabeled.py)" if report["settings"]["unlabeled"]
                 else "the training sentences alone")
-             + f"; {report['settings']['epochs']} epochs, the best by dev top-1 kept. Speed: sentences/s encoding "
+             + f"; --epochs {report['settings']['epochs']} (a run trained longer before keeps its epochs: the epochs column), "
+             "the best by dev top-1 kept. The default row is `samesense train` with every default setting on the same "
+             "training files and dev file (with --default-run: that run, trained before, e.g. for 15 epochs as "
+             "core_zh.py's default row). Speed: sentences/s encoding "
              f"the first sentences of {tests[0]}, {report['settings']['threads']} threads, batch 256.", "",
-             table(["method", "dev top-1"] + [f"{t} top-1/5/10" for t in tests] + ["sentences/s", "x teacher"],
-                   [[row, scores.get("dev_top1", "")] +
+             table(["method", "dev top-1", "epochs (best)"] + [f"{t} top-1/5/10" for t in tests] + ["sentences/s", "x teacher"],
+                   [[row, scores.get("dev_top1", ""),
+                     f"{scores['epochs']} ({scores['best_epoch']})" if "epochs" in scores else ""] +
                     [" / ".join(f"{scores[t][f'top{k}']:.4f}" for k in (1, 5, 10)) for t in tests] +
                     [f"{scores['sentences_per_second']:.0f}" if "sentences_per_second" in scores else "",
                      f"{scores['sentences_per_second'] / teacher_speed:.0f}" if "sentences_per_second" in scores else ""]

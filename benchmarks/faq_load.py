@@ -35,7 +35,9 @@ from common import DATA, REPO, machine, table, write_section  # noqa: E402
 
 from samesense import datasets  # noqa: E402
 from samesense.data import read_groups, read_lines, read_sentences  # noqa: E402
+from samesense.errors import SamesenseError  # noqa: E402
 from samesense.faq import FaqBank, FaqRow  # noqa: E402
+from samesense.faq.text import clean  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
 
@@ -51,7 +53,8 @@ def bank_questions(n: int, asked: set[str]) -> list[str]:
             fields = line.split("\t")
             for text in (fields[1:2] if path.name.startswith("groups") else fields[:2]):
                 seen.setdefault(" ".join(text.split()))
-    real = [s for s in seen if s and s not in asked]
+    # a few shared sentences break the bank's text rules (a control character, an overlong line): left out
+    real = [s for s in seen if s and s not in asked and storable(s)]
     if not real:
         raise SystemExit(f"no English sentences under {DATA / 'en'} (set SAMESENSE_DATA)")
     rng = np.random.default_rng(0)
@@ -63,6 +66,14 @@ def bank_questions(n: int, asked: set[str]) -> list[str]:
             seen[joined] = None
             questions.append(joined)
     return questions
+
+
+def storable(text: str) -> bool:
+    try:
+        clean(text, "question")
+    except SamesenseError:
+        return False
+    return True
 
 
 def model_dir(out: Path) -> str:

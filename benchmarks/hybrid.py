@@ -31,6 +31,8 @@ from samesense.hybrid import HybridRanker, choose_weight, describe_weights  # no
 
 RESULTS_JSON = REPO / "docs" / "results" / "hybrid.json"
 EN_TESTS = {"qqp test": "en/qqp/groups_test.tsv"}
+# a test set's own dev file, where it has one: the weight a user of that domain would choose
+OWN_DEV = {"bq test": "zh/bq/groups_dev.tsv", "stsb_zh test": "zh/stsb_zh/groups_dev.tsv"}
 EN_VAL = "en/qqp/groups_dev.tsv"
 PAIRS = {"zh": {"lcqmc test": "zh/lcqmc/pairs_test.tsv", "bq test": "zh/bq/pairs_test.tsv",
                 "afqmc dev": "zh/afqmc/pairs_dev.tsv", "stsb_zh test": "zh/stsb_zh/pairs_test.tsv"},
@@ -65,8 +67,10 @@ def measure(language: str, encoders: dict[str, str], dev_file: str, tests: dict[
     dev = read_groups(data_path(dev_file), normalize=False)
     test_groups = {name: read_groups(data_path(path), normalize=False) for name, path in tests.items()}
     pairs = {name: read_pairs(data_path(path), normalize=False) for name, path in PAIRS[language].items()}
+    own_dev = {t: read_groups(data_path(OWN_DEV[t]), normalize=False) for t in tests if t in OWN_DEV}
     sentences = list(dict.fromkeys(dev.sentences + [s for g in test_groups.values() for s in g.sentences]
-                                   + [s for p in pairs.values() for s in p.first + p.second]))
+                                   + [s for p in pairs.values() for s in p.first + p.second]
+                                   + [s for g in own_dev.values() for s in g.sentences]))
     bm25 = BM25Ranker()
     rows: dict[str, dict] = {"BM25 (jieba words)" if language == "zh" else "BM25": {
         **{name: ranking_scores(bm25.neighbours(g.sentences, 10), g.labels) for name, g in test_groups.items()},
@@ -85,6 +89,17 @@ def measure(language: str, encoders: dict[str, str], dev_file: str, tests: dict[
         rows[f"hybrid: {name} + BM25 (weight {weight:g})"] = {
             **{t: ranking_scores(hybrid.neighbours(g.sentences, 10), g.labels) for t, g in test_groups.items()},
             **{f"{t} spearman": spearman(hybrid.pair_scores(p.first, p.second), p.labels) for t, p in pairs.items()}}
+        if own_dev:  # each set with a dev file of its own gets the weight chosen there
+            own = {t: choose_weight(encoder, g.sentences, g.labels)[0] for t, g in own_dev.items()}
+            weights[name]["own_dev"] = {t: w for t, w in own.items()}
+            label = f"hybrid: {name} + BM25, weight from each set's dev file ({', '.join(f'{t} {w:g}' for t, w in own.items())}; else {weight:g})"
+            rows[label] = {t: (ranking_scores(HybridRanker(encoder, own[t]).neighbours(g.sentences, 10), g.labels)
+                               if t in own else rows[f"hybrid: {name} + BM25 (weight {weight:g})"][t])
+                           for t, g in test_groups.items()}
+            rows[label].update({f"{t} spearman": (spearman(HybridRanker(encoder, own[t]).pair_scores(p.first, p.second),
+                                                           p.labels) if t in own else
+                                                  rows[f"hybrid: {name} + BM25 (weight {weight:g})"][f"{t} spearman"])
+                                for t, p in pairs.items()})
         for t in test_groups:
             print(f"  {t}: {name} {rows[name][t]['top1']:.4f}, BM25 {next(iter(rows.values()))[t]['top1']:.4f}, "
                   f"hybrid {rows[f'hybrid: {name} + BM25 (weight {weight:g})'][t]['top1']:.4f}", flush=True)
@@ -114,7 +129,10 @@ def markdown(results: dict, command: str) -> str:
         for name, chosen in result["weights"].items():
             dev, weight = chosen["dev_top1"], chosen["weight"]
             lines.append(f"- {name}: weight {weight:g}; dev top-1 {dev[f'{weight:g}']:.4f} against "
-                         f"{dev['0']:.4f} for the model alone (0) and {dev['1']:.4f} for BM25 alone (1).")
+                         f"{dev['0']:.4f} for the model alone (0) and {dev['1']:.4f} for BM25 alone (1)"
+                         + ("; chosen on each set's own dev file instead: " + ", ".join(
+                             f"{t} {w:g} ({OWN_DEV[t]})" for t, w in chosen["own_dev"].items())
+                            if chosen.get("own_dev") else "") + ".")
         lines.append("")
         lines.append("Queries per test file: " + ", ".join(f"{t} {n}" for t, n in result["queries"].items()) + ".")
         lines.append("")
