@@ -33,3 +33,15 @@ def data_path(relative: str) -> str:
 
 def write_section(name: str, markdown: str, doc: Path = DOC) -> None:
     _write_section(name, markdown, doc)
+
+
+class CachedEncoder:
+    """An encoder whose vectors come from a VectorMethod's cache (encoded once, kept on disk)."""
+
+    def __init__(self, method: VectorMethod):
+        self.method, self.dim = method, method.encoder.dim
+        self.fingerprint = method.encoder.fingerprint
+        self.spec = method.name
+
+    def encode(self, texts, batch_size=None, show_progress=False):
+        return self.method.encode(list(texts))

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, data_path, machine, table, throughput, write_section  # noqa: E402
+from common import (REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, CachedEncoder, data_path, machine, table,  # noqa: E402
+                    throughput, write_section)
 
 import samesense  # noqa: E402
 from samesense.baselines.bm25 import BM25Ranker  # noqa: E402
@@ -51,16 +52,6 @@ LANGUAGES = {
 STUDENTS = {"gru128": {}, "gru256": {"hidden_dim": 256, "embed_dim": 256},
             "bigru256": {"hidden_dim": 256, "embed_dim": 256, "bidirectional": True},
             "gru512": {"hidden_dim": 512, "embed_dim": 256}}
-
-
-class CachedEncoder:
-    """An encoder whose vectors come from a VectorMethod's cache (for baselines: kept on disk)."""
-
-    def __init__(self, method: VectorMethod):
-        self.method, self.dim, self.fingerprint = method, method.encoder.dim, method.encoder.fingerprint
-
-    def encode(self, texts, batch_size=None, show_progress=False):
-        return self.method.encode(list(texts))
 
 
 def run_training(name: str, cfg: TrainConfig) -> dict:

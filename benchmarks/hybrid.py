@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, ZH_TESTS, ZH_VAL, data_path, machine, table, write_section  # noqa: E402
+from common import REPO, ZH_TESTS, ZH_VAL, CachedEncoder, data_path, machine, table, write_section  # noqa: E402
 
 from samesense.baselines.bm25 import BM25Ranker  # noqa: E402
 from samesense.bench.methods import VectorMethod  # noqa: E402
@@ -37,18 +37,6 @@ EN_VAL = "en/qqp/groups_dev.tsv"
 PAIRS = {"zh": {"lcqmc test": "zh/lcqmc/pairs_test.tsv", "bq test": "zh/bq/pairs_test.tsv",
                 "afqmc dev": "zh/afqmc/pairs_dev.tsv", "stsb_zh test": "zh/stsb_zh/pairs_test.tsv"},
          "en": {"qqp test": "en/qqp/pairs_test.tsv"}}
-
-
-class CachedEncoder:
-    """An encoder whose vectors come from a VectorMethod's cache (encoded once, kept on disk)."""
-
-    def __init__(self, method: VectorMethod):
-        self.method, self.dim = method, method.encoder.dim
-        self.fingerprint = method.encoder.fingerprint
-        self.spec = method.name
-
-    def encode(self, texts, batch_size=None, show_progress=False):
-        return self.method.encode(list(texts))
 
 
 def dense_encoder(name: str, spec: str, sentences: list[str], vectors: str | None, threads: int | None):
