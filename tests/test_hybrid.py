@@ -172,7 +172,7 @@ def test_hybrid_flags_are_checked_while_parsing(trained_run, synthetic_files, ca
         with pytest.raises(SystemExit) as stop:
             main(["eval", str(run / "model"), str(test_file), "--hybrid", bad])
         assert stop.value.code == 2
-        assert "--hybrid: must be a number from 0 to 1" in capsys.readouterr().err
+        assert f"--hybrid: must be from 0 to 1, got {bad}" in capsys.readouterr().err
     assert main(["eval", "bm25", str(test_file), "--hybrid", "0.5"]) == 2
     assert "not bm25" in capsys.readouterr().err
 

@@ -29,7 +29,6 @@ import numpy as np
 from .baselines.bm25 import BM25Index, BM25Ranker
 from .errors import SamesenseError
 from .evaluate import ranking_scores
-from .tokenize import mostly_chinese
 
 # the weights choose_weight tries: 0 is the model alone, 1 BM25 alone (normalised)
 WEIGHT_GRID = tuple(round(0.05 * i, 2) for i in range(21))
@@ -99,17 +98,14 @@ class HybridRanker:
         self.languages = getattr(encoder, "languages", ("zh", "en"))
         self.spec = f"hybrid({getattr(encoder, 'spec', 'model')}, weight {self.weight:g})"
 
-    def is_chinese(self, texts: Sequence[str]) -> bool:
-        language = self.bm25.language
-        return language == "zh" or (language == "auto" and mostly_chinese(list(texts)))
-
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.encode(list(texts), batch_size=self.batch_size)
 
     def index(self, sentences: Sequence[str], vectors: np.ndarray | None = None,
               chinese: bool | None = None) -> HybridIndex:
         vectors = self.vectors(sentences) if vectors is None else vectors
-        return HybridIndex(sentences, vectors, self.bm25, self.is_chinese(sentences) if chinese is None else chinese)
+        chinese = self.bm25.is_chinese(list(sentences)) if chinese is None else chinese
+        return HybridIndex(sentences, vectors, self.bm25, chinese)
 
     def neighbours(self, sentences: list[str], k: int) -> np.ndarray:
         """(n, k) indices of each sentence's k best matches among the others, best first."""
@@ -118,7 +114,7 @@ class HybridRanker:
 
     def top_k(self, queries: list[str], pool: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """(indices, fused scores) of each query's k best pool sentences (word weights from the pool)."""
-        index = self.index(pool, chinese=self.is_chinese(pool + list(queries)))
+        index = self.index(pool, chinese=self.bm25.is_chinese(list(pool) + list(queries)))
         return index.top_k(queries, self.vectors(queries), self.weight, k)
 
     def best_matches(self, queries: list[str], pool: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -99,9 +99,13 @@ class BM25Ranker:
         self.language = language
         require("bm25s", "BM25")
 
+    def is_chinese(self, sentences: list[str]) -> bool:
+        """Whether these sentences are cut into jieba words: the language given, or (auto) theirs."""
+        return self.language == "zh" or (self.language == "auto" and mostly_chinese(sentences))
+
     def tokenize(self, sentences: list[str], chinese: bool | None = None) -> list[list[str]]:
         if chinese is None:
-            chinese = self.language == "zh" or (self.language == "auto" and mostly_chinese(sentences))
+            chinese = self.is_chinese(sentences)
         if chinese:
             jieba = require("jieba", "BM25")
             jieba.setLogLevel(logging.WARNING)
@@ -143,7 +147,7 @@ class BM25Ranker:
     def top_k(self, queries: list[str], pool: list[str], k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
         """(indices, scores), each (len(queries), k), of each query's k best BM25 matches in `pool`,
         best first (word weights from the pool; ties in pool order)."""
-        chinese = self.language == "zh" or (self.language == "auto" and mostly_chinese(pool + queries))
+        chinese = self.is_chinese(pool + queries)
         index = BM25Index(self.tokenize(pool, chinese))
         query_words = self.tokenize(queries, chinese)
         k = min(k, len(pool))

@@ -70,9 +70,7 @@ def recorder(args):
 
 def hybrid_choice(text: str) -> float | str:
     """An argparse type: `choose`, or a hybrid weight from 0 to 1."""
-    from .hybrid_args import weight
-
-    return text if text == "choose" else weight(text)
+    return text if text == "choose" else answer_setting("hybrid")(text)
 
 
 def add_calibrate(p: argparse.ArgumentParser) -> None:

@@ -39,7 +39,7 @@ def number(low: float, high: float, low_excluded: bool = False):
 
 
 def answer_setting(key: str):
-    """The argparse type of an answer setting (threshold, margin, max_unknown): its bounds."""
+    """The argparse type of an answer setting (threshold, margin, max_unknown, hybrid): its bounds."""
     return number(*ANSWER_BOUNDS[key])
 
 

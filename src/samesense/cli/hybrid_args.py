@@ -4,20 +4,13 @@
 from __future__ import annotations
 
 import argparse
-import math
 
-
-def weight(text: str) -> float:
-    """An argparse type: a hybrid weight, a number from 0 to 1 (nan refused)."""
-    value = float(text)
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, got {text}")
-    return value
+from .bank_args import answer_setting
 
 
 def add_hybrid_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--hybrid", type=weight, metavar="WEIGHT",
+    group.add_argument("--hybrid", type=answer_setting("hybrid"), metavar="WEIGHT",
                        help="rank by (1 - WEIGHT) * cosine + WEIGHT * BM25 over the query's own BM25 score "
                        "(jieba words for Chinese); 0 is the model alone")
     group.add_argument("--hybrid-dev", metavar="FILE",

@@ -193,32 +193,30 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
     if pairs and max(weights) > 0:
         raise SamesenseError("a hybrid bank (BM25 weight above 0) is calibrated from a groups file of questions "
                              "(its scores come from searching the bank); a pairs file gives cosines alone")
-    tried: dict[float, Calibration | SamesenseError] = {}
+    tried: dict[float, tuple[Calibration, Curve] | SamesenseError] = {}
     for weight in weights:
         try:
-            tried[weight] = calibrate_weight(bank, target, groups, oos, pairs, margin, min_coverage, weight,
-                                             plot if len(weights) == 1 else None)
+            tried[weight] = calibrate_weight(bank, target, groups, oos, pairs, margin, min_coverage, weight)
         except TargetUnreachable as err:
             tried[weight] = err
-    results = {w: r for w, r in tried.items() if isinstance(r, Calibration)}
+    results = {w: r for w, r in tried.items() if isinstance(r, tuple)}
     if not results:  # no weight reaches the target: say so for the one that came nearest
         raise max(tried.values(), key=lambda err: err.best_precision)
-    weight = max(results, key=lambda w: (results[w].in_scope_accuracy or results[w].coverage, -w))
-    result = results[weight]
+    weight = max(results, key=lambda w: (results[w][0].in_scope_accuracy or results[w][0].coverage, -w))
+    result, kept_curve = results[weight]
     if hybrid == "choose":
-        result.hybrid_tried = {f"{w:g}": (r.in_scope_accuracy if isinstance(r, Calibration) else None)
+        result.hybrid_tried = {f"{w:g}": (r[0].in_scope_accuracy if isinstance(r, tuple) else None)
                                for w, r in tried.items()}
-        if plot:  # the kept weight's curve
-            calibrate_weight(bank, target, groups, oos, pairs, margin, min_coverage, weight, plot)
+    if plot:
+        plot_curve(kept_curve, result, plot)
     if save:
         bank.set_settings(threshold=result.threshold, margin=margin, hybrid=weight, calibration=result.to_dict())
     return result
 
 
 def calibrate_weight(bank: FaqBank, target: float, groups: str | None, oos: str | None, pairs: str | None,
-                     margin: float, min_coverage: float, weight: float,
-                     plot: str | os.PathLike | None) -> Calibration:
-    """The threshold for `target` with scores of one hybrid weight (0: cosines)."""
+                     margin: float, min_coverage: float, weight: float) -> tuple[Calibration, Curve]:
+    """The threshold for `target` with scores of one hybrid weight (0: cosines), and its curve."""
     outcomes = group_outcomes(bank, groups, oos, margin, weight) if groups else pair_outcomes(bank, pairs)
     if not outcomes.in_scope.any():
         raise SamesenseError("no in-scope questions (or positive pairs) to calibrate on")
@@ -236,9 +234,7 @@ def calibrate_weight(bank: FaqBank, target: float, groups: str | None, oos: str 
         answered = outcomes.decidable & (outcomes.scores >= threshold)
         result.in_scope_accuracy = float((answered & outcomes.correct).sum() / n_in)
         result.out_of_scope_recall = float(1 - (answered & ~outcomes.in_scope).sum() / n_out) if n_out else None
-    if plot:
-        plot_curve(c, result, plot)
-    return result
+    return result, c
 
 
 def plot_curve(c: Curve, result: Calibration, path: str | os.PathLike) -> None:

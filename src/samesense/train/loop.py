@@ -67,7 +67,6 @@ def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoc
         state = load_checkpoint(run / "checkpoint", parts)
         say(f"resuming {run} after epoch {state.epoch}" + (f", step {state.step_in_epoch}" if state.step_in_epoch else ""))
     else:
-        run.mkdir(parents=True, exist_ok=True)
         atomic_write_json(run / RUN_CONFIG, cfg.to_dict())
     announce(cfg, data, parts)
     parts.model.info = {"loss": parts.loss.name, "scale": parts.loss.scale, "margin": parts.loss.margin,

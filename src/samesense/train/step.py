@@ -56,7 +56,6 @@ def build(cfg: TrainConfig, data: TrainData) -> Trainable:
         terms.append(CenterLoss(data.train.num_groups, model.dim, cfg.loss.center_loss).to(device))
     if cfg.loss.orthogonal:
         terms.append(OrthogonalPenalty(head, cfg.loss.orthogonal))
-    cfg.check_distillation(loss.batching, data.teacher is not None)
     if data.teacher is not None:
         terms.append(DistillationTerm(model.dim, data.teacher.shape[1], cfg.distil.distil_weight,
                                       cfg.distil.distil_objective).to(device))
