@@ -451,6 +451,7 @@ class FaqBank:
         questions = list(questions)
         vectors = model.encode(questions)
         self.refresh()
+        weight = float(self.settings["hybrid"] if hybrid is None else hybrid)
         out: list[list[Candidate] | None] = [None] * len(questions)
         todo = np.arange(len(questions))
         fetch = 4 * k + 16
@@ -458,9 +459,9 @@ class FaqBank:
             with self.lock:
                 total = len(self.index)
                 scores, ids = self.index.search(vectors[todo], min(fetch, total))
-                weight = float(self.settings["hybrid"] if hybrid is None else hybrid)
                 if weight > 0 and total:
-                    scores, ids = self._fused([questions[i] for i in todo], vectors[todo], scores, ids, weight, fetch)
+                    scores, ids = self._lexical_index().fused([questions[i] for i in todo], vectors[todo], scores, ids,
+                                                              weight, fetch, self._fetch_vectors)
             lookup = self.store.entries_of_questions(np.unique(ids[ids >= 0]))
             unfinished = []
             for row, query in enumerate(todo):
@@ -475,33 +476,6 @@ class FaqBank:
                     unfinished.append(query)
             todo, fetch = np.array(unfinished, dtype=np.int64), fetch * 4
         return out
-
-    def _fused(self, questions: list[str], vectors: np.ndarray, dense_scores: np.ndarray, dense_ids: np.ndarray,
-               weight: float, fetch: int) -> tuple[np.ndarray, np.ndarray]:
-        """Hybrid scores (samesense.hybrid) of each question's candidates: the `fetch` best stored
-        questions by cosine and the `fetch` best by BM25, each scored (1 - w) * cosine + w *
-        normalised BM25, best first; (scores, ids) as the vector index gives them (-1: no more).
-        Called with the lock held."""
-        from ..hybrid import fuse
-
-        lexical = self._lexical_index()
-        lexical_scores = lexical.scores(questions)
-        out_scores = np.full((len(questions), 2 * fetch), -np.inf, np.float32)
-        out_ids = np.full((len(questions), 2 * fetch), -1, np.int64)
-        for row in range(len(questions)):
-            cosine = {int(q): float(c) for q, c in zip(dense_ids[row], dense_scores[row]) if q >= 0}
-            missing = np.array([q for q in lexical.best(lexical_scores[row], fetch) if int(q) not in cosine], np.int64)
-            if len(missing):  # found by their words alone: their cosines from their stored vectors
-                found_ids, found = self._fetch_vectors(missing)
-                cosine.update(zip(found_ids.tolist(), (found @ vectors[row]).tolist()))
-            ids = np.fromiter(cosine, np.int64, len(cosine))
-            dense = np.fromiter(cosine.values(), np.float32, len(cosine))
-            words = np.array([lexical_scores[row, lexical.position[int(q)]] if int(q) in lexical.position else 0.0
-                              for q in ids], np.float32)
-            fused = fuse(dense, words, weight)
-            order = np.argsort(-fused, kind="stable")
-            out_scores[row, :len(order)], out_ids[row, :len(order)] = fused[order], ids[order]
-        return out_scores, out_ids
 
     def _lexical_index(self):
         """The BM25 index of the stored questions, rebuilt when the store has changed since it was
