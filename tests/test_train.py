@@ -155,12 +155,13 @@ def test_regularisers_hard_negatives_and_spectra_are_logged(synthetic_files, tmp
         train(TrainConfig.of(out=str(tmp_path / "y"), loss="triplet", orthogonal=1e-4, **common))
 
 
-@pytest.mark.parametrize("loss", ["pair", "a-softmax"])
-def test_resume_at_an_epoch_end_matches_a_straight_run(loss, synthetic_files, tmp_path):
-    """Random negatives (pair) and the annealing step (A-Softmax) must survive a resume."""
+@pytest.mark.parametrize("loss,sample_rate", [("pair", 1.0), ("a-softmax", 1.0), ("am-softmax", 0.3)])
+def test_resume_at_an_epoch_end_matches_a_straight_run(loss, sample_rate, synthetic_files, tmp_path):
+    """Random negatives (pair), the annealing step (A-Softmax), and the sampled centres and their
+    SparseAdam slots (--sample-rate) must survive a resume."""
     train_file, test_file = synthetic_files
     common = dict(train=[str(train_file)], val=str(test_file), min_count=1, embed_dim=16, hidden_dim=16,
-                  batch_size=32, show_progress=False, loss=loss, spectra=False)
+                  batch_size=32, show_progress=False, loss=loss, spectra=False, sample_rate=sample_rate)
     straight = train(TrainConfig.of(out=str(tmp_path / "straight"), epochs=3, **common))
     first = train(TrainConfig.of(out=str(tmp_path / "resumed"), epochs=1, **common))
     assert first["epochs"] == 1 and [r["epoch"] for r in first["history"]] == [1]

@@ -224,3 +224,22 @@ def test_min_count_and_val_same_groups_flags():
     assert parser.parse_args([]).__dict__ == {}  # not given: chosen from the data; the command line's default
     help_text = parser.format_help()
     assert "chosen from the training sentences, 5 from 10,000 on, 2 from 1,000, else 1" in " ".join(help_text.split())
+
+
+def test_sampled_and_split_centres_are_refused_where_they_cannot_work():
+    base = dict(train=["x"], out="y")
+    TrainConfig.of(**base, sample_rate=0.1, processes=2).check_scale(needs_head=True)
+    with pytest.raises(SamesenseError, match=r"--sample-rate\): only with a loss over all groups .* not triplet"):
+        TrainConfig.of(**base, sample_rate=0.1, loss="triplet").check_scale(needs_head=False)
+    with pytest.raises(SamesenseError, match="not with --center-loss or --orthogonal"):
+        TrainConfig.of(**base, processes=2, orthogonal=1e-4).check_scale(needs_head=True)
+    with pytest.raises(SamesenseError, match="distillation runs in one process"):
+        TrainConfig.of(**base, processes=2, teacher="e5-small").check_scale(needs_head=True)
+    for bad in (0.0, 1.5):
+        with pytest.raises(SamesenseError, match="sample_rate must be"):
+            TrainConfig.of(**base, sample_rate=bad).check()
+    # a run.json from before these settings resumes as it was trained: every centre, one process
+    old = TrainConfig.of(**base).to_dict()
+    del old["loss"]["sample_rate"], old["run"]["processes"]
+    again = TrainConfig.from_dict(old)
+    assert again.loss.sample_rate == 1.0 and again.run.processes == 1

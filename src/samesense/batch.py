@@ -22,6 +22,7 @@ class Batch:
     embeddings: torch.Tensor | None = None  # (batch, dim) unit vectors, set by the step
     logits: torch.Tensor | None = None  # (batch, classes) cosines from a head: all classes or a sample
     targets: torch.Tensor | None = None  # (batch,) each row's class column in `logits`
+    sharded: bool = False  # logits are every process's rows against this process's classes (-1: elsewhere)
 
     def __len__(self) -> int:
         return len(self.rows)

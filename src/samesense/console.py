@@ -10,7 +10,13 @@ import sys
 from typing import Iterable
 
 
+# True in the processes of a run split over several other than the first: one voice speaks for all
+quiet = False
+
+
 def say(message: str) -> None:
+    if quiet:
+        return
     print(message, file=sys.stderr, flush=True)
 
 
@@ -18,5 +24,5 @@ def progress(iterable: Iterable | None = None, desc: str = "", unit: str = "it",
              show: bool | None = None, **options):
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, desc=desc, unit=unit, leave=False, disable=None if show is None else not show,
+    return tqdm(iterable, desc=desc, unit=unit, leave=False, disable=True if quiet else None if show is None else not show,
                 **options)

@@ -9,12 +9,19 @@ centres are still checkpointed, so training can resume).
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .distributed import gather_rows, shard_range
+
 
 class CosineHead(nn.Module):
+    sparse = False  # its weight's gradient is dense (a plain optimizer)
+    sharded = False  # holds every class (ShardedCosineHead: this process's share)
+
     def __init__(self, num_classes: int, dim: int):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(num_classes, dim) / dim**0.5)
@@ -27,3 +34,83 @@ class CosineHead(nn.Module):
         # and differentiating through that (a pass over classes x dim each way): ~15% faster.
         inverse_norm = self.weight.norm(dim=1).clamp_min(1e-12).reciprocal()
         return (self.weight @ z.t()).t() * inverse_norm, labels
+
+
+class SampledCosineHead(CosineHead):
+    """Partial FC (An et al., 2021): each step scores the batch's own classes plus a uniform sample
+    of the others, `sample_rate` of all classes, so that step time and the logits' memory stop
+    growing with the number of groups. The sampled centres are read with a sparse embedding
+    lookup, so the gradient is sparse too, and an optimizer for sparse gradients (SparseAdam)
+    updates only the centres the step saw: no pass over the million that it did not.
+
+    The sample comes from torch's global generator, which checkpoints keep: a resumed run draws
+    the same classes. At sample_rate 1 it scores every class, as CosineHead does.
+    """
+
+    sparse = True  # its weight's gradient is sparse: train it with SparseAdam
+
+    def __init__(self, num_classes: int, dim: int, sample_rate: float = 0.1):
+        super().__init__(num_classes, dim)
+        self.sample_rate = sample_rate
+
+    def sampled(self, positives: torch.Tensor) -> torch.Tensor:
+        """Sorted class indices to score: every one of `positives`, and others drawn uniformly
+        without replacement up to sample_rate of all classes."""
+        classes = self.weight.shape[0]
+        keep = min(classes, max(math.ceil(self.sample_rate * classes), 1))
+        positives = positives.unique()
+        if keep >= classes:
+            return torch.arange(classes, device=self.weight.device)
+        if keep <= len(positives):
+            return positives
+        priority = torch.rand(classes, device=self.weight.device)
+        priority[positives] = 2.0  # above every draw: the positives are always kept
+        return priority.topk(keep, sorted=False).indices.sort().values
+
+    def scores(self, z: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        rows = F.embedding(index, self.weight, sparse=True)
+        return F.normalize(rows, dim=-1) @ z.t()
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        index = self.sampled(labels)
+        return self.scores(z, index).t(), torch.searchsorted(index, labels)
+
+    def extra_repr(self) -> str:
+        return f"classes={self.weight.shape[0]}, sample_rate={self.sample_rate:g}"
+
+
+class ShardedCosineHead(SampledCosineHead):
+    """This process's share of the class centres, in a run split over processes (distributed.py):
+    classes [first, first + size). Every process's rows are gathered and scored against the
+    share (sampled, Partial FC's way, when sample_rate < 1); `targets` is each row's column in
+    the share, or -1 where another process holds its class. The margin loss completes its
+    log-sum-exp across the shares.
+
+    It starts from the same weights as CosineHead(num_classes, dim) under the same seed, cut to
+    the share: a run on N processes starts where a run on one does.
+    """
+
+    sharded = True
+
+    def __init__(self, num_classes: int, dim: int, sample_rate: float, shard: int, shards: int):
+        super().__init__(num_classes, dim, sample_rate)
+        self.first, size = shard_range(num_classes, shard, shards)
+        self.weight = nn.Parameter(self.weight.data[self.first: self.first + size].clone())
+        self.sparse = sample_rate < 1.0  # a full share is scored densely
+
+    def scores(self, z: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        if not self.sparse:
+            return F.normalize(self.weight, dim=-1) @ z.t()
+        return super().scores(z, index)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z, labels = gather_rows(z, labels)
+        size = self.weight.shape[0]
+        local = labels - self.first
+        owned = (local >= 0) & (local < size)
+        index = self.sampled(local[owned])
+        targets = torch.searchsorted(index, local.clamp(0, size - 1))
+        return self.scores(z, index).t(), torch.where(owned, targets, torch.full_like(targets, -1))
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, first={self.first}"

@@ -21,6 +21,7 @@ import math
 import torch
 from torch.autograd.function import once_differentiable
 
+from .. import distributed
 from ..batch import Batch
 from .base import Loss
 
@@ -52,6 +53,43 @@ class SparseMarginCrossEntropy(torch.autograd.Function):
         return grad_cos, grad_psi, None, None
 
 
+class ShardedMarginCrossEntropy(torch.autograd.Function):
+    """SparseMarginCrossEntropy over class centres split across processes (heads.ShardedCosineHead).
+
+    Each process holds the cosines of every row of the global batch with its share of the classes;
+    targets[i] < 0 where another share holds row i's class. The row maximum and the sum of
+    exponentials are completed across the shares (all_reduce MAX, then SUM), and psi is taken
+    from the share that holds it, so the loss is the single-process loss on the same rows. The
+    gradients of this share's inputs need nothing from the others once the log-sum-exp is known.
+    """
+
+    @staticmethod
+    def forward(ctx, cos: torch.Tensor, psi: torch.Tensor, targets: torch.Tensor, scale: float) -> torch.Tensor:
+        owned = targets >= 0
+        index = targets.clamp_min(0).view(-1, 1)
+        logits = cos * scale
+        kept = logits.gather(1, index).squeeze(1)  # rows held elsewhere keep their own value there
+        logits.scatter_(1, index, torch.where(owned, psi * scale, kept).view(-1, 1))
+        top = distributed.all_reduce(logits.max(1).values, "max")
+        total = distributed.all_reduce((logits - top[:, None]).exp().sum(1))
+        lse = top + total.log()
+        target = distributed.all_reduce(torch.where(owned, psi, torch.zeros_like(psi)))
+        ctx.save_for_backward(logits, lse, index, owned)
+        ctx.scale = scale
+        return (lse - target * scale).mean()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        logits, lse, index, owned = ctx.saved_tensors
+        probs = (logits - lse[:, None]).exp_()
+        coef = grad * ctx.scale / logits.shape[0]
+        grad_psi = torch.where(owned, coef * (probs.gather(1, index).squeeze(1) - 1.0), torch.zeros_like(lse))
+        grad_cos = probs.mul_(coef)
+        grad_cos.scatter_(1, index, torch.where(owned, 0.0, grad_cos.gather(1, index).squeeze(1)).view(-1, 1))
+        return grad_cos, grad_psi, None, None
+
+
 class MarginSoftmaxLoss(Loss):
     """Normalised softmax: psi(theta) = cos(theta), logits scaled by s. The base of the family."""
 
@@ -69,7 +107,9 @@ class MarginSoftmaxLoss(Loss):
     def forward(self, batch: Batch) -> torch.Tensor:
         """batch.logits: (batch, classes) cosines from the head; batch.targets: each row's column."""
         cos, targets = batch.logits, batch.targets
-        psi = self.target_logit(cos.gather(1, targets.view(-1, 1)).squeeze(1))
+        psi = self.target_logit(cos.gather(1, targets.clamp_min(0).view(-1, 1)).squeeze(1))
+        if batch.sharded:  # targets < 0: the class is in another process's share
+            return ShardedMarginCrossEntropy.apply(cos, psi, targets, self.scale)
         return SparseMarginCrossEntropy.apply(cos, psi, targets, self.scale)
 
     def extra_repr(self) -> str:

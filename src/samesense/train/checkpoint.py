@@ -4,13 +4,20 @@
       state.safetensors   every checkpointed module's tensors, the optimizer's slots, the RNG
       state.json          RunState, the optimizer's settings, the vocabulary, the data summary
 
+      rank-1/ ...         a run over several processes: each other process's state, the same two files
+                          (its share of the class centres, its optimizer slots and RNG)
+
 Written atomically (a folder swap) at every epoch's end and every `checkpoint_every` steps, so a
-run killed at any moment resumes from its last checkpoint.
+run killed at any moment resumes from its last checkpoint. Over several processes, the others
+write their state beside the checkpoint first, and the first process moves it into the new
+checkpoint folder before the swap: the shares of one checkpoint are always of the same step.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,6 +25,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .. import distributed
 from ..errors import DataError, SamesenseError
 from ..files import atomic_dir, atomic_write_json, recover_dir
 from .config import TrainConfig
@@ -50,22 +58,44 @@ class RunState:
 
 
 def save_checkpoint(path: Path, parts: Trainable, state: RunState, tokens: list[str], data_summary: dict) -> None:
+    rank = distributed.rank()
+    staging = path.parent / f".{path.name}.shares"
+    if rank:
+        folder = staging / f"rank-{rank}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        write_state(folder, parts, state, tokens, data_summary)
+    distributed.barrier()
+    if not rank:
+        with atomic_dir(path) as tmp:
+            write_state(tmp, parts, state, tokens, data_summary)
+            for other in range(1, distributed.world_size()):
+                os.rename(staging / f"rank-{other}", tmp / f"rank-{other}")
+    distributed.barrier()
+
+
+def write_state(folder: Path, parts: Trainable, state: RunState, tokens: list[str], data_summary: dict) -> None:
     tensors = {f"{name}.{k}": v for name, module in parts.checkpointed().items()
                for k, v in module.state_dict().items()}
     optim = parts.optimizer.state_dict()
+    numbers = []  # slots that are Python numbers (SparseAdam's step): given back as numbers, not tensors
     for pid, slots in optim["state"].items():
         for name, value in slots.items():
+            if not torch.is_tensor(value):
+                numbers.append(f"optim.{pid}.{name}")
             tensors[f"optim.{pid}.{name}"] = value if torch.is_tensor(value) else torch.tensor(value)
     tensors["rng.torch"] = torch.get_rng_state()
     tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    meta = {"format_version": 2, "state": asdict(state), "param_groups": optim["param_groups"],
+    meta = {"format_version": 2, "state": asdict(state), "param_groups": optim["param_groups"], "optim_numbers": numbers,
             "tokens": tokens, "data": data_summary}
-    with atomic_dir(path) as tmp:
-        save_file(tensors, str(tmp / "state.safetensors"))
-        atomic_write_json(tmp / "state.json", meta)
+    save_file(tensors, str(folder / "state.safetensors"))
+    atomic_write_json(folder / "state.json", meta)
 
 
 def load_checkpoint(path: Path, parts: Trainable) -> RunState:
+    """The run's state, into `parts`; in a run over several processes, this process's own."""
+    if distributed.rank():
+        path = path / f"rank-{distributed.rank()}"
     meta = read_run_json(path / "state.json")
     try:
         tensors = load_file(str(path / "state.safetensors"))
@@ -75,10 +105,11 @@ def load_checkpoint(path: Path, parts: Trainable) -> RunState:
         prefix = f"{name}."
         module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
     optim_state: dict[int, dict] = {}
+    numbers = set(meta.get("optim_numbers", []))
     for key, value in tensors.items():
         if key.startswith("optim."):
             _, pid, name = key.split(".", 2)
-            optim_state.setdefault(int(pid), {})[name] = value
+            optim_state.setdefault(int(pid), {})[name] = value.item() if key in numbers else value
     parts.optimizer.load_state_dict({"state": optim_state, "param_groups": meta["param_groups"]})
     torch.set_rng_state(tensors["rng.torch"])
     return RunState(**meta["state"])

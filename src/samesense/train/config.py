@@ -181,6 +181,10 @@ class LossConfig:
     center_loss: float = setting(0.0, "add center loss with this weight (0: off)", at_least=0.0, metavar="WEIGHT")
     orthogonal: float = setting(0.0, "add BigGAN's off-diagonal orthogonal penalty on the class centres "
                                 "with this beta (0: off)", at_least=0.0, metavar="BETA")
+    sample_rate: float = setting(1.0, "share of the class centres each step scores (Partial FC): the batch's own "
+                                 "groups plus a uniform sample of the others; below 1 the untouched centres cost "
+                                 "nothing (sparse updates): for hundreds of thousands to millions of groups, e.g. "
+                                 "0.1; 1: every centre", at_least=1e-6, at_most=1.0, metavar="R")
 
 
 @dataclass
@@ -235,6 +239,10 @@ class RunConfig:
                             "weights each epoch (--no-spectra: do not)")
     threads: int | None = setting(None, "CPU threads (default: all cores)", at_least=1, at_most=MAX_THREADS)
     device: str = setting("cpu", "torch device, e.g. cpu or cuda")
+    processes: int = setting(1, "train in this many processes (torch.distributed: gloo on CPU, nccl on GPUs): the "
+                             "encoder data-parallel, the class centres split between them, one loss over all; the "
+                             "CLI starts them, or run under torchrun with as many processes", at_least=1,
+                             at_most=MAX_THREADS, metavar="N")
     show_progress: bool | None = setting(None, "progress bars: None only on a terminal", cli=False)
 
     # what a resumed run takes from the new config; everything else comes from its run.json
@@ -252,7 +260,7 @@ SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "disti
 
 # settings added after run.json files were first written, with the value that reproduces what a run
 # whose run.json predates them did (so that it resumes as it was trained)
-ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True}
+ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True, "sample_rate": 1.0, "processes": 1}
 
 # settings whose None means "chosen from the data": a resumed run that leaves one unset keeps the
 # value its run.json holds (runs from before the choice saved min_count 5, the old default)
@@ -353,6 +361,21 @@ class TrainConfig:
         if self.distil.unlabeled and batching != "sentences":
             raise SamesenseError(f"unlabeled sentences go with a loss over all groups (the margin-softmax family), "
                                  f"not {self.loss.loss}, whose batches are whole groups")
+
+    def check_scale(self, needs_head: bool) -> None:
+        """What sampled and sharded class centres go with (`needs_head`: the loss scores classes)."""
+        sampled, split = self.loss.sample_rate < 1.0, self.run.processes > 1
+        if not (sampled or split):
+            return
+        what = "sampled class centres (--sample-rate)" if sampled else "a run over several processes (--processes)"
+        if not needs_head:
+            raise SamesenseError(f"{what}: only with a loss over all groups (the margin-softmax family), "
+                                 f"not {self.loss.loss}")
+        if self.loss.center_loss or self.loss.orthogonal:
+            raise SamesenseError(f"{what}: not with --center-loss or --orthogonal, which read every centre "
+                                 "each step")
+        if split and (self.distil.teacher or self.distil.unlabeled):
+            raise SamesenseError("distillation runs in one process: leave out --processes")
 
     def check_files(self) -> None:
         """What a run that reads its data from files needs besides check()."""

@@ -19,8 +19,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 
+from .. import distributed
 from ..console import progress, say
 from ..data import plural
 from ..errors import SamesenseError
@@ -32,6 +34,7 @@ from .checkpoint import RUN_CONFIG, RunState, load_checkpoint, read_checkpoint_m
 from .config import CHOSEN_FROM_DATA, RunConfig, TrainConfig, learning_rate
 from .data import MIN_VAL_QUERIES, TrainData, TrainGroups, examples, prepare_data
 from .plots import plot_curve, write_log
+from .processes import train_in_processes
 from .step import Trainable, build, epoch_batches, make_batch, train_step
 from .teacher import attach_teacher
 
@@ -47,7 +50,15 @@ def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoc
     None reads cfg.data's files. on_epoch: called with every epoch's record after it is saved;
     returning False ends the run there (early stopping, a search pruning a trial). teacher: an
     encoder to distil from (anything with encode, dim and fingerprint), instead of the one
-    cfg.distil.teacher names."""
+    cfg.distil.teacher names.
+
+    With cfg.run.processes > 1 the run is split over that many processes (processes.py), which
+    read their data from cfg's files."""
+    if cfg.run.processes != distributed.world_size():
+        if distributed.active():
+            raise SamesenseError(f"--processes {cfg.run.processes} in a group of {distributed.world_size()} processes")
+        return train_in_processes(cfg, train, data is not None or on_epoch is not None or teacher is not None)
+    leader = distributed.rank() == 0  # speaks, evaluates, saves the model, writes the checkpoint
     cfg, meta = open_run(cfg)
     if cfg.run.threads:
         torch.set_num_threads(cfg.run.threads)
@@ -66,7 +77,7 @@ def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoc
     if meta:
         state = load_checkpoint(run / "checkpoint", parts)
         say(f"resuming {run} after epoch {state.epoch}" + (f", step {state.step_in_epoch}" if state.step_in_epoch else ""))
-    else:
+    elif leader:
         atomic_write_json(run / RUN_CONFIG, cfg.to_dict())
     announce(cfg, data, parts)
     parts.model.info = {"loss": parts.loss.name, "scale": parts.loss.scale, "margin": parts.loss.margin,
@@ -81,16 +92,17 @@ def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoc
     while state.epoch < cfg.optim.epochs and not state.stopped:
         epoch = state.epoch + 1
         train_epoch(cfg, data, parts, state, epoch, checkpoint)
-        record = evaluate_epoch(cfg, data, parts, state, epoch)
-        improved = keep_best(run, parts, state, record, data.chooses_epoch)
+        record = distributed.broadcast(evaluate_epoch(cfg, data, parts, state, epoch) if leader else None)
+        improved = keep_best(run, parts, state, record, data.chooses_epoch, save=leader)
         state.history.append(record)
         state.end_epoch(epoch)
         if on_epoch is not None and on_epoch(record) is False:
             state.stopped = f"stopped by on_epoch after epoch {epoch}"
         checkpoint()
-        write_log(run, state.history)
-        plot_curve(run, state.history, f"{parts.loss.name}, {summary['train_groups']} groups",
-                   f"validation ({validation_groups(data)})")
+        if leader:
+            write_log(run, state.history)
+            plot_curve(run, state.history, f"{parts.loss.name}, {summary['train_groups']} groups",
+                       f"validation ({validation_groups(data)})")
         report_epoch(cfg, record, improved, data.chooses_epoch)
     return finish(run, state, data.chooses_epoch)
 
@@ -181,10 +193,15 @@ def train_epoch(cfg: TrainConfig, data: TrainData, parts: Trainable, state: RunS
     started = time.perf_counter()
     bar = progress(range(state.step_in_epoch, len(batches)), desc=f"epoch {epoch}/{cfg.optim.epochs}",
                    unit="batch", show=cfg.run.show_progress, initial=state.step_in_epoch, total=len(batches))
+    rank, shares = distributed.rank(), distributed.world_size()
     for step in bar:
         for group in parts.optimizer.param_groups:
             group["lr"] = learning_rate(cfg, state.global_step, total_steps)
         rows = batches[step]
+        if shares > 1:  # this process's part of the batch; a last batch too small to split is left out
+            if len(rows) < shares:
+                continue
+            rows = np.array_split(rows, shares)[rank]
         value, correct, counted = train_step(parts, make_batch(parts, data, labels, rows, cfg.run.device))
         state.global_step += 1
         state.step_in_epoch = step + 1
@@ -192,7 +209,7 @@ def train_epoch(cfg: TrainConfig, data: TrainData, parts: Trainable, state: RunS
         state.epoch_seen += len(rows)
         state.epoch_correct += correct
         state.epoch_counted += counted
-        state.sentences_seen += len(rows)
+        state.sentences_seen += len(batches[step])  # by all the processes
         if step % 20 == 0 or step + 1 == len(batches):
             elapsed = state.train_seconds + time.perf_counter() - started
             bar.set_postfix(loss=f"{state.epoch_loss_sum / state.epoch_seen:.3f}",
@@ -226,12 +243,15 @@ def evaluate_epoch(cfg: TrainConfig, data: TrainData, parts: Trainable, state: R
     return record
 
 
-def keep_best(run: Path, parts: Trainable, state: RunState, record: dict, choose: bool) -> bool:
+def keep_best(run: Path, parts: Trainable, state: RunState, record: dict, choose: bool, save: bool = True) -> bool:
     """Save the model when validation top-1 improved, or at every epoch when validation is too small
-    to choose one (not `choose`: the last is kept); say whether it was saved."""
+    to choose one (not `choose`: the last is kept); say whether it was kept. `save` False: only
+    note it (a run's other processes; the first saves)."""
     if choose and record["val_top1"] <= state.best_top1:
         return False
     state.best_top1, state.best_epoch = record["val_top1"], record["epoch"]
+    if not save:
+        return True
     parts.model.info.update(best_epoch=record["epoch"], train_seconds=round(state.train_seconds, 2),
                             **{k: v for k, v in record.items() if k.startswith("val_")})
     parts.model.save(run / "model")

@@ -13,9 +13,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import distributed
 from ..batch import Batch
 from ..errors import SamesenseError
-from ..heads import CosineHead
+from ..heads import CosineHead, SampledCosineHead, ShardedCosineHead
 from ..losses import CenterLoss, DistillationTerm, Loss, LossTerm, OrthogonalPenalty, make_loss
 from ..model import SentenceModel
 from ..samplers import group_batches, sentence_batches
@@ -29,7 +30,7 @@ class Trainable:
     loss: Loss
     head: nn.Module | None  # only for losses over classes (the margin-softmax family)
     terms: list[LossTerm] = field(default_factory=list)  # added to the loss: center loss, orthogonal
-    optimizer: torch.optim.Optimizer | None = None
+    optimizer: "Optimizers | None" = None
 
     def checkpointed(self) -> dict[str, nn.Module]:
         """The modules whose state a checkpoint keeps, by a stable name."""
@@ -45,7 +46,8 @@ def build(cfg: TrainConfig, data: TrainData) -> Trainable:
     model = SentenceModel.build(data.tokenizer, cfg.model.encoder_config(), cfg.model.pooling,
                                 cfg.model.projection).to(device)
     loss = make_loss(cfg.loss.loss, dim=model.dim, scale=cfg.loss.scale, margin=cfg.loss.margin).to(device)
-    head = CosineHead(data.train.num_groups, model.dim).to(device) if loss.needs_head else None
+    cfg.check_scale(loss.needs_head)
+    head = make_head(cfg, data.train.num_groups, model.dim).to(device) if loss.needs_head else None
     if cfg.data.hard_negatives and loss.batching != "groups":
         raise SamesenseError(f"hard negatives need a loss over batches of groups (contrastive, triplet, "
                              f"pair), not {cfg.loss.loss}")
@@ -60,9 +62,66 @@ def build(cfg: TrainConfig, data: TrainData) -> Trainable:
         terms.append(DistillationTerm(model.dim, data.teacher.shape[1], cfg.distil.distil_weight,
                                       cfg.distil.distil_objective).to(device))
     parts = Trainable(model, loss, head, terms)
-    params = [p for module in (model, head, loss, *terms) if module is not None for p in module.parameters()]
-    parts.optimizer = torch.optim.Adam(params, lr=cfg.optim.lr)
+    sparse = head is not None and head.sparse
+    params = [p for module in (model, None if sparse else head, loss, *terms) if module is not None
+              for p in module.parameters()]
+    parts.optimizer = Optimizers(torch.optim.Adam(params, lr=cfg.optim.lr),
+                                 torch.optim.SparseAdam(list(head.parameters()), lr=cfg.optim.lr) if sparse else None)
+    if distributed.rank():  # the same start everywhere; then each process its own dropout and samples
+        torch.manual_seed(cfg.optim.seed + 7919 * distributed.rank())
     return parts
+
+
+def make_head(cfg: TrainConfig, num_classes: int, dim: int) -> nn.Module:
+    """Every class centre (the article's head); a sample of them each step; or this process's share."""
+    shards = distributed.world_size()
+    if shards > 1:
+        if num_classes < shards:
+            raise SamesenseError(f"{num_classes} groups cannot be split over {shards} processes")
+        return ShardedCosineHead(num_classes, dim, cfg.loss.sample_rate, distributed.rank(), shards)
+    if cfg.loss.sample_rate < 1.0:
+        return SampledCosineHead(num_classes, dim, cfg.loss.sample_rate)
+    return CosineHead(num_classes, dim)
+
+
+class Optimizers:
+    """Several torch optimizers stepped as one (Adam, and SparseAdam for a sampled head's sparse
+    gradients), with one state dict numbered as a single optimizer's would be, so that a checkpoint
+    of a run with one optimizer reads the same as before."""
+
+    def __init__(self, *optimizers: torch.optim.Optimizer | None):
+        self.parts = [o for o in optimizers if o is not None]
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return [group for o in self.parts for group in o.param_groups]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for o in self.parts:
+            o.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        for o in self.parts:
+            o.step()
+
+    def state_dict(self) -> dict:
+        state, groups, offset = {}, [], 0
+        for o in self.parts:
+            part = o.state_dict()
+            state.update({pid + offset: slots for pid, slots in part["state"].items()})
+            groups += [{**g, "params": [pid + offset for pid in g["params"]]} for g in part["param_groups"]]
+            offset += sum(len(g["params"]) for g in part["param_groups"])
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, saved: dict) -> None:
+        groups, offset = list(saved["param_groups"]), 0
+        for o in self.parts:
+            mine = [groups.pop(0) for _ in o.param_groups]
+            count = sum(len(g["params"]) for g in mine)
+            o.load_state_dict({"state": {pid - offset: slots for pid, slots in saved["state"].items()
+                                         if offset <= pid < offset + count},
+                               "param_groups": [{**g, "params": [pid - offset for pid in g["params"]]} for g in mine]})
+            offset += count
 
 
 def epoch_batches(cfg: TrainConfig, data: TrainData, loss: Loss, epoch: int) -> list[np.ndarray]:
@@ -92,11 +151,13 @@ def train_step(parts: Trainable, batch: Batch) -> tuple[float, int, int]:
     if parts.head is not None:  # over the rows of a group: unlabeled ones (label < 0) have no class
         labelled = batch.labels >= 0
         batch.logits, batch.targets = parts.head(batch.embeddings[labelled], batch.labels[labelled])
+        batch.sharded = parts.head.sharded
     loss = parts.loss(batch)
     for term in parts.terms:
         loss = loss + term(batch)
     parts.optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    distributed.sum_gradients([parts.model, parts.loss, *parts.terms])  # the replicated parts
     parts.optimizer.step()
     return (loss.item(), *training_hits(batch))
 
@@ -104,6 +165,8 @@ def train_step(parts: Trainable, batch: Batch) -> tuple[float, int, int]:
 def training_hits(batch: Batch) -> tuple[int, int]:
     """Training accuracy of a batch: the head's best class, or else whether each group sentence's
     nearest neighbour in the batch is of its group."""
+    if batch.sharded:  # every process's rows, against classes split between processes
+        return distributed.sharded_hits(batch.logits, batch.targets), len(batch.targets)
     if batch.logits is not None:
         return int((batch.logits.argmax(1) == batch.targets).sum()), len(batch.targets)
     z, labels = batch.embeddings.detach(), batch.labels

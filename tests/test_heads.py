@@ -1,0 +1,89 @@
+"""The heads: dense centres, a sample of them each step (Partial FC), this process's share."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from samesense.batch import Batch
+from samesense.heads import CosineHead, SampledCosineHead
+from samesense.losses import AMSoftmaxLoss, AAMSoftmaxLoss, MarginSoftmaxLoss, SimplerASoftmaxLoss
+from samesense.train.step import Optimizers
+
+
+def margin_value(loss, logits, targets):
+    return loss(Batch(rows=np.arange(len(targets)), features={}, labels=targets, logits=logits, targets=targets))
+
+
+@pytest.mark.parametrize("loss", [MarginSoftmaxLoss(), AMSoftmaxLoss(), AAMSoftmaxLoss(), SimplerASoftmaxLoss()],
+                         ids=lambda loss: loss.name)
+def test_sampled_loss_equals_the_dense_loss_at_rate_1(loss):
+    torch.manual_seed(0)
+    dense = CosineHead(40, 8).double()
+    sampled = SampledCosineHead(40, 8, sample_rate=1.0).double()
+    sampled.weight.data.copy_(dense.weight.data)
+    z = F.normalize(torch.randn(24, 8, dtype=torch.float64), dim=-1).requires_grad_()
+    labels = torch.randint(0, 40, (24,))
+
+    value = margin_value(loss, *dense(z, labels))
+    grad_z, grad_w = torch.autograd.grad(value, [z, dense.weight])
+    sampled_value = margin_value(loss, *sampled(z, labels))
+    sampled_z, sampled_w = torch.autograd.grad(sampled_value, [z, sampled.weight])
+
+    assert sampled_w.is_sparse  # the gradient names the rows it touches
+    assert torch.allclose(value, sampled_value, atol=1e-12)
+    assert torch.allclose(grad_z, sampled_z, atol=1e-12)
+    assert torch.allclose(grad_w, sampled_w.to_dense(), atol=1e-12)
+
+
+def test_a_sample_holds_every_positive_and_the_rate_of_all_classes():
+    head = SampledCosineHead(1000, 4, sample_rate=0.1)
+    labels = torch.tensor([3, 3, 997, 500, 12])
+    torch.manual_seed(1)
+    index = head.sampled(labels)
+    assert len(index) == math.ceil(0.1 * 1000) and index.unique().numel() == len(index)
+    assert set(labels.tolist()) <= set(index.tolist()) and torch.equal(index, index.sort().values)
+    # the draw is torch's generator: the same state (as a checkpoint restores it) draws the same classes
+    z = F.normalize(torch.randn(5, 4), dim=-1)
+    torch.manual_seed(1)
+    logits, targets = head(z, labels)
+    assert logits.shape == (5, 100) and torch.equal(index[targets], labels)
+    # more positives than the rate: they alone are scored
+    many = torch.arange(0, 1000, 5)
+    assert torch.equal(head.sampled(many), many)
+
+
+def test_sparse_adam_leaves_the_centres_a_step_did_not_see_untouched():
+    torch.manual_seed(0)
+    head = SampledCosineHead(500, 6, sample_rate=0.02)
+    optimizer = Optimizers(torch.optim.SparseAdam(list(head.parameters()), lr=0.1))
+    before = head.weight.detach().clone()
+    z = F.normalize(torch.randn(4, 6), dim=-1)
+    labels = torch.tensor([1, 2, 3, 4])
+    seen = set()
+    for _ in range(3):
+        state = torch.get_rng_state()
+        seen |= set(head.sampled(labels).tolist())
+        torch.set_rng_state(state)
+        optimizer.zero_grad()
+        margin_value(AMSoftmaxLoss(), *head(z, labels)).backward()
+        optimizer.step()
+    changed = set(torch.nonzero((head.weight.detach() != before).any(1)).squeeze(1).tolist())
+    assert changed and changed <= seen and len(seen) < 500 // 3
+    moments = optimizer.parts[0].state[head.weight]["exp_avg"]
+    assert set(torch.nonzero(moments.abs().sum(1)).squeeze(1).tolist()) == changed
+
+
+def test_several_optimizers_save_and_load_as_one():
+    a, b = torch.nn.Linear(3, 2), torch.nn.Embedding(10, 2, sparse=True)
+    both = Optimizers(torch.optim.Adam(a.parameters()), torch.optim.SparseAdam(list(b.parameters())))
+    (a(torch.ones(1, 3)).sum() + b(torch.tensor([1, 4])).sum()).backward()
+    both.step()
+    saved = both.state_dict()
+    assert sorted(saved["state"]) == [0, 1, 2] and [g["params"] for g in saved["param_groups"]] == [[0, 1], [2]]
+    again = Optimizers(torch.optim.Adam(a.parameters()), torch.optim.SparseAdam(list(b.parameters())))
+    again.load_state_dict(saved)
+    assert torch.equal(again.parts[1].state[b.weight]["exp_avg"], both.parts[1].state[b.weight]["exp_avg"])
+    assert len(again.param_groups) == 2
