@@ -1,0 +1,183 @@
+"""Millions of groups: what one training step costs (forward, backward and update, batch 256) and the
+peak memory of a process, at 10k, 100k and 1M groups, for the dense head (every centre), the sampled
+head (--sample-rate 0.1, Partial FC) and the centres split over 2 processes (--processes 2).
+
+    python benchmarks/scale.py [--groups 10000 100000 1000000] [--steps 20]
+    python benchmarks/scale.py --quick      # a smoke run: small sizes, docs left alone
+
+Each setting runs in a fresh process (peak memory is the process's maximum resident set, from
+getrusage, so settings must not share one), with the default encoder (char GRU, 128 units) on
+random token ids of 16 to 32 characters and uniform random group labels: the head and its optimizer
+are what grows with the number of groups. One thread a process (the 2-process setting uses both
+cores). Step time: median of --steps steps after 3 warm-up steps. Writes its section of
+docs/benchmarks.md, docs/results/scale.json and docs/img/scale.png (not with --quick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, machine, table, write_section  # noqa: E402
+
+from samesense.files import atomic_save_png, atomic_write_json  # noqa: E402
+
+RESULTS_JSON = REPO / "docs" / "results" / "scale.json"
+PLOT = REPO / "docs" / "img" / "scale.png"
+SETTINGS = {"dense": (1.0, 1), "sampled 0.1": (0.1, 1), "2 processes": (1.0, 2), "2 processes, sampled 0.1": (0.1, 2)}
+VOCAB = [chr(0x4E00 + i) for i in range(3000)]  # a Chinese character vocabulary's size
+BATCH = 256
+
+
+def measure(groups: int, sample_rate: float, steps: int) -> dict:
+    """In this process (one of a group, when torch.distributed is set up): step times and peak memory."""
+    from samesense import distributed
+    from samesense.batch import Batch
+    from samesense.tokenize import make_tokenizer
+    from samesense.train import TrainConfig
+    from samesense.train.step import build, train_step
+
+    torch.set_num_threads(1)
+    cfg = TrainConfig.of(out="unused", sample_rate=sample_rate, processes=distributed.world_size())
+    tokenizer = make_tokenizer(cfg.model.tokenizer_config(10_000), None)
+    tokenizer.fit(VOCAB * 5)
+    data = SimpleNamespace(train=SimpleNamespace(num_groups=groups), tokenizer=tokenizer, teacher=None)
+    parts = build(cfg, data)
+    rng = np.random.default_rng([1, distributed.rank()])
+    rows = BATCH // distributed.world_size()
+    times = []
+    for step in range(steps + 3):
+        ids = [list(rng.integers(2, len(tokenizer), rng.integers(16, 33))) for _ in range(rows)]
+        labels = torch.from_numpy(rng.integers(0, groups, rows))
+        batch = Batch(rows=np.arange(rows), features=parts.model.features(ids, "cpu"), labels=labels)
+        distributed.barrier()
+        started = time.perf_counter()
+        train_step(parts, batch)
+        distributed.barrier()
+        if step >= 3:
+            times.append(time.perf_counter() - started)
+    return {"step_ms": 1000 * statistics.median(times),
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def worker(rank: int, groups: int, sample_rate: float, steps: int, port: int, results: str) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    result = measure(groups, sample_rate, steps)
+    Path(f"{results}.{rank}").write_text(json.dumps(result))
+    dist.destroy_process_group()
+
+
+def one_setting(groups: int, sample_rate: float, processes: int, steps: int) -> dict:
+    """Run in a child process: `python scale.py --child ...`; its JSON line back."""
+    command = [sys.executable, __file__, "--child", str(groups), str(sample_rate), str(processes), str(steps)]
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"{groups} groups, rate {sample_rate}, {processes} processes failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def child(groups: int, sample_rate: float, processes: int, steps: int) -> None:
+    if processes == 1:
+        print(json.dumps(measure(groups, sample_rate, steps)))
+        return
+    import tempfile
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as folder:
+        results = f"{folder}/result"
+        mp.start_processes(worker, args=(groups, sample_rate, steps, port, results), nprocs=2, start_method="spawn")
+        parts = [json.loads(Path(f"{results}.{r}").read_text()) for r in range(2)]
+    print(json.dumps({"step_ms": parts[0]["step_ms"], "peak_mb": max(p["peak_mb"] for p in parts)}))
+
+
+def plot(results: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, by_groups in results["settings"].items():
+        sizes = sorted(int(g) for g in by_groups)
+        left.plot(sizes, [by_groups[str(g)]["step_ms"] for g in sizes], marker="o", label=name)
+        right.plot(sizes, [by_groups[str(g)]["peak_mb"] / 1024 for g in sizes], marker="o", label=name)
+    for axis, label in ((left, "step time (ms, batch 256)"), (right, "peak memory per process (GB)")):
+        axis.set_xscale("log")
+        axis.set_xlabel("groups")
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+    left.legend()
+    fig.suptitle("Training step cost by number of groups")
+    fig.tight_layout()
+    atomic_save_png(fig, PLOT)
+
+
+def report(results: dict) -> str:
+    sizes = results["groups"]
+    header = ["setting"] + [f"{g:,} groups: step ms / peak GB" for g in sizes]
+    rows = [[name] + [f"{by[str(g)]['step_ms']:.1f} / {by[str(g)]['peak_mb'] / 1024:.2f}" for g in sizes]
+            for name, by in results["settings"].items()]
+    sampled = results["settings"]["sampled 0.1"]
+    ratio = sampled[str(sizes[-1])]["step_ms"] / sampled[str(sizes[0])]["step_ms"]
+    return "\n".join([
+        f"`python benchmarks/scale.py` on {results['machine']}: one training step (forward, backward, update; "
+        f"batch {BATCH}, default char GRU encoder, 128-d, on random token ids and labels), median of "
+        f"{results['steps']} steps, one thread a process; peak memory is the largest resident set of a process.",
+        "",
+        table(header, rows),
+        "",
+        f"Sampled head at {sizes[-1]:,} groups: {ratio:.2f}x its step time at {sizes[0]:,} (target: within 2x). "
+        "The dense head reads and updates every centre each step (and Adam's two slots for each); the sampled one "
+        "scores 10% of them and SparseAdam updates only those; two processes each hold half the centres and half "
+        "the batch.",
+        "",
+        "![step time and memory](img/scale.png)",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--groups", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        groups, rate, processes, steps = args.child
+        child(int(groups), float(rate), int(processes), int(steps))
+        return
+    sizes, steps = ([1000, 10_000], 3) if args.quick else (args.groups, args.steps)
+    results = {"machine": machine(), "steps": steps, "groups": sizes, "settings": {}}
+    for name, (rate, processes) in SETTINGS.items():
+        for groups in sizes:
+            result = one_setting(groups, rate, processes, steps)
+            results["settings"].setdefault(name, {})[str(groups)] = result
+            print(f"{name:26s} {groups:>9,} groups: {result['step_ms']:8.1f} ms/step, "
+                  f"peak {result['peak_mb'] / 1024:.2f} GB", flush=True)
+    if args.quick:
+        return
+    atomic_write_json(RESULTS_JSON, results)
+    plot(results)
+    write_section("scale", report(results))
+
+
+if __name__ == "__main__":
+    main()
