@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -98,9 +97,9 @@ def child(groups: int, sample_rate: float, processes: int, steps: int) -> None:
 
     import torch.multiprocessing as mp
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from samesense.distributed import free_port
+
+    port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         results = f"{folder}/result"
         mp.start_processes(worker, args=(groups, sample_rate, steps, port, results), nprocs=2, start_method="spawn")

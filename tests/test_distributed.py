@@ -1,8 +1,6 @@
 """Class centres split over two processes (gloo, on this machine): the loss and every gradient equal
 one process's, and a run over two processes trains, checkpoints and resumes."""
 
-import json
-import socket
 
 import numpy as np
 import pytest
@@ -22,12 +20,6 @@ from samesense.train.step import training_hits
 
 CLASSES, DIM, ROWS = 30, 8, 21  # 21 rows: the two processes' parts differ in length
 LOSSES = ["am-softmax", "aam-softmax", "softmax", "simpler-a-softmax"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def problem():
@@ -72,7 +64,7 @@ def sharded_worker(rank, port, folder):
 
 
 def test_two_process_sharded_loss_and_gradients_equal_one_process(tmp_path):
-    mp.start_processes(sharded_worker, args=(free_port(), str(tmp_path)), nprocs=2, start_method="spawn")
+    mp.start_processes(sharded_worker, args=(distributed.free_port(), str(tmp_path)), nprocs=2, start_method="spawn")
     ranks = [load_file(str(tmp_path / f"rank-{r}.safetensors")) for r in range(2)]
     for name in LOSSES:
         inputs, encoder, labels = problem()

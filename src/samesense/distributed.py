@@ -14,6 +14,7 @@ Outside a process group every function here is the single-process case: rank 0 o
 from __future__ import annotations
 
 import json
+import socket
 
 import torch
 import torch.distributed as dist
@@ -30,6 +31,13 @@ def rank() -> int:
 
 def world_size() -> int:
     return dist.get_world_size() if active() else 1
+
+
+def free_port() -> int:
+    """A free TCP port on this machine, for spawned processes to meet on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def shard_range(num_classes: int, shard: int, shards: int) -> tuple[int, int]:

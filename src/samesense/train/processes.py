@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import socket
 
 import torch
 import torch.distributed as dist
@@ -55,9 +54,7 @@ def train_in_processes(cfg: TrainConfig, train, given_objects: bool) -> dict | N
     cfg.check()
     cfg.check_files()
     cfg.check_scale(LOSSES[cfg.loss.loss].needs_head)  # here, rather than once in every process
-    with socket.socket() as probe:  # a free port for the processes to meet on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = distributed.free_port()
     context = mp.get_context("spawn")
     outbox = context.SimpleQueue()
     try:
