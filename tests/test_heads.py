@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from samesense.batch import Batch
 from samesense.heads import CosineHead, SampledCosineHead
 from samesense.losses import AMSoftmaxLoss, AAMSoftmaxLoss, MarginSoftmaxLoss, SimplerASoftmaxLoss
-from samesense.train.step import Optimizers
+from samesense.train.optim import Optimizers, RowAdam
 
 
 def margin_value(loss, logits, targets):
@@ -55,10 +55,10 @@ def test_a_sample_holds_every_positive_and_the_rate_of_all_classes():
     assert torch.equal(head.sampled(many), many)
 
 
-def test_sparse_adam_leaves_the_centres_a_step_did_not_see_untouched():
+def test_row_adam_leaves_the_centres_a_step_did_not_see_untouched():
     torch.manual_seed(0)
     head = SampledCosineHead(500, 6, sample_rate=0.02)
-    optimizer = Optimizers(torch.optim.SparseAdam(list(head.parameters()), lr=0.1))
+    optimizer = Optimizers(RowAdam(head.parameters(), lr=0.1))
     before = head.weight.detach().clone()
     z = F.normalize(torch.randn(4, 6), dim=-1)
     labels = torch.tensor([1, 2, 3, 4])
@@ -78,12 +78,35 @@ def test_sparse_adam_leaves_the_centres_a_step_did_not_see_untouched():
 
 def test_several_optimizers_save_and_load_as_one():
     a, b = torch.nn.Linear(3, 2), torch.nn.Embedding(10, 2, sparse=True)
-    both = Optimizers(torch.optim.Adam(a.parameters()), torch.optim.SparseAdam(list(b.parameters())))
+    both = Optimizers(torch.optim.Adam(a.parameters()), RowAdam(b.parameters()))
     (a(torch.ones(1, 3)).sum() + b(torch.tensor([1, 4])).sum()).backward()
     both.step()
     saved = both.state_dict()
     assert sorted(saved["state"]) == [0, 1, 2] and [g["params"] for g in saved["param_groups"]] == [[0, 1], [2]]
-    again = Optimizers(torch.optim.Adam(a.parameters()), torch.optim.SparseAdam(list(b.parameters())))
+    again = Optimizers(torch.optim.Adam(a.parameters()), RowAdam(b.parameters()))
     again.load_state_dict(saved)
     assert torch.equal(again.parts[1].state[b.weight]["exp_avg"], both.parts[1].state[b.weight]["exp_avg"])
     assert len(again.param_groups) == 2
+
+
+def test_row_adam_makes_sparse_adams_updates():
+    """RowAdam is SparseAdam written with row gathers: the same weights and moments, step after
+    step, with rows repeated within a batch and rows left out."""
+    torch.manual_seed(3)
+    start = torch.randn(50, 8)
+    ours, theirs = torch.nn.Embedding(50, 8, sparse=True), torch.nn.Embedding(50, 8, sparse=True)
+    ours.weight.data.copy_(start)
+    theirs.weight.data.copy_(start)
+    row_adam, sparse_adam = RowAdam(ours.parameters(), lr=0.05), torch.optim.SparseAdam(list(theirs.parameters()), lr=0.05)
+    for step in range(5):
+        rows = torch.randint(0, 20, (12,))  # rows 20..49 never seen; repeats summed
+        target = torch.randn(12, 8)
+        for module, optimizer in ((ours, row_adam), (theirs, sparse_adam)):
+            optimizer.zero_grad()
+            ((module(rows) - target) ** 2).sum().backward()
+            optimizer.step()
+        torch.testing.assert_close(ours.weight, theirs.weight, rtol=1e-6, atol=1e-7)
+    for slot in ("exp_avg", "exp_avg_sq"):
+        torch.testing.assert_close(row_adam.state[ours.weight][slot], sparse_adam.state[theirs.weight][slot])
+    assert row_adam.state[ours.weight]["step"] == 5
+    assert torch.equal(ours.weight[20:], start[20:])

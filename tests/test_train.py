@@ -158,7 +158,7 @@ def test_regularisers_hard_negatives_and_spectra_are_logged(synthetic_files, tmp
 @pytest.mark.parametrize("loss,sample_rate", [("pair", 1.0), ("a-softmax", 1.0), ("am-softmax", 0.3)])
 def test_resume_at_an_epoch_end_matches_a_straight_run(loss, sample_rate, synthetic_files, tmp_path):
     """Random negatives (pair), the annealing step (A-Softmax), and the sampled centres and their
-    SparseAdam slots (--sample-rate) must survive a resume."""
+    RowAdam slots (--sample-rate) must survive a resume."""
     train_file, test_file = synthetic_files
     common = dict(train=[str(train_file)], val=str(test_file), min_count=1, embed_dim=16, hidden_dim=16,
                   batch_size=32, show_progress=False, loss=loss, spectra=False, sample_rate=sample_rate)

@@ -40,14 +40,14 @@ class SampledCosineHead(CosineHead):
     """Partial FC (An et al., 2021): each step scores the batch's own classes plus a uniform sample
     of the others, `sample_rate` of all classes, so that step time and the logits' memory stop
     growing with the number of groups. The sampled centres are read with a sparse embedding
-    lookup, so the gradient is sparse too, and an optimizer for sparse gradients (SparseAdam)
-    updates only the centres the step saw: no pass over the million that it did not.
+    lookup, so the gradient is sparse too, and an optimizer for sparse gradients (train/optim.py:
+    RowAdam) updates only the centres the step saw: no pass over the million that it did not.
 
     The sample comes from torch's global generator, which checkpoints keep: a resumed run draws
     the same classes. At sample_rate 1 it scores every class, as CosineHead does.
     """
 
-    sparse = True  # its weight's gradient is sparse: train it with SparseAdam
+    sparse = True  # its weight's gradient is sparse: train it with RowAdam
 
     def __init__(self, num_classes: int, dim: int, sample_rate: float = 0.1):
         super().__init__(num_classes, dim)
@@ -68,12 +68,14 @@ class SampledCosineHead(CosineHead):
         return priority.topk(keep, sorted=False).indices.sort().values
 
     def scores(self, z: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """(batch, len(index)) cosines, row-major: the loss and the argmax read it along rows, and
+        on a transposed view each of those passes was several times slower."""
         rows = F.embedding(index, self.weight, sparse=True)
-        return F.normalize(rows, dim=-1) @ z.t()
+        return z @ F.normalize(rows, dim=-1).t()
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         index = self.sampled(labels)
-        return self.scores(z, index).t(), torch.searchsorted(index, labels)
+        return self.scores(z, index), torch.searchsorted(index, labels)
 
     def extra_repr(self) -> str:
         return f"classes={self.weight.shape[0]}, sample_rate={self.sample_rate:g}"
@@ -100,7 +102,7 @@ class ShardedCosineHead(SampledCosineHead):
 
     def scores(self, z: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         if not self.sparse:
-            return F.normalize(self.weight, dim=-1) @ z.t()
+            return z @ F.normalize(self.weight, dim=-1).t()
         return super().scores(z, index)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -110,7 +112,7 @@ class ShardedCosineHead(SampledCosineHead):
         owned = (local >= 0) & (local < size)
         index = self.sampled(local[owned])
         targets = torch.searchsorted(index, local.clamp(0, size - 1))
-        return self.scores(z, index).t(), torch.where(owned, targets, torch.full_like(targets, -1))
+        return self.scores(z, index), torch.where(owned, targets, torch.full_like(targets, -1))
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, first={self.first}"

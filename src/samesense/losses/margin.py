@@ -9,9 +9,11 @@ Labels stay integers: the target cosine is gathered and written back with scatte
 (batch, classes) matrix is built, and logsumexp keeps it stable at s = 30.
 
 Each loss overrides `target_logit` and nothing else (A-Softmax also anneals, so it counts steps).
-psi is computed by autograd on the (batch,) target cosines; the (batch, classes) part, where the
-time goes with tens of thousands of classes, is one hand-written function with the textbook
-gradient s * (softmax - onehot), which saves several passes over that matrix.
+psi is computed by autograd on the (batch,) target cosines, with its slope dpsi/dcos_t (every psi
+here is elementwise); the (batch, classes) part, where the time goes with tens of thousands of
+classes, is one hand-written function with the textbook gradient s * (softmax - onehot) in which
+the target column takes s * (p_t - 1) * dpsi/dcos_t: no second (batch, classes) gradient for the
+gathered target cosines, filled with zeros and added, as autograd's gather would make.
 """
 
 from __future__ import annotations
@@ -29,28 +31,28 @@ from .base import Loss
 class SparseMarginCrossEntropy(torch.autograd.Function):
     """mean_i [ logsumexp_j(s * l_ij) - s * psi_i ], l = cos with the target entry replaced by psi.
 
-    Gradients: d/dcos_ij = s * p_ij / n for j != t_i (zero at the target, whose cosine acts only
-    through psi), d/dpsi_i = s * (p_it - 1) / n, with p = softmax(s * l).
+    Gradients: d/dcos_ij = s * p_ij / n for j != t_i, and at the target, whose cosine acts only
+    through psi, s * (p_it - 1) / n * dpsi/dcos_it, with p = softmax(s * l).
     """
 
     @staticmethod
-    def forward(ctx, cos: torch.Tensor, psi: torch.Tensor, labels: torch.Tensor, scale: float) -> torch.Tensor:
+    def forward(ctx, cos: torch.Tensor, psi: torch.Tensor, slope: torch.Tensor, labels: torch.Tensor,
+                scale: float) -> torch.Tensor:
         index = labels.view(-1, 1)
         logits = (cos * scale).scatter_(1, index, psi.view(-1, 1) * scale)
         lse = torch.logsumexp(logits, dim=1)
-        ctx.save_for_backward(logits, lse, index)
+        ctx.save_for_backward(logits, lse, index, slope)
         ctx.scale = scale
         return (lse - psi * scale).mean()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: torch.Tensor):
-        logits, lse, index = ctx.saved_tensors
-        probs = (logits - lse[:, None]).exp_()  # a new tensor: the saved logits stay intact
+        logits, lse, index, slope = ctx.saved_tensors
+        probs = logits.sub_(lse[:, None]).exp_()  # in place: the saved logits are needed only here, once
         coef = grad * ctx.scale / logits.shape[0]
-        grad_psi = coef * (probs.gather(1, index).squeeze(1) - 1.0)
-        grad_cos = probs.mul_(coef).scatter_(1, index, 0.0)
-        return grad_cos, grad_psi, None, None
+        target = coef * (probs.gather(1, index).squeeze(1) - 1.0) * slope
+        return probs.mul_(coef).scatter_(1, index, target.view(-1, 1)), None, None, None, None
 
 
 class ShardedMarginCrossEntropy(torch.autograd.Function):
@@ -64,7 +66,8 @@ class ShardedMarginCrossEntropy(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, cos: torch.Tensor, psi: torch.Tensor, targets: torch.Tensor, scale: float) -> torch.Tensor:
+    def forward(ctx, cos: torch.Tensor, psi: torch.Tensor, slope: torch.Tensor, targets: torch.Tensor,
+                scale: float) -> torch.Tensor:
         owned = targets >= 0
         index = targets.clamp_min(0).view(-1, 1)
         logits = cos * scale
@@ -74,20 +77,20 @@ class ShardedMarginCrossEntropy(torch.autograd.Function):
         total = distributed.all_reduce((logits - top[:, None]).exp().sum(1))
         lse = top + total.log()
         target = distributed.all_reduce(torch.where(owned, psi, torch.zeros_like(psi)))
-        ctx.save_for_backward(logits, lse, index, owned)
+        ctx.save_for_backward(logits, lse, index, owned, slope)
         ctx.scale = scale
         return (lse - target * scale).mean()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: torch.Tensor):
-        logits, lse, index, owned = ctx.saved_tensors
-        probs = (logits - lse[:, None]).exp_()
+        logits, lse, index, owned, slope = ctx.saved_tensors
+        probs = logits.sub_(lse[:, None]).exp_()
         coef = grad * ctx.scale / logits.shape[0]
-        grad_psi = torch.where(owned, coef * (probs.gather(1, index).squeeze(1) - 1.0), torch.zeros_like(lse))
         grad_cos = probs.mul_(coef)
-        grad_cos.scatter_(1, index, torch.where(owned, 0.0, grad_cos.gather(1, index).squeeze(1)).view(-1, 1))
-        return grad_cos, grad_psi, None, None
+        kept = grad_cos.gather(1, index).squeeze(1)  # an ordinary column where another share holds the class
+        target = torch.where(owned, (kept - coef) * slope, kept)
+        return grad_cos.scatter_(1, index, target.view(-1, 1)), None, None, None, None
 
 
 class MarginSoftmaxLoss(Loss):
@@ -107,10 +110,18 @@ class MarginSoftmaxLoss(Loss):
     def forward(self, batch: Batch) -> torch.Tensor:
         """batch.logits: (batch, classes) cosines from the head; batch.targets: each row's column."""
         cos, targets = batch.logits, batch.targets
-        psi = self.target_logit(cos.gather(1, targets.clamp_min(0).view(-1, 1)).squeeze(1))
+        psi, slope = self.target_and_slope(cos.detach().gather(1, targets.clamp_min(0).view(-1, 1)).squeeze(1))
         if batch.sharded:  # targets < 0: the class is in another process's share
-            return ShardedMarginCrossEntropy.apply(cos, psi, targets, self.scale)
-        return SparseMarginCrossEntropy.apply(cos, psi, targets, self.scale)
+            return ShardedMarginCrossEntropy.apply(cos, psi, slope, targets, self.scale)
+        return SparseMarginCrossEntropy.apply(cos, psi, slope, targets, self.scale)
+
+    def target_and_slope(self, cos_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """psi(theta_t) and dpsi/dcos_t, by autograd on the (batch,) target cosines alone."""
+        cos_t = cos_t.requires_grad_()
+        with torch.enable_grad():
+            psi = self.target_logit(cos_t)
+            slope, = torch.autograd.grad(psi.sum(), cos_t)
+        return psi.detach(), slope
 
     def extra_repr(self) -> str:
         return f"scale={self.scale}, margin={self.margin}"

@@ -78,7 +78,7 @@ def write_state(folder: Path, parts: Trainable, state: RunState, tokens: list[st
     tensors = {f"{name}.{k}": v for name, module in parts.checkpointed().items()
                for k, v in module.state_dict().items()}
     optim = parts.optimizer.state_dict()
-    numbers = []  # slots that are Python numbers (SparseAdam's step): given back as numbers, not tensors
+    numbers = []  # slots that are Python numbers (RowAdam's step): given back as numbers, not tensors
     for pid, slots in optim["state"].items():
         for name, value in slots.items():
             if not torch.is_tensor(value):
