@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from samesense.errors import SamesenseError
@@ -96,3 +97,21 @@ def test_bad_bucket_settings_are_refused():
         CharTokenizer(unknown_buckets=-1)
     with pytest.raises(SamesenseError, match="unknown_buckets must be at most"):
         make_tokenizer({"type": "char", "unknown_buckets": 10**9})
+
+
+def test_token_ids_are_compact_rows_that_add_up():
+    from samesense.tokenize import TokenIds
+
+    rows = [[5, 6, 7], [1], [8, 9]]
+    ids = TokenIds.of(rows)
+    assert len(ids) == 3 and [r.tolist() for r in ids] == rows and ids[-1].tolist() == [8, 9]
+    assert ids.flat.dtype == np.int32 and ids.nbytes == 6 * 4 + 4 * 8
+    both = ids + TokenIds.of([[4], [2, 3]])
+    assert [r.tolist() for r in both] == rows + [[4], [2, 3]]
+    assert both == TokenIds.of(rows + [[4], [2, 3]]) and both != ids
+    with pytest.raises(IndexError):
+        ids[3]
+    tok = CharTokenizer(min_count=1, max_len=4).fit(["你好世界啊", "abc"])
+    texts = ["你好世界啊", "", "abc", "zz"] * 10
+    assert [r.tolist() for r in tok.tokenize_compact(texts, chunk=3)] == tok.tokenize(texts)
+    assert len(tok.tokenize_compact([])) == 0

@@ -16,7 +16,7 @@ from samesense.errors import DataError, SamesenseError
 from samesense.evaluate import evaluate_groups
 from samesense.train import TrainConfig, TrainGroups, prepare_data, train
 
-TIMING = {"train_seconds", "sentences_per_second"}  # the only fields two equal runs may differ in
+TIMING = {"train_seconds", "sentences_per_second", "peak_rss_mb"}  # the only fields two equal runs may differ in
 
 
 def same_records(a: list[dict], b: list[dict]) -> None:

@@ -170,7 +170,7 @@ def test_a_run_reads_rare_training_tokens_as_their_buckets():
     tok = data.tokenizer
     assert tok.unknown_buckets == 16 and set(tok.tokens[2:]) == {"reset", "pin", "card"}
     rare = data.token_ids[3][1:]  # stolen, zq: seen once, so each is read as its bucket
-    assert rare == [len(tok.tokens) + bucket_of(word, 16) for word in ("stolen", "zq")]
+    assert rare.tolist() == [len(tok.tokens) + bucket_of(word, 16) for word in ("stolen", "zq")]
 
 
 INT_SETTINGS = [f for section in SECTIONS.values() for f in fields(section) if f.type in ("int", "int | None")]

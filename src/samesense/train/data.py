@@ -22,7 +22,7 @@ import numpy as np
 from ..data import (Groups, groups_error, has_partner, load_groups, plural, read_groups, read_sentences,
                     require_rankable, require_training_groups, split_groups)
 from ..errors import SamesenseError
-from ..tokenize import Tokenizer, make_tokenizer
+from ..tokenize import TokenIds, Tokenizer, make_tokenizer
 from .config import TrainConfig
 
 
@@ -57,7 +57,7 @@ class TrainData:
     train: Groups
     val: Groups
     tokenizer: Tokenizer
-    token_ids: list[list[int]]  # training sentences, then hard negatives
+    token_ids: TokenIds  # training sentences, then hard negatives, then unlabeled sentences
     row_labels: np.ndarray  # a group label per row; hard negatives get -1, -2, ... (no group)
     hard_negatives: dict[int, np.ndarray] = field(default_factory=dict)  # group -> its rows
     watched: dict[str, Groups] = field(default_factory=dict)
@@ -114,12 +114,12 @@ def prepare_data(cfg: TrainConfig, given: TrainGroups | TrainData | None = None,
     tokenizer = make_tokenizer(cfg.model.tokenizer_config(len(train_groups)), tokens)
     if tokens is None:  # unlabeled text widens the vocabulary: the teacher teaches its words too
         tokenizer.fit(train_groups.sentences + unlabeled)
-    token_ids = tokenizer.tokenize(train_groups.sentences)
+    token_ids = tokenizer.tokenize_compact(train_groups.sentences, cfg.run.show_progress)
     row_texts = list(train_groups.sentences)
-    row_labels, hard_negatives = add_hard_negatives(given.hard_negatives, train_groups, tokenizer, token_ids,
-                                                    row_texts)
-    unlabeled_rows = np.arange(len(token_ids), len(token_ids) + len(unlabeled), dtype=np.int64)
-    token_ids += tokenizer.tokenize(unlabeled)
+    row_labels, hard_negatives, negative_ids = add_hard_negatives(given.hard_negatives, train_groups, tokenizer,
+                                                                  row_texts)
+    unlabeled_rows = np.arange(len(row_texts), len(row_texts) + len(unlabeled), dtype=np.int64)
+    token_ids = TokenIds.concatenate([token_ids, TokenIds.of(negative_ids), tokenizer.tokenize_compact(unlabeled)])
     row_texts += unlabeled
     row_labels = np.concatenate([row_labels, np.full(len(unlabeled_rows), -1, np.int64)])  # in no group
     return TrainData(train_groups, val, tokenizer, token_ids, row_labels, hard_negatives, given.watched, given,
@@ -175,19 +175,20 @@ def examples(names: list[str], shown: int = 3) -> str:
 
 
 def add_hard_negatives(negatives: Groups | None, train_groups: Groups, tokenizer: Tokenizer,
-                       token_ids: list[list[int]], row_texts: list[str]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """Append the hard negatives' token ids to `token_ids` (and texts to `row_texts`); return every
-    row's label (a hard negative's is -1, -2, ...: in no group) and each group's hard-negative rows."""
+                       row_texts: list[str]) -> tuple[np.ndarray, dict[int, np.ndarray], list[list[int]]]:
+    """Append the hard negatives' texts to `row_texts`; return every row's label (a hard
+    negative's is -1, -2, ...: in no group), each group's hard-negative rows, and their token ids."""
     row_labels = [int(label) for label in train_groups.labels]
     rows: dict[int, list[int]] = {}
+    token_ids: list[list[int]] = []
     if negatives is not None:
         index = {name: label for label, name in enumerate(train_groups.names)}
         for sentence, label in zip(negatives.sentences, negatives.labels):
             group = index.get(negatives.names[label])
             if group is None:  # a group held out for validation, or not in training at all
                 continue
-            rows.setdefault(group, []).append(len(token_ids))
-            row_labels.append(len(train_groups) - len(token_ids) - 1)  # -1, -2, ...: in no group
+            rows.setdefault(group, []).append(len(row_texts))
+            row_labels.append(len(train_groups) - len(row_texts) - 1)  # -1, -2, ...: in no group
             token_ids.append(tokenizer.encode(sentence))
             row_texts.append(sentence)
-    return np.asarray(row_labels, dtype=np.int64), {g: np.asarray(r) for g, r in rows.items()}
+    return np.asarray(row_labels, dtype=np.int64), {g: np.asarray(r) for g, r in rows.items()}, token_ids

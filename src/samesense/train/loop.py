@@ -29,6 +29,7 @@ from ..errors import SamesenseError
 from ..evaluate import open_set_ranking
 from ..files import atomic_write_json
 from ..losses import LOSSES
+from ..memory import peak_rss_mb
 from ..monitor import weight_spectra
 from .checkpoint import RUN_CONFIG, RunState, load_checkpoint, read_checkpoint_meta, save_checkpoint, saved_config
 from .config import CHOSEN_FROM_DATA, RunConfig, TrainConfig, learning_rate
@@ -152,6 +153,9 @@ def announce(cfg: TrainConfig, data: TrainData, parts: Trainable) -> None:
         + (f"; distilling from {cfg.distil.teacher or 'the given teacher'} ({data.teacher.shape[1]}-d, "
            f"{cfg.distil.distil_objective}, weight {cfg.distil.distil_weight:g})" if data.teacher is not None else "")
         + (f"; {s['skipped_empty']} empty sentences skipped" if s["skipped_empty"] else ""))
+    say(f"memory: token ids {data.token_ids.nbytes / 2**20:.1f} MB, class centres "
+        f"{sum(p.numel() * p.element_size() for p in parts.head.parameters()) / 2**20 if parts.head else 0:.1f} MB "
+        f"(and Adam's two moments each), process peak so far {peak_rss_mb():.0f} MB")
     if data.held_out:  # never trained on: say which, so that no group is left out silently
         total = data.train.num_groups + len(data.held_out)
         say(f"held out of training for validation (--val-fraction {cfg.data.val_fraction:g}): "
@@ -234,6 +238,7 @@ def evaluate_epoch(cfg: TrainConfig, data: TrainData, parts: Trainable, state: R
               **{f"val_{k}": v for k, v in scores.items()}, "watch_top1": watched,
               "lr": parts.optimizer.param_groups[0]["lr"], "train_seconds": round(state.train_seconds, 2),
               "sentences_per_second": round(state.sentences_seen / max(state.train_seconds, 1e-9), 1),
+              "peak_rss_mb": round(peak_rss_mb()),
               **parts.loss.log_values()}
     if cfg.run.spectra:
         weights = {"encoder": model.encoder}
