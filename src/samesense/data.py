@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import zlib
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -155,7 +156,9 @@ def read_lines(path: str | os.PathLike) -> Iterator[tuple[int, str]]:
 
 
 def read_groups(path: str | os.PathLike, normalize: bool = True) -> Groups:
-    records, skipped = [], 0
+    # labels straight into an int64 array and each group id kept once: no (id, sentence) tuple
+    # and no id string a line, which at millions of lines held more memory than the sentences
+    sentences, labels, index, skipped = [], array("q"), {}, 0
     for number, text in read_lines(path):
         fields = text.split("\t")
         if len(fields) != 2:
@@ -167,8 +170,9 @@ def read_groups(path: str | os.PathLike, normalize: bool = True) -> Groups:
         if not sentence:
             skipped += 1
             continue
-        records.append((gid, sentence))
-    return Groups.from_records(records, skipped, [str(path)])
+        sentences.append(sentence)
+        labels.append(index.setdefault(gid, len(index)))
+    return Groups(sentences, np.frombuffer(labels, dtype=np.int64).copy(), list(index), skipped, [str(path)])
 
 
 def read_pairs(path: str | os.PathLike, normalize: bool = True) -> Pairs:
@@ -270,16 +274,20 @@ def load_groups(paths: str | os.PathLike | Sequence[str | os.PathLike], fmt: str
         paths = [paths]
     if fmt not in ("auto", "groups", "pairs"):
         raise SamesenseError(f"unknown format {fmt!r}: use auto, groups or pairs")
-    records, skipped = [], 0
+    sentences, labels, index, skipped = [], [], {}, 0
     for path in paths:
         kind = sniff_format(path) if fmt == "auto" else fmt
         if kind == "pairs":
             part = pairs_to_groups(read_pairs(path, normalize), positive_at)
         else:
             part = read_groups(path, normalize)
-        records += [(part.names[label], s) for s, label in zip(part.sentences, part.labels)]
+        # a group id already read from an earlier file is the same group: labels by first appearance
+        label_of = np.array([index.setdefault(name, len(index)) for name in part.names], dtype=np.int64)
+        sentences += part.sentences
+        labels.append(label_of[part.labels] if len(part.labels) else part.labels)
         skipped += part.skipped_empty
-    return Groups.from_records(records, skipped, [str(p) for p in paths])
+    return Groups(sentences, np.concatenate(labels) if labels else np.zeros(0, np.int64), list(index), skipped,
+                  [str(p) for p in paths])
 
 
 def split_groups(groups: Groups, fraction: float, seed: int) -> tuple[Groups, Groups]:
