@@ -99,7 +99,7 @@ def run(args) -> dict:
                     break
     return {"machine": machine(), "spec": vars(spec), "sample_rate": args.sample_rate, "batch_size": args.batch_size,
             "threads": args.threads, "minutes": args.minutes, "eval_minutes": args.eval_minutes,
-            "epoch_steps": len(batches), "epochs": epoch, "data": prepared,
+            "epoch_steps": len(batches), "epochs": epoch, "note": args.note, "data": prepared,
             "bm25": bm25, "curve": curve}
 
 
@@ -139,7 +139,8 @@ def report_run(results: dict) -> list[str]:
         f"`datasets/synthetic.py`), sampled head {results['sample_rate']:g}, batch {results['batch_size']}, default "
         f"GRU, {results['threads']} thread(s), trained for {results['minutes']:g} minutes ({last['steps']:,} steps; an "
         f"epoch is {results['epoch_steps']:,}); validation: {d['val_groups']:,} groups never seen in training "
-        f"({d['val_sentences']:,} sentences), each ranked against all others.",
+        f"({d['val_sentences']:,} sentences), each ranked against all others."
+        + (f" {results['note']}" if results.get("note") else ""),
         "",
         f"Reading and tokenizing the training file: {d['seconds']} s, token ids {d['token_ids_mb']} MB, process peak "
         f"{d['peak_mb'] / 1024:.2f} GB after it. Peak of the whole run: {max(p['peak_mb'] for p in curve) / 1024:.2f} GB "
@@ -187,7 +188,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--folder", default="benchmarks/out/synthetic")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--note", default="", help="what else ran on the machine, for the docs")
+    parser.add_argument("--from-json", action="store_true",
+                        help="rewrite the docs section and plot from the results file (--note: for the --groups run)")
     args = parser.parse_args()
+    if args.from_json:
+        runs = json.loads(RESULTS_JSON.read_text())["runs"]
+        for r in runs:
+            if args.note and r["spec"]["groups"] == args.groups:
+                r["note"] = args.note
+        atomic_write_json(RESULTS_JSON, {"runs": runs})
+        plot(runs, PLOT)
+        write_section("scale run", report(runs))
+        return
     if args.quick:
         args.groups, args.eval_minutes, args.folder = 20_000, args.minutes / 4, "benchmarks/out/synthetic-quick"
         args.minutes = min(args.minutes, 1.0) if "--minutes" not in sys.argv else args.minutes
