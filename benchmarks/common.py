@@ -31,6 +31,17 @@ def data_path(relative: str) -> str:
     return str(path)
 
 
+def bm25_open_set(tests: dict, language: str = "auto") -> dict:
+    """BM25's open-set top-1/5/10 on each Groups of `tests` (name -> Groups), the reference line
+    the benchmarks measure in their own run."""
+    from samesense.baselines.bm25 import BM25Ranker
+    from samesense.evaluate import ranking_scores
+
+    ranker = BM25Ranker(language)
+    return {name: ranking_scores(ranker.neighbours(groups.sentences, 10), groups.labels)
+            for name, groups in tests.items()}
+
+
 def write_section(name: str, markdown: str, doc: Path = DOC) -> None:
     _write_section(name, markdown, doc)
 

@@ -27,12 +27,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ARTICLE_TOP1, REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, data_path, machine, table, throughput, write_section  # noqa: E402
+from common import ARTICLE_TOP1, REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, bm25_open_set, data_path, machine, table, throughput, write_section  # noqa: E402
 
 import samesense  # noqa: E402
-from samesense.baselines.bm25 import BM25Ranker  # noqa: E402
 from samesense.data import read_groups  # noqa: E402
-from samesense.evaluate import evaluate_groups, ranking_scores  # noqa: E402
+from samesense.evaluate import evaluate_groups  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
 
@@ -177,10 +176,8 @@ def main() -> None:
     results: dict = {"machine": machine(), "epochs": args.epochs, "open_set": {}, "training": {}, "note": args.note}
 
     # BM25, measured here on the same files
-    ranker, bm25 = BM25Ranker("zh"), {}
     started = time.perf_counter()
-    for name, groups in tests.items():
-        bm25[name] = ranking_scores(ranker.neighbours(groups.sentences, 10), groups.labels)
+    bm25 = bm25_open_set(tests, "zh")
     print(f"BM25 done in {time.perf_counter() - started:.0f}s: "
           + ", ".join(f"{t} {s['top1']:.4f}" for t, s in bm25.items()), flush=True)
     results["open_set"]["BM25 (jieba words)"] = bm25

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, machine, table, write_section  # noqa: E402
 
 from samesense.files import atomic_save_png, atomic_write_json  # noqa: E402
+from samesense.memory import peak_rss_mb  # noqa: E402
 
 RESULTS_JSON = REPO / "docs" / "results" / "scale.json"
 PLOT = REPO / "docs" / "img" / "scale.png"
@@ -68,7 +68,7 @@ def measure(groups: int, sample_rate: float, steps: int) -> dict:
         if step >= 3:
             times.append(time.perf_counter() - started)
     return {"step_ms": 1000 * statistics.median(times),
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_mb": peak_rss_mb()}
 
 
 def worker(rank: int, groups: int, sample_rate: float, steps: int, port: int, results: str) -> None:

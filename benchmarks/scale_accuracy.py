@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, data_path, machine, table, write_section  # noqa: E402
+from common import REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, bm25_open_set, data_path, machine, table, write_section  # noqa: E402
 
 RESULTS_JSON = REPO / "docs" / "results" / "scale_accuracy.json"
 
@@ -38,19 +38,6 @@ def train_one(rate: float, args: argparse.Namespace) -> dict:
     return {"rate": rate, "best_epoch": result["best_epoch"], "train_seconds": round(result["train_seconds"], 1),
             "dev_top1": result["val_top1"], "tests": scores,
             "epoch_seconds": [r["train_seconds"] for r in result["history"]]}
-
-
-def bm25_scores() -> dict:
-    from samesense.baselines.bm25 import BM25Ranker
-    from samesense.data import read_groups
-    from samesense.evaluate import ranking_scores
-
-    ranker = BM25Ranker()
-    out = {}
-    for name, path in ZH_TESTS.items():
-        groups = read_groups(data_path(path))
-        out[name] = ranking_scores(ranker.neighbours(groups.sentences, 10), groups.labels)
-    return out
 
 
 def report(results: dict) -> str:
@@ -97,6 +84,7 @@ def main() -> None:
     parser.add_argument("--note", default="", help="what else ran on the machine, for the docs")
     parser.add_argument("--from-json", action="store_true", help="rewrite the docs section from the results file")
     args = parser.parse_args()
+    from samesense.data import read_groups
     from samesense.files import atomic_write_json
 
     if args.from_json:
@@ -109,7 +97,8 @@ def main() -> None:
     with ProcessPoolExecutor(args.jobs) as pool:
         runs = list(pool.map(train_one, args.rates, [args] * len(args.rates)))
     results = {"machine": machine(), "epochs": args.epochs, "threads": args.threads, "jobs": args.jobs,
-               "note": args.note, "runs": runs, "bm25": bm25_scores()}
+               "note": args.note, "runs": runs,
+               "bm25": bm25_open_set({name: read_groups(data_path(p)) for name, p in ZH_TESTS.items()}, "zh")}
     for r in runs:
         print(f"rate {r['rate']:g}: dev {r['dev_top1']:.4f}, " + ", ".join(
             f"{t} {s['top1']:.4f}" for t, s in r["tests"].items()), flush=True)

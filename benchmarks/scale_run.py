@@ -26,11 +26,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, machine, table, write_section  # noqa: E402
+from common import REPO, bm25_open_set, machine, table, write_section  # noqa: E402
 
-from samesense.baselines.bm25 import BM25Ranker  # noqa: E402
 from samesense.datasets.synthetic import SyntheticSpec, write_synthetic  # noqa: E402
-from samesense.evaluate import open_set_ranking, ranking_scores  # noqa: E402
+from samesense.evaluate import open_set_ranking  # noqa: E402
 from samesense.files import atomic_save_png, atomic_write_json  # noqa: E402
 from samesense.memory import peak_rss_mb  # noqa: E402
 from samesense.train import TrainConfig  # noqa: E402
@@ -55,10 +54,7 @@ def synthetic_files(folder: Path, spec: SyntheticSpec) -> tuple[Path, Path]:
 
 
 def validate(parts, data) -> dict:
-    parts.model.eval()
-    scores = open_set_ranking(parts.model.encode(data.val.sentences, 512), data.val.labels)
-    parts.model.train()
-    return scores
+    return open_set_ranking(parts.model.encode(data.val.sentences, 512), data.val.labels)  # encode: eval mode
 
 
 def run(args) -> dict:
@@ -73,7 +69,7 @@ def run(args) -> dict:
                 "token_ids_mb": round(data.token_ids.nbytes / 2**20, 1), "sentences": len(data.train),
                 "groups": data.train.num_groups, "val_sentences": len(data.val), "val_groups": data.val.num_groups}
     print(f"data: {prepared}", flush=True)
-    bm25 = ranking_scores(BM25Ranker().neighbours(data.val.sentences, 10), data.val.labels)
+    bm25 = bm25_open_set({"val": data.val})["val"]
     print(f"BM25 on the validation groups: {bm25}", flush=True)
 
     parts = build(cfg, data)

@@ -106,7 +106,7 @@ def test_token_ids_are_compact_rows_that_add_up():
     ids = TokenIds.of(rows)
     assert len(ids) == 3 and [r.tolist() for r in ids] == rows and ids[-1].tolist() == [8, 9]
     assert ids.flat.dtype == np.int32 and ids.nbytes == 6 * 4 + 4 * 8
-    both = ids + TokenIds.of([[4], [2, 3]])
+    both = TokenIds.concatenate([ids, TokenIds.of([[4], [2, 3]])])
     assert [r.tolist() for r in both] == rows + [[4], [2, 3]]
     assert both == TokenIds.of(rows + [[4], [2, 3]]) and both != ids
     with pytest.raises(IndexError):

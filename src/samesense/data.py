@@ -284,7 +284,7 @@ def load_groups(paths: str | os.PathLike | Sequence[str | os.PathLike], fmt: str
         # a group id already read from an earlier file is the same group: labels by first appearance
         label_of = np.array([index.setdefault(name, len(index)) for name in part.names], dtype=np.int64)
         sentences += part.sentences
-        labels.append(label_of[part.labels] if len(part.labels) else part.labels)
+        labels.append(label_of[part.labels])
         skipped += part.skipped_empty
     return Groups(sentences, np.concatenate(labels) if labels else np.zeros(0, np.int64), list(index), skipped,
                   [str(p) for p in paths])

@@ -66,7 +66,7 @@ def mostly_chinese(texts: list[str]) -> bool:
 class TokenIds(Sequence):
     """The token ids of many sentences in two numpy arrays (all ids end to end, and where each
     sentence starts), instead of a Python list of int lists: a training set of millions of
-    sentences in ~4 bytes a token, not ~40. Row i is an int32 array; rows add up with `+`."""
+    sentences in ~4 bytes a token, not ~40. Row i is an int32 array."""
 
     def __init__(self, flat: np.ndarray, offsets: np.ndarray):
         self.flat, self.offsets = flat, offsets
@@ -99,9 +99,6 @@ class TokenIds(Sequence):
         return np.array_equal(self.flat, other.flat) and np.array_equal(self.offsets, other.offsets)
 
     __hash__ = None  # mutable arrays inside: equal by value, so not hashable
-
-    def __add__(self, other: "TokenIds") -> "TokenIds":
-        return TokenIds.concatenate([self, other])
 
     @property
     def nbytes(self) -> int:
