@@ -16,14 +16,7 @@ from samesense.errors import DataError, SamesenseError
 from samesense.evaluate import evaluate_groups
 from samesense.train import TrainConfig, TrainGroups, prepare_data, train
 
-TIMING = {"train_seconds", "sentences_per_second", "peak_rss_mb"}  # the only fields two equal runs may differ in
-
-
-def same_records(a: list[dict], b: list[dict]) -> None:
-    """Two histories epoch by epoch: every logged value equal, timings aside."""
-    assert [r["epoch"] for r in a] == [r["epoch"] for r in b]
-    for ra, rb in zip(a, b):
-        assert {k: v for k, v in ra.items() if k not in TIMING} == {k: v for k, v in rb.items() if k not in TIMING}
+from records import TIMING, same_records
 
 
 def same_weights(run_a, run_b) -> None:
