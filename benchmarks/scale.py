@@ -63,7 +63,7 @@ def measure(groups: int, sample_rate: float, steps: int) -> dict:
         batch = Batch(rows=np.arange(rows), features=parts.model.features(ids, "cpu"), labels=labels)
         distributed.barrier()
         started = time.perf_counter()
-        train_step(parts, batch)
+        train_step(parts, [batch])
         distributed.barrier()
         if step >= 3:
             times.append(time.perf_counter() - started)

@@ -82,7 +82,7 @@ def run(args) -> dict:
         batches = epoch_batches(cfg, data, parts.loss, epoch)
         for rows in batches:
             tick = time.perf_counter()
-            value, _, _ = train_step(parts, make_batch(parts, data, labels, rows, "cpu"))
+            value, _, _ = train_step(parts, [make_batch(parts, data, labels, rows, "cpu")])
             trained += time.perf_counter() - tick
             steps, loss_sum = steps + 1, loss_sum + value
             if trained >= next_eval or trained >= args.minutes * 60:

@@ -83,3 +83,30 @@ def write_sentence_transformers_folder(path: Path, pooling: dict | None = None, 
         (path / "config_sentence_transformers.json").write_text(json.dumps(
             {"prompts": {"query": prompt}, "default_prompt_name": "query"}))
     return path
+
+
+def write_pretrained_folder(path: Path, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789", layers: int = 2,
+                            dropout: float = 0.0) -> Path:
+    """A tiny random BERT in the Hugging Face layout (config.json, tokenizer files, model.safetensors),
+    as --pretrained reads one: 16-d, `layers` layers, a WordPiece vocabulary of single characters (and
+    their ## continuations), so any word of `alphabet` is read character by character. Dropout 0 by
+    default, so that equal runs are equal whatever the order of their steps."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    path.mkdir(parents=True, exist_ok=True)
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", *alphabet, *(f"##{c}" for c in alphabet)]
+    vocab = {token: i for i, token in enumerate(tokens)}
+    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]",
+                                                             special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                            sep_token="[SEP]", model_max_length=64).save_pretrained(path)
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=layers, num_attention_heads=2,
+                         intermediate_size=32, max_position_embeddings=64, hidden_dropout_prob=dropout,
+                         attention_probs_dropout_prob=dropout)).save_pretrained(path)
+    return path

@@ -177,13 +177,16 @@ def test_resume_at_an_epoch_end_matches_a_straight_run(loss, sample_rate, synthe
 
 
 def test_learning_rate_schedules():
+    """learning_rate gives the share of each group's base rate: the schedule, after any warm-up."""
     from samesense.train import learning_rate
 
-    for schedule, middle in (("constant", 1e-3), ("cosine", 5e-4), ("linear", 5e-4)):
+    for schedule, middle in (("constant", 1.0), ("cosine", 0.5), ("linear", 0.5)):
         cfg = TrainConfig.of(train=["x"], out="y", lr=1e-3, lr_schedule=schedule)
-        assert learning_rate(cfg, 0, 100) == pytest.approx(1e-3)
+        assert learning_rate(cfg, 0, 100) == pytest.approx(1.0)
         assert learning_rate(cfg, 50, 100) == pytest.approx(middle)
-        assert learning_rate(cfg, 100, 100) == pytest.approx(1e-3 if schedule == "constant" else 0.0, abs=1e-12)
+        assert learning_rate(cfg, 100, 100) == pytest.approx(1.0 if schedule == "constant" else 0.0, abs=1e-12)
+    warm = TrainConfig.of(train=["x"], out="y", warmup_steps=10)
+    assert [learning_rate(warm, step, 100) for step in (0, 4, 9, 50)] == pytest.approx([0.1, 0.5, 1.0, 1.0])
     with pytest.raises(SamesenseError, match="lr_schedule must be one of"):
         TrainConfig.of(train=["x"], out="y", lr_schedule="step").check()
 

@@ -241,6 +241,10 @@ def make_tokenizer(config: dict, tokens: list[str] | None = None,
     """A tokenizer from settings with a `type` (TrainConfig's tokenizer_config, a legacy folder's)."""
     config = dict(config)
     kind = config.pop("type", None)
+    if kind == "pretrained":  # a pretrained transformer's own (encoders/transformer.py)
+        from .encoders import PretrainedTokenizer
+
+        return build(PretrainedTokenizer, {**config, "tokens": tokens}, where)
     if not isinstance(kind, str) or kind not in TOKENIZERS:
         raise SamesenseError(f"{where}: unknown tokenizer {kind!r}: choose from {', '.join(TOKENIZERS)}")
     return build(TOKENIZERS[kind], {**config, "tokens": tokens}, where)

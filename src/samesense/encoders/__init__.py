@@ -7,7 +7,10 @@ from .base import Features, TorchComponent
 from .gru import GRUEncoder
 from .pooling import POOLINGS, Pooling
 from .projection import Projection
+from .transformer import PretrainedTokenizer, TransformerEncoder
 
-ENCODERS = {cls.type: cls for cls in (GRUEncoder,)}  # what `train --encoder` can build from scratch
+# what `train --encoder` builds: a GRU from scratch, a pretrained transformer (--pretrained) to fine-tune
+ENCODERS = {cls.type: cls for cls in (GRUEncoder, TransformerEncoder)}
 
-__all__ = ["ENCODERS", "Features", "GRUEncoder", "POOLINGS", "Pooling", "Projection", "TorchComponent"]
+__all__ = ["ENCODERS", "Features", "GRUEncoder", "POOLINGS", "Pooling", "PretrainedTokenizer", "Projection", "TorchComponent",
+           "TransformerEncoder"]

@@ -133,7 +133,12 @@ class ModelConfig:
                                    at_most=MAX_UNKNOWN_BUCKETS, metavar="N")
     normalize: bool = setting(True, "full-width to half-width, lower case, one space (--no-normalize: "
                               "keep text as it is)")
-    encoder: str = setting("gru", "encoder architecture", choices=_encoders)
+    encoder: str = setting("gru", "encoder architecture: gru (trained from scratch, fast) or transformer (a pretrained "
+                           "one fine-tuned: --pretrained)", choices=_encoders)
+    pretrained: str | None = setting(None, "the pretrained transformer to fine-tune (--encoder transformer): a folder in "
+                                     "the Hugging Face layout (config.json, tokenizer files, model.safetensors), or "
+                                     "minilm (all-MiniLM-L6-v2, English); its own tokenizer replaces --tokenizer",
+                                     metavar="DIR_OR_NAME")
     embed_dim: int = setting(128, "token embedding size", at_least=1, at_most=MAX_DIM)
     hidden_dim: int = setting(128, "GRU units (the sentence vector's size; doubled if bidirectional)", at_least=1,
                               at_most=MAX_DIM)
@@ -141,9 +146,10 @@ class ModelConfig:
     bidirectional: bool = setting(False, "read the sentence both ways")
     dropout: float = setting(0.2, "dropout on token embeddings while training (0 in the article); groups "
                              "unseen in training rank better with it", at_least=0.0, at_most=1.0)
-    pooling: str = setting("max", "sentence vector: the max of the encoder's outputs over the sentence, its "
-                           "final state (last, the article's choice), their mean, or the first token's "
-                           "output (cls); max ranks better in docs/benchmarks.md", choices=_poolings)
+    pooling: str | None = setting(None, "sentence vector: the max of the encoder's outputs over the sentence, its "
+                                  "final state (last, the article's choice), their mean, or the first token's "
+                                  "output (cls); default max for the GRU (it ranks better in docs/benchmarks.md), "
+                                  "mean for a transformer", choices=_poolings)
     projection: int | None = setting(None, "add a linear map of the sentence vector to this size", at_least=1,
                                      at_most=MAX_DIM, metavar="DIM")
 
@@ -153,11 +159,30 @@ class ModelConfig:
             return self.min_count
         return next(count for at_least, count in AUTO_MIN_COUNT if train_sentences >= at_least)
 
+    @property
+    def fine_tuned(self) -> bool:
+        """A pretrained transformer fine-tuned, not an encoder trained from scratch."""
+        return self.encoder == "transformer"
+
+    def pooling_mode(self) -> str:
+        return self.pooling or ("mean" if self.fine_tuned else "max")
+
+    def check_pretrained(self) -> None:
+        if self.fine_tuned and not self.pretrained:
+            raise SamesenseError("--encoder transformer fine-tunes a pretrained model: give --pretrained DIR or minilm")
+        if self.pretrained and not self.fine_tuned:
+            raise SamesenseError(f"--pretrained is for --encoder transformer, not {self.encoder}")
+
     def tokenizer_config(self, train_sentences: int) -> dict:
+        if self.fine_tuned:  # the pretrained model's own vocabulary: nothing to fit or count
+            return {"type": "pretrained", "source": self.pretrained, "max_len": self.max_len,
+                    "normalize": self.normalize}
         return {"type": self.tokenizer, "max_len": self.max_len, "min_count": self.min_count_for(train_sentences),
                 "normalize": self.normalize, "unknown_buckets": self.unknown_buckets}
 
     def encoder_config(self) -> dict:
+        if self.fine_tuned:
+            return {"type": "transformer", "source": self.pretrained}
         return {"type": self.encoder, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
                 "num_layers": self.num_layers, "bidirectional": self.bidirectional, "dropout": self.dropout}
 
@@ -181,6 +206,10 @@ class LossConfig:
     center_loss: float = setting(0.0, "add center loss with this weight (0: off)", at_least=0.0, metavar="WEIGHT")
     orthogonal: float = setting(0.0, "add BigGAN's off-diagonal orthogonal penalty on the class centres "
                                 "with this beta (0: off)", at_least=0.0, metavar="BETA")
+    centre_init: str | None = setting(None, "class centres to start from: random, or each group's mean vector by the "
+                                      "untrained encoder (means); default: means for a pretrained transformer, whose "
+                                      "vectors already say much, random otherwise",
+                                      choices=lambda: ["random", "means"])
     sample_rate: float = setting(1.0, "share of the class centres each step scores (Partial FC): the batch's own "
                                  "groups plus a uniform sample of the others; below 1 the untouched centres cost "
                                  "nothing (sparse updates): for hundreds of thousands to millions of groups, e.g. "
@@ -216,7 +245,17 @@ class OptimConfig:
     batch_size: int = setting(100, "sentences a step", at_least=1, at_most=MAX_BATCH)
     epochs: int = setting(10, "passes over the training data (with --resume: the new total)", at_least=1,
                           at_most=MAX_EPOCHS)
-    lr: float = setting(1e-3, "Adam learning rate", at_least=1e-12)
+    lr: float | None = setting(None, "Adam learning rate of the encoder (default 1e-3; 5e-5 for a pretrained "
+                               "transformer)", at_least=1e-12)
+    head_lr: float | None = setting(None, "learning rate of the class centres (default: --lr; 1e-3 for a pretrained "
+                                    "transformer, whose centres are new while its body is not)", at_least=1e-12)
+    warmup_steps: int = setting(0, "raise the learning rates linearly from 0 over this many steps first",
+                                at_least=0, at_most=INT64_MAX, metavar="STEPS")
+    freeze_layers: int = setting(0, "keep a pretrained transformer's embeddings (1) and lowest layers (2, 3, ...) "
+                                 "as they are", at_least=0, at_most=MAX_LAYERS, metavar="N")
+    accumulate: int = setting(1, "split each batch into this many parts, one forward and backward each, "
+                              "gradients summed: the step of the whole batch in less memory (losses over all "
+                              "groups)", at_least=1, at_most=MAX_BATCH, metavar="N")
     lr_schedule: str = setting("constant", "keep the rate, or decay it to zero over all epochs",
                                choices=lambda: list(LR_SCHEDULES))
     seed: int = setting(0, "seed for initialisation, order and held-out groups", at_least=0, at_most=INT64_MAX)
@@ -260,7 +299,9 @@ SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "disti
 
 # settings added after run.json files were first written, with the value that reproduces what a run
 # whose run.json predates them did (so that it resumes as it was trained)
-ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True, "sample_rate": 1.0, "processes": 1}
+ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True, "sample_rate": 1.0, "processes": 1,
+               "pretrained": None, "centre_init": None, "head_lr": None, "warmup_steps": 0, "freeze_layers": 0,
+               "accumulate": 1}
 
 # settings whose None means "chosen from the data": a resumed run that leaves one unset keeps the
 # value its run.json holds (runs from before the choice saved min_count 5, the old default)
@@ -352,6 +393,10 @@ class TrainConfig:
                 problem = setting_problem(f.name, getattr(values, f.name), f.type, f.metadata)
                 if problem:
                     raise SamesenseError(problem)
+        self.model.check_pretrained()
+        if self.optim.freeze_layers and not self.model.fine_tuned:
+            raise SamesenseError("--freeze-layers keeps a pretrained transformer's lower layers: give --encoder "
+                                 "transformer")
 
     def check_distillation(self, batching: str, teacher_given: bool = False) -> None:
         """What distillation needs of the rest (`batching`: the loss's; `teacher_given`: a teacher
@@ -377,6 +422,19 @@ class TrainConfig:
         if split and (self.distil.teacher or self.distil.unlabeled):
             raise SamesenseError("distillation runs in one process: leave out --processes")
 
+    def base_lr(self) -> float:
+        if self.optim.lr is not None:
+            return self.optim.lr
+        return 5e-5 if self.model.fine_tuned else 1e-3
+
+    def head_lr(self) -> float:
+        if self.optim.head_lr is not None:
+            return self.optim.head_lr
+        return 1e-3 if self.model.fine_tuned else self.base_lr()
+
+    def centre_init(self) -> str:
+        return self.loss.centre_init or ("means" if self.model.fine_tuned else "random")
+
     def check_files(self) -> None:
         """What a run that reads its data from files needs besides check()."""
         if not self.data.train:
@@ -384,5 +442,7 @@ class TrainConfig:
 
 
 def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
-    """The rate for a global step: a pure function of the step, so a resumed run follows it."""
-    return cfg.optim.lr * LR_SCHEDULES[cfg.optim.lr_schedule](min(step / max(total_steps, 1), 1.0))
+    """The share of each base rate for a global step (warm-up, then the schedule): a pure function
+    of the step, so a resumed run follows it."""
+    warm = min(1.0, (step + 1) / cfg.optim.warmup_steps) if cfg.optim.warmup_steps else 1.0
+    return warm * LR_SCHEDULES[cfg.optim.lr_schedule](min(step / max(total_steps, 1), 1.0))

@@ -36,7 +36,7 @@ from .config import CHOSEN_FROM_DATA, RunConfig, TrainConfig, learning_rate
 from .data import MIN_VAL_QUERIES, TrainData, TrainGroups, examples, prepare_data
 from .plots import plot_curve, write_log
 from .processes import train_in_processes
-from .step import Trainable, build, epoch_batches, make_batch, train_step
+from .step import Trainable, build, epoch_batches, make_batch, start_centres_at_means, train_step
 from .teacher import attach_teacher
 
 OnEpoch = Callable[[dict], "bool | None"]  # gets each epoch's record; False stops the run
@@ -78,8 +78,11 @@ def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoc
     if meta:
         state = load_checkpoint(run / "checkpoint", parts)
         say(f"resuming {run} after epoch {state.epoch}" + (f", step {state.step_in_epoch}" if state.step_in_epoch else ""))
-    elif leader:
-        atomic_write_json(run / RUN_CONFIG, cfg.to_dict())
+    else:
+        if parts.head is not None and cfg.centre_init() == "means":
+            start_centres_at_means(parts, data, cfg.run.eval_batch_size)
+        if leader:
+            atomic_write_json(run / RUN_CONFIG, cfg.to_dict())
     announce(cfg, data, parts)
     parts.model.info = {"loss": parts.loss.name, "scale": parts.loss.scale, "margin": parts.loss.margin,
                         "train_files": cfg.data.train, **summary}
@@ -146,8 +149,9 @@ def announce(cfg: TrainConfig, data: TrainData, parts: Trainable) -> None:
     s = data.summary()
     say(f"training on {s['train_sentences']} sentences in {s['train_groups']} groups, "
         f"validating on {s['val_sentences']} sentences in {validation_groups(data)}; "
-        f"vocabulary {len(data.tokenizer)} {cfg.model.tokenizer}s ({min_count_chosen(cfg, data)}), "
-        f"loss {parts.loss.name} ({parts.loss.extra_repr()})"
+        + (f"{cfg.model.pretrained}'s own tokenizer ({len(data.tokenizer)} tokens), " if cfg.model.fine_tuned else
+           f"vocabulary {len(data.tokenizer)} {cfg.model.tokenizer}s ({min_count_chosen(cfg, data)}), ")
+        + f"loss {parts.loss.name} ({parts.loss.extra_repr()})"
         + (f"; {s['hard_negatives']} hard negatives" if s["hard_negatives"] else "")
         + (f"; {s['unlabeled_sentences']} unlabeled sentences" if s.get("unlabeled_sentences") else "")
         + (f"; distilling from {cfg.distil.teacher or 'the given teacher'} ({data.teacher.shape[1]}-d, "
@@ -156,6 +160,14 @@ def announce(cfg: TrainConfig, data: TrainData, parts: Trainable) -> None:
     say(f"memory: token ids {data.token_ids.nbytes / 2**20:.1f} MB, class centres "
         f"{sum(p.numel() * p.element_size() for p in parts.head.parameters()) / 2**20 if parts.head else 0:.1f} MB "
         f"(and Adam's two moments each), process peak so far {peak_rss_mb():.0f} MB")
+    if cfg.model.fine_tuned:
+        frozen = cfg.optim.freeze_layers
+        start = "each group's mean vector" if cfg.centre_init() == "means" else "random"
+        say(f"fine-tuning {cfg.model.pretrained}: encoder lr {cfg.base_lr():g}, class centres lr {cfg.head_lr():g} "
+            f"(starting at {start})"
+            + (f", warm-up {cfg.optim.warmup_steps} steps" if cfg.optim.warmup_steps else "")
+            + (f", embeddings{f' and {frozen - 1} lowest layers' if frozen > 1 else ''} frozen" if frozen else "")
+            + (f", each batch in {cfg.optim.accumulate} parts" if cfg.optim.accumulate > 1 else ""))
     if data.held_out:  # never trained on: say which, so that no group is left out silently
         total = data.train.num_groups + len(data.held_out)
         say(f"held out of training for validation (--val-fraction {cfg.data.val_fraction:g}): "
@@ -199,14 +211,17 @@ def train_epoch(cfg: TrainConfig, data: TrainData, parts: Trainable, state: RunS
                    unit="batch", show=cfg.run.show_progress, initial=state.step_in_epoch, total=len(batches))
     rank, shares = distributed.rank(), distributed.world_size()
     for step in bar:
-        for group in parts.optimizer.param_groups:
-            group["lr"] = learning_rate(cfg, state.global_step, total_steps)
+        share = learning_rate(cfg, state.global_step, total_steps)
+        for group in parts.optimizer.param_groups:  # checkpoints from before base_lr: one rate, --lr
+            group["lr"] = group.get("base_lr", cfg.base_lr()) * share
         rows = batches[step]
         if shares > 1:  # this process's part of the batch; a last batch too small to split is left out
             if len(rows) < shares:
                 continue
             rows = np.array_split(rows, shares)[rank]
-        value, correct, counted = train_step(parts, make_batch(parts, data, labels, rows, cfg.run.device))
+        pieces = [make_batch(parts, data, labels, piece, cfg.run.device)
+                  for piece in np.array_split(rows, min(cfg.optim.accumulate, len(rows)))]
+        value, correct, counted = train_step(parts, pieces)
         state.global_step += 1
         state.step_in_epoch = step + 1
         state.epoch_loss_sum += value * len(rows)

@@ -45,14 +45,21 @@ def build(cfg: TrainConfig, data: TrainData) -> Trainable:
     """Seeded, so the same config builds the same starting weights."""
     torch.manual_seed(cfg.optim.seed)
     device = cfg.run.device
-    model = SentenceModel.build(data.tokenizer, cfg.model.encoder_config(), cfg.model.pooling,
+    model = SentenceModel.build(data.tokenizer, cfg.model.encoder_config(), cfg.model.pooling_mode(),
                                 cfg.model.projection).to(device)
+    if cfg.optim.freeze_layers:
+        model.encoder.freeze_lower(cfg.optim.freeze_layers)
     loss = make_loss(cfg.loss.loss, dim=model.dim, scale=cfg.loss.scale, margin=cfg.loss.margin).to(device)
     cfg.check_scale(loss.needs_head)
     head = make_head(cfg, data.train.num_groups, model.dim).to(device) if loss.needs_head else None
     if cfg.data.hard_negatives and loss.batching != "groups":
         raise SamesenseError(f"hard negatives need a loss over batches of groups (contrastive, triplet, "
                              f"pair), not {cfg.loss.loss}")
+    if cfg.optim.accumulate > 1 and (loss.batching != "sentences" or cfg.distil.distil_objective == "similarity"
+                                     and data.teacher is not None):
+        raise SamesenseError("--accumulate splits a batch into parts scored alone: for a loss over all groups (the "
+                             f"margin-softmax family), not {cfg.loss.loss} or a batch similarity objective, which "
+                             "compare the sentences of a whole batch")
     if cfg.loss.orthogonal and head is None:
         raise SamesenseError(f"the orthogonal penalty acts on class centres; {cfg.loss.loss} has none")
     terms: list[LossTerm] = []
@@ -67,10 +74,17 @@ def build(cfg: TrainConfig, data: TrainData) -> Trainable:
     sparse = head is not None and head.sparse
     if sparse:  # its ~100 MB temporaries are faulted in afresh each step otherwise: half the step time
         keep_freed_memory()  # (not for the dense head: its GB-sized ones fragment the heap, peak x1.5-2)
-    params = [p for module in (model, None if sparse else head, loss, *terms) if module is not None
-              for p in module.parameters()]
-    parts.optimizer = Optimizers(torch.optim.Adam(params, lr=cfg.optim.lr),
-                                 RowAdam(head.parameters(), lr=cfg.optim.lr) if sparse else None)
+    body = [p for module in (model, loss, *terms) for p in module.parameters() if p.requires_grad]
+    centres = list(head.parameters()) if head is not None and not sparse else []
+    lr, head_lr = cfg.base_lr(), cfg.head_lr()
+    if head_lr == lr:  # one group, as runs were checkpointed before the centres had a rate of their own
+        groups = [{"params": body + centres, "lr": lr, "base_lr": lr}]
+    else:
+        groups = [{"params": body, "lr": lr, "base_lr": lr}] + ([{"params": centres, "lr": head_lr, "base_lr": head_lr}]
+                                                               if centres else [])
+    parts.optimizer = Optimizers(torch.optim.Adam(groups),
+                                 RowAdam([{"params": list(head.parameters()), "lr": head_lr, "base_lr": head_lr}])
+                                 if sparse else None)
     if distributed.rank():  # the same start everywhere; then each process its own dropout and samples
         torch.manual_seed(cfg.optim.seed + 7919 * distributed.rank())
     return parts
@@ -103,27 +117,49 @@ def epoch_batches(cfg: TrainConfig, data: TrainData, loss: Loss, epoch: int) -> 
     return batches
 
 
+@torch.no_grad()
+def start_centres_at_means(parts: Trainable, data: TrainData, batch_size: int) -> None:
+    """Each class centre starts at its group's mean vector by the untrained encoder (a pretrained
+    one's vectors already rank well: random centres would first pull them apart)."""
+    rows = np.flatnonzero(data.row_labels >= 0)  # group sentences: hard negatives and unlabeled have none
+    vectors = parts.model.encode([data.row_texts[i] for i in rows], batch_size)
+    means = np.zeros((data.train.num_groups, vectors.shape[1]), np.float64)
+    np.add.at(means, data.row_labels[rows], vectors)
+    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    weight = parts.head.weight
+    first = getattr(parts.head, "first", 0)  # a process's share of the centres starts here
+    weight.copy_(torch.from_numpy(means[first: first + len(weight)]).to(weight))
+
+
 def make_batch(parts: Trainable, data: TrainData, labels: torch.Tensor, rows: np.ndarray, device: str) -> Batch:
     features = parts.model.features([data.token_ids[i] for i in rows], device)
     teacher = torch.from_numpy(data.teacher[rows]).to(device) if data.teacher is not None else None
     return Batch(rows=rows, features=features, labels=labels[rows].to(device), teacher=teacher)
 
 
-def train_step(parts: Trainable, batch: Batch) -> tuple[float, int, int]:
-    """One optimizer step; returns (loss, correct, counted) for the progress bar."""
-    batch.embeddings = parts.model(batch.features)
-    if parts.head is not None:  # over the rows of a group: unlabeled ones (label < 0) have no class
-        labelled = batch.labels >= 0
-        batch.logits, batch.targets = parts.head(batch.embeddings[labelled], batch.labels[labelled])
-        batch.sharded = parts.head.sharded
-    loss = parts.loss(batch)
-    for term in parts.terms:
-        loss = loss + term(batch)
+def train_step(parts: Trainable, pieces: list[Batch]) -> tuple[float, int, int]:
+    """One optimizer step over a batch given in pieces (one, unless gradients are accumulated: each
+    piece's loss weighted by its share of the rows, so the gradients sum to the whole batch's);
+    returns (loss, correct, counted) for the progress bar."""
     parts.optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    rows = sum(len(piece) for piece in pieces)
+    value, correct, counted = 0.0, 0, 0
+    for batch in pieces:
+        batch.embeddings = parts.model(batch.features)
+        if parts.head is not None:  # over the rows of a group: unlabeled ones (label < 0) have no class
+            labelled = batch.labels >= 0
+            batch.logits, batch.targets = parts.head(batch.embeddings[labelled], batch.labels[labelled])
+            batch.sharded = parts.head.sharded
+        loss = parts.loss(batch)
+        for term in parts.terms:
+            loss = loss + term(batch)
+        (loss * (len(batch) / rows) if len(pieces) > 1 else loss).backward()
+        value += loss.item() * len(batch) / rows
+        hits = training_hits(batch)
+        correct, counted = correct + hits[0], counted + hits[1]
     distributed.sum_gradients([parts.model, parts.loss, *parts.terms])  # the replicated parts
     parts.optimizer.step()
-    return (loss.item(), *training_hits(batch))
+    return value, correct, counted
 
 
 def training_hits(batch: Batch) -> tuple[int, int]:
