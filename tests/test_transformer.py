@@ -151,3 +151,41 @@ def test_the_command_line_fine_tunes(settings, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "fine-tuning" in err and "warm-up 5 steps" in err and "each batch in 2 parts" in err
     assert samesense.load(tmp_path / "run").dim == 16
+
+
+@pytest.fixture(scope="module")
+def fine_tuned(synthetic_files, pretrained, tmp_path_factory):
+    """A fine-tuned tiny transformer's run folder, shared by the tests of what uses a model."""
+    train_file, test_file = synthetic_files
+    out = tmp_path_factory.mktemp("fine-tuned") / "run"
+    train(TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(out), encoder="transformer",
+                         pretrained=str(pretrained), epochs=2, batch_size=32, lr=1e-3, head_lr=1e-2,
+                         show_progress=False, spectra=False, threads=1))
+    return out
+
+
+def test_a_fine_tuned_transformer_teaches_the_fast_encoder(fine_tuned, synthetic_files, tmp_path, capsys):
+    train_file, test_file = synthetic_files
+    assert main(["train", "--train", str(train_file), "--val", str(test_file), "--out", str(tmp_path / "student"),
+                 "--teacher", str(fine_tuned), "--epochs", "1", "--min-count", "1", "--hidden-dim", "16",
+                 "--embed-dim", "16", "--threads", "1"]) == 0
+    assert "distilling from" in capsys.readouterr().err
+    student = samesense.load(tmp_path / "student")
+    assert student.encoder.type == "gru" and student.info["teacher_fingerprint"] == samesense.load(fine_tuned).fingerprint
+
+
+def test_the_faq_bank_answers_with_a_fine_tuned_transformer(fine_tuned, tmp_path, capsys):
+    bank = str(tmp_path / "faq.db")
+    for question, answer in (("abcde", "first"), ("qwert", "second")):
+        assert main(["faq", "add", bank, "--question", question, "--answer", answer, "--model", str(fine_tuned)]) == 0
+    capsys.readouterr()
+    assert main(["ask", bank, "qwert", "--json"]) == 0
+    reply = json.loads(capsys.readouterr().out)
+    assert reply["answered"] and reply["answer"] == "second" and reply["candidates"][1]["answer"] == "first"
+
+
+def test_a_fine_tuned_transformer_exports_to_onnx_with_the_same_vectors(fine_tuned, tmp_path):
+    pytest.importorskip("onnxruntime")
+    assert main(["export", str(fine_tuned), "--onnx", str(tmp_path / "onnx")]) == 0
+    exported, model = samesense.load(tmp_path / "onnx"), samesense.load(fine_tuned)
+    assert np.allclose(exported.encode(TEXTS), model.encode(TEXTS), atol=1e-5)
