@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from samesense.components import make_component, with_defaults
-from samesense.encoders import ENCODERS, POOLINGS, GRUEncoder, Pooling, Projection, TransformerEncoder
+from samesense.encoders import ENCODERS, POOLINGS, GRUEncoder, Pooling, Projection, SlicedGRUEncoder, TransformerEncoder
 from samesense.errors import SamesenseError
 from samesense.model import SentenceModel
 from samesense.tokenize import CharTokenizer
@@ -48,7 +48,7 @@ def batch_features(vocab_size=50):
 def test_output_shape_and_config():
     enc = make_component({"type": "gru", "vocab_size": 50, "embed_dim": 8, "hidden_dim": 12, "bidirectional": True})
     assert isinstance(enc, GRUEncoder) and enc.dim == 24 and (enc.role, enc.type) == ("encoder", "gru")
-    assert ENCODERS == {"gru": GRUEncoder, "transformer": TransformerEncoder}
+    assert ENCODERS == {"gru": GRUEncoder, "srnn": SlicedGRUEncoder, "transformer": TransformerEncoder}
     features = batch_features()
     out = enc(dict(features))
     assert out["token_embeddings"].shape == (4, 7, 24) and out["final_state"].shape == (4, 24)

@@ -231,6 +231,10 @@ def check_parts_fit(manifest_path: Path, parts: list[Component], configs: list[P
             raise SamesenseError(f"{config}: vocab_size is {vocab_size}, but the tokenizer gives {tokenizer.num_ids} "
                                  f"ids ({len(tokenizer)} tokens in {configs[0].parent / VOCAB}, then "
                                  f"unknown_buckets {tokenizer.unknown_buckets})")
+        reads = getattr(part, "max_len", None)  # an encoder cut to a length (srnn) must take every token given
+        if reads is not None and reads < tokenizer.max_len:
+            raise SamesenseError(f"{config}: max_len is {reads}, but the tokenizer gives up to {tokenizer.max_len} "
+                                 "tokens")
         in_dim = getattr(part, "in_dim", None)
         if in_dim is not None and dim is not None and in_dim != dim:
             raise SamesenseError(f"{config}: in_dim is {in_dim}, but the stage before it gives {dim}")

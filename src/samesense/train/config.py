@@ -133,8 +133,9 @@ class ModelConfig:
                                    at_most=MAX_UNKNOWN_BUCKETS, metavar="N")
     normalize: bool = setting(True, "full-width to half-width, lower case, one space (--no-normalize: "
                               "keep text as it is)")
-    encoder: str = setting("gru", "encoder architecture: gru (trained from scratch, fast) or transformer (a pretrained "
-                           "one fine-tuned: --pretrained)", choices=_encoders)
+    encoder: str = setting("gru", "encoder architecture: gru (trained from scratch, fast), srnn (a sliced GRU, Yu & "
+                           "Liu 2018: --slices, --slice-levels) or transformer (a pretrained one fine-tuned: "
+                           "--pretrained)", choices=_encoders)
     pretrained: str | None = setting(None, "the pretrained transformer to fine-tune (--encoder transformer): a folder in "
                                      "the Hugging Face layout (config.json, tokenizer files, model.safetensors), or "
                                      "minilm (all-MiniLM-L6-v2, English); its own tokenizer replaces --tokenizer",
@@ -144,6 +145,10 @@ class ModelConfig:
                               at_most=MAX_DIM)
     num_layers: int = setting(1, "stacked GRU layers", flag="layers", at_least=1, at_most=MAX_LAYERS)
     bidirectional: bool = setting(False, "read the sentence both ways")
+    slices: int = setting(4, "srnn: cut the sentence into this many parts, each part again, --slice-levels times",
+                          at_least=2, at_most=1024, metavar="N")
+    slice_levels: int = setting(2, "srnn: how many times the sentence is cut (slices**levels minimal "
+                                "subsequences, at most --max-len)", at_least=1, at_most=8, metavar="K")
     dropout: float = setting(0.2, "dropout on token embeddings while training (0 in the article); groups "
                              "unseen in training rank better with it", at_least=0.0, at_most=1.0)
     pooling: str | None = setting(None, "sentence vector: the max of the encoder's outputs over the sentence, its "
@@ -165,7 +170,17 @@ class ModelConfig:
         return self.encoder == "transformer"
 
     def pooling_mode(self) -> str:
-        return self.pooling or ("mean" if self.fine_tuned else "max")
+        return self.pooling or {"transformer": "mean", "srnn": "last"}.get(self.encoder, "max")
+
+    def check_encoder(self) -> None:
+        if self.encoder == "srnn" and (self.bidirectional or self.num_layers > 1):
+            raise SamesenseError("the srnn encoder is one direction, one GRU a level: leave out --bidirectional "
+                                 "and --layers")
+        if self.encoder == "srnn" and self.slices ** self.slice_levels > self.max_len:
+            raise SamesenseError(f"--slices {self.slices} --slice-levels {self.slice_levels} make "
+                                 f"{self.slices ** self.slice_levels} minimal subsequences, more than --max-len "
+                                 f"{self.max_len} tokens")
+        self.check_pretrained()
 
     def check_pretrained(self) -> None:
         if self.fine_tuned and not self.pretrained:
@@ -183,6 +198,9 @@ class ModelConfig:
     def encoder_config(self) -> dict:
         if self.fine_tuned:
             return {"type": "transformer", "source": self.pretrained}
+        if self.encoder == "srnn":
+            return {"type": "srnn", "max_len": self.max_len, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
+                    "slices": self.slices, "slice_levels": self.slice_levels, "dropout": self.dropout}
         return {"type": self.encoder, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
                 "num_layers": self.num_layers, "bidirectional": self.bidirectional, "dropout": self.dropout}
 
@@ -301,7 +319,7 @@ SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "disti
 # whose run.json predates them did (so that it resumes as it was trained)
 ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True, "sample_rate": 1.0, "processes": 1,
                "pretrained": None, "centre_init": None, "head_lr": None, "warmup_steps": 0, "freeze_layers": 0,
-               "accumulate": 1}
+               "accumulate": 1, "slices": 4, "slice_levels": 2}
 
 # settings whose None means "chosen from the data": a resumed run that leaves one unset keeps the
 # value its run.json holds (runs from before the choice saved min_count 5, the old default)
@@ -393,7 +411,7 @@ class TrainConfig:
                 problem = setting_problem(f.name, getattr(values, f.name), f.type, f.metadata)
                 if problem:
                     raise SamesenseError(problem)
-        self.model.check_pretrained()
+        self.model.check_encoder()
         if self.optim.freeze_layers and not self.model.fine_tuned:
             raise SamesenseError("--freeze-layers keeps a pretrained transformer's lower layers: give --encoder "
                                  "transformer")
