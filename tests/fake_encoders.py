@@ -4,6 +4,8 @@
                                so the baseline path runs without the baselines' packages
   write_sentence_transformers_folder   a tiny, random BERT saved as sentence-transformers saves one
                                (needs transformers and tokenizers, which the test skips without)
+  write_pretrained_folder      a tiny, random BERT in the Hugging Face layout, reading characters, as
+                               --pretrained reads one (both made by write_bert)
 """
 
 from __future__ import annotations
@@ -54,22 +56,7 @@ def write_sentence_transformers_folder(path: Path, pooling: dict | None = None, 
                                        prompt: str | None = None) -> Path:
     """A 1-layer, 16-d BERT with a WordPiece vocabulary of WORDS, then pooling (mean unless
     `pooling` says) and normalisation, laid out as sentence-transformers saves a model."""
-    import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    path.mkdir(parents=True, exist_ok=True)
-    vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *WORDS])}
-    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]",
-                                                             special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-                            sep_token="[SEP]", model_max_length=64).save_pretrained(path)
-    torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=32, max_position_embeddings=64)).save_pretrained(path)
+    write_bert(path, WORDS)
     modules = modules or [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
@@ -91,13 +78,17 @@ def write_pretrained_folder(path: Path, alphabet: str = "abcdefghijklmnopqrstuvw
     as --pretrained reads one: 16-d, `layers` layers, a WordPiece vocabulary of single characters (and
     their ## continuations), so any word of `alphabet` is read character by character. Dropout 0 by
     default, so that equal runs are equal whatever the order of their steps."""
+    return write_bert(path, [*alphabet, *(f"##{c}" for c in alphabet)], layers, dropout)
+
+
+def write_bert(path: Path, words: list[str], layers: int = 1, dropout: float = 0.1) -> Path:
+    """A random 16-d BERT with a WordPiece vocabulary of `words`, in the Hugging Face layout."""
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     path.mkdir(parents=True, exist_ok=True)
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", *alphabet, *(f"##{c}" for c in alphabet)]
-    vocab = {token: i for i, token in enumerate(tokens)}
+    vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *words])}
     tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
