@@ -77,8 +77,10 @@ def build(cfg: TrainConfig, data: TrainData) -> Trainable:
     body = [p for module in (model, loss, *terms) for p in module.parameters() if p.requires_grad]
     centres = list(head.parameters()) if head is not None and not sparse else []
     lr, head_lr = cfg.base_lr(), cfg.head_lr()
-    if head_lr == lr:  # one group, as runs were checkpointed before the centres had a rate of their own
-        groups = [{"params": body + centres, "lr": lr, "base_lr": lr}]
+    if head_lr == lr:  # one group in the order runs were checkpointed in before the centres had a rate
+        dense = [p for module in (model, None if sparse else head, loss, *terms) if module is not None
+                 for p in module.parameters() if p.requires_grad]
+        groups = [{"params": dense, "lr": lr, "base_lr": lr}]
     else:
         groups = [{"params": body, "lr": lr, "base_lr": lr}] + ([{"params": centres, "lr": head_lr, "base_lr": head_lr}]
                                                                if centres else [])
