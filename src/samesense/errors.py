@@ -4,6 +4,7 @@ a traceback; every module raises these instead of its own kinds."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 
 class SamesenseError(Exception):
@@ -17,3 +18,17 @@ class DataError(SamesenseError, ValueError):
         self.path, self.line, self.message = str(path), line, message
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")
+
+
+@contextmanager
+def library_errors(where, what: str, kinds: tuple[type[BaseException], ...] = (Exception,)):
+    """A library's error of `kinds` (transformers, sentence-transformers reading a folder: a file
+    missing or damaged, an unknown architecture) as one line: where, what failed, and the first line
+    of the library's message."""
+    try:
+        yield
+    except SamesenseError:
+        raise
+    except kinds as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise SamesenseError(f"{where}: {what} ({first})") from None

@@ -27,8 +27,6 @@ import csv
 import io
 import json
 import shlex
-import statistics
-import time
 import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -103,13 +101,10 @@ def getattr_flat(cfg: TrainConfig, name: str):
 
 
 def encode_speed(model, texts: list[str]) -> float:
-    """Sentences a second, median of 3, at the batch size encode uses by default."""
-    times = []
-    for _ in range(3):
-        started = time.perf_counter()
-        model.encode(texts)
-        times.append(time.perf_counter() - started)
-    return len(texts) / statistics.median(times)
+    """Sentences a second at encode's default batch size (bench's measure: median of 3 after a warm-up)."""
+    from .bench.report import throughput
+
+    return throughput(lambda: model.encode(texts), len(texts))
 
 
 def make_sampler(optuna, tc: TuneConfig):

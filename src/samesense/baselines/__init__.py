@@ -27,6 +27,14 @@ RANKERS = ("bm25",)  # no vectors: they rank and score by their own means
 BASELINE_PREFIX = "baseline:"  # a baseline's spec, as a bank remembers it: baseline:NAME
 
 
+def stay_offline() -> None:
+    """Everything is on disk: these stop transformers and sentence-transformers reaching the hub."""
+    import os
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+
 def require(module: str, baseline: str):
     """Import a package of the baselines extra, or say how to install it."""
     try:

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ..console import progress
-from ..errors import SamesenseError
-from . import BASELINE_PREFIX, package_fingerprint, require
+from ..errors import SamesenseError, library_errors
+from . import BASELINE_PREFIX, package_fingerprint, require, stay_offline
 
 
 def _check_texts(texts: Sequence[str], batch_size: int) -> list[str]:
@@ -50,7 +49,7 @@ class SentenceTransformerFolder:
     def __init__(self, path: str | os.PathLike, threads: int | None = None, fingerprint: str | None = None,
                  spec: str | None = None):
         """`fingerprint` and `spec`, for a baseline shipped as a folder: its own (else the folder's)."""
-        _stay_offline()
+        stay_offline()
         if threads:
             import torch
 
@@ -135,12 +134,6 @@ class E5Small:
 # Reading a sentence-transformers folder
 
 
-def _stay_offline() -> None:
-    """Everything is on disk; these stop sentence-transformers and transformers reaching the hub."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-
-
 def _read_folder(path: Path):
     """The folder's model: sentence-transformers' own reading when it is installed, else
     TransformerPooling (transformers alone), else one line saying what to install."""
@@ -152,15 +145,9 @@ def _read_folder(path: Path):
         return SentenceTransformer(str(path), device="cpu", local_files_only=True)
 
 
-@contextmanager
 def _one_line_errors(path: Path):
-    """A folder the libraries cannot read (a file missing or damaged, an unknown architecture) is
-    the user's to fix: one line, the first of the library's message."""
-    try:
-        yield
-    except (OSError, ValueError, KeyError) as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise SamesenseError(f"{path}: cannot read the model ({first})") from None
+    """A folder the libraries cannot read is the user's to fix: one line."""
+    return library_errors(path, "cannot read the model", (OSError, ValueError, KeyError))
 
 
 # sentence-transformers' pooling settings before it named the mode in one field

@@ -22,13 +22,12 @@ a sentence encodes the same alone or beside longer ones (up to float rounding).
 from __future__ import annotations
 
 import logging
-import os
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
 from ..components import CONFIG, Component, register, settings_problem
-from ..errors import SamesenseError
+from ..baselines import stay_offline
+from ..errors import SamesenseError, library_errors
 from ..tokenize import Tokenizer
 from .base import Features, TorchComponent
 
@@ -51,7 +50,7 @@ def pretrained_path(source: str) -> Path:
 
 def quiet_transformers():
     """transformers, offline and without its load reports and progress bars (one line is ours to say)."""
-    os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    stay_offline()
     try:
         import transformers
     except ImportError:
@@ -63,15 +62,8 @@ def quiet_transformers():
     return transformers
 
 
-@contextmanager
 def one_line_errors(where: Path | str):
-    try:
-        yield
-    except SamesenseError:
-        raise
-    except Exception as err:  # transformers and tokenizers raise many kinds for a folder they cannot read
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise SamesenseError(f"{where}: cannot read the pretrained model ({first[:300]})") from None
+    return library_errors(where, "cannot read the pretrained model")
 
 
 @register
