@@ -2,7 +2,7 @@
 
     python benchmarks/srnn.py [--lengths 32 128 512] [--epochs 5] [--threads 2] [--no-accuracy]
 
-1. Speed, at each max length: encode speed (sentences/s, batch 256, median of 3) and one training
+1. Speed, at each max length: encode speed (sentences/s, batch 256, median of 3 after a warm-up) and one training
    step's time (forward, backward, update; batch 100, AM-Softmax over 1,000 groups; median of 10 after
    3 warm-up steps) for the GRU (128 units, max-pooled, the default) and the SRNN with 4 and 8 slices,
    2 levels (where slices**2 fits the length), the same embedding (128) and units (128). The texts:
@@ -31,6 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, data_path, machine, table, write_section  # noqa: E402
 
+from samesense.bench.report import throughput  # noqa: E402
 from samesense.data import read_groups  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
 
@@ -65,11 +66,6 @@ def speed(name: str, length: int, texts: list[str]) -> dict | None:
     tokenizer = make_tokenizer(cfg.model.tokenizer_config(len(texts)), None).fit(texts)
     parts = build(cfg, SimpleNamespace(train=SimpleNamespace(num_groups=1000), tokenizer=tokenizer, teacher=None))
     model = parts.model
-    encode_times = []
-    for _ in range(3):
-        started = time.perf_counter()
-        model.encode(texts, batch_size=256)
-        encode_times.append(time.perf_counter() - started)
     rng = np.random.default_rng(0)
     ids = model.tokenize(texts)
     step_times = []
@@ -82,7 +78,7 @@ def speed(name: str, length: int, texts: list[str]) -> dict | None:
         train_step(parts, [batch])
         if step >= 3:
             step_times.append(time.perf_counter() - started)
-    return {"encode_per_second": len(texts) / statistics.median(encode_times),
+    return {"encode_per_second": throughput(lambda: model.encode(texts, batch_size=256), len(texts)),
             "step_ms": 1000 * statistics.median(step_times),
             "tokens": float(np.mean([len(i) for i in ids]))}
 
@@ -118,7 +114,7 @@ def report(results: dict) -> str:
              f"{results['machine']} ({results['threads']} threads)" + (f"; {results['note']}" if results.get("note") else "")
              + ".", "",
              "Speed: lcqmc test sentences joined into texts of at least the max length (cut there by the tokenizer); "
-             "encode: sentences/s at batch 256, median of 3; step: forward + backward + Adam, batch 100, AM-Softmax "
+             "encode: sentences/s at batch 256, median of 3 after a warm-up; step: forward + backward + Adam, batch 100, AM-Softmax "
              "over 1,000 groups, median of 10. Same embedding (128) and units (128) for all; `srnn NxK`: N slices, "
              "K levels (N**K minimal subsequences).", "",
              table(["max length", "encoder", "tokens read", "encode sent/s", "vs GRU", "step ms", "speed-up vs GRU"],
