@@ -160,6 +160,9 @@ def export_onnx(source: str | Path, out: str | Path, quantization: str = "none",
     model = load(source_dir)
     if isinstance(model, OnnxModel):
         raise SamesenseError(f"{source_dir}: already an exported ONNX model")
+    if getattr(model.tokenizer, "glyphs", False):
+        raise SamesenseError(f"{source_dir}: a model with glyphs (--glyphs) does not export to ONNX yet: the graph "
+                             "reads token ids alone, and glyph ids would have to be a second input")
     graph = OnnxGraph(model.dim, getattr(model.encoder, "vocab_size", model.tokenizer.num_ids), quantization)
     graph.graph = traced_graph(model)
     if quantization == "int8":

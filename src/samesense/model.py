@@ -54,8 +54,11 @@ class SentenceModel(nn.Module):
     @classmethod
     def build(cls, tokenizer: Tokenizer, encoder: dict, pooling: str = "max",
               projection: int | None = None) -> "SentenceModel":
-        """A fresh model: `encoder` holds the GRU's settings (its vocabulary is the tokenizer's ids)."""
+        """A fresh model: `encoder` holds the GRU's settings (its vocabulary is the tokenizer's ids).
+        An encoder with glyphs draws them here (the font is needed to build, not to load)."""
         encoder_module = make_component({**encoder, "vocab_size": tokenizer.num_ids}, "encoder settings")
+        if getattr(encoder_module, "glyphs", None) is not None:
+            encoder_module.glyphs.draw()
         stages = [encoder_module, Pooling(pooling)]
         if projection:
             stages.append(Projection(encoder_module.dim, projection))
@@ -231,6 +234,10 @@ def check_parts_fit(manifest_path: Path, parts: list[Component], configs: list[P
             raise SamesenseError(f"{config}: vocab_size is {vocab_size}, but the tokenizer gives {tokenizer.num_ids} "
                                  f"ids ({len(tokenizer)} tokens in {configs[0].parent / VOCAB}, then "
                                  f"unknown_buckets {tokenizer.unknown_buckets})")
+        if part.role == "encoder" and bool(getattr(part, "glyph_size", 0)) != bool(getattr(tokenizer, "glyphs", False)):
+            raise SamesenseError(f"{config}: the encoder {'reads' if getattr(part, 'glyph_size', 0) else 'has no'} glyphs, "
+                                 f"but the tokenizer ({configs[0]}) {'gives' if getattr(tokenizer, 'glyphs', False) else 'gives no'} "
+                                 "glyph ids")
         reads = getattr(part, "max_len", None)  # an encoder cut to a length (srnn) must take every token given
         if reads is not None and reads < tokenizer.max_len:
             raise SamesenseError(f"{config}: max_len is {reads}, but the tokenizer gives up to {tokenizer.max_len} "

@@ -11,6 +11,10 @@ so two sentences of unknown words get different vectors, and the bucket rows are
 rare tokens that land in them. With no buckets (models trained before the setting), every unknown
 token is id 1, <unk>.
 
+With `glyphs` (train --glyphs), a Chinese character not in the vocabulary gets an id of its own
+after those, from its glyph index (glyphs.py): the encoder reads it by its unknown row and the shape
+of its glyph (encoders/glyph.py). Such a character counts as read in `unknown_fraction`.
+
 A tokenizer is the first component of a model: `tokenize` gives id lists, `collate` pads a batch
 of them into the features the encoder reads. It saves its settings in `config.json` and its
 vocabulary in `vocab.json`, in its own folder of the model.
@@ -30,6 +34,7 @@ from .components import CONFIG, MAX_VOCAB, Component, build, read_json_object, r
 from .data import normalize_text
 from .errors import SamesenseError
 from .files import atomic_write_json
+from .glyphs import GLYPH_COUNT, glyph_char, glyph_index
 
 VOCAB = "vocab.json"
 
@@ -112,13 +117,15 @@ class Tokenizer(Component):
     bounds = training_bounds("max_len", "min_count", "unknown_buckets")
 
     def __init__(self, tokens: list[str] | None = None, max_len: int = 32, min_count: int = 5,
-                 normalize: bool = True, unknown_buckets: int = 0):
+                 normalize: bool = True, unknown_buckets: int = 0, glyphs: bool = False):
         if max_len < 1:
             raise SamesenseError(f"max_len must be at least 1, got {max_len}")
         if unknown_buckets < 0:
             raise SamesenseError(f"unknown_buckets must be at least 0, got {unknown_buckets}")
         self.max_len, self.min_count, self.normalize = max_len, min_count, normalize
         self.unknown_buckets = unknown_buckets  # 0: one <unk> id, as before the setting
+        self.glyphs = glyphs
+        self._glyph_lookups: tuple[np.ndarray, np.ndarray] | None = None
         self.tokens = tokens if tokens is not None else [PAD, UNK]
         if self.tokens[:2] != [PAD, UNK]:
             raise SamesenseError(f"a vocabulary must start with {PAD!r} and {UNK!r}")
@@ -134,6 +141,7 @@ class Tokenizer(Component):
         kept = sorted((t for t, c in counts.items() if c >= self.min_count), key=lambda t: (-counts[t], t))
         self.tokens = [PAD, UNK] + kept
         self.ids = {t: i for i, t in enumerate(self.tokens)}
+        self._glyph_lookups = None
         return self
 
     def _prepare(self, text: str) -> str:
@@ -141,14 +149,36 @@ class Tokenizer(Component):
 
     @property
     def num_ids(self) -> int:
-        """How many ids there are (an embedding table's rows): the vocabulary, then the buckets."""
+        """How many learned ids there are (an embedding table's rows): the vocabulary, then the
+        buckets. (With glyphs, `encode` also gives ids past these, which collate maps back.)"""
         return len(self.tokens) + self.unknown_buckets
 
     def unknown_id(self, token: str) -> int:
-        """The id of a token not in the vocabulary: its bucket's, or <unk> when there are none."""
+        """The id of a token not in the vocabulary: its bucket's, or <unk> when there are none;
+        with glyphs, a Chinese character's own id after num_ids."""
+        if self.glyphs:
+            glyph = glyph_index(token)
+            if glyph >= 0:
+                return self.num_ids + glyph
+        return self.learned_unknown_id(token)
+
+    def learned_unknown_id(self, token: str) -> int:
         if not self.unknown_buckets:
             return UNK_ID
         return len(self.tokens) + bucket_of(token, self.unknown_buckets)
+
+    def glyph_lookups(self) -> tuple[np.ndarray, np.ndarray]:
+        """Over every id encode gives (num_ids + GLYPH_COUNT of them): the learned row it reads
+        (itself, or for a rare character's own id, the character's bucket or <unk>) and its glyph
+        id (0: none; g + 1: glyph g, for the vocabulary's Chinese characters and the rare ones)."""
+        if self._glyph_lookups is None:
+            rare = [glyph_char(g) for g in range(GLYPH_COUNT)]
+            learned = np.concatenate([np.arange(self.num_ids), [self.learned_unknown_id(c) for c in rare]])
+            glyph = np.zeros(self.num_ids + GLYPH_COUNT, dtype=np.int64)
+            glyph[: len(self.tokens)] = [glyph_index(t) + 1 for t in self.tokens]
+            glyph[self.num_ids:] = np.arange(1, GLYPH_COUNT + 1)
+            self._glyph_lookups = learned.astype(np.int64), glyph
+        return self._glyph_lookups
 
     def tokens_of(self, text: str) -> list[str]:
         """The tokens of a text that a model reads: normalised, split, cut at max_len."""
@@ -179,28 +209,35 @@ class Tokenizer(Component):
         vocabulary; 1.0 for a text with no tokens. Near 1, the vector says little about the text."""
         fractions = []
         for tokens in map(self.tokens_of, texts):
-            fractions.append(sum(t not in self.ids for t in tokens) / len(tokens) if tokens else 1.0)
+            fractions.append(sum(t not in self.ids and not (self.glyphs and glyph_index(t) >= 0) for t in tokens)
+                             / len(tokens) if tokens else 1.0)
         return fractions
 
-    @staticmethod
-    def collate(token_ids: Sequence[list[int]]) -> dict:
+    def collate(self, token_ids: Sequence[list[int]]) -> dict:
         """Pad id lists into the features an encoder reads: input_ids (batch, longest), lengths
-        (batch,) on the CPU, attention_mask (batch, longest) bool, True inside a sentence."""
+        (batch,) on the CPU, attention_mask (batch, longest) bool, True inside a sentence; with
+        glyphs, input_ids are the learned rows and glyph_ids (batch, longest) the glyphs."""
         import torch
 
         lengths = torch.tensor([len(ids) for ids in token_ids], dtype=torch.int64)
         batch = torch.zeros(len(token_ids), int(lengths.max()), dtype=torch.int64)
         for row, ids in enumerate(token_ids):
-            batch[row, : len(ids)] = torch.tensor(ids, dtype=torch.int64)
+            batch[row, : len(ids)] = torch.as_tensor(ids, dtype=torch.int64)
         mask = torch.arange(batch.shape[1])[None, :] < lengths[:, None]
-        return {"input_ids": batch, "lengths": lengths, "attention_mask": mask}
+        features = {"input_ids": batch, "lengths": lengths, "attention_mask": mask}
+        if self.glyphs:
+            learned, glyph = self.glyph_lookups()
+            ids = batch.numpy()
+            features["input_ids"] = torch.from_numpy(learned[ids])
+            features["glyph_ids"] = torch.from_numpy(glyph[ids])
+        return features
 
     def __len__(self) -> int:
         return len(self.tokens)
 
     def config(self) -> dict:
         return {"max_len": self.max_len, "min_count": self.min_count, "normalize": self.normalize,
-                "unknown_buckets": self.unknown_buckets}
+                "unknown_buckets": self.unknown_buckets, **({"glyphs": True} if self.glyphs else {})}
 
     def save(self, folder: Path) -> None:
         super().save(folder)

@@ -38,8 +38,8 @@ from .train.config import SECTIONS, TrainConfig, setting
 SAMPLERS = ("tpe", "cmaes", "nsga2", "random")
 PRUNERS = ("median", "hyperband", "none")
 OBJECTIVES = ("top1", "top1-speed")
-SEARCHED = ("encoder", "embed_dim", "hidden_dim", "pooling", "slices", "loss", "scale", "margin", "lr", "batch_size",
-            "dropout")
+SEARCHED = ("encoder", "embed_dim", "hidden_dim", "pooling", "slices", "glyphs", "loss", "scale", "margin", "lr",
+            "batch_size", "dropout")
 
 
 @dataclass
@@ -82,6 +82,7 @@ def suggest(trial, fixed: set[str], tc: TuneConfig, base: TrainConfig) -> dict:
                                                       if encoder == "gru" else ["last", "max"]))
     if encoder == "srnn":  # 2 levels; 4 or 16 minimal subsequences, within the default 32 tokens
         pick("slices", lambda: trial.suggest_categorical("slices", [2, 4]))
+    pick("glyphs", lambda: trial.suggest_categorical("glyphs", [False, True]))
     loss = pick("loss", lambda: trial.suggest_categorical("loss", ["am-softmax", "aam-softmax", "softmax"]))
     pick("scale", lambda: trial.suggest_float("scale", 10.0, 64.0))
     if loss in ("am-softmax", "aam-softmax"):
@@ -270,12 +271,13 @@ def plot_front(trials: list, front: list, path: Path) -> None:
 
 def flags_of(settings: dict) -> list[str]:
     """`samesense train` flags that give these settings (flat TrainConfig names)."""
-    meta = {f.name: f.metadata for section in SECTIONS.values() for f in fields(section)}
+    found = {f.name: f for section in SECTIONS.values() for f in fields(section)}
     flags = []
     for name, value in settings.items():
-        flag = "--" + (meta[name].get("flag") or name).replace("_", "-")
-        if isinstance(value, bool):
-            flags.append(flag if value else flag.replace("--", "--no-", 1))
+        flag = "--" + (found[name].metadata.get("flag") or name).replace("_", "-")
+        if isinstance(value, bool):  # a switch away from its default (options.py); nothing to say at it
+            if value != found[name].default:
+                flags.append(flag if value else flag.replace("--", "--no-", 1))
         elif isinstance(value, list):
             flags += [flag, *map(str, value)]
         else:

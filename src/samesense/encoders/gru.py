@@ -19,20 +19,23 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..components import MAX_VOCAB, register, training_bounds
 from .base import Features, TorchComponent
+from .glyph import GLYPH_SIZE_BOUNDS, GlyphEmbedding, embed_tokens, glyph_shapes
 
 
 @register
 class GRUEncoder(TorchComponent):
     role, type = "encoder", "gru"
     bounds = {**training_bounds("embed_dim", "hidden_dim", "num_layers", "dropout"),
-              "vocab_size": {"at_least": 1, "at_most": MAX_VOCAB}}
+              "vocab_size": {"at_least": 1, "at_most": MAX_VOCAB}, "glyph_size": GLYPH_SIZE_BOUNDS}
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 128,
-                 num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0):
+                 num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0, glyph_size: int = 0):
         super().__init__()
         self.vocab_size, self.embed_dim, self.hidden_dim = vocab_size, embed_dim, hidden_dim
         self.num_layers, self.bidirectional, self.dropout_p = num_layers, bidirectional, dropout
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.glyph_size = glyph_size  # 0: no glyphs
+        self.glyphs = GlyphEmbedding(glyph_size, embed_dim) if glyph_size else None
         self.dropout = nn.Dropout(dropout)  # on token embeddings, in training only
         self.gru = nn.GRU(embed_dim, hidden_dim, num_layers=num_layers, batch_first=True,
                           bidirectional=bidirectional, dropout=dropout if num_layers > 1 else 0.0)
@@ -40,9 +43,9 @@ class GRUEncoder(TorchComponent):
 
     @classmethod
     def weight_shapes(cls, vocab_size: int, embed_dim: int, hidden_dim: int, num_layers: int, bidirectional: bool,
-                      **_) -> dict[str, tuple[int, ...]]:
-        """nn.Embedding's and nn.GRU's tensors, named as in their state_dict."""
-        shapes = {"embedding.weight": (vocab_size, embed_dim)}
+                      glyph_size: int, **_) -> dict[str, tuple[int, ...]]:
+        """nn.Embedding's and nn.GRU's tensors (and the glyph CNN's), named as in their state_dict."""
+        shapes = {"embedding.weight": (vocab_size, embed_dim), **(glyph_shapes(glyph_size, embed_dim) if glyph_size else {})}
         directions = 2 if bidirectional else 1
         for layer in range(num_layers):
             inputs = embed_dim if layer == 0 else hidden_dim * directions  # a layer reads the one below
@@ -57,7 +60,7 @@ class GRUEncoder(TorchComponent):
         if torch.onnx.is_in_onnx_export():  # packing does not export; this path gives the same vectors
             return self.forward_padded(features)
         lengths = features["lengths"].cpu()
-        packed = pack_padded_sequence(self.dropout(self.embedding(features["input_ids"])), lengths,
+        packed = pack_padded_sequence(self.dropout(embed_tokens(self, features)), lengths,
                                       batch_first=True, enforce_sorted=False)
         outputs, hidden = self.gru(packed)  # hidden: (layers * directions, batch, hidden)
         directions = 2 if self.bidirectional else 1
@@ -77,7 +80,7 @@ class GRUEncoder(TorchComponent):
         steps = torch.arange(input_ids.shape[1], device=input_ids.device)
         inside = (steps[None, :] < lengths[:, None])[..., None]
         reversal = reversal_index(lengths, input_ids.shape[1])
-        outputs = self.dropout(self.embedding(input_ids))
+        outputs = self.dropout(embed_tokens(self, features))
         for layer in range(self.num_layers):
             if layer:  # nn.GRU's dropout: on every layer's outputs but the last's
                 outputs = F.dropout(outputs, self.gru.dropout, self.training)
@@ -107,7 +110,8 @@ class GRUEncoder(TorchComponent):
 
     def config(self) -> dict:
         return {"vocab_size": self.vocab_size, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
-                "num_layers": self.num_layers, "bidirectional": self.bidirectional, "dropout": self.dropout_p}
+                "num_layers": self.num_layers, "bidirectional": self.bidirectional, "dropout": self.dropout_p,
+                **({"glyph_size": self.glyph_size} if self.glyph_size else {})}
 
 
 def reversal_index(lengths: torch.Tensor, steps: int) -> torch.Tensor:

@@ -27,16 +27,19 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from ..components import MAX_VOCAB, register, training_bounds
 from ..errors import SamesenseError
 from .base import Features, TorchComponent
+from .glyph import GLYPH_SIZE_BOUNDS, GlyphEmbedding, embed_tokens, glyph_shapes
+from .glyph import GLYPH_SIZE_BOUNDS, GlyphEmbedding, embed_tokens, glyph_shapes
 
 
 @register
 class SlicedGRUEncoder(TorchComponent):
     role, type = "encoder", "srnn"
     bounds = {**training_bounds("embed_dim", "hidden_dim", "dropout", "max_len", "slices", "slice_levels"),
-              "vocab_size": {"at_least": 1, "at_most": MAX_VOCAB}}
+              "vocab_size": {"at_least": 1, "at_most": MAX_VOCAB}, "glyph_size": GLYPH_SIZE_BOUNDS}
 
     def __init__(self, vocab_size: int, max_len: int = 32, embed_dim: int = 128, hidden_dim: int = 128,
-                 slices: int = 4, slice_levels: int = 2, dropout: float = 0.0):
+                 slices: int = 4, slice_levels: int = 2, dropout: float = 0.0,
+                 glyph_size: int = 0):
         super().__init__()
         if slices ** slice_levels > max_len:  # minimal subsequences of less than a token: some always empty
             raise SamesenseError(f"slices**slice_levels ({slices}**{slice_levels}) must be at most max_len ({max_len})")
@@ -45,14 +48,17 @@ class SlicedGRUEncoder(TorchComponent):
         self.pieces = slices ** slice_levels
         self.slice_len = math.ceil(max_len / self.pieces)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.glyph_size = glyph_size  # 0: no glyphs
+        self.glyphs = GlyphEmbedding(glyph_size, embed_dim) if glyph_size else None
         self.dropout = nn.Dropout(dropout)
         self.grus = nn.ModuleList([nn.GRU(embed_dim if level == 0 else hidden_dim, hidden_dim, batch_first=True)
                                    for level in range(slice_levels + 1)])
         self.dim = hidden_dim
 
     @classmethod
-    def weight_shapes(cls, vocab_size: int, embed_dim: int, hidden_dim: int, slice_levels: int, **_) -> dict:
-        shapes = {"embedding.weight": (vocab_size, embed_dim)}
+    def weight_shapes(cls, vocab_size: int, embed_dim: int, hidden_dim: int, slice_levels: int, glyph_size: int,
+                      **_) -> dict:
+        shapes = {"embedding.weight": (vocab_size, embed_dim), **(glyph_shapes(glyph_size, embed_dim) if glyph_size else {})}
         for level in range(slice_levels + 1):
             inputs = embed_dim if level == 0 else hidden_dim
             shapes[f"grus.{level}.weight_ih_l0"] = (3 * hidden_dim, inputs)
@@ -68,9 +74,10 @@ class SlicedGRUEncoder(TorchComponent):
         batch, width = ids.shape
         if width > self.pieces * self.slice_len:
             raise SamesenseError(f"the srnn encoder reads at most {self.max_len} tokens, got {width}")
-        padded = ids.new_zeros(batch, self.pieces * self.slice_len)
-        padded[:, :width] = ids
-        tokens = self.dropout(self.embedding(padded)).view(batch * self.pieces, self.slice_len, -1)
+        vectors = self.dropout(embed_tokens(self, features))
+        tokens = vectors.new_zeros(batch, self.pieces * self.slice_len, self.embed_dim)
+        tokens[:, :width] = vectors
+        tokens = tokens.view(batch * self.pieces, self.slice_len, -1)
         # each minimal subsequence's own length: the sentence's tokens that fall in it
         starts = torch.arange(self.pieces) * self.slice_len
         sizes = (lengths[:, None] - starts[None, :]).clamp(0, self.slice_len).reshape(-1)
@@ -101,4 +108,4 @@ class SlicedGRUEncoder(TorchComponent):
     def config(self) -> dict:
         return {"vocab_size": self.vocab_size, "max_len": self.max_len, "embed_dim": self.embed_dim,
                 "hidden_dim": self.hidden_dim, "slices": self.slices, "slice_levels": self.slice_levels,
-                "dropout": self.dropout_p}
+                "dropout": self.dropout_p, **({"glyph_size": self.glyph_size} if self.glyph_size else {})}

@@ -87,6 +87,7 @@ class PretrainedTokenizer(Tokenizer):
                 hf = quiet_transformers().AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         self.hf, self.source = hf, source
         self.max_len, self.min_count, self.normalize, self.unknown_buckets = max_len, 1, normalize, 0
+        self.glyphs = False  # the model's own vocabulary; never glyph ids
         vocab = hf.get_vocab()
         self.tokens = sorted(vocab, key=vocab.get)
         self.ids = vocab
@@ -125,7 +126,7 @@ class PretrainedTokenizer(Tokenizer):
         return fractions
 
     def collate(self, token_ids: Sequence[list[int]]) -> dict:
-        features = Tokenizer.collate(token_ids)
+        features = super().collate(token_ids)
         if self.pad_id:  # collate pads with 0; position ids of some models (RoBERTa) look for their own pad
             features["input_ids"].masked_fill_(~features["attention_mask"], self.pad_id)
         return features

@@ -149,6 +149,13 @@ class ModelConfig:
                           at_least=2, at_most=1024, metavar="N")
     slice_levels: int = setting(2, "srnn: how many times the sentence is cut (slices**levels minimal "
                                 "subsequences, at most --max-len)", at_least=1, at_most=8, metavar="K")
+    glyphs: bool = setting(False, "Chinese characters also read by the shape of their glyph (Su & Lee 2017): a small "
+                           "CNN over each character's bitmap, added to its embedding, so a character too rare for "
+                           "the vocabulary still has a vector of its own")
+    glyph_size: int = setting(16, "--glyphs: bitmap side in pixels (a multiple of 4)", at_least=8, at_most=64, metavar="PX")
+    glyph_pretrain: int = setting(0, "--glyphs: first train the glyph CNN this many epochs as a convolutional "
+                                  "autoencoder over every glyph of the font (0: trained with the encoder only)",
+                                  at_least=0, at_most=1000, metavar="EPOCHS")
     dropout: float = setting(0.2, "dropout on token embeddings while training (0 in the article); groups "
                              "unseen in training rank better with it", at_least=0.0, at_most=1.0)
     pooling: str | None = setting(None, "sentence vector: the max of the encoder's outputs over the sentence, its "
@@ -180,6 +187,13 @@ class ModelConfig:
             raise SamesenseError(f"--slices {self.slices} --slice-levels {self.slice_levels} make "
                                  f"{self.slices ** self.slice_levels} minimal subsequences, more than --max-len "
                                  f"{self.max_len} tokens")
+        if self.glyphs and self.fine_tuned:
+            raise SamesenseError("--glyphs is for the encoders trained from scratch (gru, srnn); a pretrained "
+                                 "transformer reads its own vocabulary")
+        if self.glyphs and self.glyph_size % 4:
+            raise SamesenseError(f"--glyph-size must be a multiple of 4 (two 2x2 poolings), got {self.glyph_size}")
+        if self.glyph_pretrain and not self.glyphs:
+            raise SamesenseError("--glyph-pretrain pretrains the glyph CNN: add --glyphs")
         self.check_pretrained()
 
     def check_pretrained(self) -> None:
@@ -193,16 +207,18 @@ class ModelConfig:
             return {"type": "pretrained", "source": self.pretrained, "max_len": self.max_len,
                     "normalize": self.normalize}
         return {"type": self.tokenizer, "max_len": self.max_len, "min_count": self.min_count_for(train_sentences),
-                "normalize": self.normalize, "unknown_buckets": self.unknown_buckets}
+                "normalize": self.normalize, "unknown_buckets": self.unknown_buckets,
+                **({"glyphs": True} if self.glyphs else {})}
 
     def encoder_config(self) -> dict:
         if self.fine_tuned:
             return {"type": "transformer", "source": self.pretrained}
+        glyphs = {"glyph_size": self.glyph_size} if self.glyphs else {}
         if self.encoder == "srnn":
             return {"type": "srnn", "max_len": self.max_len, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
-                    "slices": self.slices, "slice_levels": self.slice_levels, "dropout": self.dropout}
+                    "slices": self.slices, "slice_levels": self.slice_levels, "dropout": self.dropout, **glyphs}
         return {"type": self.encoder, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
-                "num_layers": self.num_layers, "bidirectional": self.bidirectional, "dropout": self.dropout}
+                "num_layers": self.num_layers, "bidirectional": self.bidirectional, "dropout": self.dropout, **glyphs}
 
 
 @dataclass
@@ -319,7 +335,7 @@ SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "disti
 # whose run.json predates them did (so that it resumes as it was trained)
 ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True, "sample_rate": 1.0, "processes": 1,
                "pretrained": None, "centre_init": None, "head_lr": None, "warmup_steps": 0, "freeze_layers": 0,
-               "accumulate": 1, "slices": 4, "slice_levels": 2}
+               "accumulate": 1, "slices": 4, "slice_levels": 2, "glyphs": False, "glyph_size": 16, "glyph_pretrain": 0}
 
 # settings whose None means "chosen from the data": a resumed run that leaves one unset keeps the
 # value its run.json holds (runs from before the choice saved min_count 5, the old default)

@@ -47,6 +47,8 @@ def build(cfg: TrainConfig, data: TrainData) -> Trainable:
     device = cfg.run.device
     model = SentenceModel.build(data.tokenizer, cfg.model.encoder_config(), cfg.model.pooling_mode(),
                                 cfg.model.projection).to(device)
+    if cfg.model.glyph_pretrain:  # before the head and the rest draw from the seeded RNG, which it leaves as it was
+        model.encoder.glyphs.pretrain(cfg.model.glyph_pretrain, seed=cfg.optim.seed, show_progress=cfg.run.show_progress)
     if cfg.optim.freeze_layers:
         model.encoder.freeze_lower(cfg.optim.freeze_layers)
     loss = make_loss(cfg.loss.loss, dim=model.dim, scale=cfg.loss.scale, margin=cfg.loss.margin).to(device)
