@@ -62,11 +62,15 @@ def probe_hits(vectors: np.ndarray, labels, rows: np.ndarray) -> tuple[int, int]
 
 
 def train_variant(name: str, settings: dict, args) -> dict:
+    """Trained (or resumed, or found finished) in its run folder; the no-glyph one in --baseline-out
+    when given (the default GRU of the same budget, e.g. benchmarks/srnn.py's: the same settings)."""
     import samesense
     from samesense.train import TrainConfig, train
 
     cfg = TrainConfig.of(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL), epochs=args.epochs,
-                         threads=args.threads, out=f"{args.out}/{name.split(',')[0].replace(' ', '-')}", resume=True,
+                         threads=args.threads, resume=True,
+                         out=args.baseline_out if not settings and args.baseline_out else
+                         f"{args.out}/{name.split(',')[0].replace(' ', '-')}",
                          show_progress=False, spectra=False, **settings)
     result = train(cfg)
     return {"model": samesense.load(result["model"]), "best_epoch": result["best_epoch"],
@@ -90,7 +94,7 @@ def report(results: dict) -> str:
     coverage = results["coverage"]
     return "\n".join([
         f"`python benchmarks/glyphs.py --epochs {results['epochs']} --threads {results['threads']} --pretrain "
-        f"{results['pretrain']}` on {results['machine']}" + (f"; {results['note']}" if results.get("note") else "")
+        f"{results['pretrain']}{results['baseline']}` on {results['machine']}" + (f"; {results['note']}" if results.get("note") else "")
         + ".", "",
         f"Trained on the Chinese training union, {results['epochs']} epochs each (batch 100, AM-Softmax, Adam 1e-3, "
         "seed 0, the best epoch by lcqmc dev top-1 kept); glyphs are 16 x 16 bitmaps of Noto Sans CJK; open-set "
@@ -115,6 +119,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pretrain", type=int, default=5, help="autoencoder epochs of the third model")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "glyphs"), help="run folders")
+    parser.add_argument("--baseline-out", help="run folder of the no-glyph model (same settings), e.g. "
+                        "benchmarks/out/srnn/gru, trained there if not finished")
     parser.add_argument("--note", default="", help="what else ran on the machine, said in the doc")
     parser.add_argument("--no-doc", action="store_true", help="print only; write nothing under docs/")
     args = parser.parse_args()
@@ -122,7 +128,7 @@ def main() -> None:
 
     tests = {name: read_groups(data_path(path)) for name, path in ZH_TESTS.items()}
     results = {"machine": machine(), "threads": args.threads, "epochs": args.epochs, "pretrain": args.pretrain,
-               "note": args.note, "models": {}}
+               "baseline": f" --baseline-out {args.baseline_out}" if args.baseline_out else "", "note": args.note, "models": {}}
     trained = {name: train_variant(name, settings, args) for name, settings in variants(args.pretrain).items()}
     tokenizer = trained["no glyphs"]["model"].tokenizer
     vocabulary = tokenizer.ids
