@@ -56,3 +56,19 @@ class CachedEncoder:
 
     def encode(self, texts, batch_size=None, show_progress=False):
         return self.method.encode(list(texts))
+
+
+def train_zh_union(out: str, epochs: int, threads: int, **settings):
+    """A model trained (resumed, or found finished) in `out` on the Chinese training union, the best
+    epoch by lcqmc dev top-1 kept: (train's result, the loaded model, its run summary). The one budget
+    of the encoder comparisons (srnn.py, glyphs.py): batch 100, AM-Softmax, Adam 1e-3, seed 0."""
+    import samesense
+    from samesense.train import TrainConfig, train
+
+    result = train(TrainConfig.of(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL), epochs=epochs,
+                                  threads=threads, out=out, resume=True, show_progress=False, spectra=False,
+                                  **settings))
+    summary = {"best_epoch": result["best_epoch"], "train_seconds": round(result["train_seconds"], 1),
+               "dev_top1": result["val_top1"]}
+    return samesense.load(result["model"]), summary
+

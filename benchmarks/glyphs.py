@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, data_path, machine, table, write_section  # noqa: E402
+from common import REPO, ZH_TESTS, data_path, machine, table, train_zh_union, write_section  # noqa: E402
 
 from samesense.data import read_groups  # noqa: E402
 from samesense.evaluate import nearest_neighbours, ranking_scores  # noqa: E402
@@ -51,30 +51,21 @@ def rare_share(text: str, vocabulary: dict) -> float:
     return sum(c not in vocabulary for c in chars) / len(chars) if chars else 0.0
 
 
-def probe_hits(vectors: np.ndarray, labels, rows: np.ndarray) -> tuple[int, int]:
-    """(hits, n): how many of the sentences `rows` that have a partner in their file find one first,
-    each ranked against every other sentence of the file (the open-set protocol's top-1)."""
+def probe_hits(nearest: np.ndarray, labels, rows: np.ndarray) -> tuple[int, int]:
+    """(hits, n): how many of the sentences `rows` that have a partner in their file find one first
+    (`nearest`: each sentence's nearest other sentence of the file, the open-set protocol's top-1)."""
     labels = np.asarray(labels)
     _, group, sizes = np.unique(labels, return_inverse=True, return_counts=True)
     rows = rows[sizes[group[rows]] > 1]
-    nearest = nearest_neighbours(vectors, 1)[rows, 0]
-    return int((labels[nearest] == labels[rows]).sum()), len(rows)
+    return int((labels[nearest[rows]] == labels[rows]).sum()), len(rows)
 
 
 def train_variant(name: str, settings: dict, args) -> dict:
     """Trained (or resumed, or found finished) in its run folder; the no-glyph one in --baseline-out
     when given (the default GRU of the same budget, e.g. benchmarks/srnn.py's: the same settings)."""
-    import samesense
-    from samesense.train import TrainConfig, train
-
-    cfg = TrainConfig.of(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL), epochs=args.epochs,
-                         threads=args.threads, resume=True,
-                         out=args.baseline_out if not settings and args.baseline_out else
-                         f"{args.out}/{name.split(',')[0].replace(' ', '-')}",
-                         show_progress=False, spectra=False, **settings)
-    result = train(cfg)
-    return {"model": samesense.load(result["model"]), "best_epoch": result["best_epoch"],
-            "train_seconds": round(result["train_seconds"], 1), "dev_top1": result["val_top1"]}
+    out = args.baseline_out if not settings and args.baseline_out else f"{args.out}/{name.split(',')[0].replace(' ', '-')}"
+    model, summary = train_zh_union(out, args.epochs, args.threads, **settings)
+    return {"model": model, **summary}
 
 
 def report(results: dict) -> str:
@@ -148,12 +139,11 @@ def main() -> None:
                         "any_rare_share": float(np.mean(np.concatenate([s[s > 0] for s in shares.values()])))}
     for name, run in trained.items():
         model = run.pop("model")
-        vectors = {test: model.encode(groups.sentences) for test, groups in tests.items()}
-        run["tests"] = {test: ranking_scores(nearest_neighbours(vectors[test], 10), tests[test].labels)
-                        for test in tests}
+        neighbours = {test: nearest_neighbours(model.encode(groups.sentences), 10) for test, groups in tests.items()}
+        run["tests"] = {test: ranking_scores(neighbours[test], tests[test].labels) for test in tests}
         run["probe"] = {}
         for part, rows in (("any", any_rows), ("mostly", mostly_rows)):
-            hits, n = np.sum([probe_hits(vectors[t], tests[t].labels, rows[t]) for t in tests], axis=0)
+            hits, n = np.sum([probe_hits(neighbours[t][:, 0], tests[t].labels, rows[t]) for t in tests], axis=0)
             run["probe"][part] = {"n": int(n), "top1": float(hits / max(n, 1))}
         results["models"][name] = run
         print(name, run, flush=True)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, data_path, machine, table, write_section  # noqa: E402
+from common import REPO, ZH_TESTS, data_path, machine, table, train_zh_union, write_section  # noqa: E402
 
 from samesense.bench.report import throughput  # noqa: E402
 from samesense.data import read_groups  # noqa: E402
@@ -84,18 +84,11 @@ def speed(name: str, length: int, texts: list[str]) -> dict | None:
 
 
 def accuracy(name: str, args) -> dict:
-    import samesense
     from samesense.evaluate import evaluate_groups
-    from samesense.train import TrainConfig, train
 
-    cfg = TrainConfig.of(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL), epochs=args.epochs,
-                         threads=args.threads, out=f"{args.out}/{name.replace(' ', '-')}", resume=True,
-                         show_progress=False, spectra=False, **ENCODERS[name])
-    result = train(cfg)
-    model = samesense.load(result["model"])
+    model, summary = train_zh_union(f"{args.out}/{name.replace(' ', '-')}", args.epochs, args.threads, **ENCODERS[name])
     tests = {test: evaluate_groups(model.encode, read_groups(data_path(path))) for test, path in ZH_TESTS.items()}
-    return {"best_epoch": result["best_epoch"], "train_seconds": round(result["train_seconds"], 1),
-            "dev_top1": result["val_top1"], "tests": tests}
+    return {**summary, "tests": tests}
 
 
 def report(results: dict) -> str:

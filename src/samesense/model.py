@@ -234,10 +234,10 @@ def check_parts_fit(manifest_path: Path, parts: list[Component], configs: list[P
             raise SamesenseError(f"{config}: vocab_size is {vocab_size}, but the tokenizer gives {tokenizer.num_ids} "
                                  f"ids ({len(tokenizer)} tokens in {configs[0].parent / VOCAB}, then "
                                  f"unknown_buckets {tokenizer.unknown_buckets})")
-        if part.role == "encoder" and bool(getattr(part, "glyph_size", 0)) != bool(getattr(tokenizer, "glyphs", False)):
-            raise SamesenseError(f"{config}: the encoder {'reads' if getattr(part, 'glyph_size', 0) else 'has no'} glyphs, "
-                                 f"but the tokenizer ({configs[0]}) {'gives' if getattr(tokenizer, 'glyphs', False) else 'gives no'} "
-                                 "glyph ids")
+        reads_glyphs, gives_glyphs = bool(getattr(part, "glyph_size", 0)), bool(getattr(tokenizer, "glyphs", False))
+        if part.role == "encoder" and reads_glyphs != gives_glyphs:
+            raise SamesenseError(f"{config}: the encoder {'reads' if reads_glyphs else 'has no'} glyphs, but the "
+                                 f"tokenizer ({configs[0]}) {'gives' if gives_glyphs else 'gives no'} glyph ids")
         reads = getattr(part, "max_len", None)  # an encoder cut to a length (srnn) must take every token given
         if reads is not None and reads < tokenizer.max_len:
             raise SamesenseError(f"{config}: max_len is {reads}, but the tokenizer gives up to {tokenizer.max_len} "
