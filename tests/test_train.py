@@ -321,3 +321,15 @@ def test_data_that_cannot_train_or_validate_is_refused_before_training(synthetic
     with pytest.raises(DataError, match=message):
         train(cfg)
     assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+def test_a_moved_run_resumes_from_its_new_place(synthetic_files, tmp_path, monkeypatch):
+    """run.json keeps the folder it was started in; the folder named now, moved or relative, is the run."""
+    settings = dict(train=[str(synthetic_files[0])], val=str(synthetic_files[1]), min_count=1, embed_dim=8,
+                    hidden_dim=8, show_progress=False)
+    train(TrainConfig.of(out=str(tmp_path / "r"), epochs=1, **settings))
+    (tmp_path / "r").rename(tmp_path / "moved")
+    monkeypatch.chdir(tmp_path)
+    result = train(TrainConfig.of(out="moved", epochs=2, resume=True, **settings))
+    log = [json.loads(line) for line in (tmp_path / "moved" / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2] and result["model"].startswith("moved")

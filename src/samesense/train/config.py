@@ -319,8 +319,9 @@ class RunConfig:
     show_progress: bool | None = setting(None, "progress bars: None only on a terminal", cli=False)
 
     # what a resumed run takes from the new config; everything else comes from its run.json
-    # val_same_groups too: it changes what is refused, not what is trained
-    RESUMABLE = ("epochs", "show_progress", "threads", "device", "resume", "overwrite", "val_same_groups")
+    # val_same_groups too: it changes what is refused, not what is trained; out too: the folder is the
+    # run wherever it now lies (moved, or named relative to another directory)
+    RESUMABLE = ("epochs", "show_progress", "threads", "device", "resume", "overwrite", "val_same_groups", "out")
 
 
 # what check() accepts for each annotation (an int is a float too, as JSON and Python write them)
