@@ -63,7 +63,7 @@ def probe_hits(nearest: np.ndarray, labels, rows: np.ndarray) -> tuple[int, int]
 def train_variant(name: str, settings: dict, args) -> dict:
     """Trained (or resumed, or found finished) in its run folder; the no-glyph one in --baseline-out
     when given (the default GRU of the same budget, e.g. benchmarks/srnn.py's: the same settings)."""
-    out = args.baseline_out if not settings and args.baseline_out else f"{args.out}/{name.split(',')[0].replace(' ', '-')}"
+    out = args.baseline_out if not settings and args.baseline_out else f"{args.out}/{name.replace(',', '').replace(' ', '-')}"
     model, summary = train_zh_union(out, args.epochs, args.threads, **settings)
     return {"model": model, **summary}
 

@@ -81,7 +81,18 @@ def small_glyph_embedding(size: int = 8) -> GlyphEmbedding:
     torch.manual_seed(0)
     module = GlyphEmbedding(size, 6)
     module.draw()
+    with torch.no_grad():
+        module.gate.fill_(1.0)  # a new one starts at 0 (all glyph vectors zero): open the gate to see them
     return module
+
+
+def test_a_new_glyph_embedding_adds_nothing_until_its_gate_opens():
+    module = GlyphEmbedding(8, 6)
+    module.draw()
+    ids = torch.tensor([[glyph_index("鑫") + 1, glyph_index("河") + 1]])
+    assert torch.equal(module(ids), torch.zeros(1, 2, 6))
+    (module(ids) * torch.arange(6.0)).sum().backward()  # (a plain sum: 0 after the layer norm)
+    assert module.gate.grad.abs() > 1e-3
 
 
 def test_the_vectors_out_of_training_are_the_training_ones_and_follow_every_weight_change():
