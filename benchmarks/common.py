@@ -58,9 +58,14 @@ class CachedEncoder:
         return self.method.encode(list(texts))
 
 
+def run_folder(root: str, name: str) -> str:
+    """The run folder of a benchmark's variant `name` (e.g. "glyphs, CNN pretrained 5 epochs") under root."""
+    return f"{root}/{name.replace(',', '').replace(' ', '-')}"
+
+
 def train_zh_union(out: str, epochs: int, threads: int, **settings):
     """A model trained (resumed, or found finished) in `out` on the Chinese training union, the best
-    epoch by lcqmc dev top-1 kept: (train's result, the loaded model, its run summary). The one budget
+    epoch by lcqmc dev top-1 kept: (the loaded model, its run summary). The one budget
     of the encoder comparisons (srnn.py, glyphs.py): batch 100, AM-Softmax, Adam 1e-3, seed 0."""
     import samesense
     from samesense.train import TrainConfig, train

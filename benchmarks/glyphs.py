@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, ZH_TESTS, data_path, machine, table, train_zh_union, write_section  # noqa: E402
+from common import REPO, ZH_TESTS, data_path, machine, run_folder, table, train_zh_union, write_section  # noqa: E402
 
 from samesense.data import read_groups  # noqa: E402
 from samesense.evaluate import nearest_neighbours, ranking_scores  # noqa: E402
@@ -63,7 +63,7 @@ def probe_hits(nearest: np.ndarray, labels, rows: np.ndarray) -> tuple[int, int]
 def train_variant(name: str, settings: dict, args) -> dict:
     """Trained (or resumed, or found finished) in its run folder; the no-glyph one in --baseline-out
     when given (the default GRU of the same budget, e.g. benchmarks/srnn.py's: the same settings)."""
-    out = args.baseline_out if not settings and args.baseline_out else f"{args.out}/{name.replace(',', '').replace(' ', '-')}"
+    out = args.baseline_out if not settings and args.baseline_out else run_folder(args.out, name)
     model, summary = train_zh_union(out, args.epochs, args.threads, **settings)
     return {"model": model, **summary}
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, ZH_TESTS, data_path, machine, table, train_zh_union, write_section  # noqa: E402
+from common import REPO, ZH_TESTS, data_path, machine, run_folder, table, train_zh_union, write_section  # noqa: E402
 
 from samesense.bench.report import throughput  # noqa: E402
 from samesense.data import read_groups  # noqa: E402
@@ -86,7 +86,7 @@ def speed(name: str, length: int, texts: list[str]) -> dict | None:
 def accuracy(name: str, args) -> dict:
     from samesense.evaluate import evaluate_groups
 
-    model, summary = train_zh_union(f"{args.out}/{name.replace(' ', '-')}", args.epochs, args.threads, **ENCODERS[name])
+    model, summary = train_zh_union(run_folder(args.out, name), args.epochs, args.threads, **ENCODERS[name])
     tests = {test: evaluate_groups(model.encode, read_groups(data_path(path))) for test, path in ZH_TESTS.items()}
     return {**summary, "tests": tests}
 

@@ -1,11 +1,12 @@
 """Glyph vectors (`train --glyphs`): a character's vector also from the shape of its glyph.
 
 Each Chinese character (glyphs.py) has a bitmap; a small CNN (two 3x3 convolutions, each with a
-ReLU and a 2x2 max-pool, then a linear map to the embedding size and a layer norm) turns it into a vector that the
-encoder adds to the character's learned embedding row. A character too rare for the vocabulary
-has only its unknown row (<unk>, or its hash bucket) to learn from; its glyph vector is made by
-the same CNN that every frequent character trains, so characters that share components (the
-radical 氵 of water, 钅 of metal) get related vectors.
+ReLU and a 2x2 max-pool, then a linear map to the embedding size and a layer norm) turns it into a
+vector that the encoder adds, scaled by a learned gate that starts at 0, to the character's
+learned embedding row. A character too rare for the vocabulary has only its unknown row (<unk>,
+or its hash bucket) to learn from; its glyph vector is made by the same CNN that every frequent
+character trains, so characters that share components (the radical 氵 of water, 钅 of metal)
+get related vectors.
 
 The bitmaps are a buffer of the encoder, saved with its weights (packed bits: 27,584 x 32 bytes
 at 16 x 16), so a saved model needs no font. The CNN is trained with the encoder, and can first be
