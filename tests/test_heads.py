@@ -110,3 +110,47 @@ def test_row_adam_makes_sparse_adams_updates():
         torch.testing.assert_close(row_adam.state[ours.weight][slot], sparse_adam.state[theirs.weight][slot])
     assert row_adam.state[ours.weight]["step"] == 5
     assert torch.equal(ours.weight[20:], start[20:])
+
+
+def test_sampled_cosines_and_their_gradient_equal_autograd_through_normalize():
+    torch.manual_seed(0)
+    head = SampledCosineHead(300, 8, sample_rate=0.2).double()
+    z = F.normalize(torch.randn(16, 8, dtype=torch.float64), dim=-1).requires_grad_()
+    labels = torch.randint(0, 300, (16,))
+    upstream = torch.randn(16, 60, dtype=torch.float64)
+
+    torch.manual_seed(1)
+    cos, targets = head(z, labels)
+    grad_z, grad_w = torch.autograd.grad(cos, [z, head.weight], upstream)
+    torch.manual_seed(1)
+    index = head.sampled(labels)
+    reference = z @ F.normalize(F.embedding(index, head.weight), dim=-1).t()
+    ref_z, ref_w = torch.autograd.grad(reference, [z, head.weight], upstream)
+
+    assert torch.allclose(cos, reference, atol=1e-12) and torch.equal(index[targets], labels)
+    assert torch.allclose(grad_z, ref_z, atol=1e-12)
+    assert grad_w.is_sparse and torch.equal(grad_w._indices()[0], index)  # only the sampled rows, in order
+    assert torch.allclose(grad_w.to_dense(), ref_w, atol=1e-12)
+
+
+def test_sparse_rows_coalesces_only_a_gradient_out_of_order():
+    from samesense.train.optim import sparse_rows
+
+    ordered = torch.sparse_coo_tensor(torch.tensor([[1, 4, 7]]), torch.ones(3, 2), (9, 2), check_invariants=True)
+    rows, values = sparse_rows(ordered)
+    assert rows.tolist() == [1, 4, 7] and values.shape == (3, 2)
+    repeated = torch.sparse_coo_tensor(torch.tensor([[7, 1, 7]]), torch.ones(3, 2), (9, 2), check_invariants=True)
+    rows, values = sparse_rows(repeated)
+    assert rows.tolist() == [1, 7] and values.tolist() == [[1.0, 1.0], [2.0, 2.0]]
+    rows, values = sparse_rows(torch.tensor([[0.0, 0.0], [3.0, 1.0], [0.0, 0.0]]))  # a dense gradient
+    assert rows.tolist() == [1] and values.tolist() == [[3.0, 1.0]]
+
+
+def test_training_hits_count_the_rows_whose_target_scores_highest():
+    from samesense.train.step import training_hits
+
+    torch.manual_seed(0)
+    logits, targets = torch.randn(64, 30), torch.randint(0, 30, (64,))
+    targets[:10] = logits[:10].argmax(1)  # some certain hits
+    batch = Batch(rows=np.arange(64), features={}, labels=targets, logits=logits, targets=targets)
+    assert training_hits(batch) == (int((logits.argmax(1) == targets).sum()), 64)

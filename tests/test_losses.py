@@ -94,6 +94,23 @@ def test_margin_losses_stable_at_extreme_cosines(loss):
     assert torch.isfinite(value) and torch.isfinite(cos.grad).all()
 
 
+@pytest.mark.parametrize("loss", [AMSoftmaxLoss(scale=30.0), AMSoftmaxLoss(scale=200.0)], ids=["s30", "s200"])
+def test_margin_loss_where_exp_of_s_times_cos_minus_1_underflows(loss):
+    """The log-sum-exp is shifted by s (no logit exceeds it); where exp(s * (l - 1)) underflows for
+    a whole row (s = 200, every cosine <= -0.5, in float32) it must shift by the row maxima instead."""
+    torch.manual_seed(0)
+    cos = (-0.5 - 0.5 * torch.rand(8, 20)).requires_grad_()
+    labels = torch.randint(0, 20, (8,))
+    value = loss(head_batch(cos, labels))
+    grad, = torch.autograd.grad(value, [cos])
+    wide = cos.detach().double().requires_grad_()
+    ref = dense_reference(loss, wide, labels)
+    ref_grad, = torch.autograd.grad(ref, [wide])
+    assert torch.isfinite(value) and torch.isfinite(grad).all()
+    assert abs(value.item() - ref.item()) < 1e-3 * max(1.0, abs(ref.item()))
+    assert torch.allclose(grad.double(), ref_grad, atol=1e-5)
+
+
 def test_psi_curves_are_below_cosine_and_arcface_never_rises():
     theta = torch.linspace(0.0, math.pi, 2001, dtype=torch.float64)
     cos = torch.cos(theta)

@@ -106,7 +106,7 @@ def sum_gradients(modules: list[nn.Module]) -> None:
 
 def sharded_hits(cos: torch.Tensor, targets: torch.Tensor) -> int:
     """Rows whose own class scores highest over all shares (targets < 0: held by another)."""
-    best = all_reduce(cos.max(1).values.detach().clone(), "max")
+    best = all_reduce(cos.detach().amax(1), "max")
     own = cos.gather(1, targets.clamp_min(0).view(-1, 1)).squeeze(1).detach()
     target = all_reduce(torch.where(targets >= 0, own, torch.full_like(own, -2.0)), "max")
     return int((target >= best).sum())

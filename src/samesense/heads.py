@@ -14,6 +14,7 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from .distributed import gather_rows, shard_range
 
@@ -34,6 +35,41 @@ class CosineHead(nn.Module):
         # and differentiating through that (a pass over classes x dim each way): ~15% faster.
         inverse_norm = self.weight.norm(dim=1).clamp_min(1e-12).reciprocal()
         return (self.weight @ z.t()).t() * inverse_norm, labels
+
+
+class SampledCosines(torch.autograd.Function):
+    """cos[i, j] = <z_i, w_k / |w_k|> for k = index[j] (sorted, unique), with the gradient of the
+    weight written by hand as a sparse tensor of those rows only, already coalesced.
+
+    What autograd would do instead: a sparse embedding lookup, then F.normalize and its backward,
+    about ten passes over the (sampled classes, dim) rows, and a coalesce that sorts indices
+    that are sorted already; at a million classes sampled at 0.1 that was a fifth of the step.
+    The gradient of c = w / |w| is (g - <g, c> c) / |w| for each row (F.normalize's, away from
+    |w| = 0, where both clamp the norm at 1e-12).
+    """
+
+    @staticmethod
+    def forward(ctx, z: torch.Tensor, weight: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        rows = weight.index_select(0, index)
+        inverse_norm = rows.norm(dim=1, keepdim=True).clamp_min_(1e-12).reciprocal_()
+        centres = rows.mul_(inverse_norm)
+        ctx.save_for_backward(z, centres, inverse_norm, index)
+        ctx.shape = weight.shape
+        return z @ centres.t()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        z, centres, inverse_norm, index = ctx.saved_tensors
+        grad_z = grad @ centres if ctx.needs_input_grad[0] else None
+        grad_weight = None
+        if ctx.needs_input_grad[1]:
+            grad_centres = grad.t() @ z
+            along = torch.einsum("ij,ij->i", grad_centres, centres).unsqueeze(1)
+            values = grad_centres.addcmul_(centres, along, value=-1.0).mul_(inverse_norm)
+            grad_weight = torch.sparse_coo_tensor(index.view(1, -1), values, ctx.shape, is_coalesced=True,
+                                                  check_invariants=False)
+        return grad_z, grad_weight, None
 
 
 class SampledCosineHead(CosineHead):
@@ -68,10 +104,9 @@ class SampledCosineHead(CosineHead):
         return priority.topk(keep, sorted=False).indices.sort().values
 
     def scores(self, z: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """(batch, len(index)) cosines, row-major: the loss and the argmax read it along rows, and
-        on a transposed view each of those passes was several times slower."""
-        rows = F.embedding(index, self.weight, sparse=True)
-        return z @ F.normalize(rows, dim=-1).t()
+        """(batch, len(index)) cosines, row-major: the loss reads it along rows, and on a transposed
+        view each of its passes was several times slower."""
+        return SampledCosines.apply(z, self.weight, index)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         index = self.sampled(labels)

