@@ -152,9 +152,11 @@ def report(results: dict) -> str:
         f"{ratio('2 processes, sampled 0.1', '2 processes'):.2f}x the 2-process dense head's at {sizes[0]:,} "
         f"({ratio('2 processes, sampled 0.1', 'dense'):.2f}x the one-process dense head's, on twice the cores). "
         "The dense head reads and updates every centre each step (and Adam's two slots for each); the sampled one "
-        "scores 10% of them and RowAdam updates only those (SparseAdam's update with row gathers; the sampled "
-        "runs also keep freed memory in the heap, memory.py: the step's ~100 MB temporaries were otherwise "
-        "faulted in afresh each step); two processes each hold half the centres and half the batch.",
+        "scores 10% of them (heads.SampledCosines: their normalisation and its gradient by hand, the sparse "
+        "gradient in row order) and RowAdam updates only those (SparseAdam's update with row gathers); the margin "
+        "loss shifts its log-sum-exp by s (no pass for row maxima) and training accuracy takes the row maximum, "
+        "not an argmax; the sampled runs keep freed memory in the heap (memory.py: the step's ~100 MB temporaries "
+        "were otherwise faulted in afresh each step); two processes each hold half the centres and half the batch.",
         "",
         "![step time and memory](img/scale.png)",
     ])

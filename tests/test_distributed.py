@@ -21,7 +21,14 @@ from samesense.train.step import training_hits
 from records import same_records
 
 CLASSES, DIM, ROWS = 30, 8, 21  # 21 rows: the two processes' parts differ in length
-LOSSES = ["am-softmax", "aam-softmax", "softmax", "simpler-a-softmax"]
+# am-softmax@2000: a scale at which exp(s * (cos - 1)) underflows in float64, so the log-sum-exp
+# is shifted by the row maxima across the shares instead of by s
+LOSSES = ["am-softmax", "aam-softmax", "softmax", "simpler-a-softmax", "am-softmax@2000"]
+
+
+def loss_named(name):
+    name, _, scale = name.partition("@")
+    return make_loss(name, scale=float(scale) if scale else None).eval()
 
 
 def problem():
@@ -53,7 +60,7 @@ def sharded_worker(rank, port, folder):
             inputs, encoder, labels = problem()
             torch.manual_seed(1)
             head = ShardedCosineHead(CLASSES, DIM, 1.0, rank, 2).double()
-            loss = make_loss(name).eval()
+            loss = loss_named(name)
             rows = np.array_split(np.arange(ROWS), 2)[rank]
             value, hits = step(encoder, head, loss, inputs[rows], labels[rows], sharded=True)
             out[f"{name}.loss"] = value.detach().reshape(1)
@@ -72,7 +79,7 @@ def test_two_process_sharded_loss_and_gradients_equal_one_process(tmp_path):
         inputs, encoder, labels = problem()
         torch.manual_seed(1)
         head = CosineHead(CLASSES, DIM).double()
-        value, hits = step(encoder, head, make_loss(name).eval(), inputs, labels, sharded=False)
+        value, hits = step(encoder, head, loss_named(name), inputs, labels, sharded=False)
         for got in ranks:  # every process has the whole loss and the whole encoder gradient
             assert torch.allclose(got[f"{name}.loss"], value.detach().reshape(1), atol=1e-12), name
             assert torch.allclose(got[f"{name}.encoder"], encoder.weight.grad, atol=1e-12), name

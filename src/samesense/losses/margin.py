@@ -48,9 +48,8 @@ class SparseMarginCrossEntropy(torch.autograd.Function):
         shift = torch.full((len(cos), 1), float(scale), dtype=cos.dtype, device=cos.device)
         exps, total = shifted_exponentials(cos, psi, index, scale, shift)
         if not bool(((total > 0) & torch.isfinite(total)).all()):  # underflow: shift by each row's maximum
-            logits = (cos * scale).scatter_(1, index, psi.view(-1, 1) * scale)
-            exps, total = shifted_exponentials(cos, psi, index, scale, logits.amax(1, keepdim=True))
-            shift = logits.amax(1, keepdim=True)
+            shift = (cos * scale).scatter_(1, index, psi.view(-1, 1) * scale).amax(1, keepdim=True)
+            exps, total = shifted_exponentials(cos, psi, index, scale, shift)
         lse = total.log() + shift.squeeze(1)
         ctx.save_for_backward(exps, total, index, slope)
         ctx.scale = scale
@@ -70,7 +69,7 @@ class SparseMarginCrossEntropy(torch.autograd.Function):
 def shifted_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tensor, scale: float,
                          shift: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """exp(s * l - shift) with l = cos and psi at each row's target, and each row's sum."""
-    exps = torch.mul(cos, scale).sub_(shift).exp_()
+    exps = torch.add(-shift, cos, alpha=scale).exp_()  # one pass to a new tensor, one in place
     exps.scatter_(1, index, (psi.view(-1, 1) * scale - shift).exp_())
     return exps, exps.sum(1)
 
@@ -79,10 +78,11 @@ class ShardedMarginCrossEntropy(torch.autograd.Function):
     """SparseMarginCrossEntropy over class centres split across processes (heads.ShardedCosineHead).
 
     Each process holds the cosines of every row of the global batch with its share of the classes;
-    targets[i] < 0 where another share holds row i's class. The row maximum and the sum of
-    exponentials are completed across the shares (all_reduce MAX, then SUM), and psi is taken
-    from the share that holds it, so the loss is the single-process loss on the same rows. The
-    gradients of this share's inputs need nothing from the others once the log-sum-exp is known.
+    targets[i] < 0 where another share holds row i's class. The sum of exponentials is completed
+    across the shares (all_reduce SUM; shifted by s, or by the row maxima, all_reduce MAX, where that
+    underflows), and psi is taken from the share that holds it, so the loss is the single-process
+    loss on the same rows. The gradients of this share's inputs need nothing from the others once
+    the log-sum-exp is known.
     """
 
     @staticmethod
@@ -90,24 +90,28 @@ class ShardedMarginCrossEntropy(torch.autograd.Function):
                 scale: float) -> torch.Tensor:
         owned = targets >= 0
         index = targets.clamp_min(0).view(-1, 1)
-        logits = cos * scale
-        kept = logits.gather(1, index).squeeze(1)  # rows held elsewhere keep their own value there
-        logits.scatter_(1, index, torch.where(owned, psi * scale, kept).view(-1, 1))
-        top = distributed.all_reduce(logits.max(1).values, "max")
-        total = distributed.all_reduce((logits - top[:, None]).exp().sum(1))
-        lse = top + total.log()
+        kept = cos.gather(1, index).squeeze(1)  # rows held elsewhere keep their own value there
+        psi_here = torch.where(owned, psi, kept)
+        shift = torch.full((len(cos), 1), float(scale), dtype=cos.dtype, device=cos.device)
+        exps, total = shifted_exponentials(cos, psi_here, index, scale, shift)
+        total = distributed.all_reduce(total)
+        if not bool(((total > 0) & torch.isfinite(total)).all()):  # the same total, so the same choice, everywhere
+            logits = (cos * scale).scatter_(1, index, psi_here.view(-1, 1) * scale)
+            shift = distributed.all_reduce(logits.amax(1, keepdim=True), "max")
+            exps, total = shifted_exponentials(cos, psi_here, index, scale, shift)
+            total = distributed.all_reduce(total)
+        lse = total.log() + shift.squeeze(1)
         target = distributed.all_reduce(torch.where(owned, psi, torch.zeros_like(psi)))
-        ctx.save_for_backward(logits, lse, index, owned, slope)
+        ctx.save_for_backward(exps, total, index, owned, slope)
         ctx.scale = scale
         return (lse - target * scale).mean()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: torch.Tensor):
-        logits, lse, index, owned, slope = ctx.saved_tensors
-        probs = logits.sub_(lse[:, None]).exp_()
-        coef = grad * ctx.scale / logits.shape[0]
-        grad_cos = probs.mul_(coef)
+        exps, total, index, owned, slope = ctx.saved_tensors
+        coef = grad * ctx.scale / exps.shape[0]
+        grad_cos = exps.mul_((coef / total).view(-1, 1))
         kept = grad_cos.gather(1, index).squeeze(1)  # an ordinary column where another share holds the class
         target = torch.where(owned, (kept - coef) * slope, kept)
         return grad_cos.scatter_(1, index, target.view(-1, 1)), None, None, None, None
