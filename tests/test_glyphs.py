@@ -21,14 +21,18 @@ from synthetic import write_groups
 COMMON = "银行信用卡办理账户密码手机天气电影音乐学校医院火车飞机"
 
 
+RARE = [chr(0x5000 + i) for i in range(400)]  # each drawn a few times at most: outside a min-count-3 vocabulary
+
+
 def chinese_groups(num_groups: int, seed: int, prefix: str) -> list[tuple[str, str]]:
-    """Groups of common characters in a fixed order (each group its own four), with filler ones around."""
+    """Groups of common characters in a fixed order (each group its own four), with filler ones
+    around and one rare character at the end (glyphs are read for those)."""
     rng = random.Random(seed)
     records = []
     for g in range(num_groups):
         key = "".join(rng.sample(COMMON, 4))
         for _ in range(4):
-            records.append((f"{prefix}{g}", "".join(rng.sample(COMMON, rng.randint(0, 2))) + key))
+            records.append((f"{prefix}{g}", "".join(rng.sample(COMMON, rng.randint(0, 2))) + key + rng.choice(RARE)))
     return records
 
 
@@ -75,6 +79,30 @@ def test_a_glyph_tokenizer_gives_a_rare_character_its_own_id_and_its_glyph():
     assert tokenizer.unknown_fraction(["鑫鍂", "zz", "银z"]) == [0.0, 1.0, 0.5]  # a glyph is read; z is not
     plain = CharTokenizer(min_count=1).fit(["银行卡"])
     assert plain.encode("鑫") == [UNK_ID] and "glyph_ids" not in plain.collate([[UNK_ID]])
+
+
+def test_glyph_scope_rare_gives_glyphs_to_characters_outside_the_vocabulary_only():
+    rare = CharTokenizer(min_count=1, glyphs=True, glyph_scope="rare").fit(["银行卡"])
+    features = rare.collate([rare.encode("银鑫")])
+    assert features["glyph_ids"][0].tolist() == [0, glyph_index("鑫") + 1]  # 银 reads its learned row alone
+    assert features["input_ids"][0].tolist() == [rare.ids["银"], UNK_ID]
+    assert rare.config()["glyph_scope"] == "rare"
+    every = CharTokenizer(min_count=1, glyphs=True, glyph_scope="all").fit(["银行卡"])
+    assert every.collate([every.encode("银鑫")])["glyph_ids"][0].tolist() == [glyph_index("银") + 1, glyph_index("鑫") + 1]
+    with pytest.raises(SamesenseError, match="glyph_scope must be one of rare, all"):
+        CharTokenizer(glyphs=True, glyph_scope="some")
+
+
+def test_a_glyph_model_saved_before_the_scope_reads_every_characters_glyph(glyph_run, tmp_path):
+    out, _ = glyph_run
+    model = samesense.load(out)
+    assert model.tokenizer.glyph_scope == "rare"  # what training gives by default
+    folder = model.save(tmp_path / "old")
+    config = folder / "tokenizer" / "config.json"
+    settings = json.loads(config.read_text())
+    del settings["glyph_scope"]  # as saved before the setting: trained with every character's glyph
+    config.write_text(json.dumps(settings))
+    assert samesense.load(folder).tokenizer.glyph_scope == "all"
 
 
 def small_glyph_embedding(size: int = 8) -> GlyphEmbedding:
@@ -129,7 +157,7 @@ def glyph_run(tmp_path_factory):
     out = folder / "run"
     result = train(TrainConfig.of(train=[str(train_file)], val=str(val_file), out=str(out), glyphs=True,
                                   glyph_size=8, embed_dim=16, hidden_dim=24, epochs=2, batch_size=32, lr=3e-3,
-                                  min_count=1, show_progress=False, threads=1))
+                                  min_count=3, show_progress=False, threads=1))
     return out, result
 
 

@@ -40,6 +40,7 @@ VOCAB = "vocab.json"
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
+GLYPH_SCOPES = ("rare", "all")  # --glyph-scope: whose glyphs a glyph tokenizer gives
 CHINESE_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
@@ -117,14 +118,18 @@ class Tokenizer(Component):
     bounds = training_bounds("max_len", "min_count", "unknown_buckets")
 
     def __init__(self, tokens: list[str] | None = None, max_len: int = 32, min_count: int = 5,
-                 normalize: bool = True, unknown_buckets: int = 0, glyphs: bool = False):
+                 normalize: bool = True, unknown_buckets: int = 0, glyphs: bool = False, glyph_scope: str = "all"):
         if max_len < 1:
             raise SamesenseError(f"max_len must be at least 1, got {max_len}")
         if unknown_buckets < 0:
             raise SamesenseError(f"unknown_buckets must be at least 0, got {unknown_buckets}")
         self.max_len, self.min_count, self.normalize = max_len, min_count, normalize
         self.unknown_buckets = unknown_buckets  # 0: one <unk> id, as before the setting
-        self.glyphs = glyphs
+        if glyph_scope not in GLYPH_SCOPES:
+            raise SamesenseError(f"glyph_scope must be one of {', '.join(GLYPH_SCOPES)}, got {glyph_scope!r}")
+        # which characters' glyphs are read: "rare" ones (outside the vocabulary) or "all" Chinese
+        # characters (Su & Lee's way, and what a config saved without the setting was trained with)
+        self.glyphs, self.glyph_scope = glyphs, glyph_scope
         self._glyph_lookups: tuple[np.ndarray, np.ndarray] | None = None
         self.tokens = tokens if tokens is not None else [PAD, UNK]
         if self.tokens[:2] != [PAD, UNK]:
@@ -170,12 +175,14 @@ class Tokenizer(Component):
     def glyph_lookups(self) -> tuple[np.ndarray, np.ndarray]:
         """Over every id encode gives (num_ids + GLYPH_COUNT of them): the learned row it reads
         (itself, or for a rare character's own id, the character's bucket or <unk>) and its glyph
-        id (0: none; g + 1: glyph g, for the vocabulary's Chinese characters and the rare ones)."""
+        id (0: none; g + 1: glyph g, for the rare Chinese characters, and with glyph_scope "all" for
+        the vocabulary's too)."""
         if self._glyph_lookups is None:
             rare = [glyph_char(g) for g in range(GLYPH_COUNT)]
             learned = np.concatenate([np.arange(self.num_ids), [self.learned_unknown_id(c) for c in rare]])
             glyph = np.zeros(self.num_ids + GLYPH_COUNT, dtype=np.int64)
-            glyph[: len(self.tokens)] = [glyph_index(t) + 1 for t in self.tokens]
+            if self.glyph_scope == "all":
+                glyph[: len(self.tokens)] = [glyph_index(t) + 1 for t in self.tokens]
             glyph[self.num_ids:] = np.arange(1, GLYPH_COUNT + 1)
             self._glyph_lookups = learned.astype(np.int64), glyph
         return self._glyph_lookups
@@ -237,7 +244,8 @@ class Tokenizer(Component):
 
     def config(self) -> dict:
         return {"max_len": self.max_len, "min_count": self.min_count, "normalize": self.normalize,
-                "unknown_buckets": self.unknown_buckets, **({"glyphs": True} if self.glyphs else {})}
+                "unknown_buckets": self.unknown_buckets,
+                **({"glyphs": True, "glyph_scope": self.glyph_scope} if self.glyphs else {})}
 
     def save(self, folder: Path) -> None:
         super().save(folder)

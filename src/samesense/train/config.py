@@ -44,6 +44,12 @@ def _tokenizers() -> list[str]:
     return sorted(TOKENIZERS)
 
 
+def _glyph_scopes() -> list[str]:
+    from ..tokenize import GLYPH_SCOPES
+
+    return list(GLYPH_SCOPES)
+
+
 def _encoders() -> list[str]:
     from ..encoders import ENCODERS
 
@@ -152,6 +158,9 @@ class ModelConfig:
     glyphs: bool = setting(False, "Chinese characters also read by the shape of their glyph (Su & Lee 2017): a small "
                            "CNN over each character's bitmap, added to its embedding, so a character too rare for "
                            "the vocabulary still has a vector of its own")
+    glyph_scope: str = setting("rare", "--glyphs: whose glyphs are read: rare characters (outside the vocabulary; "
+                               "better on lcqmc dev here) or all Chinese characters (Su & Lee's way)",
+                               choices=_glyph_scopes)
     glyph_size: int = setting(16, "--glyphs: bitmap side in pixels (a multiple of 4)", at_least=8, at_most=64, metavar="PX")
     glyph_pretrain: int = setting(0, "--glyphs: first train the glyph CNN this many epochs as a convolutional "
                                   "autoencoder over every glyph of the font (0: trained with the encoder only)",
@@ -208,7 +217,7 @@ class ModelConfig:
                     "normalize": self.normalize}
         return {"type": self.tokenizer, "max_len": self.max_len, "min_count": self.min_count_for(train_sentences),
                 "normalize": self.normalize, "unknown_buckets": self.unknown_buckets,
-                **({"glyphs": True} if self.glyphs else {})}
+                **({"glyphs": True, "glyph_scope": self.glyph_scope} if self.glyphs else {})}
 
     def encoder_config(self) -> dict:
         if self.fine_tuned:
@@ -336,7 +345,8 @@ SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "disti
 # whose run.json predates them did (so that it resumes as it was trained)
 ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True, "sample_rate": 1.0, "processes": 1,
                "pretrained": None, "centre_init": None, "head_lr": None, "warmup_steps": 0, "freeze_layers": 0,
-               "accumulate": 1, "slices": 4, "slice_levels": 2, "glyphs": False, "glyph_size": 16, "glyph_pretrain": 0}
+               "accumulate": 1, "slices": 4, "slice_levels": 2, "glyphs": False, "glyph_size": 16, "glyph_pretrain": 0,
+               "glyph_scope": "all"}
 
 # settings whose None means "chosen from the data": a resumed run that leaves one unset keeps the
 # value its run.json holds (runs from before the choice saved min_count 5, the old default)
