@@ -48,7 +48,8 @@ def report(results: dict) -> str:
 
     return "\n".join([
         f"`python benchmarks/tune_zh.py --minutes {results['minutes']} --epochs {results['epochs']} --sampler "
-        f"{results['sampler']}` on {results['machine']}: {s['trials']} trials started in {results['minutes']} "
+        f"{results['sampler']} --threads {results['threads']}` on {results['machine']}"
+        + (f" ({results['note']})" if results.get("note") else "") + f": {s['trials']} trials started in {results['minutes']} "
         f"minutes ({s['completed']} completed, {s['pruned']} pruned by the median rule on per-epoch lcqmc dev top-1), "
         f"{results['epochs']} epochs a trial on the Chinese training union; the chosen trial ({s['best_trial']}) "
         f"reached lcqmc dev top-1 {s['best_val_top1']:.4f} at {s['best_sentences_per_second']:.0f} sentences/s. "
@@ -68,6 +69,7 @@ def main() -> None:
     parser.add_argument("--sampler", default="tpe", choices=["tpe", "cmaes", "nsga2", "random"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "tune_zh"))
+    parser.add_argument("--note", default="", help="what else ran on the machine, said in the doc")
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -80,6 +82,7 @@ def main() -> None:
     default = train(TrainConfig.of(**files, out=f"{args.out}/default", resume=True, show_progress=False,
                                    spectra=False))
     results = {"machine": machine(), "minutes": args.minutes, "epochs": args.epochs, "sampler": args.sampler,
+               "threads": args.threads, "note": args.note,
                "study": study, "tuned_tests": test_scores(study["best_model"]),
                "default_tests": test_scores(default["model"]), "seconds": time.perf_counter() - started}
     text = report(results)

@@ -122,14 +122,16 @@ def test_different_unknown_sentences_of_one_length_do_not_score_one(tmp_path):
     assert loaded.tokenizer.unknown_buckets == 64 and np.array_equal(loaded.encode(UNREADABLE), vectors)
 
 
-def test_a_model_trained_with_buckets_does_not_score_unknown_sentences_one(synthetic_files, tmp_path):
+@pytest.mark.parametrize("buckets", [64, None], ids=["64 buckets", "default"])
+def test_a_model_trained_with_buckets_does_not_score_unknown_sentences_one(synthetic_files, tmp_path, buckets):
     from samesense.train import TrainConfig, train
 
     train_file, test_file = synthetic_files
     cfg = TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(tmp_path / "run"), epochs=2,
-                         embed_dim=16, hidden_dim=32, batch_size=32, unknown_buckets=64, show_progress=False)
+                         embed_dim=16, hidden_dim=32, batch_size=32, show_progress=False,
+                         **({"unknown_buckets": buckets} if buckets else {}))
     model = samesense.load(train(cfg)["model"])
-    assert model.tokenizer.unknown_buckets == 64
+    assert model.tokenizer.unknown_buckets == (buckets or TrainConfig.of(out="x").model.unknown_buckets) > 0
     vectors = model.encode(UNREADABLE)
     assert ((vectors @ vectors.T)[np.triu_indices(3, 1)] < 0.99).all()
 

@@ -39,7 +39,7 @@ def test_flat_keywords_land_in_their_sections():
     assert cfg.model.encoder_config() == {"type": "gru", "embed_dim": 128, "hidden_dim": 64, "num_layers": 1,
                                           "bidirectional": False, "dropout": 0.2}  # pooling is no encoder setting
     assert cfg.model.tokenizer_config(70_000) == {"type": "char", "max_len": 32, "min_count": 5, "normalize": True,
-                                                  "unknown_buckets": 0}
+                                                  "unknown_buckets": 4096}
 
 
 def test_every_field_name_is_unique_across_sections():
@@ -146,7 +146,7 @@ def test_check_accepts_the_defaults_and_files_are_checked_apart():
 
 def test_unknown_buckets_is_a_model_setting_with_a_flag():
     cfg = TrainConfig.of(out="runs/a", unknown_buckets=64)
-    assert TrainConfig.of(out="o").model.unknown_buckets == 0  # the default, until one is chosen on dev files
+    assert TrainConfig.of(out="o").model.unknown_buckets == 4096  # the default, chosen on dev (unknown_buckets.py)
     assert cfg.model.tokenizer_config(100)["unknown_buckets"] == 64 and TrainConfig.from_dict(cfg.to_dict()) == cfg
     parser = argparse.ArgumentParser()
     add_sections(parser, SECTIONS)
@@ -157,9 +157,9 @@ def test_a_run_json_from_before_unknown_buckets_keeps_the_single_unk():
     saved = TrainConfig.of(train=["a.tsv"], out="runs/a").to_dict()
     del saved["model"]["unknown_buckets"]  # run.json as written before the setting
     assert TrainConfig.from_dict(saved).model.unknown_buckets == 0  # so its checkpoint resumes as trained
-    assert TrainConfig.from_dict({"model": {"hidden_dim": 8}}).model.unknown_buckets == 0  # a partial section
+    assert TrainConfig.from_dict({"model": {"hidden_dim": 8}}).model.unknown_buckets == 4096  # a caller's partial section: the default
     assert TrainConfig.from_dict({**saved, "unknown_buckets": 32}).model.unknown_buckets == 32  # said outright
-    assert TrainConfig.from_dict(OLD_FLAT_RUN_JSON).model.unknown_buckets == 0  # flat: cannot resume anyway
+    assert TrainConfig.from_dict(OLD_FLAT_RUN_JSON).model.unknown_buckets == 4096  # flat: cannot resume anyway, so the default
 
 
 def test_a_run_reads_rare_training_tokens_as_their_buckets():

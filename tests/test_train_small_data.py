@@ -153,7 +153,7 @@ def test_benchmark_size_data_resolves_to_todays_settings(benchmark_size):
     as_benchmarks_run = prepare_data(TrainConfig.of(out="r"), given)  # core_zh.py and run.py: no min_count
     as_before = prepare_data(TrainConfig.of(out="r", min_count=5), given)  # the old default, said outright
     assert as_benchmarks_run.tokenizer.config() == as_before.tokenizer.config() == {
-        "max_len": 32, "min_count": 5, "normalize": True, "unknown_buckets": 0}
+        "max_len": 32, "min_count": 5, "normalize": True, "unknown_buckets": 4096}
     assert as_benchmarks_run.tokenizer.tokens == as_before.tokenizer.tokens
     assert len(as_before.tokenizer) < len(set("".join(train_groups.sentences)))  # rare characters left out
     assert as_benchmarks_run.token_ids == as_before.token_ids

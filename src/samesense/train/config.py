@@ -129,12 +129,12 @@ class ModelConfig:
                                     "embedding with the other unknown tokens (or those of its hash bucket: "
                                     "--unknown-buckets); default: chosen from the training sentences, 5 from "
                                     "10,000 on, 2 from 1,000, else 1", at_least=1, at_most=INT64_MAX, metavar="N")
-    # 0 by default for now: the figures in docs/ were measured with one <unk>, and a new default is
-    # chosen on dev files with the benchmarks rerun (next). Some 256 rows are the size to try: about a
-    # tenth more than the Chinese character vocabulary (~2,700 at min count 5) or an English word
-    # vocabulary (a few thousand); two unknown tokens share a row with chance 1/256.
-    unknown_buckets: int = setting(0, "hash tokens not in the vocabulary into this many learned embedding rows "
-                                   "(fastText-style), so that two sentences of unknown words differ (e.g. 256); "
+    # 4,096 chosen on dev files (benchmarks/unknown_buckets.py: lcqmc dev and qqp dev against 0, 1,024 and
+    # 16,384): every count beat one <unk>; 16,384 was +0.005 better on mean dev top-1 but trained English
+    # 30% slower (dense Adam over every row) with four times the rows. 0 keeps the single <unk> of the
+    # models and figures from before 2026-12-06 (ADDED_LATER: how their run.json files resume).
+    unknown_buckets: int = setting(4096, "hash tokens not in the vocabulary into this many learned embedding rows "
+                                   "(fastText-style), so that two sentences of unknown words differ; "
                                    "0: one <unk> for all of them", at_least=0,
                                    at_most=MAX_UNKNOWN_BUCKETS, metavar="N")
     normalize: bool = setting(True, "full-width to half-width, lower case, one space (--no-normalize: "
