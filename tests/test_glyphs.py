@@ -96,13 +96,24 @@ def test_glyph_scope_rare_gives_glyphs_to_characters_outside_the_vocabulary_only
 def test_a_glyph_model_saved_before_the_scope_reads_every_characters_glyph(glyph_run, tmp_path):
     out, _ = glyph_run
     model = samesense.load(out)
-    assert model.tokenizer.glyph_scope == "rare"  # what training gives by default
+    assert model.tokenizer.glyph_scope == "all"  # what training gives by default
     folder = model.save(tmp_path / "old")
     config = folder / "tokenizer" / "config.json"
     settings = json.loads(config.read_text())
     del settings["glyph_scope"]  # as saved before the setting: trained with every character's glyph
     config.write_text(json.dumps(settings))
     assert samesense.load(folder).tokenizer.glyph_scope == "all"
+    assert np.array_equal(samesense.load(folder).encode(["银行鑫"]), model.encode(["银行鑫"]))
+
+
+def test_a_run_can_read_the_glyphs_of_rare_characters_only(tmp_path):
+    train_file = write_groups(tmp_path / "train.tsv", chinese_groups(30, seed=0, prefix="g"))
+    result = train(TrainConfig.of(train=[str(train_file)], out=str(tmp_path / "run"), glyphs=True, glyph_scope="rare",
+                                  glyph_size=8, embed_dim=16, hidden_dim=24, epochs=1, batch_size=32, min_count=3,
+                                  show_progress=False, threads=1))
+    model = samesense.load(result["model"])
+    assert model.tokenizer.glyph_scope == "rare"
+    assert model.tokenizer.collate([model.tokenizer.encode("银")])["glyph_ids"].tolist() == [[0]]
 
 
 def small_glyph_embedding(size: int = 8) -> GlyphEmbedding:

@@ -127,8 +127,8 @@ class Tokenizer(Component):
         self.unknown_buckets = unknown_buckets  # 0: one <unk> id, as before the setting
         if glyph_scope not in GLYPH_SCOPES:
             raise SamesenseError(f"glyph_scope must be one of {', '.join(GLYPH_SCOPES)}, got {glyph_scope!r}")
-        # which characters' glyphs are read: "rare" ones (outside the vocabulary) or "all" Chinese
-        # characters (Su & Lee's way, and what a config saved without the setting was trained with)
+        # which characters' glyphs are read: "all" Chinese characters (Su & Lee's way, and what a config
+        # saved without the setting was trained with) or "rare" ones (outside the vocabulary) only
         self.glyphs, self.glyph_scope = glyphs, glyph_scope
         self._glyph_lookups: tuple[np.ndarray, np.ndarray] | None = None
         self.tokens = tokens if tokens is not None else [PAD, UNK]

@@ -158,9 +158,9 @@ class ModelConfig:
     glyphs: bool = setting(False, "Chinese characters also read by the shape of their glyph (Su & Lee 2017): a small "
                            "CNN over each character's bitmap, added to its embedding, so a character too rare for "
                            "the vocabulary still has a vector of its own")
-    glyph_scope: str = setting("rare", "--glyphs: whose glyphs are read: rare characters (outside the vocabulary; "
-                               "better on lcqmc dev here) or all Chinese characters (Su & Lee's way)",
-                               choices=_glyph_scopes)
+    glyph_scope: str = setting("all", "--glyphs: whose glyphs are read: all Chinese characters (Su & Lee's way; "
+                               "the better on lcqmc dev here, benchmarks/glyphs.py) or only rare ones (outside the "
+                               "vocabulary)", choices=_glyph_scopes)
     glyph_size: int = setting(16, "--glyphs: bitmap side in pixels (a multiple of 4)", at_least=8, at_most=64, metavar="PX")
     glyph_pretrain: int = setting(0, "--glyphs: first train the glyph CNN this many epochs as a convolutional "
                                   "autoencoder over every glyph of the font (0: trained with the encoder only)",
