@@ -93,3 +93,17 @@ def test_the_command_line_tunes_and_its_retrain_command_trains(synthetic_files, 
     assert retrain[:2] == ["samesense", "train"]
     retrain[retrain.index("--out") + 1] = str(tmp_path / "chosen")
     assert main(retrain[1:]) == 0 and samesense.load(tmp_path / "chosen").dim > 0
+
+
+def test_a_glyph_trial_names_its_glyph_scope_so_its_retrain_command_keeps_it():
+    from samesense.tune import flags_of, suggest
+
+    study = optuna.create_study()
+    study.enqueue_trial({"glyphs": True})
+    trial = study.ask()
+    base = TrainConfig.of(out="o", glyph_scope="rare")
+    settings = suggest(trial, set(), TuneConfig(), base)
+    assert settings["glyphs"] is True and settings["glyph_scope"] == "rare"
+    assert flags_of({"glyph_scope": "rare"}) == ["--glyph-scope", "rare"]
+    said = suggest(trial, {"glyph_scope"}, TuneConfig(), base)  # given on the command line: already in it
+    assert "glyph_scope" not in said

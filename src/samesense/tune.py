@@ -82,7 +82,10 @@ def suggest(trial, fixed: set[str], tc: TuneConfig, base: TrainConfig) -> dict:
                                                       if encoder == "gru" else ["last", "max"]))
     if encoder == "srnn":  # 2 levels; 4 or 16 minimal subsequences, within the default 32 tokens
         pick("slices", lambda: trial.suggest_categorical("slices", [2, 4]))
-    pick("glyphs", lambda: trial.suggest_categorical("glyphs", [False, True]))
+    if pick("glyphs", lambda: trial.suggest_categorical("glyphs", [False, True])) and "glyph_scope" not in fixed:
+        # not searched, but said in the trial's settings: its retrain command then names it, and a later
+        # change of the default does not retrain another model
+        params["glyph_scope"] = getattr_flat(base, "glyph_scope")
     loss = pick("loss", lambda: trial.suggest_categorical("loss", ["am-softmax", "aam-softmax", "softmax"]))
     pick("scale", lambda: trial.suggest_float("scale", 10.0, 64.0))
     if loss in ("am-softmax", "aam-softmax"):
