@@ -45,11 +45,7 @@ class SparseMarginCrossEntropy(torch.autograd.Function):
     def forward(ctx, cos: torch.Tensor, psi: torch.Tensor, slope: torch.Tensor, labels: torch.Tensor,
                 scale: float) -> torch.Tensor:
         index = labels.view(-1, 1)
-        shift = torch.full((len(cos), 1), float(scale), dtype=cos.dtype, device=cos.device)
-        exps, total = shifted_exponentials(cos, psi, index, scale, shift)
-        if not bool(((total > 0) & torch.isfinite(total)).all()):  # underflow: shift by each row's maximum
-            shift = (cos * scale).scatter_(1, index, psi.view(-1, 1) * scale).amax(1, keepdim=True)
-            exps, total = shifted_exponentials(cos, psi, index, scale, shift)
+        exps, total, shift = margin_exponentials(cos, psi, index, scale)
         lse = total.log() + shift.squeeze(1)
         ctx.save_for_backward(exps, total, index, slope)
         ctx.scale = scale
@@ -66,12 +62,23 @@ class SparseMarginCrossEntropy(torch.autograd.Function):
         return probs.scatter_(1, index, target.view(-1, 1)), None, None, None, None
 
 
-def shifted_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tensor, scale: float,
-                         shift: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """exp(s * l - shift) with l = cos and psi at each row's target, and each row's sum."""
-    exps = torch.add(-shift, cos, alpha=scale).exp_()  # one pass to a new tensor, one in place
-    exps.scatter_(1, index, (psi.view(-1, 1) * scale - shift).exp_())
-    return exps, exps.sum(1)
+def margin_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tensor, scale: float,
+                        total_of=lambda t: t, max_of=lambda t: t) -> tuple[torch.Tensor, ...]:
+    """exp(s * l - shift), l = cos with psi at each row's target; each row's sum (completed across
+    the shares by total_of); and the shift: s, or where that underflows a whole row, the rows'
+    maxima (completed by max_of). Every share gets the same sums, so all take the same branch."""
+
+    def exponentials(shift):
+        exps = torch.add(-shift, cos, alpha=scale).exp_()  # one pass to a new tensor, one in place
+        exps.scatter_(1, index, (psi.view(-1, 1) * scale - shift).exp_())
+        return exps, total_of(exps.sum(1))
+
+    shift = torch.full((len(cos), 1), float(scale), dtype=cos.dtype, device=cos.device)
+    exps, total = exponentials(shift)
+    if not bool(((total > 0) & torch.isfinite(total)).all()):
+        shift = max_of((cos * scale).scatter_(1, index, psi.view(-1, 1) * scale).amax(1, keepdim=True))
+        exps, total = exponentials(shift)
+    return exps, total, shift
 
 
 class ShardedMarginCrossEntropy(torch.autograd.Function):
@@ -92,14 +99,8 @@ class ShardedMarginCrossEntropy(torch.autograd.Function):
         index = targets.clamp_min(0).view(-1, 1)
         kept = cos.gather(1, index).squeeze(1)  # rows held elsewhere keep their own value there
         psi_here = torch.where(owned, psi, kept)
-        shift = torch.full((len(cos), 1), float(scale), dtype=cos.dtype, device=cos.device)
-        exps, total = shifted_exponentials(cos, psi_here, index, scale, shift)
-        total = distributed.all_reduce(total)
-        if not bool(((total > 0) & torch.isfinite(total)).all()):  # the same total, so the same choice, everywhere
-            logits = (cos * scale).scatter_(1, index, psi_here.view(-1, 1) * scale)
-            shift = distributed.all_reduce(logits.amax(1, keepdim=True), "max")
-            exps, total = shifted_exponentials(cos, psi_here, index, scale, shift)
-            total = distributed.all_reduce(total)
+        exps, total, shift = margin_exponentials(cos, psi_here, index, scale, distributed.all_reduce,
+                                                 lambda t: distributed.all_reduce(t, "max"))
         lse = total.log() + shift.squeeze(1)
         target = distributed.all_reduce(torch.where(owned, psi, torch.zeros_like(psi)))
         ctx.save_for_backward(exps, total, index, owned, slope)
