@@ -5,8 +5,8 @@
 Four models trained on the Chinese training union, the same budget (epochs, batch, seed, Adam lr
 1e-3; the best epoch by lcqmc dev top-1 kept; runs resume): the default GRU; the same with
 --glyphs (16 x 16 bitmaps, the glyph CNN trained with the encoder) read for the characters outside
-the vocabulary (--glyph-scope rare, the default) or for every Chinese character (all, Su & Lee's
-way); and rare glyphs with the CNN first pretrained as a convolutional autoencoder over all 27,584
+the vocabulary (--glyph-scope rare) or for every Chinese character (all: Su & Lee's way, the
+default); and rare glyphs with the CNN first pretrained as a convolutional autoencoder over all 27,584
 glyphs (--glyph-pretrain).
 
 Reported: open-set top-1/5/10 on the four test files; the rare-character probe; vocabulary
