@@ -35,12 +35,15 @@ from samesense.memory import peak_rss_mb  # noqa: E402
 
 RESULTS_JSON = REPO / "docs" / "results" / "scale.json"
 PLOT = REPO / "docs" / "img" / "scale.png"
-SETTINGS = {"dense": (1.0, 1), "sampled 0.1": (0.1, 1), "2 processes": (1.0, 2), "2 processes, sampled 0.1": (0.1, 2)}
+# name: (sample rate, processes, --head-precision)
+SETTINGS = {"dense": (1.0, 1, "float32"), "sampled 0.1": (0.1, 1, "float32"), "2 processes": (1.0, 2, "float32"),
+            "2 processes, sampled 0.1": (0.1, 2, "float32"), "dense, bfloat16": (1.0, 1, "bfloat16"),
+            "sampled 0.1, bfloat16": (0.1, 1, "bfloat16")}
 VOCAB = [chr(0x4E00 + i) for i in range(3000)]  # a Chinese character vocabulary's size
 BATCH = 256
 
 
-def measure(groups: int, sample_rate: float, steps: int) -> dict:
+def measure(groups: int, sample_rate: float, steps: int, precision: str = "float32") -> dict:
     """In this process (one of a group, when torch.distributed is set up): step times and peak memory."""
     from samesense import distributed
     from samesense.batch import Batch
@@ -51,7 +54,8 @@ def measure(groups: int, sample_rate: float, steps: int) -> dict:
     torch.set_num_threads(1)
     # unknown_buckets=0: the random ids are all in the vocabulary, so no bucket is read; the table stays
     # the size it had when these steps were first measured
-    cfg = TrainConfig.of(out="unused", sample_rate=sample_rate, processes=distributed.world_size(), unknown_buckets=0)
+    cfg = TrainConfig.of(out="unused", sample_rate=sample_rate, processes=distributed.world_size(), unknown_buckets=0,
+                         head_precision=precision)
     tokenizer = make_tokenizer(cfg.model.tokenizer_config(10_000), None)
     tokenizer.fit(VOCAB * 5)
     data = SimpleNamespace(train=SimpleNamespace(num_groups=groups), tokenizer=tokenizer, teacher=None)
@@ -73,27 +77,27 @@ def measure(groups: int, sample_rate: float, steps: int) -> dict:
             "peak_mb": peak_rss_mb()}
 
 
-def worker(rank: int, groups: int, sample_rate: float, steps: int, port: int, results: str) -> None:
+def worker(rank: int, groups: int, sample_rate: float, steps: int, precision: str, port: int, results: str) -> None:
     import torch.distributed as dist
 
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    result = measure(groups, sample_rate, steps)
+    result = measure(groups, sample_rate, steps, precision)
     Path(f"{results}.{rank}").write_text(json.dumps(result))
     dist.destroy_process_group()
 
 
-def one_setting(groups: int, sample_rate: float, processes: int, steps: int) -> dict:
+def one_setting(groups: int, sample_rate: float, processes: int, steps: int, precision: str) -> dict:
     """Run in a child process: `python scale.py --child ...`; its JSON line back."""
-    command = [sys.executable, __file__, "--child", str(groups), str(sample_rate), str(processes), str(steps)]
+    command = [sys.executable, __file__, "--child", str(groups), str(sample_rate), str(processes), str(steps), precision]
     out = subprocess.run(command, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"{groups} groups, rate {sample_rate}, {processes} processes failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def child(groups: int, sample_rate: float, processes: int, steps: int) -> None:
+def child(groups: int, sample_rate: float, processes: int, steps: int, precision: str) -> None:
     if processes == 1:
-        print(json.dumps(measure(groups, sample_rate, steps)))
+        print(json.dumps(measure(groups, sample_rate, steps, precision)))
         return
     import tempfile
 
@@ -104,9 +108,19 @@ def child(groups: int, sample_rate: float, processes: int, steps: int) -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         results = f"{folder}/result"
-        mp.start_processes(worker, args=(groups, sample_rate, steps, port, results), nprocs=2, start_method="spawn")
+        mp.start_processes(worker, args=(groups, sample_rate, steps, precision, port, results), nprocs=2, start_method="spawn")
         parts = [json.loads(Path(f"{results}.{r}").read_text()) for r in range(2)]
     print(json.dumps({"step_ms": parts[0]["step_ms"], "peak_mb": max(p["peak_mb"] for p in parts)}))
+
+
+def bfloat16_units() -> str:
+    """Which of the CPU's bfloat16 units this machine has (Linux: /proc/cpuinfo flags)."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return "unknown"
+    have = [f for f in ("amx_bf16", "avx512_bf16") if f in flags]
+    return "this CPU has " + " and ".join(have) if have else "this CPU has neither: bfloat16 is emulated"
 
 
 def plot(results: dict) -> None:
@@ -152,13 +166,17 @@ def report(results: dict) -> str:
         f"Step time at {sizes[-1]:,} groups against {sizes[0]:,} (target: the sampled head within 2x): sampled 0.1 "
         f"{ratio('sampled 0.1', 'dense'):.2f}x the dense head's at {sizes[0]:,}; 2 processes sampled 0.1 "
         f"{ratio('2 processes, sampled 0.1', '2 processes'):.2f}x the 2-process dense head's at {sizes[0]:,} "
-        f"({ratio('2 processes, sampled 0.1', 'dense'):.2f}x the one-process dense head's, on twice the cores). "
+        f"({ratio('2 processes, sampled 0.1', 'dense'):.2f}x the one-process dense head's, on twice the cores); "
+        f"sampled 0.1 with --head-precision bfloat16 {ratio('sampled 0.1, bfloat16', 'dense'):.2f}x the dense head's "
+        f"({ratio('sampled 0.1, bfloat16', 'dense, bfloat16'):.2f}x the bfloat16 dense head's). "
         "The dense head reads and updates every centre each step (and Adam's two slots for each); the sampled one "
         "scores 10% of them (heads.SampledCosines: their normalisation and its gradient by hand, the sparse "
         "gradient in row order) and RowAdam updates only those (SparseAdam's update with row gathers); the margin "
         "loss shifts its log-sum-exp by s (no pass for row maxima) and training accuracy takes the row maximum, "
         "not an argmax; the sampled runs keep freed memory in the heap (memory.py: the step's ~100 MB temporaries "
-        "were otherwise faulted in afresh each step); two processes each hold half the centres and half the batch.",
+        "were otherwise faulted in afresh each step); two processes each hold half the centres and half the batch. bfloat16 takes the three (batch x classes) "
+        "products in bfloat16 (AMX or AVX512-BF16 where the CPU has them: "
+        + results.get("bfloat16_units", "not recorded") + "); the cosines' accuracy cost is in the next section.",
         "",
         "![step time and memory](img/scale.png)",
     ])
@@ -169,17 +187,17 @@ def main() -> None:
     parser.add_argument("--groups", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        groups, rate, processes, steps = args.child
-        child(int(groups), float(rate), int(processes), int(steps))
+        groups, rate, processes, steps, precision = args.child
+        child(int(groups), float(rate), int(processes), int(steps), precision)
         return
     sizes, steps = ([1000, 10_000], 3) if args.quick else (args.groups, args.steps)
-    results = {"machine": machine(), "steps": steps, "groups": sizes, "settings": {}}
-    for name, (rate, processes) in SETTINGS.items():
+    results = {"machine": machine(), "steps": steps, "groups": sizes, "settings": {}, "bfloat16_units": bfloat16_units()}
+    for name, (rate, processes, precision) in SETTINGS.items():
         for groups in sizes:
-            result = one_setting(groups, rate, processes, steps)
+            result = one_setting(groups, rate, processes, steps, precision)
             results["settings"].setdefault(name, {})[str(groups)] = result
             print(f"{name:26s} {groups:>9,} groups: {result['step_ms']:8.1f} ms/step, "
                   f"peak {result['peak_mb'] / 1024:.2f} GB", flush=True)

@@ -1,11 +1,11 @@
 """What sampling the class centres costs in accuracy: the default model (char GRU 128, AM-Softmax)
-trained on the Chinese training union with --sample-rate 1.0 (every centre), 0.3 and 0.1, the
-same budget (epochs, batch, seed) for each, the best epoch by lcqmc dev top-1 kept; open-set
-top-1/5/10 on the four Chinese test files, BM25 measured in the same run.
+trained on the Chinese training union with --sample-rate 1.0 (every centre), 0.3 and 0.1, and 0.1
+with --head-precision bfloat16, the same budget (epochs, batch, seed) for each, the best epoch by
+lcqmc dev top-1 kept; open-set top-1/5/10 on the four Chinese test files, BM25 measured in the same run.
 
-    python benchmarks/scale_accuracy.py [--epochs 5] [--rates 1.0 0.3 0.1] [--threads 1] [--jobs 2]
+    python benchmarks/scale_accuracy.py [--epochs 5] [--rates 1.0 0.3 0.1] [--bfloat16-rates 0.1] [--threads 1] [--jobs 2]
 
-Runs resume (benchmarks/out/scale_accuracy/rate-R). Writes its section of docs/benchmarks.md and
+Runs resume (benchmarks/out/scale_accuracy/rate-R, rate-R-bfloat16). Writes its section of docs/benchmarks.md and
 docs/results/scale_accuracy.json.
 """
 
@@ -23,19 +23,22 @@ from common import REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, bm25_open_set, data_path, m
 RESULTS_JSON = REPO / "docs" / "results" / "scale_accuracy.json"
 
 
-def train_one(rate: float, args: argparse.Namespace) -> dict:
+def train_one(setting: tuple[float, str], args: argparse.Namespace) -> dict:
     import samesense
     from samesense.data import read_groups
     from samesense.evaluate import evaluate_groups
     from samesense.train import TrainConfig, train
 
+    rate, precision = setting
+    suffix = "" if precision == "float32" else f"-{precision}"
     cfg = TrainConfig.of(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL), epochs=args.epochs,
-                         sample_rate=rate, threads=args.threads, out=f"{args.out}/rate-{rate:g}",
+                         sample_rate=rate, head_precision=precision, threads=args.threads,
+                         out=f"{args.out}/rate-{rate:g}{suffix}", unknown_buckets=args.unknown_buckets,
                          resume=True, show_progress=False, spectra=False)
     result = train(cfg)
     model = samesense.load(result["model"])
     scores = {name: evaluate_groups(model.encode, read_groups(data_path(path))) for name, path in ZH_TESTS.items()}
-    return {"rate": rate, "best_epoch": result["best_epoch"], "train_seconds": round(result["train_seconds"], 1),
+    return {"rate": rate, "precision": precision, "best_epoch": result["best_epoch"], "train_seconds": round(result["train_seconds"], 1),
             "dev_top1": result["val_top1"], "tests": scores,
             "epoch_seconds": [r["train_seconds"] for r in result["history"]]}
 
@@ -49,16 +52,21 @@ def report(results: dict) -> str:
     def mean(tests: dict) -> float:
         return sum(tests[t]["top1"] for t in ZH_TESTS) / len(ZH_TESTS)
 
-    rows = [[f"sample rate {r['rate']:g}", f"{r['dev_top1']:.4f}", f"{r['train_seconds']:.0f}", *cells(r["tests"]),
+    def name(r: dict) -> str:
+        precision = r.get("precision", "float32")
+        return f"sample rate {r['rate']:g}" + ("" if precision == "float32" else f", {precision}")
+
+    rows = [[name(r), f"{r['dev_top1']:.4f}", f"{r['train_seconds']:.0f}", *cells(r["tests"]),
              f"{mean(r['tests']):.4f}"] for r in results["runs"]]
     rows.append(["BM25 (jieba words)", "—", "—", *cells(results["bm25"]), f"{mean(results['bm25']):.4f}"])
-    full = next((r for r in results["runs"] if r["rate"] == 1.0), None)
-    lines = [f"- sample rate {r['rate']:g}: mean test top-1 {mean(r['tests']) - mean(full['tests']):+.4f} against every "
+    full = next((r for r in results["runs"] if r["rate"] == 1.0 and r.get("precision", "float32") == "float32"), None)
+    lines = [f"- {name(r)}: mean test top-1 {mean(r['tests']) - mean(full['tests']):+.4f} against every "
              f"centre, train time x{r['train_seconds'] / full['train_seconds']:.2f}"
              for r in results["runs"] if full is not None and r is not full]
     return "\n".join([
         f"`python benchmarks/scale_accuracy.py --epochs {results['epochs']} --threads {results['threads']} "
-        f"--jobs {results['jobs']}` on {results['machine']}: the default model (char GRU 128, AM-Softmax, batch 100) "
+        f"--jobs {results['jobs']}" + (f" --unknown-buckets {results['unknown_buckets']}"
+                                        if "unknown_buckets" in results else "") + f"` on {results['machine']}: the default model (char GRU 128, AM-Softmax, batch 100) "
         f"on the Chinese training union (the groups of the core benchmark), {results['epochs']} epochs for each "
         "sample rate, the best epoch by lcqmc dev top-1 kept; open-set ranking on the test files, BM25 measured in "
         f"the same run. {results['jobs']} training(s) at a time, {results['threads']} thread each"
@@ -77,6 +85,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rates", type=float, nargs="+", default=[1.0, 0.3, 0.1])
+    parser.add_argument("--bfloat16-rates", type=float, nargs="*", default=[0.1],
+                        help="rates trained again with --head-precision bfloat16")
+    parser.add_argument("--unknown-buckets", type=int, default=0,
+                        help="0: one <unk>, as the first runs of this table (the default of samesense train is 4096)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/out/scale_accuracy")
@@ -95,12 +107,14 @@ def main() -> None:
         return
 
     with ProcessPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(train_one, args.rates, [args] * len(args.rates)))
+        settings = [(r, "float32") for r in args.rates] + [(r, "bfloat16") for r in args.bfloat16_rates]
+        runs = list(pool.map(train_one, settings, [args] * len(settings)))
     results = {"machine": machine(), "epochs": args.epochs, "threads": args.threads, "jobs": args.jobs,
+               "unknown_buckets": args.unknown_buckets,
                "note": args.note, "runs": runs,
                "bm25": bm25_open_set({name: read_groups(data_path(p)) for name, p in ZH_TESTS.items()}, "zh")}
     for r in runs:
-        print(f"rate {r['rate']:g}: dev {r['dev_top1']:.4f}, " + ", ".join(
+        print(f"rate {r['rate']:g} {r['precision']}: dev {r['dev_top1']:.4f}, " + ", ".join(
             f"{t} {s['top1']:.4f}" for t, s in r["tests"].items()), flush=True)
     if args.no_doc:
         return

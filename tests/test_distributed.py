@@ -1,6 +1,7 @@
 """Class centres split over two processes (gloo, on this machine): the loss and every gradient equal
 one process's, and a run over two processes trains, checkpoints and resumes."""
 
+import math
 
 import numpy as np
 import pytest
@@ -130,3 +131,16 @@ def test_a_run_over_processes_says_what_went_wrong_in_one_line(run_settings, tmp
     assert "\n" not in str(err.value) and "Traceback" not in str(err.value)
     with pytest.raises(SamesenseError, match="data, on_epoch or teacher"):
         train(TrainConfig.of(out=str(tmp_path / "c"), processes=2, **run_settings), on_epoch=lambda r: None)
+
+
+def test_bfloat16_head_products_train_like_float32_in_one_process_and_over_two(run_settings, tmp_path):
+    """--head-precision bfloat16 on a sampled head, alone and sharded: the same training to the
+    precision of the products (the losses of each epoch within a few percent)."""
+    sampled = dict(run_settings, sample_rate=0.5, epochs=2)
+    exact = train(TrainConfig.of(out=str(tmp_path / "exact"), **sampled))
+    low = train(TrainConfig.of(out=str(tmp_path / "low"), head_precision="bfloat16", **sampled))
+    split = train(TrainConfig.of(out=str(tmp_path / "split"), head_precision="bfloat16", processes=2, **sampled))
+    for a, b in zip(exact["history"], low["history"]):
+        assert b["loss"] == pytest.approx(a["loss"], rel=5e-2)
+    assert split["history"][1]["loss"] < split["history"][0]["loss"]
+    assert all(math.isfinite(r["loss"]) for r in split["history"])

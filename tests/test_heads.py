@@ -154,3 +154,31 @@ def test_training_hits_count_the_rows_whose_target_scores_highest():
     targets[:10] = logits[:10].argmax(1)  # some certain hits
     batch = Batch(rows=np.arange(64), features={}, labels=targets, logits=logits, targets=targets)
     assert training_hits(batch) == (int((logits.argmax(1) == targets).sum()), 64)
+
+
+@pytest.mark.parametrize("make", [lambda p: CosineHead(200, 32, precision=p),
+                                  lambda p: SampledCosineHead(200, 32, sample_rate=0.3, precision=p)],
+                         ids=["dense", "sampled"])
+def test_bfloat16_products_give_the_float32_loss_and_gradients_to_about_three_digits(make):
+    """--head-precision bfloat16 takes the (batch x classes) products in bfloat16; the loss and the
+    gradients of z and of the centres come out float32 and close to float32's."""
+    torch.manual_seed(0)
+    exact, low = make("float32"), make("bfloat16")
+    low.weight.data.copy_(exact.weight.data)
+    z = F.normalize(torch.randn(64, 32), dim=-1).requires_grad_()
+    labels = torch.randint(0, 200, (64,))
+    results = []
+    for head in (exact, low):
+        torch.manual_seed(1)  # the same sample of centres
+        logits, targets = head(z, labels)
+        value = margin_value(AMSoftmaxLoss(), logits, targets)
+        grad_z, grad_w = torch.autograd.grad(value, [z, head.weight])
+        results.append((logits, value, grad_z, grad_w.to_dense() if grad_w.is_sparse else grad_w))
+    (logits, value, grad_z, grad_w), (low_logits, low_value, low_z, low_w) = results
+    assert low_value.dtype == low_z.dtype == low_w.dtype == torch.float32
+    assert not torch.equal(logits, low_logits.float())  # the products really were taken in bfloat16
+    assert (logits - low_logits.float()).abs().max() < 1e-2  # 8 bits of mantissa: ~3 digits of a cosine
+    assert abs(value.item() - low_value.item()) < 1e-2 * abs(value.item())
+    for ours, reference in ((low_z, grad_z), (low_w, grad_w)):
+        assert (ours - reference).norm() < 2e-2 * reference.norm()
+    assert "precision=bfloat16" in repr(low)

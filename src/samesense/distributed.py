@@ -106,8 +106,9 @@ def sum_gradients(modules: list[nn.Module]) -> None:
 
 def sharded_hits(cos: torch.Tensor, targets: torch.Tensor) -> int:
     """Rows whose own class scores highest over all shares (targets < 0: held by another)."""
-    best = all_reduce(cos.detach().amax(1), "max")
-    own = cos.gather(1, targets.clamp_min(0).view(-1, 1)).squeeze(1).detach()
+    wide = torch.promote_types(cos.dtype, torch.float32)  # bfloat16 cosines (--head-precision) are reduced in float32
+    best = all_reduce(cos.detach().amax(1).to(wide), "max")
+    own = cos.gather(1, targets.clamp_min(0).view(-1, 1)).squeeze(1).detach().to(wide)
     target = all_reduce(torch.where(targets >= 0, own, torch.full_like(own, -2.0)), "max")
     return int((target >= best).sum())
 

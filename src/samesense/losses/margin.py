@@ -73,10 +73,13 @@ def margin_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tenso
         exps.scatter_(1, index, (psi.view(-1, 1) * scale - shift).exp_())
         return exps, total_of(exps.sum(1))
 
-    shift = torch.full((len(cos), 1), float(scale), dtype=cos.dtype, device=cos.device)
+    # float32 at least: a head taking its products in bfloat16 hands the cosines on in it, and the
+    # first pass (cos * s - shift, by type promotion with the shift) reads them into float32
+    dtype = torch.promote_types(cos.dtype, torch.float32)
+    shift = torch.full((len(cos), 1), float(scale), dtype=dtype, device=cos.device)
     exps, total = exponentials(shift)
     if not bool(((total > 0) & torch.isfinite(total)).all()):
-        shift = max_of((cos * scale).scatter_(1, index, psi.view(-1, 1) * scale).amax(1, keepdim=True))
+        shift = max_of((cos.to(dtype) * scale).scatter_(1, index, psi.view(-1, 1) * scale).amax(1, keepdim=True))
         exps, total = exponentials(shift)
     return exps, total, shift
 
@@ -135,7 +138,8 @@ class MarginSoftmaxLoss(Loss):
     def forward(self, batch: Batch) -> torch.Tensor:
         """batch.logits: (batch, classes) cosines from the head; batch.targets: each row's column."""
         cos, targets = batch.logits, batch.targets
-        psi, slope = self.target_and_slope(cos.detach().gather(1, targets.clamp_min(0).view(-1, 1)).squeeze(1))
+        cos_t = cos.detach().gather(1, targets.clamp_min(0).view(-1, 1)).squeeze(1)
+        psi, slope = self.target_and_slope(cos_t.to(torch.promote_types(cos.dtype, torch.float32)))
         if batch.sharded:  # targets < 0: the class is in another process's share
             return ShardedMarginCrossEntropy.apply(cos, psi, slope, targets, self.scale)
         return SparseMarginCrossEntropy.apply(cos, psi, slope, targets, self.scale)

@@ -100,10 +100,11 @@ def make_head(cfg: TrainConfig, num_classes: int, dim: int) -> nn.Module:
     if shards > 1:
         if num_classes < shards:
             raise SamesenseError(f"{num_classes} groups cannot be split over {shards} processes")
-        return ShardedCosineHead(num_classes, dim, cfg.loss.sample_rate, distributed.rank(), shards)
+        return ShardedCosineHead(num_classes, dim, cfg.loss.sample_rate, distributed.rank(), shards,
+                                 cfg.loss.head_precision)
     if cfg.loss.sample_rate < 1.0:
-        return SampledCosineHead(num_classes, dim, cfg.loss.sample_rate)
-    return CosineHead(num_classes, dim)
+        return SampledCosineHead(num_classes, dim, cfg.loss.sample_rate, cfg.loss.head_precision)
+    return CosineHead(num_classes, dim, cfg.loss.head_precision)
 
 
 def epoch_batches(cfg: TrainConfig, data: TrainData, loss: Loss, epoch: int) -> list[np.ndarray]:
