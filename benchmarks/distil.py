@@ -95,6 +95,8 @@ def main() -> None:
     parser.add_argument("--objective", nargs="+", default=["cosine"], choices=["cosine", "similarity"])
     parser.add_argument("--distil-weight", type=float, default=1.0)
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--without-teacher", nargs="*", default=[], choices=list(STUDENTS),
+                        help="students also trained without the teacher (same settings and epochs): what the teacher adds")
     parser.add_argument("--no-unlabeled", action="store_true", help="teach on the training sentences alone")
     parser.add_argument("--unlabeled", default="benchmarks/out/unlabeled", help="folder of benchmarks/unlabeled.py")
     parser.add_argument("--teacher-cache", default="benchmarks/out/teacher")
@@ -126,6 +128,9 @@ def main() -> None:
                 out=str(runs / (f"{student}-{objective}-w{args.distil_weight:g}" + ("" if unlabeled else "-nounl"))),
                 teacher=args.teacher, distil_weight=args.distil_weight, distil_objective=objective,
                 unlabeled=unlabeled, teacher_cache=args.teacher_cache, **common, **STUDENTS[student])
+    for student in args.without_teacher:
+        configs[f"{student} without teacher"] = TrainConfig.of(out=str(runs / f"{student}-noteacher"), **common,
+                                                               **STUDENTS[student])
     summaries = {name: run_training(name, cfg) for name, cfg in configs.items()}
 
     dev = read_groups(data_path(lang["val"]), normalize=False)
@@ -139,7 +144,7 @@ def main() -> None:
                          "best_epoch": summary["best_epoch"], "epochs": summary["epochs"],
                          "train_seconds": round(summary["train_seconds"]),
                          "sentences_per_second": speed(model, speed_sentences, args.threads), "dim": model.dim}
-        if name != "default (no teacher)":
+        if name.startswith("student"):
             weight, top1 = choose_weight(model, dev.sentences, dev.labels)
             results[f"hybrid: {name} + BM25 (weight {weight:g})"] = {
                 **scores_of(model, dev, tests, pairs, HybridRanker(model, weight)), "dev_top1": top1[weight]}
