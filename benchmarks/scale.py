@@ -194,7 +194,8 @@ def main() -> None:
         child(int(groups), float(rate), int(processes), int(steps), precision)
         return
     sizes, steps = ([1000, 10_000], 3) if args.quick else (args.groups, args.steps)
-    results = {"machine": machine(), "steps": steps, "groups": sizes, "settings": {}, "bfloat16_units": bfloat16_units()}
+    results = {"machine": machine(), "steps": steps, "groups": sizes, "settings": {},
+               "bfloat16_units": bfloat16_units()}
     for name, (rate, processes, precision) in SETTINGS.items():
         for groups in sizes:
             result = one_setting(groups, rate, processes, steps, precision)

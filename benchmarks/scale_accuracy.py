@@ -3,7 +3,8 @@ trained on the Chinese training union with --sample-rate 1.0 (every centre), 0.3
 with --head-precision bfloat16, the same budget (epochs, batch, seed) for each, the best epoch by
 lcqmc dev top-1 kept; open-set top-1/5/10 on the four Chinese test files, BM25 measured in the same run.
 
-    python benchmarks/scale_accuracy.py [--epochs 5] [--rates 1.0 0.3 0.1] [--bfloat16-rates 0.1] [--threads 1] [--jobs 2]
+    python benchmarks/scale_accuracy.py [--epochs 5] [--rates 1.0 0.3 0.1] [--bfloat16-rates 0.1]
+                                        [--threads 1] [--jobs 2]
 
 Runs resume (benchmarks/out/scale_accuracy/rate-R, rate-R-bfloat16). Writes its section of docs/benchmarks.md and
 docs/results/scale_accuracy.json.
@@ -38,7 +39,8 @@ def train_one(setting: tuple[float, str], args: argparse.Namespace) -> dict:
     result = train(cfg)
     model = samesense.load(result["model"])
     scores = {name: evaluate_groups(model.encode, read_groups(data_path(path))) for name, path in ZH_TESTS.items()}
-    return {"rate": rate, "precision": precision, "best_epoch": result["best_epoch"], "train_seconds": round(result["train_seconds"], 1),
+    return {"rate": rate, "precision": precision, "best_epoch": result["best_epoch"],
+            "train_seconds": round(result["train_seconds"], 1),
             "dev_top1": result["val_top1"], "tests": scores,
             "epoch_seconds": [r["train_seconds"] for r in result["history"]]}
 
@@ -65,8 +67,9 @@ def report(results: dict) -> str:
              for r in results["runs"] if full is not None and r is not full]
     return "\n".join([
         f"`python benchmarks/scale_accuracy.py --epochs {results['epochs']} --threads {results['threads']} "
-        f"--jobs {results['jobs']}" + (f" --unknown-buckets {results['unknown_buckets']}"
-                                        if "unknown_buckets" in results else "") + f"` on {results['machine']}: the default model (char GRU 128, AM-Softmax, batch 100) "
+        f"--jobs {results['jobs']}"
+        + (f" --unknown-buckets {results['unknown_buckets']}" if "unknown_buckets" in results else "")
+        + f"` on {results['machine']}: the default model (char GRU 128, AM-Softmax, batch 100) "
         f"on the Chinese training union (the groups of the core benchmark), {results['epochs']} epochs for each "
         "sample rate, the best epoch by lcqmc dev top-1 kept; open-set ranking on the test files, BM25 measured in "
         f"the same run. {results['jobs']} training(s) at a time, {results['threads']} thread each"

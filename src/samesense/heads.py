@@ -28,9 +28,10 @@ def lowered(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
 
 class CosineHead(nn.Module):
     """`precision` bfloat16: the (batch x classes) products, forward and backward, are taken in
-    bfloat16 (the sampled head hands its cosines on in it; the margin loss reads them into
-    float32); the centres, their norms and the optimizer stay float32. Partial FC's half-precision logits: on CPUs with AMX or AVX512-BF16 those
-    products run several times faster, at about 3 significant digits a cosine."""
+    bfloat16 (the sampled heads hand their cosines on in it; the margin loss reads them into
+    float32); the centres, their norms and the optimizer stay float32. Partial FC's
+    half-precision logits: on CPUs with AMX or AVX512-BF16 those products run several times
+    faster, at about 3 significant digits a cosine."""
 
     sparse = False  # its weight's gradient is dense (a plain optimizer)
     sharded = False  # holds every class (ShardedCosineHead: this process's share)
@@ -52,7 +53,8 @@ class CosineHead(nn.Module):
         return products * inverse_norm, labels  # float32 again: the norms are
 
     def extra_repr(self) -> str:
-        return f"classes={self.weight.shape[0]}" + (f", precision={self.precision}" if self.precision != "float32" else "")
+        precision = "" if self.precision == "float32" else f", precision={self.precision}"
+        return f"classes={self.weight.shape[0]}{precision}"
 
 
 class SampledCosines(torch.autograd.Function):
@@ -162,7 +164,7 @@ class ShardedCosineHead(SampledCosineHead):
 
     def scores(self, z: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         if not self.sparse:
-            return (lowered(z, self.dtype) @ lowered(F.normalize(self.weight, dim=-1), self.dtype).t()).to(z.dtype)
+            return lowered(z, self.dtype) @ lowered(F.normalize(self.weight, dim=-1), self.dtype).t()
         return super().scores(z, index)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
