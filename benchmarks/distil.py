@@ -6,7 +6,7 @@ speed, for today's default model (no teacher), each student, each student fused 
 
     python benchmarks/unlabeled.py                               # the unlabeled text (once)
     python benchmarks/distil.py --language en --teacher minilm --students gru128 bigru256
-    python benchmarks/distil.py --language zh --teacher e5-small --students gru128
+    python benchmarks/distil.py --language zh --teacher e5-small --students tuned192 --without-teacher tuned192
 
 Settings are chosen on the dev file (qqp dev, lcqmc dev: the validation file of every training
 here, whose top-1 each row reports), never on a test file. The teacher's vectors are kept in
