@@ -50,6 +50,12 @@ def _glyph_scopes() -> list[str]:
     return list(GLYPH_SCOPES)
 
 
+def _head_precisions() -> list[str]:
+    from ..heads import PRECISIONS
+
+    return list(PRECISIONS)
+
+
 def _encoders() -> list[str]:
     from ..encoders import ENCODERS
 
@@ -261,7 +267,7 @@ class LossConfig:
                                   "centres: bfloat16 takes them several times faster on CPUs with AMX or "
                                   "AVX512-BF16 (Partial FC's half-precision logits), at about 3 significant digits "
                                   "a cosine; the centres and their optimizer stay float32",
-                                  choices=lambda: ["float32", "bfloat16"])
+                                  choices=_head_precisions)
 
 
 @dataclass
