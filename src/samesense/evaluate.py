@@ -51,6 +51,15 @@ def top_k(queries: np.ndarray, pool: np.ndarray, k: int, block: int = 2048,
     return indices, scores
 
 
+def class_centroids(vectors: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Each class's centroid on the unit sphere: the mean of its members' unit vectors, scaled back
+    to unit length (a class with no member keeps a zero row, which no query is nearest)."""
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    sums = np.zeros((num_classes, vectors.shape[1]), np.float64)
+    np.add.at(sums, np.asarray(labels), unit)
+    return (sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
 def ranking_scores(neighbours: np.ndarray, labels: np.ndarray, ks: Sequence[int] = (1, 5, 10)) -> dict:
     """Top-k from each sentence's ranked neighbours (itself excluded), by whatever ranked them."""
     labels = np.asarray(labels)

@@ -88,7 +88,7 @@ def run_method(spec: MethodSpec, tasks: list[Task], loaded: dict, root: Path, cf
     """Run one method on the tasks of its languages, adding to `scores`; what it was and took."""
     started = time.perf_counter()
     method = spec.load(cfg.batch_size, cfg.threads)
-    mine = [t for t in tasks if t.language in method.languages]
+    mine = [t for t in tasks if t.language in method.languages and t.applies(method)]
     for task in mine:
         if task not in loaded:
             loaded[task] = task.load(root)

@@ -26,7 +26,7 @@ from ..baselines import BASELINES
 from ..encoder_spec import EncoderSpec, parse_encoder_spec, resolve_encoder
 from ..errors import SamesenseError
 from ..files import atomic_write_bytes
-from ..evaluate import nearest_neighbours, pair_similarities, top_k
+from ..evaluate import class_centroids, nearest_neighbours, pair_similarities, top_k
 from ..tokenize import PAD, UNK, mostly_chinese
 
 LANGUAGES = ("zh", "en")
@@ -175,6 +175,12 @@ class VectorMethod(Method):
 
     def nearest(self, queries, pool):
         best, scores = top_k(self.encode(queries), self.encode(pool), 1)
+        return best[:, 0], scores[:, 0]
+
+    def nearest_class(self, queries, pool, labels, num_classes):
+        """(class, cosine) of each query's nearest class centroid (the mean of its pool vectors)."""
+        centroids = class_centroids(self.encode(pool), labels, num_classes)
+        best, scores = top_k(self.encode(queries), centroids, 1)
         return best[:, 0], scores[:, 0]
 
 

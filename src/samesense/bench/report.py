@@ -125,22 +125,28 @@ def markdown(results: dict, images: dict[str, str] | None = None) -> str:
     if protocols.get("intent"):
         intent = protocols["intent"]
         header, rows = ["method"], []
+        names = {"accuracy": "in-scope acc", "oos_recall": "oos recall", "accuracy_no_abstention": "acc without refusals",
+                 "dev_accuracy": "dev in-scope acc"}
+
+        def keys(by_method: dict) -> list[str]:  # the columns a task has: refusals, a dev score (newer runs)
+            if not any("oos_recall" in r for r in by_method.values()):
+                return ["accuracy"]
+            return [k for k in names if any(k in r for r in by_method.values())]
+
         for task, by_method in intent.items():
-            abstains = any("oos_recall" in r for r in by_method.values())
-            header += ([f"{task} in-scope acc", f"{task} oos recall", f"{task} acc without refusals"]
-                       if abstains else [f"{task} acc"])
+            header += [f"{task} {names[k]}" if len(keys(by_method)) > 1 else f"{task} acc" for k in keys(by_method)]
         for method in results["methods"]:
             row = [method]
             for task, by_method in intent.items():
                 r = by_method.get(method)
-                abstains = any("oos_recall" in x for x in by_method.values())
-                keys = ("accuracy", "oos_recall", "accuracy_no_abstention") if abstains else ("accuracy",)
-                row += [_f(r[k]) if r else DASH for k in keys]
+                row += [_f(r[k]) if r and k in r else DASH for k in keys(by_method)]
             rows.append(row)
         out += ["", "### Intent matching", "",
-                "Each test query takes the intent of its nearest training example. clinc150: a query whose "
-                "best similarity is under a threshold is refused; the threshold maximises accuracy over dev + "
-                "oos_dev queries (right intent, or refusal of an out-of-scope query); in-scope accuracy counts "
+                "Each test query takes the intent of its nearest training example (columns \"centroids\": of the "
+                "nearest intent centroid, the mean of the intent's training vectors; vector methods only). "
+                "clinc150: a query whose best similarity is under a threshold is refused; the threshold "
+                "maximises accuracy over dev + oos_dev queries (right intent, or refusal of an out-of-scope "
+                "query; its dev in-scope accuracy is the column to choose a rule by); in-scope accuracy counts "
                 "refusals of in-scope queries as errors. banking77: official train (train_full) to test, "
                 "no refusals.", "", table(header, rows)]
     speed = protocols.get("speed", {})
