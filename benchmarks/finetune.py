@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -45,7 +46,8 @@ from samesense.samplers import group_batches  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
 
-RESULTS = REPO / "docs" / "results" / "finetune.json"
+COMMAND = "python benchmarks/finetune.py " + shlex.join(sys.argv[1:])  # as run, for the doc
+RESULTS = REPO / "docs" / "results"  # finetune.json (minilm), finetune-MODEL.json (another --pretrained)
 SETS = {  # name: (training groups, validation groups, validation groups are the training intents)
     "clinc150": ("en/clinc150/groups_train.tsv", "en/clinc150/groups_dev.tsv", True),
     "banking77": ("en/banking77/groups_train.tsv", "en/banking77/groups_dev.tsv", True),
@@ -64,14 +66,26 @@ TARGETS = {"clinc150": "in-scope accuracy 96.9%, out-of-scope recall 52.3% (BERT
 
 
 def settings(args) -> dict:
-    """SETTINGS with this run's changes (--lr, --head-lr)."""
-    return SETTINGS | {k: v for k, v in (("lr", args.lr), ("head_lr", args.head_lr)) if v is not None}
+    """SETTINGS with this run's changes (--pretrained, --lr, --head-lr)."""
+    return SETTINGS | {k: v for k, v in (("pretrained", args.pretrained), ("lr", args.lr), ("head_lr", args.head_lr))
+                       if v is not None}
+
+
+def label(args) -> str:
+    """The pretrained model's short name: minilm, or its folder's name."""
+    return Path(settings(args)["pretrained"]).name
+
+
+def section(args) -> str:
+    """The docs section (and results file): finetune for minilm, finetune-MODEL for another model."""
+    return "finetune" if label(args) == "minilm" else f"finetune-{label(args)}"
 
 
 def run_folder(name: str, args) -> Path:
     """A run's folder: its settings' changes in the name, so a run with other settings never resumes it."""
-    changed = "".join(f"-{k.replace('_', '')}{v:g}" for k, v in settings(args).items() if v != SETTINGS[k])
-    return Path(args.out) / f"minilm-{name}{changed}"
+    changed = "".join(f"-{k.replace('_', '')}{v:g}" for k, v in settings(args).items()
+                      if v != SETTINGS[k] and k != "pretrained")
+    return Path(args.out) / f"{label(args)}-{name}{changed}"
 
 
 def fine_tune(name: str, args) -> dict:
@@ -106,7 +120,7 @@ def fine_tune_st(name: str, loss_name: str, args) -> dict:
 
     from samesense.encoders.transformer import pretrained_path
 
-    folder = run_folder(name, args).with_name(run_folder(name, args).name.replace("minilm-", f"st-{loss_name}-"))
+    folder = run_folder(name, args).with_name(run_folder(name, args).name.replace(f"{label(args)}-", f"{label(args)}-st-{loss_name}-"))
     lr = settings(args)["lr"]
     if (folder / "modules.json").is_file():
         return {"model": str(folder), **json.loads((folder / "samesense_run.json").read_text())}
@@ -114,7 +128,7 @@ def fine_tune_st(name: str, loss_name: str, args) -> dict:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     groups = read_groups(data_path(SETS[name][0]))
-    model = SentenceTransformer(str(pretrained_path("minilm")), device="cpu")
+    model = SentenceTransformer(str(pretrained_path(settings(args)["pretrained"])), device="cpu")
     model.max_seq_length = SETTINGS["max_len"]
     cls_name, per_group = ST_LOSSES[loss_name]
     loss = getattr(losses, cls_name)(model)
@@ -155,14 +169,15 @@ def markdown(bench_markdown: str, summaries: dict, args, seconds: float) -> str:
              s.get("best_epoch", "last"), f"{s['val_top1']:.4f}" if "val_top1" in s else "—"]
             for name, s in summaries.items()]
     used = ", ".join(f"{k} {v}" for k, v in settings(args).items() if k not in ("encoder", "spectra"))
-    lines = ["## Fine-tuning all-MiniLM-L6-v2 with AM-Softmax", "",
-             f"`python benchmarks/finetune.py --epochs {args.epochs}`: all-MiniLM-L6-v2 fine-tuned with "
-             f"`samesense train --encoder transformer --pretrained minilm` ({used}; centres start at each "
-             "intent's mean vector; fixed before the first run, not chosen on test numbers), validated on "
+    model = "all-MiniLM-L6-v2" if label(args) == "minilm" else label(args)
+    lines = [f"## Fine-tuning {model} with AM-Softmax", "",
+             f"`{COMMAND}`: {model} fine-tuned with `samesense train --encoder transformer` ({used}; centres start "
+             "at each intent's mean vector; the script's settings were fixed before its first run, and what a "
+             "command changes (--lr, epochs, model) was chosen on dev numbers, not on test ones), validated on "
              f"dev; then `samesense bench --protocols {' '.join(args.protocols)}` on the fine-tuned models and on the same "
              f"model zero-shot and BM25, in this run ({args.threads or 'all'} threads; {seconds / 60:.0f} "
              "minutes in all)."
-             + (" Rows `minilm st LOSS`: the same model fine-tuned by sentence-transformers' own loss at the same "
+             + (" Rows `MODEL st LOSS`: the same model fine-tuned by sentence-transformers' own loss at the same "
                 "budget (epochs, 64 sentences a step, as many steps, encoder rate, warm-up and schedule; no "
                 "validation, the last epoch kept): BatchHardTripletLoss (16 intents x 4 questions a batch), "
                 "MultipleNegativesRankingLoss (in-batch contrastive, 32 question pairs of 32 intents)."
@@ -178,6 +193,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--pretrained", default=None,
+                        help="the model to fine-tune: minilm (default) or a pretrained folder (a sentence-transformers "
+                             "one, so that it is benchmarked zero-shot too)")
     parser.add_argument("--lr", type=float, default=None, help=f"encoder learning rate (default {SETTINGS['lr']})")
     parser.add_argument("--head-lr", type=float, default=None,
                         help=f"class centres' learning rate (default {SETTINGS['head_lr']})")
@@ -195,20 +213,23 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    summaries = {f"minilm am-softmax ({name})": fine_tune(name, args) for name in args.sets}
-    summaries |= {f"minilm st {loss} (clinc150)": fine_tune_st("clinc150", loss, args) for loss in args.st_losses}
+    model = label(args)
+    summaries = {f"{model} am-softmax ({name})": fine_tune(name, args) for name in args.sets}
+    summaries |= {f"{model} st {loss} (clinc150)": fine_tune_st("clinc150", loss, args) for loss in args.st_losses}
     methods = [MethodSpec.parse_model(f"{name}={s['model']}@en") for name, s in summaries.items()]
+    if model != "minilm":  # a pretrained folder (a sentence-transformers one): zero-shot as it is
+        methods.append(MethodSpec.parse_model(f"{model} zero-shot={settings(args)['pretrained']}@en"))
     methods += [MethodSpec.baseline("minilm"), MethodSpec.baseline("bm25")]
     cfg = BenchConfig(methods=methods, data=str(DATA), protocols=args.protocols, threads=args.threads,
-                      vectors=args.vectors or None, title="Fine-tuned and zero-shot", section="finetune-bench",
-                      command=f"python benchmarks/finetune.py --epochs {args.epochs}", show_progress=args.progress,
+                      vectors=args.vectors or None, title="Fine-tuned and zero-shot", section=f"{section(args)}-bench",
+                      command=COMMAND, show_progress=args.progress,
                       note=args.note)
     results = run_bench(cfg)
     text = markdown(results["markdown"], summaries, args, time.perf_counter() - started)
     print(text)
     if not args.no_doc:
-        write_section("finetune", text, DOC)
-        atomic_write_json(RESULTS, {"settings": settings(args), "epochs": args.epochs,
+        write_section(section(args), text, DOC)
+        atomic_write_json(RESULTS / f"{section(args)}.json", {"settings": settings(args), "epochs": args.epochs,
                                     "training": {name: {k: v for k, v in s.items() if k != "history"} | {
                                         "history": s["history"]} for name, s in summaries.items()},
                                     **{k: v for k, v in results.items() if k != "markdown"}})

