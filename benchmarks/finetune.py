@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shlex
 import sys
 import time
@@ -41,6 +42,7 @@ from common import DATA, DOC, REPO, data_path, table, write_section  # noqa: E40
 
 from samesense.bench import BenchConfig, MethodSpec, run_bench  # noqa: E402
 from samesense.data import read_groups  # noqa: E402
+from samesense.encoders.transformer import SPLIT_PRETRAINED, pretrained_path  # noqa: E402
 from samesense.files import atomic_dir  # noqa: E402
 from samesense.samplers import group_batches  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
@@ -118,8 +120,6 @@ def fine_tune_st(name: str, loss_name: str, args) -> dict:
     import torch
     from sentence_transformers import SentenceTransformer, losses
 
-    from samesense.encoders.transformer import pretrained_path
-
     folder = run_folder(name, args).with_name(run_folder(name, args).name.replace(f"{label(args)}-", f"{label(args)}-st-{loss_name}-"))
     lr = settings(args)["lr"]
     if (folder / "modules.json").is_file():
@@ -194,7 +194,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     parser.add_argument("--pretrained", default=None,
-                        help="the model to fine-tune: minilm (default) or a pretrained folder (a sentence-transformers "
+                        help="the model to fine-tune: minilm (default), mpnet (unpacked into benchmarks/out/pretrained) or a folder (a sentence-transformers "
                              "one, so that it is benchmarked zero-shot too)")
     parser.add_argument("--lr", type=float, default=None, help=f"encoder learning rate (default {SETTINGS['lr']})")
     parser.add_argument("--head-lr", type=float, default=None,
@@ -211,6 +211,9 @@ def main() -> None:
     parser.add_argument("--progress", action="store_true", default=None, help="show progress bars")
     parser.add_argument("--no-doc", action="store_true", help="print only; write nothing under docs/")
     args = parser.parse_args()
+    if args.pretrained in SPLIT_PRETRAINED:  # unpacked once under benchmarks/out; runs name that folder
+        os.environ.setdefault("SAMESENSE_CACHE", str(REPO / "benchmarks" / "out" / "pretrained"))
+        args.pretrained = os.path.relpath(pretrained_path(args.pretrained))
 
     started = time.perf_counter()
     model = label(args)

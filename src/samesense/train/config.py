@@ -150,8 +150,8 @@ class ModelConfig:
                            "--pretrained)", choices=_encoders)
     pretrained: str | None = setting(None, "the pretrained transformer to fine-tune (--encoder transformer): a folder in "
                                      "the Hugging Face layout (config.json, tokenizer files, model.safetensors), or "
-                                     "minilm (all-MiniLM-L6-v2, English) or mpnet (all-mpnet-base-v2, English, samesense[mpnet]: "
-                                     "5x slower, more accurate); its own tokenizer replaces --tokenizer",
+                                     "minilm (all-MiniLM-L6-v2, English) or mpnet (all-mpnet-base-v2, English, slower and more "
+                                     "accurate; README says how to install it); its own tokenizer replaces --tokenizer",
                                      metavar="DIR_OR_NAME")
     embed_dim: int = setting(128, "token embedding size", at_least=1, at_most=MAX_DIM)
     hidden_dim: int = setting(128, "GRU units (the sentence vector's size; doubled if bidirectional)", at_least=1,
