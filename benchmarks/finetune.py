@@ -89,11 +89,12 @@ def section(args) -> str:
     return "finetune" if label(args) == "minilm" else f"finetune-{label(args)}"
 
 
-def run_folder(name: str, args) -> Path:
-    """A run's folder: its settings' changes in the name, so a run with other settings never resumes it."""
+def run_folder(name: str, args, trainer: str = "") -> Path:
+    """A run's folder: the model, the trainer (ours, or "st-LOSS"), the set and the settings' changes,
+    so a run with other settings never resumes it."""
     changed = "".join(f"-{k.replace('_', '')}{v:g}" for k, v in settings(args).items()
                       if v != SETTINGS[k] and k != "pretrained")
-    return Path(args.out) / f"{label(args)}-{name}{changed}"
+    return Path(args.out) / f"{label(args)}-{trainer + '-' if trainer else ''}{name}{changed}"
 
 
 def fine_tune(name: str, args) -> dict:
@@ -126,7 +127,7 @@ def fine_tune_st(name: str, loss_name: str, args) -> dict:
     import torch
     from sentence_transformers import SentenceTransformer, losses
 
-    folder = run_folder(name, args).with_name(run_folder(name, args).name.replace(f"{label(args)}-", f"{label(args)}-st-{loss_name}-"))
+    folder = run_folder(name, args, f"st-{loss_name}")
     lr = settings(args)["lr"]
     if (folder / "modules.json").is_file():
         return {"model": str(folder), **json.loads((folder / "samesense_run.json").read_text())}
