@@ -8,7 +8,7 @@ would in use.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -179,6 +179,12 @@ class Speed(Task):
         return {"n": len(data), "sentences_per_second": throughput(lambda: method.build(data), len(data))}
 
 
+INTENT_SETS = (IntentMatching("clinc150", "en", train="en/clinc150/groups_train.tsv",
+                              test="en/clinc150/groups_test.tsv", dev="en/clinc150/groups_dev.tsv",
+                              oos_dev="en/clinc150/oos_dev.txt", oos_test="en/clinc150/oos_test.txt"),
+               IntentMatching("banking77", "en", train="en/banking77/groups_train_full.tsv",
+                              test="en/banking77/groups_test.tsv"))
+
 TASKS: list[Task] = [
     OpenSet("lcqmc test", "zh", groups="zh/lcqmc/groups_test.tsv"),
     OpenSet("bq test", "zh", groups="zh/bq/groups_test.tsv"),
@@ -194,16 +200,8 @@ TASKS: list[Task] = [
     PairScoring("sick test", "en", test="en/sick/pairs_test.tsv"),
     PairScoring("mrpc", "en", test="en/mrpc/pairs_test.tsv", dev="en/mrpc/pairs_train.tsv"),
     PairScoring("qqp", "en", test="en/qqp/pairs_test.tsv", dev="en/qqp/pairs_dev.tsv"),
-    IntentMatching("clinc150", "en", train="en/clinc150/groups_train.tsv", test="en/clinc150/groups_test.tsv",
-                   dev="en/clinc150/groups_dev.tsv", oos_dev="en/clinc150/oos_dev.txt",
-                   oos_test="en/clinc150/oos_test.txt"),
-    IntentMatching("banking77", "en", train="en/banking77/groups_train_full.tsv",
-                   test="en/banking77/groups_test.tsv"),
-    IntentMatching("clinc150 centroids", "en", train="en/clinc150/groups_train.tsv",
-                   test="en/clinc150/groups_test.tsv", dev="en/clinc150/groups_dev.tsv",
-                   oos_dev="en/clinc150/oos_dev.txt", oos_test="en/clinc150/oos_test.txt", match="centroid"),
-    IntentMatching("banking77 centroids", "en", train="en/banking77/groups_train_full.tsv",
-                   test="en/banking77/groups_test.tsv", match="centroid"),
+    *INTENT_SETS,
+    *(replace(task, name=f"{task.name} centroids", match="centroid") for task in INTENT_SETS),
     Speed("zh speed", "zh", source="zh/lcqmc/groups_test.tsv"),
     Speed("en speed", "en", source="en/qqp/groups_test.tsv"),
 ]

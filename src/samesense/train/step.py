@@ -16,6 +16,7 @@ from torch import nn
 from .. import distributed
 from ..batch import Batch
 from ..errors import SamesenseError
+from ..evaluate import class_centroids
 from ..heads import CosineHead, SampledCosineHead, ShardedCosineHead
 from ..losses import CenterLoss, DistillationTerm, Loss, LossTerm, OrthogonalPenalty, make_loss
 from ..memory import keep_freed_memory
@@ -128,9 +129,7 @@ def start_centres_at_means(parts: Trainable, data: TrainData, batch_size: int) -
     one's vectors already rank well: random centres would first pull them apart)."""
     rows = np.flatnonzero(data.row_labels >= 0)  # group sentences: hard negatives and unlabeled have none
     vectors = parts.model.encode([data.row_texts[i] for i in rows], batch_size)
-    means = np.zeros((data.train.num_groups, vectors.shape[1]), np.float64)
-    np.add.at(means, data.row_labels[rows], vectors)
-    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    means = class_centroids(vectors, data.row_labels[rows], data.train.num_groups)
     weight = parts.head.weight
     first = getattr(parts.head, "first", 0)  # a process's share of the centres starts here
     weight.copy_(torch.from_numpy(means[first: first + len(weight)]).to(weight))
