@@ -176,6 +176,25 @@ def test_resume_at_an_epoch_end_matches_a_straight_run(loss, sample_rate, synthe
     same_weights(tmp_path / "straight", tmp_path / "resumed")
 
 
+def test_the_centres_rate_is_written_into_run_json_and_an_older_run_resumes_at_its_own(synthetic_files, tmp_path):
+    """--head-lr's default (3e-2, from scratch) is saved as a number; a run.json from before that
+    default (null: the centres at the encoder's rate) resumes at that rate, not the new default."""
+    train_file, test_file = synthetic_files
+    common = dict(train=[str(train_file)], val=str(test_file), min_count=1, embed_dim=16, hidden_dim=16,
+                  batch_size=32, show_progress=False, spectra=False)
+    train(TrainConfig.of(out=str(tmp_path / "new"), epochs=1, **common))
+    assert json.loads((tmp_path / "new" / "run.json").read_text())["optim"]["head_lr"] == 0.03
+
+    straight = train(TrainConfig.of(out=str(tmp_path / "straight"), epochs=2, head_lr=1e-3, **common))
+    train(TrainConfig.of(out=str(tmp_path / "old"), epochs=1, head_lr=1e-3, **common))
+    saved = json.loads((tmp_path / "old" / "run.json").read_text())
+    saved["optim"]["head_lr"] = None  # as samesense wrote it before 2026-12-06
+    (tmp_path / "old" / "run.json").write_text(json.dumps(saved))
+    resumed = train(TrainConfig.of(out=str(tmp_path / "old"), epochs=2, resume=True, **common))
+    same_records(straight["history"], resumed["history"])
+    same_weights(tmp_path / "straight", tmp_path / "old")
+
+
 def test_learning_rate_schedules():
     """learning_rate gives the share of each group's base rate: the schedule, after any warm-up."""
     from samesense.train import learning_rate

@@ -42,13 +42,15 @@ def test_a_study_runs_and_prunes_a_weak_trial_on_its_learning_curve(synthetic_fi
         study.enqueue_trial({**GOOD, "lr": seed_lr})
     study.enqueue_trial({**GOOD, "lr": 1e-4, "scale": 10.0})  # barely moves in an epoch: below the median
     summary = tune(base, tc, fixed=set(), command=["--train", "x"])
-    states = [t["state"] for t in read_trials(tmp_path / "study")]
+    rows = read_trials(tmp_path / "study")
+    states = [t["state"] for t in rows]
     assert states == ["complete", "complete", "complete", "pruned"]
     assert summary["pruned"] == 1 and summary["completed"] == 3
     assert samesense.load(tmp_path / "study" / "best").dim == 64
     assert (tmp_path / "study" / "pareto.png").stat().st_size > 1000
     command = (tmp_path / "study" / "best_command.txt").read_text()
-    assert command.startswith("samesense train --train x") and "--lr 0.003" in command or "--lr 0.004" in command
+    best = max(rows[:3], key=lambda t: float(t["val_top1"]))  # the best completed trial, never the pruned one
+    assert command.startswith("samesense train --train x") and f"--lr {json.loads(best['settings'])['lr']:g} " in command
 
 
 def test_two_objectives_give_a_pareto_front_and_a_flag_given_is_not_searched(synthetic_files, tmp_path):

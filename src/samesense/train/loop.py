@@ -32,7 +32,7 @@ from ..losses import LOSSES
 from ..memory import peak_rss_mb
 from ..monitor import weight_spectra
 from .checkpoint import RUN_CONFIG, RunState, load_checkpoint, read_checkpoint_meta, save_checkpoint, saved_config
-from .config import CHOSEN_FROM_DATA, RunConfig, TrainConfig, learning_rate
+from .config import CHOSEN_FROM_DATA, RESOLVED_AT_START, RunConfig, TrainConfig, learning_rate
 from .data import MIN_VAL_QUERIES, TrainData, TrainGroups, examples, prepare_data
 from .plots import plot_curve, write_log
 from .processes import train_in_processes
@@ -119,7 +119,8 @@ def open_run(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     """The config to run and the checkpoint to resume (None: start afresh). A resumed run keeps
     the config it was started with, except the fields in RunConfig.RESUMABLE (train longer, on
     other threads or another device); a setting left to be chosen from the data (CHOSEN_FROM_DATA)
-    keeps the value the run saved."""
+    keeps the value the run saved, as does one whose default is written into run.json at the start
+    (RESOLVED_AT_START)."""
     cfg.check()
     run = Path(cfg.run.out)
     meta = read_checkpoint_meta(run)
@@ -129,14 +130,14 @@ def open_run(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     if meta is None and cfg.run.resume:  # killed before its first checkpoint: nothing to go on from
         say(f"{run} has no checkpoint yet: starting afresh")
     if meta is None or not cfg.run.resume:
-        return cfg, None
+        return cfg.started(), None
     new = {name: getattr(section, name) for section in (cfg.data, cfg.optim, cfg.run)
            for name in RunConfig.RESUMABLE if hasattr(section, name)}
-    resumed = saved_config(run).replace(**new)
+    resumed = saved_config(run).as_saved_before().replace(**new)
     given = cfg.to_dict()
     changed = [f"{section}.{name}" for section, values in resumed.to_dict().items()
                for name, value in values.items() if given[section][name] != value
-               and not (name in CHOSEN_FROM_DATA and given[section][name] is None)]
+               and not (name in CHOSEN_FROM_DATA + RESOLVED_AT_START and given[section][name] is None)]
     if changed:
         raise SamesenseError(f"{run}: a resumed run keeps its settings except {', '.join(RunConfig.RESUMABLE[:4])}; "
                              f"these differ from its run.json: {', '.join(changed)} (start a new run to change them)")
