@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from samesense.batch import Batch
-from samesense.heads import CosineHead, SampledCosineHead
+from samesense.heads import CosineHead, SampledCosineHead, uniform_sample
 from samesense.losses import AMSoftmaxLoss, AAMSoftmaxLoss, MarginSoftmaxLoss, SimplerASoftmaxLoss
 from samesense.train.optim import Optimizers, RowAdam
 
@@ -54,6 +54,21 @@ def test_a_sample_holds_every_positive_and_the_rate_of_all_classes():
     many = torch.arange(0, 1000, 5)
     assert torch.equal(head.sampled(many), many)
 
+
+
+def test_the_other_classes_are_drawn_uniformly_without_replacement():
+    """Each non-positive class is drawn with probability (keep - P) / (classes - P): the move past
+    the positives neither favours nor skips the classes beside them."""
+    classes, keep, positives = 12, 5, np.array([0, 4, 5, 11])
+    counts = np.zeros(classes)
+    torch.manual_seed(0)
+    for _ in range(4000):
+        drawn = uniform_sample(classes, keep, positives)
+        assert len(drawn) == keep and np.all(np.diff(drawn) > 0) and np.isin(positives, drawn).all()
+        counts[drawn] += 1
+    others = np.setdiff1d(np.arange(classes), positives)
+    assert np.all(counts[positives] == 4000)
+    assert np.allclose(counts[others] / 4000, (keep - 4) / (classes - 4), atol=0.03)
 
 def test_row_adam_leaves_the_centres_a_step_did_not_see_untouched():
     torch.manual_seed(0)

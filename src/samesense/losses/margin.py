@@ -69,12 +69,16 @@ def margin_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tenso
     maxima (completed by max_of). Every share gets the same sums, so all take the same branch."""
 
     def exponentials(shift):
-        exps = torch.add(-shift, cos, alpha=scale).exp_()  # one pass to a new tensor, one in place
+        if cos.dtype == dtype:
+            exps = torch.add(-shift, cos, alpha=scale)  # one pass to a new tensor
+        else:  # converted first, then in place: a mixed-type broadcast add was a third slower
+            exps = cos.to(dtype).mul_(scale).sub_(shift)
+        exps.exp_()
         exps.scatter_(1, index, (psi.view(-1, 1) * scale - shift).exp_())
         return exps, total_of(exps.sum(1))
 
     # float32 at least: a head taking its products in bfloat16 hands the cosines on in it, and the
-    # first pass (cos * s - shift, by type promotion with the shift) reads them into float32
+    # first pass reads them into float32
     dtype = torch.promote_types(cos.dtype, torch.float32)
     shift = torch.full((len(cos), 1), float(scale), dtype=dtype, device=cos.device)
     exps, total = exponentials(shift)
