@@ -107,6 +107,7 @@ def main() -> None:
     parser.add_argument("--default-run", help="a run folder of the default settings trained before (not retrained: "
                         "its epochs are its own)")
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument("--note", default="", help="what else ran on the machine, for the docs")
     args = parser.parse_args()
     lang = LANGUAGES[args.language]
     runs = Path(args.runs) / args.language
@@ -162,8 +163,11 @@ def main() -> None:
             nearest_neighbours(teacher.encode(dev.sentences), 1), dev.labels, ks=(1,))["top1"],
         "sentences_per_second": speed(teacher_method.encoder, speed_sentences, args.threads),
         "dim": teacher_method.encoder.dim}
-    command = "python benchmarks/distil.py " + " ".join(sys.argv[1:])
-    report = {"command": command, "machine": machine(), "date": time.strftime("%Y-%m-%d"),
+    argv = sys.argv[1:]
+    if "--note" in argv:  # said after the command, not inside it
+        argv = argv[:argv.index("--note")] + argv[argv.index("--note") + 2:]
+    command = "python benchmarks/distil.py " + " ".join(argv)
+    report = {"command": command, "machine": machine(), "date": time.strftime("%Y-%m-%d"), "note": args.note,
               "teacher": args.teacher, "tests": list(tests), "pairs": list(pairs), "results": results,
               "queries": {t: int(has_partner(g.labels).sum()) for t, g in tests.items()},
               "settings": {"epochs": args.epochs, "distil_weight": args.distil_weight,
@@ -181,7 +185,8 @@ def markdown(report: dict, language: str) -> str:
     name = {"zh": "Chinese", "en": "English"}[language]
     teacher_speed = results[f"teacher: {report['teacher']}"]["sentences_per_second"]
     lines = [f"## Distillation ({name}): {report['teacher']} taught to the fast encoder", "",
-             f"`{report['command']}` on {report['machine']}, {report['date']}. Every row measured in the same run; "
+             f"`{report['command']}` on {report['machine']}, {report['date']}"
+             + (f" ({report['note']})" if report.get("note") else "") + ". Every row measured in the same run; "
              "settings chosen on the dev file (the validation file of every training, its top-1 in the dev column), "
              "never on a test file. Students: the margin loss (AM-Softmax; tuned192: normalised softmax, as tune chose) on "
              "the training groups plus the "

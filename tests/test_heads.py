@@ -105,7 +105,8 @@ def test_several_optimizers_save_and_load_as_one():
 
 
 def test_row_adam_makes_sparse_adams_updates():
-    """RowAdam is SparseAdam written with row gathers: the same weights and moments, step after
+    """RowAdam makes SparseAdam's updates with row gathers and the fused Adam kernel: the same
+    moments, and weights equal but for where eps sits (a few parts in a million here), step after
     step, with rows repeated within a batch and rows left out."""
     torch.manual_seed(3)
     start = torch.randn(50, 8)
@@ -120,7 +121,7 @@ def test_row_adam_makes_sparse_adams_updates():
             optimizer.zero_grad()
             ((module(rows) - target) ** 2).sum().backward()
             optimizer.step()
-        torch.testing.assert_close(ours.weight, theirs.weight, rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(ours.weight, theirs.weight, rtol=1e-5, atol=1e-6)
     for slot in ("exp_avg", "exp_avg_sq"):
         torch.testing.assert_close(row_adam.state[ours.weight][slot], sparse_adam.state[theirs.weight][slot])
     assert row_adam.state[ours.weight]["step"] == 5
