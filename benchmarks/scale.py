@@ -41,6 +41,7 @@ SETTINGS = {"dense": (1.0, 1, "float32"), "sampled 0.1": (0.1, 1, "float32"), "2
             "sampled 0.1, bfloat16": (0.1, 1, "bfloat16")}
 VOCAB = [chr(0x4E00 + i) for i in range(3000)]  # a Chinese character vocabulary's size
 BATCH = 256
+RATIO_SETTINGS = ("sampled 0.1", "sampled 0.1, bfloat16")  # measured again against the dense head, in rounds
 
 
 def measure(groups: int, sample_rate: float, steps: int, precision: str = "float32") -> dict:
@@ -145,6 +146,32 @@ def plot(results: dict) -> None:
     atomic_save_png(fig, PLOT)
 
 
+def ratio_rounds(sizes: list[int], steps: int, rounds: int) -> dict[str, list[float]]:
+    """The target's ratio measured again, pair by pair: in each round the dense head at the smallest
+    size, then each sampled setting at the largest, in fresh processes one after the other, so that
+    the machine's drift over the table's minutes (a fifth, here) falls on both sides of a ratio."""
+    ratios: dict[str, list[float]] = {name: [] for name in RATIO_SETTINGS}
+    for round_ in range(rounds):
+        base = one_setting(sizes[0], *SETTINGS["dense"][:2], steps, SETTINGS["dense"][2])["step_ms"]
+        for name in RATIO_SETTINGS:
+            rate, processes, precision = SETTINGS[name]
+            ratios[name].append(one_setting(sizes[-1], rate, processes, steps, precision)["step_ms"] / base)
+        print(f"round {round_ + 1}: dense {base:.1f} ms; " + ", ".join(f"{n} {r[-1]:.2f}x" for n, r in ratios.items()),
+              flush=True)
+    return ratios
+
+
+def rounds_text(results: dict, sizes: list[int]) -> str:
+    rounds = results.get("ratio_rounds") or {}
+    if not any(rounds.values()):
+        return ""
+    how = " (`python benchmarks/scale.py --rounds-only`, right after)" if results.get("rounds_separately") else ""
+    return (f"The same ratios measured again in {len(next(iter(rounds.values())))} rounds after the table{how} (each round: "
+            f"the dense head at {sizes[0]:,} groups, then the setting at {sizes[-1]:,}, fresh processes one after the "
+            "other): " + "; ".join(f"{name} median {statistics.median(r):.2f}x (rounds: "
+                                   + ", ".join(f"{x:.2f}" for x in r) + ")" for name, r in rounds.items()) + ". ")
+
+
 def report(results: dict) -> str:
     sizes = results["groups"]
     header = ["setting"] + [f"{g:,} groups: step ms / peak GB" for g in sizes]
@@ -159,7 +186,8 @@ def report(results: dict) -> str:
     return "\n".join([
         f"`python benchmarks/scale.py` on {results['machine']}: one training step (forward, backward, update; "
         f"batch {BATCH}, default char GRU encoder, 128-d, on random token ids and labels), median of "
-        f"{results['steps']} steps, one thread a process; peak memory is the largest resident set of a process.",
+        f"{results['steps']} steps, one thread a process; peak memory is the largest resident set of a process"
+        + (f". {results['note']}" if results.get("note") else "") + ".",
         "",
         table(header, rows),
         "",
@@ -169,6 +197,7 @@ def report(results: dict) -> str:
         f"({ratio('2 processes, sampled 0.1', 'dense'):.2f}x the one-process dense head's, on twice the cores); "
         f"sampled 0.1 with --head-precision bfloat16 {ratio('sampled 0.1, bfloat16', 'dense'):.2f}x the dense head's "
         f"({ratio('sampled 0.1, bfloat16', 'dense, bfloat16'):.2f}x the bfloat16 dense head's). "
+        + rounds_text(results, sizes) +
         "The dense head reads and updates every centre each step (and Adam's two slots for each); the sampled one "
         "scores 10% of them (heads.SampledCosines: their normalisation and its gradient by hand, the sparse "
         "gradient in row order), drawn by numpy's set-based choice (a tenth of the time of topk over a million "
@@ -187,6 +216,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--groups", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--ratio-rounds", type=int, default=5,
+                        help="rounds of the target's pairs measured again after the table (0: none)")
+    parser.add_argument("--rounds-only", action="store_true",
+                        help="measure only the rounds, into the results of the last full run")
+    parser.add_argument("--note", default="", help="what else ran on the machine, or how it behaved, for the docs")
+    parser.add_argument("--from-json", action="store_true", help="rewrite the docs section from the results file")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -195,7 +230,16 @@ def main() -> None:
         child(int(groups), float(rate), int(processes), int(steps), precision)
         return
     sizes, steps = ([1000, 10_000], 3) if args.quick else (args.groups, args.steps)
-    results = {"machine": machine(), "steps": steps, "groups": sizes, "settings": {},
+    if args.rounds_only or args.from_json:
+        results = json.loads(RESULTS_JSON.read_text())
+        results["note"] = args.note or results.get("note", "")
+        if args.rounds_only:
+            results["ratio_rounds"] = ratio_rounds(results["groups"], results["steps"], args.ratio_rounds)
+            results["rounds_separately"] = True
+        atomic_write_json(RESULTS_JSON, results)
+        write_section("scale", report(results))
+        return
+    results = {"machine": machine(), "steps": steps, "groups": sizes, "settings": {}, "note": args.note,
                "bfloat16_units": bfloat16_units()}
     for name, (rate, processes, precision) in SETTINGS.items():
         for groups in sizes:
@@ -205,6 +249,7 @@ def main() -> None:
                   f"peak {result['peak_mb'] / 1024:.2f} GB", flush=True)
     if args.quick:
         return
+    results["ratio_rounds"] = ratio_rounds(sizes, steps, args.ratio_rounds)
     atomic_write_json(RESULTS_JSON, results)
     plot(results)
     write_section("scale", report(results))
