@@ -108,7 +108,16 @@ def main() -> None:
                         "its epochs are its own)")
     parser.add_argument("--no-doc", action="store_true")
     parser.add_argument("--note", default="", help="what else ran on the machine, for the docs")
+    parser.add_argument("--from-json", action="store_true", help="rewrite the docs section from the results file "
+                        "(with --note: a new note)")
     args = parser.parse_args()
+    if args.from_json:
+        results_json = REPO / "docs" / "results" / f"distil_{args.language}.json"
+        report = json.loads(results_json.read_text())
+        report["note"] = args.note or report.get("note", "")
+        atomic_write_json(results_json, report)
+        write_section(f"distil_{args.language}", markdown(report, args.language))
+        return
     lang = LANGUAGES[args.language]
     runs = Path(args.runs) / args.language
     common = dict(train=[data_path(p) for p in lang["train"]], val=data_path(lang["val"]), epochs=args.epochs,
