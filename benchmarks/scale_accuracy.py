@@ -96,8 +96,9 @@ def report(results: dict) -> str:
         "rate a coordinate a step whatever the gradient's size, a centre is its group's target in few steps, "
         "and a sampled centre moves only in the steps that draw it. 3e-2 was chosen on lcqmc dev after two "
         "epochs of the dense head (`--epochs 2 --rates 1.0 --bfloat16-rates --head-lrs 0.001 0.01 0.03 0.1 "
-        "--no-doc`: top-1 0.598, 0.681, 0.729, 0.675) and is --head-lr's default since; the rows at 0.03 were "
-        "trained after that choice, and no test number chose anything. Same budget means the same epochs: a sampled run takes less time for them (the train s column), so "
+        "--out benchmarks/out/centres_lr --no-doc`: top-1 0.598, 0.681, 0.729, 0.675) and is --head-lr's "
+        "default since; the rows at 0.03 were trained after that choice, and no test number chose anything. "
+        "Same budget means the same epochs: a sampled run takes less time for them (the train s column), so "
         "at equal time it could train longer; that comparison is not in this table.",
     ])
 

@@ -305,7 +305,7 @@ class OptimConfig:
     # Adam moves every centre about lr a coordinate a step whatever its gradient's size, and a centre is
     # a positive in few steps: at the encoder's 1e-3 the centres lagged it. Chosen on lcqmc dev (the
     # Chinese union, 2 epochs, top-1: 1e-3 0.598, 1e-2 0.681, 3e-2 0.729, 1e-1 0.675; scale_accuracy.py
-    # --epochs 2 --rates 1.0 --bfloat16-rates --head-lrs ...); 5 epochs in docs/benchmarks.md. Runs
+    # --epochs 2 --rates 1.0 --bfloat16-rates --head-lrs ... --out ...); 5 epochs in docs/benchmarks.md. Runs
     # from before 2026-12-06 (run.json: null) keep the encoder's rate.
     head_lr: float | None = setting(None, "learning rate of the class centres (default 3e-2 for an encoder trained "
                                     "from scratch; 1e-3 for a pretrained transformer, whose centres are new while its "
