@@ -151,8 +151,9 @@ def ratio_rounds(sizes: list[int], steps: int, rounds: int) -> dict[str, list[fl
     size, then each sampled setting at the largest, in fresh processes one after the other, so that
     the machine's drift over the table's minutes (a fifth, here) falls on both sides of a ratio."""
     ratios: dict[str, list[float]] = {name: [] for name in RATIO_SETTINGS}
+    dense_rate, dense_processes, dense_precision = SETTINGS["dense"]
     for round_ in range(rounds):
-        base = one_setting(sizes[0], *SETTINGS["dense"][:2], steps, SETTINGS["dense"][2])["step_ms"]
+        base = one_setting(sizes[0], dense_rate, dense_processes, steps, dense_precision)["step_ms"]
         for name in RATIO_SETTINGS:
             rate, processes, precision = SETTINGS[name]
             ratios[name].append(one_setting(sizes[-1], rate, processes, steps, precision)["step_ms"] / base)

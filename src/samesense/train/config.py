@@ -502,10 +502,11 @@ class TrainConfig:
 
     def as_saved_before(self) -> "TrainConfig":
         """A run.json's config as the run was trained, where it predates RESOLVED_AT_START (null
-        there): the centres then learned at the encoder's rate (1e-3 when fine-tuning)."""
-        if self.optim.head_lr is not None:
+        there): an encoder trained from scratch then had its centres at the encoder's rate (fine-tuning's
+        default, head_lr(), has not changed)."""
+        if self.optim.head_lr is not None or self.model.fine_tuned:
             return self
-        return self.replace(head_lr=1e-3 if self.model.fine_tuned else self.base_lr())
+        return self.replace(head_lr=self.base_lr())
 
     def head_lr(self) -> float:
         if self.optim.head_lr is not None:
