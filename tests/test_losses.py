@@ -111,6 +111,33 @@ def test_margin_loss_where_exp_of_s_times_cos_minus_1_underflows(loss):
     assert torch.allclose(grad.double(), ref_grad, atol=1e-5)
 
 
+@pytest.mark.parametrize("s200", [False, True], ids=["shift-s", "shift-row-maxima"])
+def test_bfloat16_cosines_keep_their_gradient_in_bfloat16_and_the_target_term_in_float32(s200):
+    """Cosines in bfloat16 (--head-precision) keep the (batch, classes) exponentials and the
+    gradient in it, but each row's target and sum in float32: the target's gradient s*(p_t - 1)/n
+    stays accurate where p_t is within 1e-4 of 1, which a bfloat16 p_t (3 digits) would round to 0."""
+    torch.manual_seed(0)
+    loss = AMSoftmaxLoss(scale=200.0 if s200 else 30.0)
+    # the others' logits at least 15 (s30) or 20 (s200) under the target's psi = cos_t - 0.35; with
+    # s200 every exp(s * (l - 1)) underflows, so the rows' maxima shift them
+    low, high, target = (-0.75, -0.7, -0.25) if s200 else (0.0, 0.15, 1.0)
+    cos = (low + (high - low) * torch.rand(8, 3000)).to(torch.bfloat16)
+    labels = torch.randint(0, 3000, (8,))
+    cos[torch.arange(8), labels] = target
+    cos.requires_grad_()
+    value = loss(head_batch(cos, labels))
+    grad, = torch.autograd.grad(value, [cos])
+    wide = cos.detach().double().requires_grad_()
+    ref = dense_reference(loss, wide, labels)
+    ref_grad, = torch.autograd.grad(ref, [wide])
+    assert grad.dtype == torch.bfloat16 and value.dtype == torch.float32
+    assert abs(value.item() - ref.item()) < 1e-5  # log(total) + shift - s * psi: absolute precision
+    target, ref_target = grad[torch.arange(8), labels].double(), ref_grad[torch.arange(8), labels]
+    assert (ref_target.abs() < 1e-3 * loss.scale / 8).all()  # p_t - 1 is small: the case in question
+    assert torch.allclose(target, ref_target, rtol=2e-2, atol=0)
+    assert torch.allclose(grad.double(), ref_grad, rtol=2e-2, atol=1e-9)
+
+
 def test_psi_curves_are_below_cosine_and_arcface_never_rises():
     theta = torch.linspace(0.0, math.pi, 2001, dtype=torch.float64)
     cos = torch.cos(theta)

@@ -29,8 +29,8 @@ def lowered(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
 
 class CosineHead(nn.Module):
     """`precision` bfloat16: the (batch x classes) products, forward and backward, are taken in
-    bfloat16 (the sampled heads hand their cosines on in it; the margin loss reads them into
-    float32); the centres, their norms and the optimizer stay float32. Partial FC's
+    bfloat16 (the sampled heads hand their cosines on in it, and the margin loss keeps its
+    exponentials and their gradient in it); the centres, their norms and the optimizer stay float32. Partial FC's
     half-precision logits: on CPUs with AMX or AVX512-BF16 those products run several times
     faster, at about 3 significant digits a cosine."""
 
@@ -95,8 +95,8 @@ class SampledCosines(torch.autograd.Function):
         low_z, low_centres = lowered(z, dtype), lowered(centres, dtype)  # z and centres themselves by default
         ctx.save_for_backward(low_z, centres, low_centres, inverse_norm, index)
         ctx.shape = weight.shape
-        # handed on as they are: the loss's first pass reads them into float32 (margin.py), and
-        # autograd brings the gradient back to their type, so no pass is spent converting
+        # handed on as they are: the margin loss makes its exponentials and their gradient in their
+        # type (margin.py), so no (batch, classes) pass is spent converting either way
         return low_z @ low_centres.t()
 
     @staticmethod

@@ -5,7 +5,7 @@ changes only the target class's logit, psi(theta_t); all logits are scaled by s:
 
     loss = logsumexp_j(s * l_j) - s * psi(theta_t),   l_j = cos(theta_j) for j != t, l_t = psi(theta_t)
 
-Labels stay integers: the target cosine is gathered and written back with scatter, so no one-hot
+Labels stay integers: the target cosine is gathered and its entry written by index, so no one-hot
 (batch, classes) matrix is built, and logsumexp keeps it stable at s = 30.
 
 Each loss overrides `target_logit` and nothing else (A-Softmax also anneals, so it counts steps).
@@ -28,6 +28,9 @@ from ..batch import Batch
 from .base import Loss
 
 
+ROWS_IN_CACHE = 4  # rows of exponentials made at a time: 4 x 100,000 classes in float32 is 1.6 MB
+
+
 class SparseMarginCrossEntropy(torch.autograd.Function):
     """mean_i [ logsumexp_j(s * l_ij) - s * psi_i ], l = cos with the target entry replaced by psi.
 
@@ -45,47 +48,80 @@ class SparseMarginCrossEntropy(torch.autograd.Function):
     def forward(ctx, cos: torch.Tensor, psi: torch.Tensor, slope: torch.Tensor, labels: torch.Tensor,
                 scale: float) -> torch.Tensor:
         index = labels.view(-1, 1)
-        exps, total, shift = margin_exponentials(cos, psi, index, scale)
+        exps, _, others, total, shift = margin_exponentials(cos, psi, index, scale)
         lse = total.log() + shift.squeeze(1)
-        ctx.save_for_backward(exps, total, index, slope)
+        ctx.save_for_backward(exps, others, total, index, slope)
         ctx.scale = scale
         return (lse - psi * scale).mean()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: torch.Tensor):
-        exps, total, index, slope = ctx.saved_tensors
+        exps, others, total, index, slope = ctx.saved_tensors
         coef = grad * ctx.scale / exps.shape[0]
-        target = coef * (exps.gather(1, index).squeeze(1) / total - 1.0) * slope
-        # in place: the saved exponentials are needed only here, once
-        probs = exps.mul_((coef / total).view(-1, 1))
-        return probs.scatter_(1, index, target.view(-1, 1)), None, None, None, None
+        at_target = -others / total * coef * slope  # p_t - 1 = -others / total: no cancellation as p_t nears 1
+        return margin_gradient(exps, at_target, total, coef, index), None, None, None, None
 
 
 def margin_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tensor, scale: float,
-                        total_of=lambda t: t, max_of=lambda t: t) -> tuple[torch.Tensor, ...]:
-    """exp(s * l - shift), l = cos with psi at each row's target; each row's sum (completed across
-    the shares by total_of); and the shift: s, or where that underflows a whole row, the rows'
-    maxima (completed by max_of). Every share gets the same sums, so all take the same branch."""
+                        owned: torch.Tensor | None = None, total_of=lambda t: t,
+                        max_of=lambda t: t) -> tuple[torch.Tensor, ...]:
+    """exp(s * l - shift) for every column but each row's `index` column, which holds 0; that
+    column's, exp(s * psi - shift), apart; each row's sum over the other classes and its target's
+    (completed across the shares by total_of; `owned`: the rows whose class this share holds, the
+    others' index column being an ordinary one), and their total; and the shift: s, or where that
+    underflows a whole row, the rows' maxima (completed by max_of). Every share gets the same sums,
+    so all take the same branch.
+
+    bfloat16 cosines (a head taking its products in it: --head-precision) keep their exponentials
+    in bfloat16, so the backward's product reads its gradient as it is: at 100,000 sampled centres
+    a float32 copy each way was a fifth of the step. They are computed in float32, a few rows at a
+    time (in cache), and rounded once: a chain of bfloat16 ops rounds s * cos - shift too, and
+    exp of that was off by up to 13%. The target and the sums stay float32, and the target's
+    gradient is taken from the others' sum, so p_t - 1, the main term of the gradient as p_t
+    nears 1, is lost neither to bfloat16 nor to cancellation."""
+    wide = torch.promote_types(cos.dtype, torch.float32)  # the targets, the sums and the shift
+    zero = torch.zeros((), dtype=wide, device=cos.device)
 
     def exponentials(shift):
-        if cos.dtype == dtype:
-            exps = torch.add(-shift, cos, alpha=scale)  # one pass to a new tensor
-        else:  # converted first, then in place: a mixed-type broadcast add was a third slower
-            exps = cos.to(dtype).mul_(scale).sub_(shift)
-        exps.exp_()
-        exps.scatter_(1, index, (psi.view(-1, 1) * scale - shift).exp_())
-        return exps, total_of(exps.sum(1))
+        if cos.dtype == wide:  # one pass to a new tensor, the rest in place (a dense head's transposed
+            exps = torch.add(-shift, cos, alpha=scale).exp_()  # layout kept: rows of it would be strided)
+            sums = put_in_rows(exps, index, zero).sum(1)
+        else:  # bfloat16: made in float32 a few rows at a time, rounded once into place
+            exps, sums = torch.empty_like(cos, memory_format=torch.contiguous_format), cos.new_empty(len(cos), dtype=wide)
+            for first in range(0, len(cos), ROWS_IN_CACHE):
+                rows = slice(first, first + ROWS_IN_CACHE)
+                part = put_in_rows(torch.add(-shift[rows], cos[rows], alpha=scale).exp_(), index[rows], zero)
+                sums[rows] = part.sum(1)
+                exps[rows] = part
+        column = (psi.to(wide) * scale - shift.squeeze(1)).exp()
+        others, target = sums, column
+        if owned is not None:
+            others, target = others + torch.where(owned, 0.0, column), torch.where(owned, column, 0.0)
+        others, target = total_of(torch.stack([others, target]))
+        return exps, column, others, others + target
 
-    # float32 at least: a head taking its products in bfloat16 hands the cosines on in it, and the
-    # first pass reads them into float32
-    dtype = torch.promote_types(cos.dtype, torch.float32)
-    shift = torch.full((len(cos), 1), float(scale), dtype=dtype, device=cos.device)
-    exps, total = exponentials(shift)
+    shift = torch.full((len(cos), 1), float(scale), dtype=wide, device=cos.device)
+    exps, column, others, total = exponentials(shift)
     if not bool(((total > 0) & torch.isfinite(total)).all()):
-        shift = max_of((cos.to(dtype) * scale).scatter_(1, index, psi.view(-1, 1) * scale).amax(1, keepdim=True))
-        exps, total = exponentials(shift)
-    return exps, total, shift
+        maxima = (cos.to(wide) * scale).scatter_(1, index, psi.view(-1, 1).to(wide) * scale).amax(1, keepdim=True)
+        shift = max_of(maxima)
+        exps, column, others, total = exponentials(shift)
+    return exps, column, others, total, shift
+
+
+def margin_gradient(exps: torch.Tensor, at_target: torch.Tensor, total: torch.Tensor, coef: torch.Tensor,
+                    index: torch.Tensor) -> torch.Tensor:
+    """s * p / n in every column, `at_target` in each row's target column: in place, in the
+    exponentials' own type (they are needed only here, once)."""
+    grad = exps.mul_((coef / total).to(exps.dtype).view(-1, 1))
+    return put_in_rows(grad, index, at_target.to(exps.dtype))
+
+
+def put_in_rows(matrix: torch.Tensor, index: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """matrix[i, index[i]] = values[i] (or the one value), in place: scatter_ into bfloat16
+    converted the whole matrix to float32 and back, index_put_ writes the entries alone."""
+    return matrix.index_put_((torch.arange(len(matrix), device=matrix.device), index.view(-1)), values)
 
 
 class ShardedMarginCrossEntropy(torch.autograd.Function):
@@ -104,25 +140,23 @@ class ShardedMarginCrossEntropy(torch.autograd.Function):
                 scale: float) -> torch.Tensor:
         owned = targets >= 0
         index = targets.clamp_min(0).view(-1, 1)
-        kept = cos.gather(1, index).squeeze(1)  # rows held elsewhere keep their own value there
+        kept = cos.gather(1, index).squeeze(1).to(psi.dtype)  # rows held elsewhere: an ordinary column there
         psi_here = torch.where(owned, psi, kept)
-        exps, total, shift = margin_exponentials(cos, psi_here, index, scale, distributed.all_reduce,
-                                                 lambda t: distributed.all_reduce(t, "max"))
+        exps, column, others, total, shift = margin_exponentials(
+            cos, psi_here, index, scale, owned, distributed.all_reduce, lambda t: distributed.all_reduce(t, "max"))
         lse = total.log() + shift.squeeze(1)
         target = distributed.all_reduce(torch.where(owned, psi, torch.zeros_like(psi)))
-        ctx.save_for_backward(exps, total, index, owned, slope)
+        ctx.save_for_backward(exps, column, others, total, index, owned, slope)
         ctx.scale = scale
         return (lse - target * scale).mean()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad: torch.Tensor):
-        exps, total, index, owned, slope = ctx.saved_tensors
+        exps, column, others, total, index, owned, slope = ctx.saved_tensors
         coef = grad * ctx.scale / exps.shape[0]
-        grad_cos = exps.mul_((coef / total).view(-1, 1))
-        kept = grad_cos.gather(1, index).squeeze(1)  # an ordinary column where another share holds the class
-        target = torch.where(owned, (kept - coef) * slope, kept)
-        return grad_cos.scatter_(1, index, target.view(-1, 1)), None, None, None, None
+        at_target = torch.where(owned, -others / total * coef * slope, column / total * coef)
+        return margin_gradient(exps, at_target, total, coef, index), None, None, None, None
 
 
 class MarginSoftmaxLoss(Loss):
