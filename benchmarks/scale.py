@@ -206,7 +206,8 @@ def report(results: dict) -> str:
         "kernel: one pass where separate tensor ops took about ten); the margin loss shifts its log-sum-exp by s (no pass for row maxima) and training accuracy takes the row maximum, "
         "not an argmax; the sampled runs keep freed memory in the heap (memory.py: the step's ~100 MB temporaries "
         "were otherwise faulted in afresh each step); two processes each hold half the centres and half the batch. bfloat16 takes the three (batch x classes) "
-        "products in bfloat16 (AMX or AVX512-BF16 where the CPU has them: "
+        "products in bfloat16, and the margin loss keeps its (batch x classes) exponentials and their gradient in it "
+        "(AMX or AVX512-BF16 where the CPU has them: "
         + results.get("bfloat16_units", "not recorded") + "); the cosines' accuracy cost is in the next section.",
         "",
         "![step time and memory](img/scale.png)",
