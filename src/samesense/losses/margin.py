@@ -84,11 +84,14 @@ def margin_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tenso
     zero = torch.zeros((), dtype=wide, device=cos.device)
 
     def exponentials(shift):
-        if cos.dtype == wide:  # one pass to a new tensor, the rest in place (a dense head's transposed
-            exps = torch.add(-shift, cos, alpha=scale).exp_()  # layout kept: rows of it would be strided)
+        if cos.dtype == wide:
+            # the whole matrix in its own layout (a dense head's is transposed: a few rows of it
+            # would be strided): one pass to a new tensor, the rest in place
+            exps = torch.add(-shift, cos, alpha=scale).exp_()
             sums = put_in_rows(exps, index, zero).sum(1)
-        else:  # bfloat16: made in float32 a few rows at a time, rounded once into place
-            exps, sums = torch.empty_like(cos, memory_format=torch.contiguous_format), cos.new_empty(len(cos), dtype=wide)
+        else:  # bfloat16: made in float32 a few rows at a time (in cache), rounded once into place
+            exps = torch.empty_like(cos, memory_format=torch.contiguous_format)
+            sums = cos.new_empty(len(cos), dtype=wide)
             for first in range(0, len(cos), ROWS_IN_CACHE):
                 rows = slice(first, first + ROWS_IN_CACHE)
                 part = put_in_rows(torch.add(-shift[rows], cos[rows], alpha=scale).exp_(), index[rows], zero)
