@@ -166,7 +166,7 @@ def rounds_text(results: dict, sizes: list[int]) -> str:
     rounds = results.get("ratio_rounds") or {}
     if not any(rounds.values()):
         return ""
-    how = " (`python benchmarks/scale.py --rounds-only`, right after)" if results.get("rounds_separately") else ""
+    how = " (`python benchmarks/scale.py --rounds-only`, a call of its own)" if results.get("rounds_separately") else ""
     return (f"The same ratios measured again in {len(next(iter(rounds.values())))} rounds after the table{how} (each round: "
             f"the dense head at {sizes[0]:,} groups, then the setting at {sizes[-1]:,}, fresh processes one after the "
             "other): " + "; ".join(f"{name} median {statistics.median(r):.2f}x (rounds: "
