@@ -115,7 +115,7 @@ def test_margin_loss_where_exp_of_s_times_cos_minus_1_underflows(loss):
 def test_bfloat16_cosines_keep_their_gradient_in_bfloat16_and_the_target_term_in_float32(s200):
     """Cosines in bfloat16 (--head-precision) keep the (batch, classes) exponentials and the
     gradient in it, but each row's target and sum in float32: the target's gradient s*(p_t - 1)/n
-    stays accurate where p_t is within 1e-4 of 1, which a bfloat16 p_t (3 digits) would round to 0."""
+    stays accurate where p_t is within 1e-3 of 1, which a bfloat16 p_t (3 digits) would round to 0."""
     torch.manual_seed(0)
     loss = AMSoftmaxLoss(scale=200.0 if s200 else 30.0)
     # the others' logits at least 15 (s30) or 20 (s200) under the target's psi = cos_t - 0.35; with

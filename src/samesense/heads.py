@@ -30,9 +30,9 @@ def lowered(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
 class CosineHead(nn.Module):
     """`precision` bfloat16: the (batch x classes) products, forward and backward, are taken in
     bfloat16 (the sampled heads hand their cosines on in it, and the margin loss keeps its
-    exponentials and their gradient in it); the centres, their norms and the optimizer stay float32. Partial FC's
-    half-precision logits: on CPUs with AMX or AVX512-BF16 those products run several times
-    faster, at about 3 significant digits a cosine."""
+    exponentials and their gradient in it); the centres, their norms and the optimizer stay
+    float32. Partial FC's half-precision logits: on CPUs with AMX or AVX512-BF16 those products
+    run several times faster, at about 3 significant digits a cosine."""
 
     sparse = False  # its weight's gradient is dense (a plain optimizer)
     sharded = False  # holds every class (ShardedCosineHead: this process's share)

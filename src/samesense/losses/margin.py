@@ -107,7 +107,7 @@ def margin_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tenso
     shift = torch.full((len(cos), 1), float(scale), dtype=wide, device=cos.device)
     exps, column, others, total = exponentials(shift)
     if not bool(((total > 0) & torch.isfinite(total)).all()):
-        maxima = (cos.to(wide) * scale).scatter_(1, index, psi.view(-1, 1).to(wide) * scale).amax(1, keepdim=True)
+        maxima = put_in_rows(cos.to(wide) * scale, index, psi.to(wide) * scale).amax(1, keepdim=True)
         shift = max_of(maxima)
         exps, column, others, total = exponentials(shift)
     return exps, column, others, total, shift
