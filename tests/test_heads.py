@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from samesense.batch import Batch
 from samesense.heads import CosineHead, SampledCosineHead, uniform_sample
 from samesense.losses import AMSoftmaxLoss, AAMSoftmaxLoss, MarginSoftmaxLoss, SimplerASoftmaxLoss
-from samesense.train.optim import Optimizers, RowAdam
+from samesense.train.optim import Optimizers, RowAdam, RowwiseRMSprop
 
 
 def margin_value(loss, logits, targets):
@@ -128,6 +128,65 @@ def test_row_adam_makes_sparse_adams_updates():
     assert torch.equal(ours.weight[20:], start[20:])
 
 
+def test_rowwise_rmsprop_moves_each_seen_row_along_its_gradient_by_one_step_size():
+    """Adam with beta1 = 0 and one second moment a row (the mean of its squared gradient),
+    written out by hand: the same weights and state, step after step; unseen rows untouched."""
+    torch.manual_seed(4)
+    start = torch.randn(40, 6)
+    module = torch.nn.Embedding(40, 6, sparse=True)
+    module.weight.data.copy_(start)
+    optimizer = RowwiseRMSprop(module.parameters(), lr=0.05, beta2=0.9)
+    weight, second = start.double().clone(), torch.zeros(40, dtype=torch.float64)
+    for step in range(1, 5):
+        rows = torch.randint(0, 15, (10,))  # rows 15..39 never seen; repeats summed
+        target = torch.randn(10, 6)
+        optimizer.zero_grad()
+        ((module(rows) - target) ** 2).sum().backward()
+        optimizer.step()
+        grad = torch.zeros(40, 6, dtype=torch.float64).index_add_(0, rows, 2 * (weight[rows] - target.double()))
+        seen = rows.unique()
+        second[seen] = 0.9 * second[seen] + 0.1 * grad[seen].pow(2).mean(1)
+        size = 0.05 / ((second[seen] / (1 - 0.9 ** step)).sqrt() + 1e-8)
+        weight[seen] -= size.unsqueeze(1) * grad[seen]
+        torch.testing.assert_close(module.weight.detach(), weight.float(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(optimizer.state[module.weight]["exp_avg_sq"], second.float())
+    assert optimizer.state[module.weight]["step"] == 4 and set(optimizer.state[module.weight]) == {"step", "exp_avg_sq"}
+    assert torch.equal(module.weight.detach()[15:], start[15:])
+
+
+@pytest.mark.parametrize("make", [lambda params, **kw: RowAdam(params, lr=0.1, **kw),
+                                  lambda params, **kw: RowwiseRMSprop(params, lr=0.1, **kw)],
+                         ids=["adam", "rowwise"])
+def test_the_optimizer_updates_the_rows_the_forward_read_as_it_would_read_them_again(make):
+    """Given the head's take_gathered, the optimizer starts from the copy of the rows the forward
+    pass read (not reading them again): the same updates as without it, the copy let go; with
+    gradients of several forward passes summed (other rows than the last read), it reads them."""
+    torch.manual_seed(0)
+    ours, theirs = SampledCosineHead(300, 8, sample_rate=0.1), SampledCosineHead(300, 8, sample_rate=0.1)
+    theirs.weight.data.copy_(ours.weight.data)
+    taking = make(ours.parameters(), gathered=ours.take_gathered)
+    reading = make(theirs.parameters())
+    taken = []
+    ours_take = ours.take_gathered
+    taking.gathered = lambda p: taken.append(ours_take(p)) or taken[-1]
+    for step in range(4):
+        passes = 2 if step == 3 else 1
+        z = F.normalize(torch.randn(8 * passes, 8), dim=-1)
+        labels = torch.randint(0, 300, (8 * passes,))
+        for head, optimizer in ((ours, taking), (theirs, reading)):
+            torch.manual_seed(step)
+            optimizer.zero_grad()
+            for part in range(passes):
+                rows = slice(8 * part, 8 * part + 8)
+                margin_value(AMSoftmaxLoss(), *head(z[rows], labels[rows])).backward()
+            optimizer.step()
+        torch.testing.assert_close(ours.weight, theirs.weight, rtol=0, atol=0)
+        assert ours.gathered is None
+        index, copy = taken[-1]
+        updated = torch.equal(copy, ours.weight.detach()[index])  # the copy is what was updated and written back
+        assert updated == (passes == 1)
+
+
 def test_sampled_cosines_and_their_gradient_equal_autograd_through_normalize():
     torch.manual_seed(0)
     head = SampledCosineHead(300, 8, sample_rate=0.2).double()
@@ -170,6 +229,25 @@ def test_training_hits_count_the_rows_whose_target_scores_highest():
     targets[:10] = logits[:10].argmax(1)  # some certain hits
     batch = Batch(rows=np.arange(64), features={}, labels=targets, logits=logits, targets=targets)
     assert training_hits(batch) == (int((logits.argmax(1) == targets).sum()), 64)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_the_margin_loss_counts_the_training_hits_on_its_way_through_the_cosines(dtype):
+    """The loss notes whether each row's target cosine is its largest (ties count, as the row
+    maximum did): the same count as a pass of its own, on a dense head's transposed cosines too."""
+    from samesense.train.step import training_hits
+
+    torch.manual_seed(0)
+    cos = torch.rand(64, 3000).mul_(2).sub_(1).to(dtype)
+    targets = torch.randint(0, 3000, (64,))
+    cos[:10, targets[:10]] = 1.0  # some certain hits
+    cos[10:20] = cos[10:20].clamp_max(0.5)
+    cos[torch.arange(10, 20), targets[10:20]] = 0.5  # ties with another class: hits
+    for logits in (cos, cos.t().contiguous().t()):
+        batch = Batch(rows=np.arange(64), features={}, labels=targets, logits=logits, targets=targets)
+        AMSoftmaxLoss()(batch)
+        expected = int((logits.gather(1, targets.view(-1, 1)).squeeze(1) >= logits.amax(1)).sum())
+        assert batch.hits is not None and training_hits(batch) == (expected, 64) and expected >= 20
 
 
 @pytest.mark.parametrize("make", [lambda p: CosineHead(200, 32, precision=p),

@@ -23,6 +23,7 @@ class Batch:
     logits: torch.Tensor | None = None  # (batch, classes) cosines from a head: all classes or a sample
     targets: torch.Tensor | None = None  # (batch,) each row's class column in `logits`
     sharded: bool = False  # logits are every process's rows against this process's classes (-1: elsewhere)
+    hits: torch.Tensor | None = None  # (rows with a class,) whether the row's class scored highest: the loss's
 
     def __len__(self) -> int:
         return len(self.rows)

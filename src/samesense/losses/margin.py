@@ -46,17 +46,19 @@ class SparseMarginCrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, cos: torch.Tensor, psi: torch.Tensor, slope: torch.Tensor, labels: torch.Tensor,
-                scale: float) -> torch.Tensor:
+                scale: float) -> tuple[torch.Tensor, torch.Tensor]:
         index = labels.view(-1, 1)
-        exps, _, others, total, shift = margin_exponentials(cos, psi, index, scale)
+        hits = torch.empty(len(cos), dtype=torch.bool, device=cos.device)
+        exps, _, others, total, shift = margin_exponentials(cos, psi, index, scale, hits=hits)
         lse = total.log() + shift.squeeze(1)
         ctx.save_for_backward(exps, others, total, index, slope)
         ctx.scale = scale
-        return (lse - psi * scale).mean()
+        ctx.mark_non_differentiable(hits)
+        return (lse - psi * scale).mean(), hits
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx, grad: torch.Tensor, _hits=None):
         exps, others, total, index, slope = ctx.saved_tensors
         coef = grad * ctx.scale / exps.shape[0]
         at_target = -others / total * coef * slope  # p_t - 1 = -others / total: no cancellation as p_t nears 1
@@ -65,7 +67,7 @@ class SparseMarginCrossEntropy(torch.autograd.Function):
 
 def margin_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tensor, scale: float,
                         owned: torch.Tensor | None = None, total_of=lambda t: t,
-                        max_of=lambda t: t) -> tuple[torch.Tensor, ...]:
+                        max_of=lambda t: t, hits: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
     """exp(s * l - shift) for every column but each row's `index` column, which holds 0; that
     column's, exp(s * psi - shift), apart; each row's sum over the other classes and its target's
     (completed across the shares by total_of; `owned`: the rows whose class this share holds, the
@@ -79,22 +81,33 @@ def margin_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tenso
     time (in cache), and rounded once: a chain of bfloat16 ops rounds s * cos - shift too, and
     exp of that was off by up to 13%. The target and the sums stay float32, and the target's
     gradient is taken from the others' sum, so p_t - 1, the main term of the gradient as p_t
-    nears 1, is lost neither to bfloat16 nor to cancellation."""
+    nears 1, is lost neither to bfloat16 nor to cancellation.
+
+    `hits`, when given, is filled in the first pass with whether each row's `index` cosine is its
+    largest (training accuracy), compared in the same computed logits, while the rows are at hand:
+    a pass of its own over (batch, classes) bfloat16 cosines took ~10 ms at 100,000 classes."""
     wide = torch.promote_types(cos.dtype, torch.float32)  # the targets, the sums and the shift
     zero = torch.zeros((), dtype=wide, device=cos.device)
 
-    def exponentials(shift):
+    def note_hits(logits, rows, found):
+        if found is not None:
+            found[rows] = logits.gather(1, index[rows]).squeeze(1) >= logits.amax(1)
+
+    def exponentials(shift, found=None):
         if cos.dtype == wide:
             # the whole matrix in its own layout (a dense head's is transposed: a few rows of it
             # would be strided): one pass to a new tensor, the rest in place
-            exps = torch.add(-shift, cos, alpha=scale).exp_()
-            sums = put_in_rows(exps, index, zero).sum(1)
+            exps = torch.add(-shift, cos, alpha=scale)
+            note_hits(exps, slice(None), found)
+            sums = put_in_rows(exps.exp_(), index, zero).sum(1)
         else:  # bfloat16: made in float32 a few rows at a time (in cache), rounded once into place
             exps = torch.empty_like(cos, memory_format=torch.contiguous_format)
             sums = cos.new_empty(len(cos), dtype=wide)
             for first in range(0, len(cos), ROWS_IN_CACHE):
                 rows = slice(first, first + ROWS_IN_CACHE)
-                part = put_in_rows(torch.add(-shift[rows], cos[rows], alpha=scale).exp_(), index[rows], zero)
+                part = torch.add(-shift[rows], cos[rows], alpha=scale)
+                note_hits(part, rows, found)
+                part = put_in_rows(part.exp_(), index[rows], zero)
                 sums[rows] = part.sum(1)
                 exps[rows] = part
         column = (psi.to(wide) * scale - shift.squeeze(1)).exp()
@@ -105,7 +118,7 @@ def margin_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tenso
         return exps, column, others, others + target
 
     shift = torch.full((len(cos), 1), float(scale), dtype=wide, device=cos.device)
-    exps, column, others, total = exponentials(shift)
+    exps, column, others, total = exponentials(shift, hits)
     if not bool(((total > 0) & torch.isfinite(total)).all()):
         maxima = put_in_rows(cos.to(wide) * scale, index, psi.to(wide) * scale).amax(1, keepdim=True)
         shift = max_of(maxima)
@@ -183,7 +196,8 @@ class MarginSoftmaxLoss(Loss):
         psi, slope = self.target_and_slope(cos_t.to(torch.promote_types(cos.dtype, torch.float32)))
         if batch.sharded:  # targets < 0: the class is in another process's share
             return ShardedMarginCrossEntropy.apply(cos, psi, slope, targets, self.scale)
-        return SparseMarginCrossEntropy.apply(cos, psi, slope, targets, self.scale)
+        loss, batch.hits = SparseMarginCrossEntropy.apply(cos, psi, slope, targets, self.scale)
+        return loss
 
     def target_and_slope(self, cos_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """psi(theta_t) and dpsi/dcos_t, by autograd on the (batch,) target cosines alone."""

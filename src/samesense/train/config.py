@@ -310,6 +310,13 @@ class OptimConfig:
     head_lr: float | None = setting(None, "learning rate of the class centres (default 3e-2 for an encoder trained "
                                     "from scratch; 1e-3 for a pretrained transformer, whose centres are new while its "
                                     "body is not)", at_least=1e-12)
+    # rowwise chosen on lcqmc dev (Chinese union, --sample-rate 0.1, centres at 3e-2, 5 epochs, top-1: adam
+    # 0.6966, Adam's first moment with a per-row second moment 0.7206, rowwise 0.7486; scale_accuracy.py
+    # --centres-optimizers); runs from before 2026-12-06 (run.json without it) resume with adam.
+    centres_optimizer: str = setting("rowwise", "optimizer of sampled class centres (--sample-rate below 1): "
+                                     "rowwise (one step size a centre, from the mean of its squared gradient; no "
+                                     "momentum: a centre is drawn in few steps) or adam (SparseAdam's rule)",
+                                     choices=lambda: ["rowwise", "adam"])
     warmup_steps: int = setting(0, "raise the learning rates linearly from 0 over this many steps first",
                                 at_least=0, at_most=INT64_MAX, metavar="STEPS")
     freeze_layers: int = setting(0, "keep a pretrained transformer's embeddings (1) and lowest layers (2, 3, ...) "
@@ -364,7 +371,8 @@ SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "disti
 ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True, "sample_rate": 1.0, "processes": 1,
                "pretrained": None, "centre_init": None, "head_lr": None, "warmup_steps": 0, "freeze_layers": 0,
                "accumulate": 1, "slices": 4, "slice_levels": 2, "glyphs": False, "glyph_size": 16, "glyph_pretrain": 0,
-               "glyph_scope": "all", "head_precision": "float32"}
+               "glyph_scope": "all", "head_precision": "float32",
+               "centres_optimizer": "adam"}
 
 # settings whose None means "chosen from the data": a resumed run that leaves one unset keeps the
 # value its run.json holds (runs from before the choice saved min_count 5, the old default)

@@ -160,7 +160,7 @@ def announce(cfg: TrainConfig, data: TrainData, parts: Trainable) -> None:
         + (f"; {s['skipped_empty']} empty sentences skipped" if s["skipped_empty"] else ""))
     say(f"memory: token ids {data.token_ids.nbytes / 2**20:.1f} MB, class centres "
         f"{sum(p.numel() * p.element_size() for p in parts.head.parameters()) / 2**20 if parts.head else 0:.1f} MB "
-        f"(and Adam's two moments each), process peak so far {peak_rss_mb():.0f} MB")
+        f"({centres_state(cfg, parts)}), process peak so far {peak_rss_mb():.0f} MB")
     if cfg.model.fine_tuned:
         frozen = cfg.optim.freeze_layers
         start = "each group's mean vector" if cfg.centre_init() == "means" else "random"
@@ -179,6 +179,13 @@ def announce(cfg: TrainConfig, data: TrainData, parts: Trainable) -> None:
             f"{cfg.optim.epochs} epochs are trained and the last is kept"
             + ("; to train on every group, give --val FILE (other groups, or the training intents' other "
                "sentences with --val-same-groups)" if data.held_out else ""))
+
+
+def centres_state(cfg: TrainConfig, parts: Trainable) -> str:
+    """What the optimizer keeps beside the class centres, for the memory line."""
+    if parts.head is not None and parts.head.sparse and cfg.optim.centres_optimizer == "rowwise":
+        return "and one step size a centre"
+    return "and Adam's two moments each"
 
 
 def validation_groups(data: TrainData) -> str:

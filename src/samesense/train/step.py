@@ -24,7 +24,9 @@ from ..model import SentenceModel
 from ..samplers import group_batches, sentence_batches
 from .config import TrainConfig
 from .data import TrainData
-from .optim import Optimizers, RowAdam
+from .optim import Optimizers, RowAdam, RowwiseRMSprop
+
+CENTRES_OPTIMIZERS = {"rowwise": RowwiseRMSprop, "adam": RowAdam}  # for a sampled head's sparse gradients
 
 
 @dataclass
@@ -88,8 +90,9 @@ def build(cfg: TrainConfig, data: TrainData) -> Trainable:
         groups = [{"params": body, "lr": lr, "base_lr": lr}] + ([{"params": centres, "lr": head_lr, "base_lr": head_lr}]
                                                                if centres else [])
     parts.optimizer = Optimizers(torch.optim.Adam(groups),
-                                 RowAdam([{"params": list(head.parameters()), "lr": head_lr, "base_lr": head_lr}])
-                                 if sparse else None)
+                                 CENTRES_OPTIMIZERS[cfg.optim.centres_optimizer](
+                                     [{"params": list(head.parameters()), "lr": head_lr, "base_lr": head_lr}],
+                                     gathered=head.take_gathered) if sparse else None)
     if distributed.rank():  # the same start everywhere; then each process its own dropout and samples
         torch.manual_seed(cfg.optim.seed + 7919 * distributed.rank())
     return parts
@@ -171,6 +174,8 @@ def training_hits(batch: Batch) -> tuple[int, int]:
     nearest neighbour in the batch is of its group."""
     if batch.sharded:  # every process's rows, against classes split between processes
         return distributed.sharded_hits(batch.logits, batch.targets), len(batch.targets)
+    if batch.hits is not None:  # found by the margin loss on its way through the cosines
+        return int(batch.hits.sum()), len(batch.hits)
     if batch.logits is not None:  # the target's cosine is the row's best (an argmax is ~5x slower)
         cos = batch.logits.detach()
         return int((cos.gather(1, batch.targets.view(-1, 1)).squeeze(1) >= cos.amax(1)).sum()), len(batch.targets)
