@@ -35,16 +35,17 @@ from samesense.memory import peak_rss_mb  # noqa: E402
 
 RESULTS_JSON = REPO / "docs" / "results" / "scale.json"
 PLOT = REPO / "docs" / "img" / "scale.png"
-# name: (sample rate, processes, --head-precision)
-SETTINGS = {"dense": (1.0, 1, "float32"), "sampled 0.1": (0.1, 1, "float32"), "2 processes": (1.0, 2, "float32"),
-            "2 processes, sampled 0.1": (0.1, 2, "float32"), "dense, bfloat16": (1.0, 1, "bfloat16"),
-            "sampled 0.1, bfloat16": (0.1, 1, "bfloat16")}
+# name: (sample rate, processes, --head-precision, --centres-optimizer: sampled heads only)
+SETTINGS = {"dense": (1.0, 1, "float32", "rowwise"), "sampled 0.1": (0.1, 1, "float32", "rowwise"),
+            "sampled 0.1, adam centres": (0.1, 1, "float32", "adam"), "2 processes": (1.0, 2, "float32", "rowwise"),
+            "2 processes, sampled 0.1": (0.1, 2, "float32", "rowwise"), "dense, bfloat16": (1.0, 1, "bfloat16", "rowwise"),
+            "sampled 0.1, bfloat16": (0.1, 1, "bfloat16", "rowwise")}
 VOCAB = [chr(0x4E00 + i) for i in range(3000)]  # a Chinese character vocabulary's size
 BATCH = 256
 RATIO_SETTINGS = ("sampled 0.1", "sampled 0.1, bfloat16")  # measured again against the dense head, in rounds
 
 
-def measure(groups: int, sample_rate: float, steps: int, precision: str = "float32") -> dict:
+def measure(groups: int, sample_rate: float, steps: int, precision: str = "float32", optimizer: str = "rowwise") -> dict:
     """In this process (one of a group, when torch.distributed is set up): step times and peak memory."""
     from samesense import distributed
     from samesense.batch import Batch
@@ -56,7 +57,7 @@ def measure(groups: int, sample_rate: float, steps: int, precision: str = "float
     # unknown_buckets=0: the random ids are all in the vocabulary, so no bucket is read; the table stays
     # the size it had when these steps were first measured
     cfg = TrainConfig.of(out="unused", sample_rate=sample_rate, processes=distributed.world_size(), unknown_buckets=0,
-                         head_precision=precision)
+                         head_precision=precision, centres_optimizer=optimizer)
     tokenizer = make_tokenizer(cfg.model.tokenizer_config(10_000), None)
     tokenizer.fit(VOCAB * 5)
     data = SimpleNamespace(train=SimpleNamespace(num_groups=groups), tokenizer=tokenizer, teacher=None)
@@ -78,27 +79,29 @@ def measure(groups: int, sample_rate: float, steps: int, precision: str = "float
             "peak_mb": peak_rss_mb()}
 
 
-def worker(rank: int, groups: int, sample_rate: float, steps: int, precision: str, port: int, results: str) -> None:
+def worker(rank: int, groups: int, sample_rate: float, steps: int, precision: str, optimizer: str, port: int,
+           results: str) -> None:
     import torch.distributed as dist
 
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    result = measure(groups, sample_rate, steps, precision)
+    result = measure(groups, sample_rate, steps, precision, optimizer)
     Path(f"{results}.{rank}").write_text(json.dumps(result))
     dist.destroy_process_group()
 
 
-def one_setting(groups: int, sample_rate: float, processes: int, steps: int, precision: str) -> dict:
+def one_setting(groups: int, sample_rate: float, processes: int, steps: int, precision: str, optimizer: str) -> dict:
     """Run in a child process: `python scale.py --child ...`; its JSON line back."""
-    command = [sys.executable, __file__, "--child", str(groups), str(sample_rate), str(processes), str(steps), precision]
+    command = [sys.executable, __file__, "--child", str(groups), str(sample_rate), str(processes), str(steps), precision,
+               optimizer]
     out = subprocess.run(command, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"{groups} groups, rate {sample_rate}, {processes} processes failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def child(groups: int, sample_rate: float, processes: int, steps: int, precision: str) -> None:
+def child(groups: int, sample_rate: float, processes: int, steps: int, precision: str, optimizer: str) -> None:
     if processes == 1:
-        print(json.dumps(measure(groups, sample_rate, steps, precision)))
+        print(json.dumps(measure(groups, sample_rate, steps, precision, optimizer)))
         return
     import tempfile
 
@@ -109,7 +112,7 @@ def child(groups: int, sample_rate: float, processes: int, steps: int, precision
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         results = f"{folder}/result"
-        mp.start_processes(worker, args=(groups, sample_rate, steps, precision, port, results), nprocs=2, start_method="spawn")
+        mp.start_processes(worker, args=(groups, sample_rate, steps, precision, optimizer, port, results), nprocs=2, start_method="spawn")
         parts = [json.loads(Path(f"{results}.{r}").read_text()) for r in range(2)]
     print(json.dumps({"step_ms": parts[0]["step_ms"], "peak_mb": max(p["peak_mb"] for p in parts)}))
 
@@ -151,12 +154,11 @@ def ratio_rounds(sizes: list[int], steps: int, rounds: int) -> dict[str, list[fl
     size, then each sampled setting at the largest, in fresh processes one after the other, so that
     the machine's drift over the table's minutes (a fifth, here) falls on both sides of a ratio."""
     ratios: dict[str, list[float]] = {name: [] for name in RATIO_SETTINGS}
-    dense_rate, dense_processes, dense_precision = SETTINGS["dense"]
     for round_ in range(rounds):
-        base = one_setting(sizes[0], dense_rate, dense_processes, steps, dense_precision)["step_ms"]
+        base = one_setting(sizes[0], *SETTINGS["dense"][:2], steps, *SETTINGS["dense"][2:])["step_ms"]
         for name in RATIO_SETTINGS:
-            rate, processes, precision = SETTINGS[name]
-            ratios[name].append(one_setting(sizes[-1], rate, processes, steps, precision)["step_ms"] / base)
+            rate, processes, precision, optimizer = SETTINGS[name]
+            ratios[name].append(one_setting(sizes[-1], rate, processes, steps, precision, optimizer)["step_ms"] / base)
         print(f"round {round_ + 1}: dense {base:.1f} ms; " + ", ".join(f"{n} {r[-1]:.2f}x" for n, r in ratios.items()),
               flush=True)
     return ratios
@@ -197,15 +199,20 @@ def report(results: dict) -> str:
         f"{ratio('2 processes, sampled 0.1', '2 processes'):.2f}x the 2-process dense head's at {sizes[0]:,} "
         f"({ratio('2 processes, sampled 0.1', 'dense'):.2f}x the one-process dense head's, on twice the cores); "
         f"sampled 0.1 with --head-precision bfloat16 {ratio('sampled 0.1, bfloat16', 'dense'):.2f}x the dense head's "
-        f"({ratio('sampled 0.1, bfloat16', 'dense, bfloat16'):.2f}x the bfloat16 dense head's). "
+        f"({ratio('sampled 0.1, bfloat16', 'dense, bfloat16'):.2f}x the bfloat16 dense head's); sampled 0.1 with "
+        f"--centres-optimizer adam {ratio('sampled 0.1, adam centres', 'dense'):.2f}x. "
         + rounds_text(results, sizes) +
         "The dense head reads and updates every centre each step (and Adam's two slots for each); the sampled one "
-        "scores 10% of them (heads.SampledCosines: their normalisation and its gradient by hand, the sparse "
-        "gradient in row order), drawn by numpy's set-based choice (a tenth of the time of topk over a million "
-        "random priorities), and RowAdam updates only those (SparseAdam's rule, row gathers, torch's fused Adam "
-        "kernel: one pass where separate tensor ops took about ten); the margin loss shifts its log-sum-exp by s (no pass for row maxima) and training accuracy takes the row maximum, "
-        "not an argmax; the sampled runs keep freed memory in the heap (memory.py: the step's ~100 MB temporaries "
-        "were otherwise faulted in afresh each step); two processes each hold half the centres and half the batch. bfloat16 takes the three (batch x classes) "
+        "scores 10% of them (heads.SampledCosines: their normalisation and its gradient by hand, a slice of 1,024 "
+        "rows at a time so that each chain of passes reads from cache, the sparse gradient in row order), drawn by "
+        "numpy's set-based choice (a tenth of the time of topk over a million random priorities), and the centres' "
+        "optimizer updates only those, starting from the copy of them the forward pass read: RowwiseRMSprop "
+        "(--centres-optimizer rowwise, the default: one step size a centre, so a step reads and writes the weight "
+        "rows alone; adam, SparseAdam's rule with torch's fused kernel, also reads and writes two moments a "
+        "coordinate); the margin loss shifts its log-sum-exp by s (no pass for row maxima) and notes training "
+        "accuracy's hits as it goes through the cosines (no pass of its own); the sampled runs keep freed memory "
+        "in the heap (memory.py: the step's ~100 MB temporaries were otherwise faulted in afresh each step); two "
+        "processes each hold half the centres and half the batch. bfloat16 takes the three (batch x classes) "
         "products in bfloat16, and the margin loss keeps its (batch x classes) exponentials and their gradient in it "
         "(AMX or AVX512-BF16 where the CPU has them: "
         + results.get("bfloat16_units", "not recorded") + "); the cosines' accuracy cost is in the next section.",
@@ -225,11 +232,11 @@ def main() -> None:
     parser.add_argument("--note", default="", help="what else ran on the machine, or how it behaved, for the docs")
     parser.add_argument("--from-json", action="store_true", help="rewrite the docs section from the results file")
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        groups, rate, processes, steps, precision = args.child
-        child(int(groups), float(rate), int(processes), int(steps), precision)
+        groups, rate, processes, steps, precision, optimizer = args.child
+        child(int(groups), float(rate), int(processes), int(steps), precision, optimizer)
         return
     sizes, steps = ([1000, 10_000], 3) if args.quick else (args.groups, args.steps)
     if args.rounds_only or args.from_json:
@@ -243,9 +250,9 @@ def main() -> None:
         return
     results = {"machine": machine(), "steps": steps, "groups": sizes, "settings": {}, "note": args.note,
                "bfloat16_units": bfloat16_units()}
-    for name, (rate, processes, precision) in SETTINGS.items():
+    for name, (rate, processes, precision, optimizer) in SETTINGS.items():
         for groups in sizes:
-            result = one_setting(groups, rate, processes, steps, precision)
+            result = one_setting(groups, rate, processes, steps, precision, optimizer)
             results["settings"].setdefault(name, {})[str(groups)] = result
             print(f"{name:26s} {groups:>9,} groups: {result['step_ms']:8.1f} ms/step, "
                   f"peak {result['peak_mb'] / 1024:.2f} GB", flush=True)
