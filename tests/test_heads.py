@@ -221,16 +221,6 @@ def test_sparse_rows_coalesces_only_a_gradient_out_of_order():
     assert rows.tolist() == [1] and values.tolist() == [[3.0, 1.0]]
 
 
-def test_training_hits_count_the_rows_whose_target_scores_highest():
-    from samesense.train.step import training_hits
-
-    torch.manual_seed(0)
-    logits, targets = torch.randn(64, 30), torch.randint(0, 30, (64,))
-    targets[:10] = logits[:10].argmax(1)  # some certain hits
-    batch = Batch(rows=np.arange(64), features={}, labels=targets, logits=logits, targets=targets)
-    assert training_hits(batch) == (int((logits.argmax(1) == targets).sum()), 64)
-
-
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 def test_the_margin_loss_counts_the_training_hits_on_its_way_through_the_cosines(dtype):
     """The loss notes whether each row's target cosine is its largest (ties count, as the row

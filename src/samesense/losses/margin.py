@@ -42,6 +42,9 @@ class SparseMarginCrossEntropy(torch.autograd.Function):
     a hundred thousand classes a step, every pass counts). exp(s * (l - 1)) underflows only where
     s * (l - 1) < -87 for a whole row (s above ~40 with every cosine far below 1): then the rows'
     maxima are used, as before.
+
+    Its second output, not differentiable: whether each row's target cosine is its largest (the
+    training accuracy's hits, noted on the way: margin_exponentials).
     """
 
     @staticmethod

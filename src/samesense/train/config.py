@@ -311,8 +311,9 @@ class OptimConfig:
                                     "from scratch; 1e-3 for a pretrained transformer, whose centres are new while its "
                                     "body is not)", at_least=1e-12)
     # rowwise chosen on lcqmc dev (Chinese union, --sample-rate 0.1, centres at 3e-2, 5 epochs, top-1: adam
-    # 0.6966, Adam's first moment with a per-row second moment 0.7206, rowwise 0.7486; scale_accuracy.py
-    # --centres-optimizers); runs from before 2026-12-06 (run.json without it) resume with adam.
+    # 0.6966, Adam's first moment with a per-row second moment 0.7206, rowwise 0.7486, 0.7493 in the docs'
+    # rerun; scale_accuracy.py --centres-optimizers); runs from before 2026-12-06 (run.json without it)
+    # resume with adam.
     centres_optimizer: str = setting("rowwise", "optimizer of sampled class centres (--sample-rate below 1): "
                                      "rowwise (one step size a centre, from the mean of its squared gradient; no "
                                      "momentum: a centre is drawn in few steps) or adam (SparseAdam's rule)",
