@@ -93,7 +93,8 @@ def run(args) -> dict:
                 next_eval += args.eval_minutes * 60
                 if trained >= args.minutes * 60:
                     break
-    return {"machine": machine(), "spec": vars(spec), "sample_rate": args.sample_rate, "batch_size": args.batch_size,
+    return {"machine": machine(), "spec": vars(spec), "sample_rate": args.sample_rate,
+            "centres_optimizer": cfg.optim.centres_optimizer, "batch_size": args.batch_size,
             "threads": args.threads, "minutes": args.minutes, "eval_minutes": args.eval_minutes,
             "epoch_steps": len(batches), "epochs": epoch, "note": args.note, "data": prepared,
             "bm25": bm25, "curve": curve}
@@ -132,7 +133,8 @@ def report_run(results: dict) -> list[str]:
         f"`python benchmarks/scale_run.py --groups {results['spec']['groups']} --minutes {results['minutes']:g} "
         f"--eval-minutes {results.get('eval_minutes', 2.5):g}` on "
         f"{results['machine']}: {d['groups']:,} synthetic Chinese training groups ({d['sentences']:,} sentences, "
-        f"`datasets/synthetic.py`), sampled head {results['sample_rate']:g}, batch {results['batch_size']}, default "
+        f"`datasets/synthetic.py`), sampled head {results['sample_rate']:g} (centres: "
+        f"--centres-optimizer {results.get('centres_optimizer', 'adam')}), batch {results['batch_size']}, default "
         f"GRU, {results['threads']} thread(s), trained for {results['minutes']:g} minutes ({last['steps']:,} steps; an "
         f"epoch is {results['epoch_steps']:,}); validation: {d['val_groups']:,} groups never seen in training "
         f"({d['val_sentences']:,} sentences), each ranked against all others."
