@@ -59,7 +59,7 @@ class RowAdam(torch.optim.Optimizer):
     def read_rows(self, p: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """p's rows, as a copy to update: the forward pass's, when it read these rows."""
         taken = self.gathered(p) if self.gathered is not None else None
-        if taken is not None and taken[0].shape == rows.shape and torch.equal(taken[0], rows):
+        if taken is not None and torch.equal(taken[0], rows):
             return taken[1]
         return p.index_select(0, rows)
 
