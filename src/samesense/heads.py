@@ -18,6 +18,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from .distributed import gather_rows, shard_range
+from .memory import in_cache
 
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}  # None: the weights' own type (float64 in tests)
@@ -74,14 +75,9 @@ def uniform_sample(classes: int, keep: int, positives: np.ndarray) -> np.ndarray
     return np.insert(others, np.searchsorted(others, positives), positives)
 
 
-ROWS_IN_CACHE = 1024  # centres taken through a chain of row-wise passes at a time: 512 KB of float32 rows
-
-
-def in_cache(count: int):
-    """Slices of ROWS_IN_CACHE rows: a chain of passes over (100,000 sampled centres x dim) tensors
-    run a slice at a time, so that every pass but the first reads the slice from cache: ~10 ms less
-    a chain, each way, than whole passes, one after the other through memory."""
-    return (slice(first, first + ROWS_IN_CACHE) for first in range(0, count, ROWS_IN_CACHE))
+# centres taken through a chain of row-wise passes at a time (memory.in_cache): 512 KB of float32 rows;
+# at 100,000 sampled centres ~10 ms less a chain, each way, than whole passes
+CENTRES_IN_CACHE = 1024
 
 
 class SampledCosines(torch.autograd.Function):
@@ -104,7 +100,7 @@ class SampledCosines(torch.autograd.Function):
                 dtype: torch.dtype | None = None) -> torch.Tensor:
         inverse_norm = rows.new_empty(len(rows), 1)
         centres = torch.empty_like(rows, dtype=dtype or rows.dtype)
-        for part in in_cache(len(rows)):
+        for part in in_cache(len(rows), CENTRES_IN_CACHE):
             norm = torch.linalg.vector_norm(rows[part], dim=1, keepdim=True, out=inverse_norm[part])
             centres[part] = rows[part] * norm.clamp_min_(1e-12).reciprocal_()  # converted as it is written
         low_z = lowered(z, dtype)
@@ -123,7 +119,7 @@ class SampledCosines(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             grad_centres = grad.t() @ low_z
             values = torch.empty_like(rows)
-            for part in in_cache(len(rows)):
+            for part in in_cache(len(rows), CENTRES_IN_CACHE):
                 scaled = values[part].copy_(grad_centres[part]).mul_(inverse_norm[part])  # g' = g / |w|, float32
                 along = torch.linalg.vecdot(scaled, rows[part]).unsqueeze(1).mul_(inverse_norm[part].square())
                 scaled.addcmul_(rows[part], along, value=-1.0)

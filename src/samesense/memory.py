@@ -1,4 +1,5 @@
-"""The process's memory: what training reports, and how freed memory is kept for reuse.
+"""The process's memory: what training reports, how freed memory is kept for reuse, and slices
+of rows that stay in cache.
 
 A step over a million classes makes temporaries of ~100 MB (the logits of 256 rows against a
 sample of 100,000 centres, their exponentials, their gradient). glibc hands each allocation that
@@ -35,6 +36,13 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     _kept = bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
     return _kept
+
+
+def in_cache(count: int, size: int):
+    """Slices of `size` rows over `count`: a chain of row-wise passes over a large tensor run a slice
+    at a time reads every pass but the first from cache, where whole passes go one after the other
+    through memory (the sampled head's centres, the margin loss's bfloat16 exponentials)."""
+    return (slice(first, first + size) for first in range(0, count, size))
 
 
 def peak_rss_mb() -> float:

@@ -25,6 +25,7 @@ from torch.autograd.function import once_differentiable
 
 from .. import distributed
 from ..batch import Batch
+from ..memory import in_cache
 from .base import Loss
 
 
@@ -106,8 +107,7 @@ def margin_exponentials(cos: torch.Tensor, psi: torch.Tensor, index: torch.Tenso
         else:  # bfloat16: made in float32 a few rows at a time (in cache), rounded once into place
             exps = torch.empty_like(cos, memory_format=torch.contiguous_format)
             sums = cos.new_empty(len(cos), dtype=wide)
-            for first in range(0, len(cos), ROWS_IN_CACHE):
-                rows = slice(first, first + ROWS_IN_CACHE)
+            for rows in in_cache(len(cos), ROWS_IN_CACHE):
                 part = torch.add(-shift[rows], cos[rows], alpha=scale)
                 note_hits(part, rows, found)
                 part = put_in_rows(part.exp_(), index[rows], zero)
