@@ -31,7 +31,7 @@ from common import REPO, ZH_TRAIN, ZH_VAL, data_path, machine, table, throughput
 import samesense  # noqa: E402
 from samesense.data import read_groups  # noqa: E402
 from samesense.evaluate import evaluate_groups  # noqa: E402
-from samesense.export import export_onnx  # noqa: E402
+from samesense.runtime.export import export_onnx  # noqa: E402
 from samesense.files import atomic_save_png, atomic_write_json  # noqa: E402
 from samesense.model import resolve_model_dir  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402

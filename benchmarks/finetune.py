@@ -50,7 +50,7 @@ from samesense.bench import BenchConfig, MethodSpec, run_bench  # noqa: E402
 from samesense.data import read_groups  # noqa: E402
 from samesense.encoders.transformer import SPLIT_PRETRAINED, pretrained_path  # noqa: E402
 from samesense.files import atomic_dir  # noqa: E402
-from samesense.samplers import group_batches  # noqa: E402
+from samesense.train.samplers import group_batches  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, machine, table, write_section  # noqa: E402
 
 from samesense.files import atomic_save_png, atomic_write_json  # noqa: E402
-from samesense.memory import peak_rss_mb  # noqa: E402
+from samesense.train.memory import peak_rss_mb  # noqa: E402
 
 RESULTS_JSON = REPO / "docs" / "results" / "scale.json"
 PLOT = REPO / "docs" / "img" / "scale.png"
@@ -47,10 +47,11 @@ RATIO_SETTINGS = ("sampled 0.1", "sampled 0.1, bfloat16")  # measured again agai
 
 def measure(groups: int, sample_rate: float, steps: int, precision: str = "float32", optimizer: str = "rowwise") -> dict:
     """In this process (one of a group, when torch.distributed is set up): step times and peak memory."""
-    from samesense import distributed
-    from samesense.batch import Batch
+    from samesense.train import distributed
+    from samesense.train.batch import Batch
     from samesense.tokenize import make_tokenizer
     from samesense.train import TrainConfig
+    from samesense.train.plan import plan_run
     from samesense.train.step import build, train_step
 
     torch.set_num_threads(1)
@@ -60,8 +61,8 @@ def measure(groups: int, sample_rate: float, steps: int, precision: str = "float
                          head_precision=precision, centres_optimizer=optimizer)
     tokenizer = make_tokenizer(cfg.model.tokenizer_config(10_000), None)
     tokenizer.fit(VOCAB * 5)
-    data = SimpleNamespace(train=SimpleNamespace(num_groups=groups), tokenizer=tokenizer, teacher=None)
-    parts = build(cfg, data)
+    data = SimpleNamespace(train=SimpleNamespace(num_groups=groups), tokenizer=tokenizer)
+    parts = build(plan_run(cfg), data)
     rng = np.random.default_rng([1, distributed.rank()])
     rows = BATCH // distributed.world_size()
     times = []
@@ -107,7 +108,7 @@ def child(groups: int, sample_rate: float, processes: int, steps: int, precision
 
     import torch.multiprocessing as mp
 
-    from samesense.distributed import free_port
+    from samesense.train.distributed import free_port
 
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:

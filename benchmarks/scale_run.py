@@ -31,9 +31,10 @@ from common import REPO, bm25_open_set, machine, table, write_section  # noqa: E
 from samesense.datasets.synthetic import SyntheticSpec, write_synthetic  # noqa: E402
 from samesense.evaluate import open_set_ranking  # noqa: E402
 from samesense.files import atomic_save_png, atomic_write_json  # noqa: E402
-from samesense.memory import peak_rss_mb  # noqa: E402
+from samesense.train.memory import peak_rss_mb  # noqa: E402
 from samesense.train import TrainConfig  # noqa: E402
 from samesense.train.data import prepare_data  # noqa: E402
+from samesense.train.plan import plan_run  # noqa: E402
 from samesense.train.step import build, epoch_batches, make_batch, train_step  # noqa: E402
 
 RESULTS_JSON = REPO / "docs" / "results" / "scale_run.json"
@@ -72,7 +73,7 @@ def run(args) -> dict:
     bm25 = bm25_open_set({"val": data.val})["val"]
     print(f"BM25 on the validation groups: {bm25}", flush=True)
 
-    parts = build(cfg, data)
+    parts = build(plan_run(cfg), data)
     labels = torch.from_numpy(data.row_labels)
     curve = [{"minutes": 0.0, "steps": 0, "sentences": 0, **validate(parts, data), "peak_mb": round(peak_rss_mb())}]
     print(curve[-1], flush=True)

@@ -54,9 +54,10 @@ def long_texts(length: int, count: int) -> list[str]:
 
 
 def speed(name: str, length: int, texts: list[str]) -> dict | None:
-    from samesense.batch import Batch
+    from samesense.train.batch import Batch
     from samesense.tokenize import make_tokenizer
     from samesense.train import TrainConfig
+    from samesense.train.plan import plan_run
     from samesense.train.step import build, train_step
 
     settings = ENCODERS[name]
@@ -64,7 +65,7 @@ def speed(name: str, length: int, texts: list[str]) -> dict | None:
         return None
     cfg = TrainConfig.of(out="unused", max_len=length, spectra=False, **settings)
     tokenizer = make_tokenizer(cfg.model.tokenizer_config(len(texts)), None).fit(texts)
-    parts = build(cfg, SimpleNamespace(train=SimpleNamespace(num_groups=1000), tokenizer=tokenizer, teacher=None))
+    parts = build(plan_run(cfg), SimpleNamespace(train=SimpleNamespace(num_groups=1000), tokenizer=tokenizer))
     model = parts.model
     rng = np.random.default_rng(0)
     ids = model.tokenize(texts)

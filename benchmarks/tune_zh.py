@@ -28,7 +28,7 @@ from samesense.data import read_groups  # noqa: E402
 from samesense.evaluate import evaluate_groups  # noqa: E402
 from samesense.files import atomic_write_bytes, atomic_write_json  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
-from samesense.tune import TuneConfig, tune  # noqa: E402
+from samesense.train.tune import TuneConfig, tune  # noqa: E402
 
 RESULTS_JSON = REPO / "docs" / "results" / "tune_zh.json"
 PLOT = REPO / "docs" / "img" / "tune_pareto.png"

@@ -6,7 +6,7 @@ import pytest
 
 from samesense.cli.options import add_sections, given_values
 from samesense.cli.parsing import Parser
-from samesense.train.config import setting
+from samesense.bounds import setting
 
 asked_for_colours = []
 

@@ -10,7 +10,7 @@ import torch
 
 from synthetic import make_groups, write_groups
 
-from samesense.batch import Batch
+from samesense.train.batch import Batch
 from samesense.errors import SamesenseError
 from samesense.losses import DistillationTerm
 from samesense.train import TrainConfig, train

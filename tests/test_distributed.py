@@ -11,10 +11,10 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from samesense import distributed
-from samesense.batch import Batch
+from samesense.train import distributed
+from samesense.train.batch import Batch
 from samesense.errors import SamesenseError
-from samesense.heads import CosineHead, ShardedCosineHead
+from samesense.train.heads import CosineHead, ShardedCosineHead
 from samesense.losses import make_loss
 from samesense.train import TrainConfig, train
 from samesense.train.step import training_hits

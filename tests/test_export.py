@@ -32,7 +32,7 @@ def tiny_model(pooling="max", bidirectional=False, layers=1, projection=None, se
 
 
 def export(model, tmp_path, name="onnx", **options):
-    from samesense.export import export_onnx
+    from samesense.runtime.export import export_onnx
 
     source = model.save(tmp_path / f"{name}-source")
     report = export_onnx(source, tmp_path / name, **options)
@@ -111,7 +111,7 @@ def test_an_exported_model_encodes_a_sentence_the_same_alone_or_beside_longer_on
 
 @needs_onnx
 def test_the_graph_takes_any_batch_and_length(tmp_path):
-    from samesense.onnx_model import padded
+    from samesense.runtime.onnx import padded
 
     model = tiny_model("mean", bidirectional=True, layers=2)
     exported, _ = export(model, tmp_path)  # traced on a batch of 2, 3 tokens wide
@@ -209,7 +209,7 @@ def test_int8_export_keeps_vectors_close_and_says_so(tmp_path):
 
 @needs_onnx
 def test_export_refuses_to_overwrite_what_it_should_not(tmp_path):
-    from samesense.export import export_onnx
+    from samesense.runtime.export import export_onnx
 
     source = tiny_model().save(tmp_path / "m")
     with pytest.raises(SamesenseError, match="apart from"):
@@ -260,7 +260,7 @@ def test_a_damaged_exported_folder_is_one_line(tmp_path):
 
 
 def test_without_onnx_export_and_loading_say_how_to_install(tmp_path, monkeypatch, capsys):
-    from samesense.onnx_model import OnnxGraph
+    from samesense.runtime.onnx import OnnxGraph
 
     source = tiny_model().save(tmp_path / "m")
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime raises ImportError

@@ -14,7 +14,7 @@ from samesense.encoders.glyph import GlyphEmbedding
 from samesense.errors import SamesenseError
 from samesense.glyphs import GLYPH_COUNT, draw_glyphs, glyph_char, glyph_index
 from samesense.tokenize import UNK_ID, CharTokenizer
-from samesense.train import TrainConfig, train
+from samesense.train import TrainConfig, plan_run, train
 
 from synthetic import write_groups
 
@@ -199,11 +199,11 @@ def test_a_tokenizer_and_an_encoder_that_disagree_on_glyphs_are_refused(glyph_ru
 
 def test_glyph_settings_are_checked_before_training(tmp_path):
     with pytest.raises(SamesenseError, match="multiple of 4"):
-        TrainConfig.of(train=["x"], out="y", glyphs=True, glyph_size=10).check()
+        plan_run(TrainConfig.of(train=["x"], out="y", glyphs=True, glyph_size=10))
     with pytest.raises(SamesenseError, match="add --glyphs"):
-        TrainConfig.of(train=["x"], out="y", glyph_pretrain=3).check()
+        plan_run(TrainConfig.of(train=["x"], out="y", glyph_pretrain=3))
     with pytest.raises(SamesenseError, match="--glyphs is for the encoders trained from scratch"):
-        TrainConfig.of(train=["x"], out="y", glyphs=True, encoder="transformer", pretrained="minilm").check()
+        plan_run(TrainConfig.of(train=["x"], out="y", glyphs=True, encoder="transformer", pretrained="minilm"))
 
 
 def test_an_srnn_with_glyphs_encodes_a_sentence_the_same_alone_or_beside_longer_ones():

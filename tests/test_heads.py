@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from samesense.batch import Batch
-from samesense.heads import CosineHead, SampledCosineHead, uniform_sample
+from samesense.train.batch import Batch
+from samesense.train.heads import CosineHead, SampledCosineHead, uniform_sample
 from samesense.losses import AMSoftmaxLoss, AAMSoftmaxLoss, MarginSoftmaxLoss, SimplerASoftmaxLoss
 from samesense.train.optim import Optimizers, RowAdam, RowwiseRMSprop
 

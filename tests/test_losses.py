@@ -7,9 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from samesense.batch import Batch
+from samesense.train.batch import Batch
 from samesense.errors import SamesenseError
-from samesense.heads import CosineHead
+from samesense.train.heads import CosineHead
 from samesense.losses import (LOSSES, AAMSoftmaxLoss, AMSoftmaxLoss, ASoftmaxLoss, BatchHardTripletLoss,
                               CenterLoss, InBatchContrastiveLoss, MarginSoftmaxLoss, OrthogonalPenalty,
                               PairClassificationLoss, SimplerASoftmaxLoss, chebyshev, make_loss,

@@ -5,7 +5,7 @@ import platform
 import subprocess
 import sys
 
-from samesense.memory import peak_rss_mb
+from samesense.train.memory import peak_rss_mb
 
 
 def test_peak_resident_memory_grows_with_what_was_held():
@@ -16,7 +16,7 @@ def test_peak_resident_memory_grows_with_what_was_held():
 
 
 def test_freed_memory_is_kept_on_linux_and_allocations_still_work():
-    code = ("import sys, torch; from samesense.memory import keep_freed_memory; kept = keep_freed_memory(); "
+    code = ("import sys, torch; from samesense.train.memory import keep_freed_memory; kept = keep_freed_memory(); "
             "assert keep_freed_memory() == kept; x = torch.ones(4096, 4096); del x; y = torch.zeros(4096, 4096); "
             "assert float(y.sum()) == 0.0; print(kept)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from samesense.monitor import top_singular_values, weight_spectra
+from samesense.train.monitor import top_singular_values, weight_spectra
 
 
 def test_power_iteration_finds_the_top_singular_values():

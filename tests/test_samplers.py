@@ -1,6 +1,6 @@
 import numpy as np
 
-from samesense.samplers import group_batches, sentence_batches
+from samesense.train.samplers import group_batches, sentence_batches
 
 
 def test_sentence_batches_cover_every_sentence_once_and_repeat_by_seed():

@@ -9,7 +9,7 @@ import pytest
 
 from samesense import load
 from samesense.errors import SamesenseError
-from samesense.senteval import batcher, evaluate, prepare, senteval_params
+from samesense.bench.senteval import batcher, evaluate, prepare, senteval_params
 
 
 class dotdict(dict):

@@ -12,7 +12,7 @@ from samesense.encoders import SlicedGRUEncoder
 from samesense.errors import SamesenseError
 from samesense.model import SentenceModel
 from samesense.tokenize import CharTokenizer
-from samesense.train import TrainConfig, train
+from samesense.train import TrainConfig, plan_run, train
 
 
 def small_encoder(**settings):
@@ -58,7 +58,7 @@ def test_bad_slicing_is_refused_in_one_line():
     with pytest.raises(SamesenseError, match="at most max_len"):
         small_encoder(slices=4, slice_levels=3)  # 64 minimal subsequences for 16 tokens
     with pytest.raises(SamesenseError, match="srnn encoder is one direction"):
-        TrainConfig.of(train=["x"], out="y", encoder="srnn", bidirectional=True).check()
+        plan_run(TrainConfig.of(train=["x"], out="y", encoder="srnn", bidirectional=True))
 
 
 def test_an_srnn_run_trains_saves_and_loads(synthetic_files, tmp_path):

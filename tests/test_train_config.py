@@ -12,9 +12,10 @@ from samesense.cli.options import add_flag, add_sections
 from samesense.data import Groups
 from samesense.errors import SamesenseError
 from samesense.tokenize import bucket_of
-from samesense.train import TrainConfig, TrainGroups, prepare_data
+from samesense.train import TrainConfig, TrainGroups, plan_run, prepare_data
 from samesense.train.checkpoint import read_checkpoint_meta, saved_config
-from samesense.train.config import SECTIONS, setting_problem
+from samesense.bounds import setting_problem
+from samesense.train.config import SECTIONS
 
 # run.json as samesense wrote it before sections: asdict() of the flat TrainConfig
 OLD_FLAT_RUN_JSON = {
@@ -228,13 +229,13 @@ def test_min_count_and_val_same_groups_flags():
 
 def test_sampled_and_split_centres_are_refused_where_they_cannot_work():
     base = dict(train=["x"], out="y")
-    TrainConfig.of(**base, sample_rate=0.1, processes=2).check_scale(needs_head=True)
+    plan_run(TrainConfig.of(**base, sample_rate=0.1, processes=2))
     with pytest.raises(SamesenseError, match=r"--sample-rate\): only with a loss over all groups .* not triplet"):
-        TrainConfig.of(**base, sample_rate=0.1, loss="triplet").check_scale(needs_head=False)
+        plan_run(TrainConfig.of(**base, sample_rate=0.1, loss="triplet"))
     with pytest.raises(SamesenseError, match="not with --center-loss or --orthogonal"):
-        TrainConfig.of(**base, processes=2, orthogonal=1e-4).check_scale(needs_head=True)
+        plan_run(TrainConfig.of(**base, processes=2, orthogonal=1e-4))
     with pytest.raises(SamesenseError, match="distillation runs in one process"):
-        TrainConfig.of(**base, processes=2, teacher="e5-small").check_scale(needs_head=True)
+        plan_run(TrainConfig.of(**base, processes=2, teacher="e5-small"))
     for bad in (0.0, 1.5):
         with pytest.raises(SamesenseError, match="sample_rate must be"):
             TrainConfig.of(**base, sample_rate=bad).check()

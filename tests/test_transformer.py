@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 import samesense  # noqa: E402
 from samesense.cli import main  # noqa: E402
 from samesense.errors import SamesenseError  # noqa: E402
-from samesense.train import TrainConfig, prepare_data, train  # noqa: E402
+from samesense.train import TrainConfig, plan_run, prepare_data, train  # noqa: E402
 from samesense.train.step import build, make_batch, start_centres_at_means, train_step  # noqa: E402
 
 from fake_encoders import write_pretrained_folder  # noqa: E402
@@ -72,7 +72,7 @@ def test_the_tokenizer_is_the_pretrained_models_own(settings, tmp_path):
 def test_the_encoder_and_the_centres_have_their_own_rates_and_lower_layers_can_stay_frozen(settings, pretrained,
                                                                                           tmp_path):
     cfg = TrainConfig.of(out=str(tmp_path / "run"), epochs=1, freeze_layers=2, **settings)
-    parts = build(cfg, prepare_data(cfg))
+    parts = build(plan_run(cfg), prepare_data(cfg))
     groups = parts.optimizer.param_groups
     assert [g["base_lr"] for g in groups] == [1e-3, 1e-2]
     assert groups[1]["params"] == [parts.head.weight]
@@ -88,7 +88,7 @@ def test_the_encoder_and_the_centres_have_their_own_rates_and_lower_layers_can_s
 def test_the_class_centres_start_at_each_groups_mean_vector(settings, tmp_path):
     cfg = TrainConfig.of(out=str(tmp_path / "run"), **settings)
     data = prepare_data(cfg)
-    parts = build(cfg, data)
+    parts = build(plan_run(cfg), data)
     start_centres_at_means(parts, data, 64)
     vectors = parts.model.encode(data.train.sentences)
     first = vectors[data.train.labels == 0].mean(0)
@@ -100,7 +100,7 @@ def test_accumulated_parts_give_the_whole_batchs_gradients(settings, tmp_path):
     for parts_count in (1, 3):
         cfg = TrainConfig.of(out=str(tmp_path / f"run{parts_count}"), accumulate=parts_count, **settings)
         data = prepare_data(cfg)
-        parts = build(cfg, data)
+        parts = build(plan_run(cfg), data)
         parts.optimizer.step = lambda: None  # keep the gradients, change nothing
         labels = torch.from_numpy(data.row_labels)
         rows = np.arange(30)

@@ -17,7 +17,7 @@ optuna = pytest.importorskip("optuna")
 import samesense  # noqa: E402
 from samesense.cli import main  # noqa: E402
 from samesense.train import TrainConfig  # noqa: E402
-from samesense.tune import TuneConfig, open_study, tune  # noqa: E402
+from samesense.train.tune import TuneConfig, open_study, tune  # noqa: E402
 
 GOOD = {"encoder": "gru", "embed_dim": 64, "hidden_dim": 64, "pooling_gru": "max", "loss": "am-softmax",
         "scale": 30.0, "margin_am-softmax": 0.35, "lr": 3e-3, "batch_size": 50, "dropout": 0.0}
@@ -98,7 +98,7 @@ def test_the_command_line_tunes_and_its_retrain_command_trains(synthetic_files, 
 
 
 def test_a_glyph_trial_names_its_glyph_scope_so_its_retrain_command_keeps_it():
-    from samesense.tune import flags_of, suggest
+    from samesense.train.tune import flags_of, suggest
 
     study = optuna.create_study()
     study.enqueue_trial({"glyphs": True})

@@ -17,9 +17,9 @@ model) is a class with a `type`, `config()`, and `save`/`load` where the default
 registered with `@register`.
 
 A model folder may come from anywhere, so its settings are checked before anything is built: each
-setting against its constructor parameter (name, annotated type) and the component's `bounds`,
-which reuse the bounds `samesense train` checks (ModelConfig) and cap every size. A bad config.json
-is one line naming the file and the setting, never a huge allocation.
+setting against its constructor parameter (name, annotated type) and the component's `bounds`
+(bounds.py: the same ones `samesense train` holds its flags to), which cap every size. A bad
+config.json is one line naming the file and the setting, never a huge allocation.
 """
 
 from __future__ import annotations
@@ -27,29 +27,20 @@ from __future__ import annotations
 import inspect
 import json
 import reprlib
-from dataclasses import fields
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
+from .bounds import setting_problem
 from .errors import SamesenseError
 from .files import atomic_write_json
-from .train.config import ModelConfig, setting_problem  # torch-free, and imports none of ours at import
 
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 COMPONENTS: dict[str, type["Component"]] = {}
-MAX_VOCAB = 10_000_000  # ids an embedding table may have: vocabulary and unknown buckets
 
 
 def register(cls: type["Component"]) -> type["Component"]:
     COMPONENTS[cls.type] = cls
     return cls
-
-
-def training_bounds(*names: str) -> dict[str, Mapping]:
-    """The bounds `samesense train` holds these model settings to (ModelConfig), so that a saved
-    model's config.json is held to the same ones."""
-    meta = {f.name: f.metadata for f in fields(ModelConfig)}
-    return {name: meta[name] for name in names}
 
 
 class Component:
@@ -58,8 +49,8 @@ class Component:
 
     role: ClassVar[str] = ""
     type: ClassVar[str] = ""
-    # per setting: at_least, at_most, choices (as train/config.py's setting() records them); the
-    # constructor's annotations give the types
+    # per setting: at_least, at_most, choices (as bounds.setting() records them); the constructor's
+    # annotations give the types
     bounds: ClassVar[dict[str, Mapping]] = {}
 
     def config(self) -> dict:

@@ -33,7 +33,7 @@ from .console import progress
 from .encoders import GRUEncoder, Pooling, Projection
 from .errors import SamesenseError
 from .files import atomic_dir, atomic_write_json, recover_dir
-from .onnx_model import OnnxGraph, OnnxModel, exported_model  # registers the "onnx" component
+from .runtime.onnx import OnnxGraph, OnnxModel, exported_model  # registers the "onnx" component
 from .tokenize import UNK_ID, VOCAB, Tokenizer, make_tokenizer, read_vocabulary
 
 MANIFEST = "manifest.json"

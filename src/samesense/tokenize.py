@@ -30,7 +30,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .components import CONFIG, MAX_VOCAB, Component, build, read_json_object, register, training_bounds
+from .bounds import MAX_VOCAB, MIN_COUNT, TOKENS, UNKNOWN_BUCKETS
+from .components import COMPONENTS, CONFIG, Component, build, read_json_object, register
 from .data import normalize_text
 from .errors import SamesenseError
 from .files import atomic_write_json
@@ -115,7 +116,7 @@ class Tokenizer(Component):
     """Splits text into tokens and maps them to ids; subclasses define `split` only."""
 
     role = "tokenizer"
-    bounds = training_bounds("max_len", "min_count", "unknown_buckets")
+    bounds = {"max_len": TOKENS, "min_count": MIN_COUNT, "unknown_buckets": UNKNOWN_BUCKETS}
 
     def __init__(self, tokens: list[str] | None = None, max_len: int = 32, min_count: int = 5,
                  normalize: bool = True, unknown_buckets: int = 0, glyphs: bool = False, glyph_scope: str = "all"):
@@ -138,6 +139,14 @@ class Tokenizer(Component):
 
     def split(self, text: str) -> list[str]:
         raise NotImplementedError
+
+    @classmethod
+    def settings_from(cls, model, train_sentences: int) -> dict:
+        """A tokenizer's settings (with its `type`) from a run's model settings (ModelConfig), its
+        min count chosen from the number of training sentences when not given."""
+        return {"type": model.tokenizer, "max_len": model.max_len, "min_count": model.min_count_for(train_sentences),
+                "normalize": model.normalize, "unknown_buckets": model.unknown_buckets,
+                **({"glyphs": True, "glyph_scope": model.glyph_scope} if model.glyphs else {})}
 
     def fit(self, texts: Iterable[str]) -> "Tokenizer":
         """Build the vocabulary: tokens seen at least min_count times, most frequent first. The
@@ -283,13 +292,12 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {cls.type: cls for cls in (CharTokenize
 
 def make_tokenizer(config: dict, tokens: list[str] | None = None,
                    where: Path | str = "tokenizer settings") -> Tokenizer:
-    """A tokenizer from settings with a `type` (TrainConfig's tokenizer_config, a legacy folder's)."""
+    """A tokenizer from settings with a `type` (an encoder's tokenizer_settings, a legacy folder's):
+    any registered tokenizer component (a pretrained transformer's own registers "pretrained" with
+    its encoder, encoders/transformer.py)."""
     config = dict(config)
     kind = config.pop("type", None)
-    if kind == "pretrained":  # a pretrained transformer's own (encoders/transformer.py)
-        from .encoders import PretrainedTokenizer
-
-        return build(PretrainedTokenizer, {**config, "tokens": tokens}, where)
-    if not isinstance(kind, str) or kind not in TOKENIZERS:
+    cls = COMPONENTS.get(kind) if isinstance(kind, str) else None
+    if cls is None or not issubclass(cls, Tokenizer):
         raise SamesenseError(f"{where}: unknown tokenizer {kind!r}: choose from {', '.join(TOKENIZERS)}")
-    return build(TOKENIZERS[kind], {**config, "tokens": tokens}, where)
+    return build(cls, {**config, "tokens": tokens}, where)

@@ -19,7 +19,7 @@ def add_demo(parser: argparse.ArgumentParser) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from ..demo import run_demo as demo
+    from ..datasets.demo import run_demo as demo
 
     demo(args.out, args.epochs, args.seed)
     return 0

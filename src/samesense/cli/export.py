@@ -21,7 +21,7 @@ def add_export(parser: argparse.ArgumentParser) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ..export import export_onnx
+    from ..runtime.export import export_onnx
 
     report = export_onnx(args.model, args.onnx, quantization=args.quantize or "none", overwrite=args.overwrite)
     print(f"exported {args.model} to {report['path']}: {report['graph_bytes'] / 1e6:.2f} MB graph"

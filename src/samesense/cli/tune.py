@@ -10,7 +10,7 @@ from .options import add_sections, given_values
 
 
 def add_tune(parser: argparse.ArgumentParser) -> None:
-    from ..tune import TuneConfig
+    from ..train.tune import TuneConfig
 
     parser.description = (
         "Search hyper-parameters and encoder architecture with Optuna: each trial trains a model on the "
@@ -25,7 +25,7 @@ def add_tune(parser: argparse.ArgumentParser) -> None:
 
 def run_tune(args: argparse.Namespace) -> int:
     from ..files import json_text
-    from ..tune import TuneConfig, flags_of, tune
+    from ..train.tune import TuneConfig, flags_of, tune
 
     given = given_values(args, *SECTIONS.values())
     tc = TuneConfig(**given_values(args, TuneConfig))

@@ -1,18 +1,19 @@
 """The torch components of a sentence model: encoders (token ids -> token vectors), pooling (->
-one vector) and projection. Importing this package registers them by type (see components.py)."""
+one vector) and projection. Importing this package registers them by type (see components.py).
+
+ENCODERS is what `samesense train --encoder` builds: each an `Encoder` (base.py) that says how it is
+made from the run's model settings. A new encoder is its module and one line here."""
 
 from __future__ import annotations
 
-from .base import Features, TorchComponent
+from .base import Encoder, Features, TorchComponent
 from .gru import GRUEncoder
 from .pooling import POOLINGS, Pooling
 from .projection import Projection
 from .srnn import SlicedGRUEncoder
 from .transformer import PretrainedTokenizer, TransformerEncoder
 
-# what `train --encoder` builds: a GRU or a sliced GRU from scratch, a pretrained transformer (--pretrained)
-# to fine-tune
-ENCODERS = {cls.type: cls for cls in (GRUEncoder, SlicedGRUEncoder, TransformerEncoder)}
+ENCODERS: dict[str, type[Encoder]] = {cls.type: cls for cls in (GRUEncoder, SlicedGRUEncoder, TransformerEncoder)}
 
-__all__ = ["ENCODERS", "Features", "GRUEncoder", "POOLINGS", "Pooling", "PretrainedTokenizer", "Projection", "SlicedGRUEncoder", "TorchComponent",
-           "TransformerEncoder"]
+__all__ = ["ENCODERS", "Encoder", "Features", "GRUEncoder", "POOLINGS", "Pooling", "PretrainedTokenizer", "Projection",
+           "SlicedGRUEncoder", "TorchComponent", "TransformerEncoder"]

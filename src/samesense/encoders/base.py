@@ -3,11 +3,18 @@ config, and loads it back without unpickling anything.
 
 Loading checks before it allocates: the settings (components.build), then the tensor shapes they
 imply (`weight_shapes`, worked out without building anything) against the shapes in the weights
-file's header (read without the tensors). Only when they agree is the module built."""
+file's header (read without the tensors). Only when they agree is the module built.
+
+An encoder that `samesense train --encoder NAME` builds is an `Encoder`: besides its settings and
+bounds, it says how it is made from the run's model settings (train/config.py: ModelConfig, read
+by name: nothing here imports training), what it refuses there, the tokenizer it reads and its
+default pooling. So a new encoder is its own module and one line in encoders/__init__.py's ENCODERS.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
 import torch
 from safetensors import safe_open
@@ -16,6 +23,7 @@ from torch import nn
 
 from ..components import CONFIG, WEIGHTS, Component, build, settings_problem, with_defaults
 from ..errors import SamesenseError
+from ..tokenize import Tokenizer
 
 Features = dict[str, torch.Tensor]
 
@@ -89,3 +97,26 @@ def shape_disagreement(expected: dict[str, tuple], found: dict[str, tuple]) -> s
         if expected[name] != found[name]:
             return f"{name} is {list(expected[name])} by the config, {list(found[name])} in the weights"
     return ""
+
+
+class Encoder(TorchComponent):
+    """Token ids -> token vectors (`token_embeddings`, and `final_state` if it has one), as built by
+    `samesense train`. `model` in the class methods is the run's model settings (ModelConfig)."""
+
+    role = "encoder"
+    default_pooling: ClassVar[str] = "max"
+    fine_tuned: ClassVar[bool] = False  # a pretrained network fine-tuned, not one trained from scratch
+
+    @classmethod
+    def settings_from(cls, model: Any) -> dict:
+        """This encoder's settings (its config.json but vocab_size, which the tokenizer gives)."""
+        raise NotImplementedError
+
+    @classmethod
+    def check_settings(cls, model: Any) -> None:
+        """Refuse model settings this encoder cannot build, in one line naming the flag."""
+
+    @classmethod
+    def tokenizer_settings(cls, model: Any, train_sentences: int) -> dict:
+        """The settings (with a `type`) of the tokenizer it reads: ours, fitted on the training text."""
+        return Tokenizer.settings_from(model, train_sentences)

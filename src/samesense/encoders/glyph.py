@@ -33,6 +33,16 @@ GATE_INIT = 0.0
 GLYPH_SIZE_BOUNDS = {"at_least": 0, "at_most": 64}  # an encoder's glyph_size; 0: no glyphs
 
 
+def glyph_settings(model) -> dict:
+    """An encoder's glyph settings from a run's model settings (--glyphs, --glyph-size)."""
+    return {"glyph_size": model.glyph_size} if model.glyphs else {}
+
+
+def check_glyph_settings(model) -> None:
+    if model.glyphs and model.glyph_size % 4:
+        raise SamesenseError(f"--glyph-size must be a multiple of 4 (two 2x2 poolings), got {model.glyph_size}")
+
+
 def glyph_shapes(size: int, dim: int) -> dict[str, tuple[int, ...]]:
     """GlyphEmbedding(size, dim)'s state_dict shapes, under the encoder's `glyphs.` prefix."""
     first, second = CHANNELS

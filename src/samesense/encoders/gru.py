@@ -17,16 +17,17 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..components import MAX_VOCAB, register, training_bounds
-from .base import Features, TorchComponent
-from .glyph import GLYPH_SIZE_BOUNDS, GlyphEmbedding, embed_tokens, glyph_shapes
+from ..bounds import DIM, LAYERS, SHARE, VOCAB
+from ..components import register
+from .base import Encoder, Features
+from .glyph import GLYPH_SIZE_BOUNDS, GlyphEmbedding, check_glyph_settings, embed_tokens, glyph_settings, glyph_shapes
 
 
 @register
-class GRUEncoder(TorchComponent):
-    role, type = "encoder", "gru"
-    bounds = {**training_bounds("embed_dim", "hidden_dim", "num_layers", "dropout"),
-              "vocab_size": {"at_least": 1, "at_most": MAX_VOCAB}, "glyph_size": GLYPH_SIZE_BOUNDS}
+class GRUEncoder(Encoder):
+    type = "gru"
+    bounds = {"embed_dim": DIM, "hidden_dim": DIM, "num_layers": LAYERS, "dropout": SHARE, "vocab_size": VOCAB,
+              "glyph_size": GLYPH_SIZE_BOUNDS}
 
     def __init__(self, vocab_size: int, embed_dim: int = 128, hidden_dim: int = 128,
                  num_layers: int = 1, bidirectional: bool = False, dropout: float = 0.0, glyph_size: int = 0):
@@ -55,6 +56,15 @@ class GRUEncoder(TorchComponent):
                 shapes[f"gru.bias_ih_l{layer}{suffix}"] = (3 * hidden_dim,)
                 shapes[f"gru.bias_hh_l{layer}{suffix}"] = (3 * hidden_dim,)
         return shapes
+
+    @classmethod
+    def settings_from(cls, model) -> dict:
+        return {"embed_dim": model.embed_dim, "hidden_dim": model.hidden_dim, "num_layers": model.num_layers,
+                "bidirectional": model.bidirectional, "dropout": model.dropout, **glyph_settings(model)}
+
+    @classmethod
+    def check_settings(cls, model) -> None:
+        check_glyph_settings(model)
 
     def forward(self, features: Features) -> Features:
         if torch.onnx.is_in_onnx_export():  # packing does not export; this path gives the same vectors

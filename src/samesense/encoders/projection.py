@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..components import register, training_bounds
-from ..train.config import MAX_DIM
+from ..bounds import DIM, WIDE_DIM
+from ..components import register
 from .base import Features, TorchComponent
 
 
@@ -14,7 +14,7 @@ from .base import Features, TorchComponent
 class Projection(TorchComponent):
     role, type = "projection", "linear"
     # in_dim: the vector before it, up to a bidirectional encoder's (twice the largest hidden size)
-    bounds = {"in_dim": {"at_least": 1, "at_most": 2 * MAX_DIM}, "out_dim": training_bounds("projection")["projection"]}
+    bounds = {"in_dim": WIDE_DIM, "out_dim": DIM}
 
     def __init__(self, in_dim: int, out_dim: int, bias: bool = False):
         super().__init__()

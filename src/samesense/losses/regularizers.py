@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..batch import Batch
+from ..train.batch import Batch
 from .base import LossTerm
 
 

@@ -25,7 +25,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .. import distributed
+from . import distributed
 from ..errors import DataError, SamesenseError
 from ..files import atomic_dir, atomic_write_json, recover_dir
 from .config import TrainConfig

@@ -11,82 +11,26 @@ form of run folders written before sections.
 from __future__ import annotations
 
 import math
-from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any, Callable
+from dataclasses import asdict, dataclass, field, fields
 
-from ..bounds import INT64_MAX, shown
+from ..bounds import INT64_MAX, MAX_BATCH, MAX_EPOCHS, MAX_LAYERS, MAX_THREADS, setting, setting_problem
 from ..errors import SamesenseError
+from .migrate import added_later
+from .model_config import ModelConfig
 
 
-def setting(default: Any = MISSING, help: str = "", *, flag: str | None = None,
-            choices: Callable[[], list[str]] | None = None, at_least: float | None = None,
-            at_most: float | None = None, between: tuple[float, float] | None = None, metavar: str | None = None,
-            cli: bool = True, factory: Callable | None = None) -> Any:
-    """A config field with what the command line needs to know about it. `choices` is a function
-    so that the registries it reads (losses, encoders) are imported only when asked."""
-    meta = {"help": help, "flag": flag, "choices": choices, "at_least": at_least, "at_most": at_most,
-            "between": between,
-            "metavar": metavar, "cli": cli}
-    if factory is not None:
-        return field(default_factory=factory, metadata=meta)
-    return field(default=default, metadata=meta)
-
-
+# the registries choices come from, imported only when a flag's choices are asked for
 def _losses() -> list[str]:
     from ..losses import LOSSES
 
     return list(LOSSES)
 
 
-def _tokenizers() -> list[str]:
-    from ..tokenize import TOKENIZERS
-
-    return sorted(TOKENIZERS)
-
-
-def _glyph_scopes() -> list[str]:
-    from ..tokenize import GLYPH_SCOPES
-
-    return list(GLYPH_SCOPES)
-
-
 def _head_precisions() -> list[str]:
-    from ..heads import PRECISIONS
+    from .heads import PRECISIONS
 
     return list(PRECISIONS)
 
-
-def _encoders() -> list[str]:
-    from ..encoders import ENCODERS
-
-    return sorted(ENCODERS)
-
-
-def _poolings() -> list[str]:
-    from ..encoders import POOLINGS
-
-    return list(POOLINGS)
-
-
-# Absolute ceilings on sizes, far above any useful model: a config asking for more (a typo, a damaged
-# model file) is refused before anything is allocated. The model loader holds saved models to the
-# same bounds (components.py reads them from ModelConfig).
-MAX_DIM = 65_536  # embedding, hidden and projection sizes
-MAX_LAYERS = 64
-MAX_TOKENS = 65_536  # tokens kept per sentence
-MAX_UNKNOWN_BUCKETS = 1_000_000
-# Ceilings on the other integers, so that a typo is one line naming the flag, never an overflow
-# inside torch or numpy (torch.set_num_threads takes a C int, torch.manual_seed 64 bits).
-MAX_BATCH = 1_000_000  # sentences a batch (training and encoding), sentences of a group a batch
-MAX_EPOCHS = 1_000_000
-MAX_THREADS = 1024
-
-# min_count when none is given, by the number of training sentences (after validation is held out):
-# ((at least this many sentences, min count), ...). From 10,000 on, the article's 5, which the
-# figures in docs/ were measured with (the Chinese training union: 70k sentences, ~2,700 characters
-# kept). Below, most words of a small set are seen once or twice: an FAQ of 90 questions kept 17
-# words at 5; so 2 from 1,000 sentences (rare typos stay unknown) and 1 under that (every word).
-AUTO_MIN_COUNT = ((10_000, 5), (1_000, 2), (0, 1))
 
 LR_SCHEDULES = {
     "constant": lambda progress: 1.0,
@@ -122,119 +66,6 @@ class DataConfig:
     hard_negatives: str | None = setting(None, "group_id<TAB>sentence lines judged NOT equivalent to that "
                                          "group; each batch adds one per group (contrastive, triplet, pair)",
                                          metavar="FILE")
-
-
-@dataclass
-class ModelConfig:
-    """model: tokenizer, encoder, pooling"""
-
-    tokenizer: str = setting("char", "char: one token a character (Chinese); word: words and punctuation, "
-                             "CJK characters one by one (spaced languages)", choices=_tokenizers)
-    max_len: int = setting(32, "tokens kept per sentence", at_least=1, at_most=MAX_TOKENS)
-    min_count: int | None = setting(None, "a token seen fewer times in training is unknown: it shares one "
-                                    "embedding with the other unknown tokens (or those of its hash bucket: "
-                                    "--unknown-buckets); default: chosen from the training sentences, 5 from "
-                                    "10,000 on, 2 from 1,000, else 1", at_least=1, at_most=INT64_MAX, metavar="N")
-    # 4,096 chosen on dev files (benchmarks/unknown_buckets.py: lcqmc dev and qqp dev against 0, 1,024 and
-    # 16,384): every count beat one <unk>; 16,384 was +0.005 better on mean dev top-1 but trained English
-    # 30% slower (dense Adam over every row) with four times the rows. 0 keeps the single <unk> of the
-    # models and figures from before 2026-12-06 (ADDED_LATER: how their run.json files resume).
-    unknown_buckets: int = setting(4096, "hash tokens not in the vocabulary into this many learned embedding rows "
-                                   "(fastText-style), so that two sentences of unknown words differ; "
-                                   "0: one <unk> for all of them", at_least=0,
-                                   at_most=MAX_UNKNOWN_BUCKETS, metavar="N")
-    normalize: bool = setting(True, "full-width to half-width, lower case, one space (--no-normalize: "
-                              "keep text as it is)")
-    encoder: str = setting("gru", "encoder architecture: gru (trained from scratch, fast), srnn (a sliced GRU, Yu & "
-                           "Liu 2018: --slices, --slice-levels) or transformer (a pretrained one fine-tuned: "
-                           "--pretrained)", choices=_encoders)
-    pretrained: str | None = setting(None, "the pretrained transformer to fine-tune (--encoder transformer): a folder in "
-                                     "the Hugging Face layout (config.json, tokenizer files, model.safetensors), or "
-                                     "minilm (all-MiniLM-L6-v2, English) or mpnet (all-mpnet-base-v2, English, slower and more "
-                                     "accurate; README says how to install it); its own tokenizer replaces --tokenizer",
-                                     metavar="DIR_OR_NAME")
-    embed_dim: int = setting(128, "token embedding size", at_least=1, at_most=MAX_DIM)
-    hidden_dim: int = setting(128, "GRU units (the sentence vector's size; doubled if bidirectional)", at_least=1,
-                              at_most=MAX_DIM)
-    num_layers: int = setting(1, "stacked GRU layers", flag="layers", at_least=1, at_most=MAX_LAYERS)
-    bidirectional: bool = setting(False, "read the sentence both ways")
-    slices: int = setting(4, "srnn: cut the sentence into this many parts, each part again, --slice-levels times",
-                          at_least=2, at_most=1024, metavar="N")
-    slice_levels: int = setting(2, "srnn: how many times the sentence is cut (slices**levels minimal "
-                                "subsequences, at most --max-len)", at_least=1, at_most=8, metavar="K")
-    glyphs: bool = setting(False, "Chinese characters also read by the shape of their glyph (Su & Lee 2017): a small "
-                           "CNN over each character's bitmap, added to its embedding, so a character too rare for "
-                           "the vocabulary still has a vector of its own")
-    glyph_scope: str = setting("all", "--glyphs: whose glyphs are read: all Chinese characters (Su & Lee's way; "
-                               "the better on lcqmc dev here, benchmarks/glyphs.py) or only rare ones (outside the "
-                               "vocabulary)", choices=_glyph_scopes)
-    glyph_size: int = setting(16, "--glyphs: bitmap side in pixels (a multiple of 4)", at_least=8, at_most=64, metavar="PX")
-    glyph_pretrain: int = setting(0, "--glyphs: first train the glyph CNN this many epochs as a convolutional "
-                                  "autoencoder over every glyph of the font (0: trained with the encoder only)",
-                                  at_least=0, at_most=1000, metavar="EPOCHS")
-    dropout: float = setting(0.2, "dropout on token embeddings while training (0 in the article); groups "
-                             "unseen in training rank better with it", at_least=0.0, at_most=1.0)
-    pooling: str | None = setting(None, "sentence vector: the max of the encoder's outputs over the sentence, its "
-                                  "final state (last, the article's choice), their mean, or the first token's "
-                                  "output (cls); default max for the GRU (it ranks better in docs/benchmarks.md), "
-                                  "mean for a transformer", choices=_poolings)
-    projection: int | None = setting(None, "add a linear map of the sentence vector to this size", at_least=1,
-                                     at_most=MAX_DIM, metavar="DIM")
-
-    def min_count_for(self, train_sentences: int) -> int:
-        """min_count as given, or chosen from the number of training sentences (AUTO_MIN_COUNT)."""
-        if self.min_count is not None:
-            return self.min_count
-        return next(count for at_least, count in AUTO_MIN_COUNT if train_sentences >= at_least)
-
-    @property
-    def fine_tuned(self) -> bool:
-        """A pretrained transformer fine-tuned, not an encoder trained from scratch."""
-        return self.encoder == "transformer"
-
-    def pooling_mode(self) -> str:
-        return self.pooling or {"transformer": "mean", "srnn": "last"}.get(self.encoder, "max")
-
-    def check_encoder(self) -> None:
-        if self.encoder == "srnn" and (self.bidirectional or self.num_layers > 1):
-            raise SamesenseError("the srnn encoder is one direction, one GRU a level: leave out --bidirectional "
-                                 "and --layers")
-        if self.encoder == "srnn" and self.slices ** self.slice_levels > self.max_len:
-            raise SamesenseError(f"--slices {self.slices} --slice-levels {self.slice_levels} make "
-                                 f"{self.slices ** self.slice_levels} minimal subsequences, more than --max-len "
-                                 f"{self.max_len} tokens")
-        if self.glyphs and self.fine_tuned:
-            raise SamesenseError("--glyphs is for the encoders trained from scratch (gru, srnn); a pretrained "
-                                 "transformer reads its own vocabulary")
-        if self.glyphs and self.glyph_size % 4:
-            raise SamesenseError(f"--glyph-size must be a multiple of 4 (two 2x2 poolings), got {self.glyph_size}")
-        if self.glyph_pretrain and not self.glyphs:
-            raise SamesenseError("--glyph-pretrain pretrains the glyph CNN: add --glyphs")
-        self.check_pretrained()
-
-    def check_pretrained(self) -> None:
-        if self.fine_tuned and not self.pretrained:
-            raise SamesenseError("--encoder transformer fine-tunes a pretrained model: give --pretrained DIR or minilm")
-        if self.pretrained and not self.fine_tuned:
-            raise SamesenseError(f"--pretrained is for --encoder transformer, not {self.encoder}")
-
-    def tokenizer_config(self, train_sentences: int) -> dict:
-        if self.fine_tuned:  # the pretrained model's own vocabulary: nothing to fit or count
-            return {"type": "pretrained", "source": self.pretrained, "max_len": self.max_len,
-                    "normalize": self.normalize}
-        return {"type": self.tokenizer, "max_len": self.max_len, "min_count": self.min_count_for(train_sentences),
-                "normalize": self.normalize, "unknown_buckets": self.unknown_buckets,
-                **({"glyphs": True, "glyph_scope": self.glyph_scope} if self.glyphs else {})}
-
-    def encoder_config(self) -> dict:
-        if self.fine_tuned:
-            return {"type": "transformer", "source": self.pretrained}
-        glyphs = {"glyph_size": self.glyph_size} if self.glyphs else {}
-        if self.encoder == "srnn":
-            return {"type": "srnn", "max_len": self.max_len, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
-                    "slices": self.slices, "slice_levels": self.slice_levels, "dropout": self.dropout, **glyphs}
-        return {"type": self.encoder, "embed_dim": self.embed_dim, "hidden_dim": self.hidden_dim,
-                "num_layers": self.num_layers, "bidirectional": self.bidirectional, "dropout": self.dropout, **glyphs}
 
 
 @dataclass
@@ -359,64 +190,8 @@ class RunConfig:
     RESUMABLE = ("epochs", "show_progress", "threads", "device", "resume", "overwrite", "val_same_groups", "out")
 
 
-# what check() accepts for each annotation (an int is a float too, as JSON and Python write them)
-TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "list[str]": list}
-TYPE_NAMES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
-              "list[str]": "a list of file names"}
-
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "distil": DistilConfig,
             "optim": OptimConfig, "run": RunConfig}
-
-# settings added after run.json files were first written, with the value that reproduces what a run
-# whose run.json predates them did (so that it resumes as it was trained)
-ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True, "sample_rate": 1.0, "processes": 1,
-               "pretrained": None, "centre_init": None, "head_lr": None, "warmup_steps": 0, "freeze_layers": 0,
-               "accumulate": 1, "slices": 4, "slice_levels": 2, "glyphs": False, "glyph_size": 16, "glyph_pretrain": 0,
-               "glyph_scope": "all", "head_precision": "float32",
-               "centres_optimizer": "adam"}
-
-# settings whose None means "chosen from the data": a resumed run that leaves one unset keeps the
-# value its run.json holds (runs from before the choice saved min_count 5, the old default)
-CHOSEN_FROM_DATA = ("min_count",)
-
-# settings whose None means "the default", resolved into run.json when a run starts: a resumed run that
-# leaves one unset keeps its run.json's value, and a run.json holding null predates the resolving
-# (head_lr: such runs trained the centres at the encoder's rate, TrainConfig.as_saved_before)
-RESOLVED_AT_START = ("head_lr",)
-
-
-def setting_problem(name: str, value: Any, annotation: str, meta: Any) -> str | None:
-    """What is wrong with a setting's value ("hidden_dim must be at least 1, got 0"), or None.
-    `annotation` is the field's type as written ("int", "float | None"); `meta` holds its bounds
-    and choices as setting() records them. TrainConfig.check and the model loader (components.py,
-    for saved models' config.json) both hold values to it."""
-    expected = annotation.removesuffix(" | None")
-    if value is None and annotation.endswith("| None"):
-        return None
-    if not isinstance(value, TYPES[expected]) or (expected != "bool" and isinstance(value, bool)):
-        return f"{name} must be {TYPE_NAMES[expected]}, got {value!r}"
-    if isinstance(value, (bool, list)):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):  # JSON NaN passes every bound below
-        return f"{name} must be a finite number, got {value}"
-    if meta.get("choices") and value not in meta["choices"]():
-        return f"{name} must be one of {', '.join(meta['choices']())}, got {value!r}"
-    if meta.get("at_least") is not None and value < meta["at_least"]:
-        return f"{name} must be at least {shown(meta['at_least'])}, got {value}"
-    if meta.get("at_most") is not None and value > meta["at_most"]:
-        return f"{name} must be at most {shown(meta['at_most'])}, got {value}"
-    low_high = meta.get("between")
-    if low_high and not low_high[0] < value < low_high[1]:
-        return f"{name} must be between {shown(low_high[0])} and {shown(low_high[1])}, got {value}"
-    return None
-
-
-def added_later(section: str, given: dict) -> dict:
-    """For a section written in full by an older samesense (every field but some of ADDED_LATER, as
-    run.json holds it), the values that keep its run as it was; {} for anything else, such as a
-    caller's partial section, which gets the defaults."""
-    missing = {f.name for f in fields(SECTIONS[section])} - set(given)
-    return {name: ADDED_LATER[name] for name in missing} if missing and missing <= ADDED_LATER.keys() else {}
 
 
 @dataclass
@@ -432,12 +207,12 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> "TrainConfig":
         """From nested sections ({"optim": {"lr": ...}}), flat fields ({"lr": ...}), or both.
         Unknown keys are an error naming the key. A section of a run.json from before a setting
-        existed gets the value that keeps that run as it was (ADDED_LATER)."""
+        existed gets the value that keeps that run as it was (migrate.py)."""
         sections: dict[str, dict] = {name: {} for name in SECTIONS}
         owner = {f.name: name for name, section in SECTIONS.items() for f in fields(section)}
         for key, value in values.items():
             if key in SECTIONS and isinstance(value, dict):
-                sections[key] = {**added_later(key, value), **sections[key]}
+                sections[key] = {**added_later(SECTIONS[key], value), **sections[key]}
                 for inner, inner_value in value.items():
                     if owner.get(inner) != key:
                         raise SamesenseError(f"unknown setting {key}.{inner}")
@@ -461,7 +236,8 @@ class TrainConfig:
         return TrainConfig.from_dict({**self.to_dict(), **flat})
 
     def check(self) -> None:
-        """Every field against its bounds and choices; the message names the setting."""
+        """Every field against its bounds and choices; the message names the setting. (What
+        settings ask of each other is checked where a run is planned: plan.py.)"""
         if not self.run.out:
             raise SamesenseError("no run folder given (out)")
         for name, section in SECTIONS.items():
@@ -470,52 +246,16 @@ class TrainConfig:
                 problem = setting_problem(f.name, getattr(values, f.name), f.type, f.metadata)
                 if problem:
                     raise SamesenseError(problem)
-        self.model.check_encoder()
-        if self.optim.freeze_layers and not self.model.fine_tuned:
-            raise SamesenseError("--freeze-layers keeps a pretrained transformer's lower layers: give --encoder "
-                                 "transformer")
 
-    def check_distillation(self, batching: str, teacher_given: bool = False) -> None:
-        """What distillation needs of the rest (`batching`: the loss's; `teacher_given`: a teacher
-        comes from the caller, not from the `teacher` setting)."""
-        if self.distil.unlabeled and not (self.distil.teacher or teacher_given):
-            raise SamesenseError("unlabeled sentences are learned from a teacher alone: give --teacher")
-        if self.distil.unlabeled and batching != "sentences":
-            raise SamesenseError(f"unlabeled sentences go with a loss over all groups (the margin-softmax family), "
-                                 f"not {self.loss.loss}, whose batches are whole groups")
-
-    def check_scale(self, needs_head: bool) -> None:
-        """What sampled and sharded class centres go with (`needs_head`: the loss scores classes)."""
-        sampled, split = self.loss.sample_rate < 1.0, self.run.processes > 1
-        if not (sampled or split):
-            return
-        what = "sampled class centres (--sample-rate)" if sampled else "a run over several processes (--processes)"
-        if not needs_head:
-            raise SamesenseError(f"{what}: only with a loss over all groups (the margin-softmax family), "
-                                 f"not {self.loss.loss}")
-        if self.loss.center_loss or self.loss.orthogonal:
-            raise SamesenseError(f"{what}: not with --center-loss or --orthogonal, which read every centre "
-                                 "each step")
-        if split and (self.distil.teacher or self.distil.unlabeled):
-            raise SamesenseError("distillation runs in one process: leave out --processes")
+    def check_files(self) -> None:
+        """What a run that reads its data from files needs besides check()."""
+        if not self.data.train:
+            raise SamesenseError("no training file given")
 
     def base_lr(self) -> float:
         if self.optim.lr is not None:
             return self.optim.lr
         return 5e-5 if self.model.fine_tuned else 1e-3
-
-    def started(self) -> "TrainConfig":
-        """The config a new run saves: RESOLVED_AT_START's defaults written out, so that a later
-        change of default leaves the run as it was trained."""
-        return self if self.optim.head_lr is not None else self.replace(head_lr=self.head_lr())
-
-    def as_saved_before(self) -> "TrainConfig":
-        """A run.json's config as the run was trained, where it predates RESOLVED_AT_START (null
-        there): an encoder trained from scratch then had its centres at the encoder's rate (fine-tuning's
-        default, head_lr(), has not changed)."""
-        if self.optim.head_lr is not None or self.model.fine_tuned:
-            return self
-        return self.replace(head_lr=self.base_lr())
 
     def head_lr(self) -> float:
         if self.optim.head_lr is not None:
@@ -524,11 +264,6 @@ class TrainConfig:
 
     def centre_init(self) -> str:
         return self.loss.centre_init or ("means" if self.model.fine_tuned else "random")
-
-    def check_files(self) -> None:
-        """What a run that reads its data from files needs besides check()."""
-        if not self.data.train:
-            raise SamesenseError("no training file given")
 
 
 def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:

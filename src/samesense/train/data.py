@@ -66,8 +66,6 @@ class TrainData:
     val_seen: list[str] = field(default_factory=list)  # validation groups that are training groups
     row_texts: list[str] = field(default_factory=list)  # the text of every row (what a teacher encodes)
     unlabeled_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # rows in no group
-    teacher: np.ndarray | None = None  # (rows, teacher dim) the teacher's vector of every row
-    teacher_fingerprint: str | None = None
 
     @property
     def val_queries(self) -> int:

@@ -1,4 +1,4 @@
-"""train(): the stages of a run, in order.
+"""run_training(): the stages of a run in one process, in order (processes.py's train() calls it).
 
     run/
       run.json            the TrainConfig, as given
@@ -6,8 +6,8 @@
       model/              the best model so far, by validation top-1: what you use
       log.jsonl, curve.png
 
-open the run (new, or resume its checkpoint) -> prepare the data -> build the model, head, loss
--> for each epoch: train the batches, evaluate on the validation groups, keep the best model (the
+open the run (new, or resume its checkpoint) -> plan it (plan.py) -> prepare the data -> the
+teacher's vectors, when distilling (teacher.py) -> build what the plan says (step.py) -> for each epoch: train the batches, evaluate on the validation groups, keep the best model (the
 last, when validation is too small to choose: data.MIN_VAL_QUERIES), checkpoint, log and plot,
 call on_epoch -> summary. Each epoch's batches come from (seed, epoch) and the RNG
 state is checkpointed, so a resumed run follows the same path as an uninterrupted one.
@@ -22,80 +22,67 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .. import distributed
+from . import distributed
 from ..console import progress, say
 from ..data import plural
 from ..errors import SamesenseError
 from ..evaluate import open_set_ranking
 from ..files import atomic_write_json
-from ..losses import LOSSES
-from ..memory import peak_rss_mb
-from ..monitor import weight_spectra
+from .memory import peak_rss_mb
+from .monitor import weight_spectra
 from .checkpoint import RUN_CONFIG, RunState, load_checkpoint, read_checkpoint_meta, save_checkpoint, saved_config
-from .config import CHOSEN_FROM_DATA, RESOLVED_AT_START, RunConfig, TrainConfig, learning_rate
+from .config import RunConfig, TrainConfig, learning_rate
 from .data import MIN_VAL_QUERIES, TrainData, TrainGroups, examples, prepare_data
+from .migrate import CHOSEN_FROM_DATA, RESOLVED_AT_START, as_saved_before, started
+from .plan import RunPlan, plan_run
 from .plots import plot_curve, write_log
-from .processes import train_in_processes
 from .step import Trainable, build, epoch_batches, make_batch, start_centres_at_means, train_step
-from .teacher import attach_teacher
+from .teacher import Taught, teach
 
 OnEpoch = Callable[[dict], "bool | None"]  # gets each epoch's record; False stops the run
 
 
-def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoch: OnEpoch | None = None,
-          teacher=None) -> dict:
-    """Train (or, with cfg.run.resume, continue) the run in cfg.run.out; return a summary with
-    the best validation scores and the history.
-
-    data: groups already in memory (TrainGroups), or data prepared by an earlier call (TrainData);
-    None reads cfg.data's files. on_epoch: called with every epoch's record after it is saved;
-    returning False ends the run there (early stopping, a search pruning a trial). teacher: an
-    encoder to distil from (anything with encode, dim and fingerprint), instead of the one
-    cfg.distil.teacher names.
-
-    With cfg.run.processes > 1 the run is split over that many processes (processes.py), which
-    read their data from cfg's files."""
-    if cfg.run.processes != distributed.world_size():
-        if distributed.active():
-            raise SamesenseError(f"--processes {cfg.run.processes} in a group of {distributed.world_size()} processes")
-        return train_in_processes(cfg, train, data is not None or on_epoch is not None or teacher is not None)
+def run_training(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoch: OnEpoch | None = None,
+                 teacher=None) -> dict:
+    """Train (or, with cfg.run.resume, continue) the run in cfg.run.out in this process (or as one
+    of a group of processes: processes.py starts them and calls this in each); return a summary
+    with the best validation scores and the history. The arguments are train()'s (processes.py)."""
     leader = distributed.rank() == 0  # speaks, evaluates, saves the model, writes the checkpoint
     cfg, meta = open_run(cfg)
+    plan = plan_run(cfg, teacher is not None)
     if cfg.run.threads:
         torch.set_num_threads(cfg.run.threads)
     run = Path(cfg.run.out)
 
     data = prepare_data(cfg, data, meta["tokens"] if meta else None)
-    cfg.check_distillation(LOSSES[cfg.loss.loss].batching, teacher is not None)  # before the teacher's long pass
     run.mkdir(parents=True, exist_ok=True)
-    attach_teacher(cfg, data, run, teacher)
+    taught = teach(cfg, data, run, teacher)
     summary = data.summary()
     if meta and meta["data"] != summary:
         raise SamesenseError(f"{run}: the training data changed since the checkpoint "
                              f"(was {meta['data']}, now {summary}); start a new run")
-    parts = build(cfg, data)
+    parts = build(plan, data, taught)
     state = RunState()
     if meta:
         state = load_checkpoint(run / "checkpoint", parts)
         say(f"resuming {run} after epoch {state.epoch}" + (f", step {state.step_in_epoch}" if state.step_in_epoch else ""))
     else:
-        if parts.head is not None and cfg.centre_init() == "means":
+        if parts.head is not None and plan.centre_init == "means":
             start_centres_at_means(parts, data, cfg.run.eval_batch_size)
         if leader:
             atomic_write_json(run / RUN_CONFIG, cfg.to_dict())
-    announce(cfg, data, parts)
+    announce(plan, data, parts, taught)
     parts.model.info = {"loss": parts.loss.name, "scale": parts.loss.scale, "margin": parts.loss.margin,
                         "train_files": cfg.data.train, **summary}
-    if data.teacher is not None:  # provenance only: the student needs nothing of the teacher
-        parts.model.info.update(teacher=cfg.distil.teacher or getattr(teacher, "spec", None),
-                                teacher_fingerprint=data.teacher_fingerprint)
+    if taught is not None:  # provenance only: the student needs nothing of the teacher
+        parts.model.info.update(teacher=taught.name, teacher_fingerprint=taught.fingerprint)
 
     def checkpoint() -> None:
         save_checkpoint(run / "checkpoint", parts, state, data.tokenizer.tokens, summary)
 
     while state.epoch < cfg.optim.epochs and not state.stopped:
         epoch = state.epoch + 1
-        train_epoch(cfg, data, parts, state, epoch, checkpoint)
+        train_epoch(cfg, data, parts, state, epoch, checkpoint, taught)
         record = distributed.broadcast(evaluate_epoch(cfg, data, parts, state, epoch) if leader else None)
         improved = keep_best(run, parts, state, record, data.chooses_epoch, save=leader)
         state.history.append(record)
@@ -120,7 +107,8 @@ def open_run(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     the config it was started with, except the fields in RunConfig.RESUMABLE (train longer, on
     other threads or another device); a setting left to be chosen from the data (CHOSEN_FROM_DATA)
     keeps the value the run saved, as does one whose default is written into run.json at the start
-    (RESOLVED_AT_START)."""
+    (RESOLVED_AT_START); a run.json from an older samesense is read as that run was trained
+    (migrate.py)."""
     cfg.check()
     run = Path(cfg.run.out)
     meta = read_checkpoint_meta(run)
@@ -130,10 +118,10 @@ def open_run(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     if meta is None and cfg.run.resume:  # killed before its first checkpoint: nothing to go on from
         say(f"{run} has no checkpoint yet: starting afresh")
     if meta is None or not cfg.run.resume:
-        return cfg.started(), None
+        return started(cfg), None
     new = {name: getattr(section, name) for section in (cfg.data, cfg.optim, cfg.run)
            for name in RunConfig.RESUMABLE if hasattr(section, name)}
-    resumed = saved_config(run).as_saved_before().replace(**new)
+    resumed = as_saved_before(saved_config(run)).replace(**new)
     given = cfg.to_dict()
     changed = [f"{section}.{name}" for section, values in resumed.to_dict().items()
                for name, value in values.items() if given[section][name] != value
@@ -141,13 +129,12 @@ def open_run(cfg: TrainConfig) -> tuple[TrainConfig, dict | None]:
     if changed:
         raise SamesenseError(f"{run}: a resumed run keeps its settings except {', '.join(RunConfig.RESUMABLE[:4])}; "
                              f"these differ from its run.json: {', '.join(changed)} (start a new run to change them)")
-    resumed.check()
     return resumed, meta
 
 
-def announce(cfg: TrainConfig, data: TrainData, parts: Trainable) -> None:
+def announce(plan: RunPlan, data: TrainData, parts: Trainable, taught: Taught | None) -> None:
     """What the run trains on and validates on, and what was chosen for it, before the first epoch."""
-    s = data.summary()
+    cfg, s = plan.cfg, data.summary()
     say(f"training on {s['train_sentences']} sentences in {s['train_groups']} groups, "
         f"validating on {s['val_sentences']} sentences in {validation_groups(data)}; "
         + (f"{cfg.model.pretrained}'s own tokenizer ({len(data.tokenizer)} tokens), " if cfg.model.fine_tuned else
@@ -155,16 +142,16 @@ def announce(cfg: TrainConfig, data: TrainData, parts: Trainable) -> None:
         + f"loss {parts.loss.name} ({parts.loss.extra_repr()})"
         + (f"; {s['hard_negatives']} hard negatives" if s["hard_negatives"] else "")
         + (f"; {s['unlabeled_sentences']} unlabeled sentences" if s.get("unlabeled_sentences") else "")
-        + (f"; distilling from {cfg.distil.teacher or 'the given teacher'} ({data.teacher.shape[1]}-d, "
-           f"{cfg.distil.distil_objective}, weight {cfg.distil.distil_weight:g})" if data.teacher is not None else "")
+        + (f"; distilling from {cfg.distil.teacher or 'the given teacher'} ({taught.dim}-d, "
+           f"{cfg.distil.distil_objective}, weight {cfg.distil.distil_weight:g})" if taught is not None else "")
         + (f"; {s['skipped_empty']} empty sentences skipped" if s["skipped_empty"] else ""))
     say(f"memory: token ids {data.token_ids.nbytes / 2**20:.1f} MB, class centres "
         f"{sum(p.numel() * p.element_size() for p in parts.head.parameters()) / 2**20 if parts.head else 0:.1f} MB "
         f"({centres_state(cfg, parts)}), process peak so far {peak_rss_mb():.0f} MB")
     if cfg.model.fine_tuned:
         frozen = cfg.optim.freeze_layers
-        start = "each group's mean vector" if cfg.centre_init() == "means" else "random"
-        say(f"fine-tuning {cfg.model.pretrained}: encoder lr {cfg.base_lr():g}, class centres lr {cfg.head_lr():g} "
+        start = "each group's mean vector" if plan.centre_init == "means" else "random"
+        say(f"fine-tuning {cfg.model.pretrained}: encoder lr {plan.lr:g}, class centres lr {plan.head_lr:g} "
             f"(starting at {start})"
             + (f", warm-up {cfg.optim.warmup_steps} steps" if cfg.optim.warmup_steps else "")
             + (f", embeddings{f' and {frozen - 1} lowest layers' if frozen > 1 else ''} frozen" if frozen else "")
@@ -207,7 +194,7 @@ def min_count_chosen(cfg: TrainConfig, data: TrainData) -> str:
 
 
 def train_epoch(cfg: TrainConfig, data: TrainData, parts: Trainable, state: RunState, epoch: int,
-                checkpoint: Callable[[], None]) -> None:
+                checkpoint: Callable[[], None], taught: Taught | None) -> None:
     """The epoch's batches from state.step_in_epoch on (a mid-epoch checkpoint resumes there)."""
     batches = epoch_batches(cfg, data, parts.loss, epoch)
     labels = torch.from_numpy(data.row_labels)
@@ -227,7 +214,7 @@ def train_epoch(cfg: TrainConfig, data: TrainData, parts: Trainable, state: RunS
             if len(rows) < shares:
                 continue
             rows = np.array_split(rows, shares)[rank]
-        pieces = [make_batch(parts, data, labels, piece, cfg.run.device)
+        pieces = [make_batch(parts, data, labels, piece, cfg.run.device, taught)
                   for piece in np.array_split(rows, min(cfg.optim.accumulate, len(rows)))]
         value, correct, counted = train_step(parts, pieces)
         state.global_step += 1

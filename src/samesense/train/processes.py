@@ -1,4 +1,5 @@
-"""A run over several processes (--processes N): started here, or by torchrun.
+"""train(): the entry to a run, above the loop: in this process, or over several (--processes N),
+started here or by torchrun.
 
     samesense train ... --processes 2                 the CLI spawns 2 processes on this machine
     torchrun --nproc-per-node 2 -m samesense train ... --processes 2
@@ -21,10 +22,13 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from .. import console, distributed
+from .. import console
 from ..errors import SamesenseError
-from ..losses import LOSSES
+from . import distributed
 from .config import TrainConfig
+from .data import TrainData, TrainGroups
+from .loop import OnEpoch, run_training
+from .plan import plan_run
 
 # how long a process waits on the others at a collective: the first one evaluates while the
 # others wait, which on a large validation set takes minutes
@@ -35,9 +39,24 @@ def backend(cfg: TrainConfig) -> str:
     return "nccl" if cfg.run.device.startswith("cuda") else "gloo"
 
 
-def train_in_processes(cfg: TrainConfig, train, given_objects: bool) -> dict | None:
-    """Run `train(cfg)` in cfg.run.processes processes; the first one's summary. Under torchrun
-    (its environment set) this process is one of them and joins the group."""
+def train(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, on_epoch: OnEpoch | None = None,
+          teacher=None) -> dict | None:
+    """Train (or, with cfg.run.resume, continue) the run in cfg.run.out; return a summary with the
+    best validation scores and the history (loop.py: run_training).
+
+    data: groups already in memory (TrainGroups), or data prepared by an earlier call (TrainData);
+    None reads cfg.data's files. on_epoch: called with every epoch's record after it is saved;
+    returning False ends the run there (early stopping, a search pruning a trial). teacher: an
+    encoder to distil from (anything with encode, dim and fingerprint), instead of the one
+    cfg.distil.teacher names.
+
+    With cfg.run.processes > 1 the run is split over that many processes, which read their data
+    from cfg's files: spawned here, or, under torchrun (its environment set), this process joins
+    the group as one of them."""
+    if cfg.run.processes == distributed.world_size():
+        return run_training(cfg, data, on_epoch, teacher)
+    if distributed.active():
+        raise SamesenseError(f"--processes {cfg.run.processes} in a group of {distributed.world_size()} processes")
     count = cfg.run.processes
     if "WORLD_SIZE" in os.environ:
         if int(os.environ["WORLD_SIZE"]) != count:
@@ -45,15 +64,14 @@ def train_in_processes(cfg: TrainConfig, train, given_objects: bool) -> dict | N
         dist.init_process_group(backend(cfg), init_method="env://", timeout=TIMEOUT)
         try:
             console.quiet = distributed.rank() > 0
-            return train(cfg)
+            return run_training(cfg)
         finally:
             dist.destroy_process_group()
-    if given_objects:
+    if data is not None or on_epoch is not None or teacher is not None:
         raise SamesenseError("a run over several processes reads its data from files (cfg.data) and takes no "
                              "data, on_epoch or teacher objects")
-    cfg.check()
+    plan_run(cfg)  # here, rather than once in every process
     cfg.check_files()
-    cfg.check_scale(LOSSES[cfg.loss.loss].needs_head)  # here, rather than once in every process
     port = distributed.free_port()
     context = mp.get_context("spawn")
     outbox = context.SimpleQueue()
@@ -77,8 +95,6 @@ def drain(outbox) -> list[dict]:
 
 def worker(index: int, cfg_json: str, port: int, outbox) -> None:
     """One process of a spawned run: join the group, train, hand the summary (or error) back."""
-    from .loop import train
-
     cfg = TrainConfig.from_dict(json.loads(cfg_json))
     count = cfg.run.processes
     if not cfg.run.threads:  # share the cores rather than each taking all of them
@@ -87,7 +103,7 @@ def worker(index: int, cfg_json: str, port: int, outbox) -> None:
     dist.init_process_group(backend(cfg), init_method=f"tcp://127.0.0.1:{port}", rank=index, world_size=count,
                             timeout=TIMEOUT)
     try:
-        summary = train(cfg)
+        summary = run_training(cfg)
         if index == 0:
             outbox.put(json.dumps({"summary": summary}))
     except SamesenseError as err:

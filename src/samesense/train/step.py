@@ -13,20 +13,21 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import distributed
-from ..batch import Batch
 from ..errors import SamesenseError
 from ..evaluate import class_centroids
-from ..heads import CosineHead, SampledCosineHead, ShardedCosineHead
 from ..losses import CenterLoss, DistillationTerm, Loss, LossTerm, OrthogonalPenalty, make_loss
-from ..memory import keep_freed_memory
 from ..model import SentenceModel
-from ..samplers import group_batches, sentence_batches
+from . import distributed
+from .batch import Batch
 from .config import TrainConfig
 from .data import TrainData
-from .optim import Optimizers, RowAdam, RowwiseRMSprop
-
-CENTRES_OPTIMIZERS = {"rowwise": RowwiseRMSprop, "adam": RowAdam}  # for a sampled head's sparse gradients
+from .heads import CosineHead, SampledCosineHead, ShardedCosineHead
+from .memory import keep_freed_memory
+from .migrate import one_group_as_before
+from .optim import Optimizers
+from .plan import RunPlan
+from .samplers import group_batches, sentence_batches
+from .teacher import Taught
 
 
 @dataclass
@@ -44,8 +45,9 @@ class Trainable:
         return {name: module for name, module in parts.items() if module is not None}
 
 
-def build(cfg: TrainConfig, data: TrainData) -> Trainable:
-    """Seeded, so the same config builds the same starting weights."""
+def build(plan: RunPlan, data: TrainData, teacher: Taught | None = None) -> Trainable:
+    """What the plan says, made: seeded, so the same plan builds the same starting weights."""
+    cfg = plan.cfg
     torch.manual_seed(cfg.optim.seed)
     device = cfg.run.device
     model = SentenceModel.build(data.tokenizer, cfg.model.encoder_config(), cfg.model.pooling_mode(),
@@ -55,60 +57,50 @@ def build(cfg: TrainConfig, data: TrainData) -> Trainable:
     if cfg.optim.freeze_layers:
         model.encoder.freeze_lower(cfg.optim.freeze_layers)
     loss = make_loss(cfg.loss.loss, dim=model.dim, scale=cfg.loss.scale, margin=cfg.loss.margin).to(device)
-    cfg.check_scale(loss.needs_head)
-    head = make_head(cfg, data.train.num_groups, model.dim).to(device) if loss.needs_head else None
-    if cfg.data.hard_negatives and loss.batching != "groups":
-        raise SamesenseError(f"hard negatives need a loss over batches of groups (contrastive, triplet, "
-                             f"pair), not {cfg.loss.loss}")
-    if cfg.optim.accumulate > 1 and (loss.batching != "sentences" or cfg.distil.distil_objective == "similarity"
-                                     and data.teacher is not None):
-        raise SamesenseError("--accumulate splits a batch into parts scored alone: for a loss over all groups (the "
-                             f"margin-softmax family), not {cfg.loss.loss} or a batch similarity objective, which "
-                             "compare the sentences of a whole batch")
-    if cfg.loss.orthogonal and head is None:
-        raise SamesenseError(f"the orthogonal penalty acts on class centres; {cfg.loss.loss} has none")
+    head = make_head(plan, data.train.num_groups, model.dim).to(device) if plan.head else None
     terms: list[LossTerm] = []
     if cfg.loss.center_loss:
         terms.append(CenterLoss(data.train.num_groups, model.dim, cfg.loss.center_loss).to(device))
     if cfg.loss.orthogonal:
         terms.append(OrthogonalPenalty(head, cfg.loss.orthogonal))
-    if data.teacher is not None:
-        terms.append(DistillationTerm(model.dim, data.teacher.shape[1], cfg.distil.distil_weight,
+    if teacher is not None:
+        terms.append(DistillationTerm(model.dim, teacher.dim, cfg.distil.distil_weight,
                                       cfg.distil.distil_objective).to(device))
     parts = Trainable(model, loss, head, terms)
-    sparse = head is not None and head.sparse
-    if sparse:  # its ~100 MB temporaries are faulted in afresh each step otherwise: half the step time
-        keep_freed_memory()  # (not for the dense head: its GB-sized ones fragment the heap, peak x1.5-2)
-    body = [p for module in (model, loss, *terms) for p in module.parameters() if p.requires_grad]
-    centres = list(head.parameters()) if head is not None and not sparse else []
-    lr, head_lr = cfg.base_lr(), cfg.head_lr()
-    if head_lr == lr:  # one group in the order runs were checkpointed in before the centres had a rate
-        dense = [p for module in (model, None if sparse else head, loss, *terms) if module is not None
-                 for p in module.parameters() if p.requires_grad]
-        groups = [{"params": dense, "lr": lr, "base_lr": lr}]
-    else:
-        groups = [{"params": body, "lr": lr, "base_lr": lr}] + ([{"params": centres, "lr": head_lr, "base_lr": head_lr}]
-                                                               if centres else [])
-    parts.optimizer = Optimizers(torch.optim.Adam(groups),
-                                 CENTRES_OPTIMIZERS[cfg.optim.centres_optimizer](
-                                     [{"params": list(head.parameters()), "lr": head_lr, "base_lr": head_lr}],
-                                     gathered=head.take_gathered) if sparse else None)
+    if head is not None and head.sparse:  # its ~100 MB temporaries are faulted in afresh each step otherwise:
+        keep_freed_memory()  # half the step time (not for the dense head: its GB-sized ones fragment the heap)
+    parts.optimizer = make_optimizers(plan, parts)
     if distributed.rank():  # the same start everywhere; then each process its own dropout and samples
         torch.manual_seed(cfg.optim.seed + 7919 * distributed.rank())
     return parts
 
 
-def make_head(cfg: TrainConfig, num_classes: int, dim: int) -> nn.Module:
-    """Every class centre (the article's head); a sample of them each step; or this process's share."""
-    shards = distributed.world_size()
-    if shards > 1:
+def make_head(plan: RunPlan, num_classes: int, dim: int) -> nn.Module:
+    loss = plan.cfg.loss
+    if plan.head == "sharded":
+        shards = distributed.world_size()
         if num_classes < shards:
             raise SamesenseError(f"{num_classes} groups cannot be split over {shards} processes")
-        return ShardedCosineHead(num_classes, dim, cfg.loss.sample_rate, distributed.rank(), shards,
-                                 cfg.loss.head_precision)
-    if cfg.loss.sample_rate < 1.0:
-        return SampledCosineHead(num_classes, dim, cfg.loss.sample_rate, cfg.loss.head_precision)
-    return CosineHead(num_classes, dim, cfg.loss.head_precision)
+        return ShardedCosineHead(num_classes, dim, loss.sample_rate, distributed.rank(), shards, loss.head_precision)
+    if plan.head == "sampled":
+        return SampledCosineHead(num_classes, dim, loss.sample_rate, loss.head_precision)
+    return CosineHead(num_classes, dim, loss.head_precision)
+
+
+def make_optimizers(plan: RunPlan, parts: Trainable) -> Optimizers:
+    """Adam over the encoder, the loss's and the terms' parameters at the encoder's rate, and the
+    groups the head declares at the centres' rate (a dense head's centres; a sparse head's go to
+    their own optimizer, which updates only the rows a step read)."""
+    head, lr, head_lr = parts.head, plan.lr, plan.head_lr
+    if head_lr == lr:
+        groups = one_group_as_before([parts.model, head if head is not None and not head.sparse else None,
+                                      parts.loss, *parts.terms], lr)
+    else:
+        body = [p for module in (parts.model, parts.loss, *parts.terms) for p in module.parameters() if p.requires_grad]
+        groups = [{"params": body, "lr": lr, "base_lr": lr}, *(head.param_groups(head_lr) if head is not None else [])]
+    sparse = head is not None and head.sparse
+    return Optimizers(torch.optim.Adam(groups),
+                      head.sparse_optimizer(head_lr, plan.cfg.optim.centres_optimizer) if sparse else None)
 
 
 def epoch_batches(cfg: TrainConfig, data: TrainData, loss: Loss, epoch: int) -> list[np.ndarray]:
@@ -138,10 +130,11 @@ def start_centres_at_means(parts: Trainable, data: TrainData, batch_size: int) -
     weight.copy_(torch.from_numpy(means[first: first + len(weight)]).to(weight))
 
 
-def make_batch(parts: Trainable, data: TrainData, labels: torch.Tensor, rows: np.ndarray, device: str) -> Batch:
+def make_batch(parts: Trainable, data: TrainData, labels: torch.Tensor, rows: np.ndarray, device: str,
+               teacher: Taught | None = None) -> Batch:
     features = parts.model.features([data.token_ids[i] for i in rows], device)
-    teacher = torch.from_numpy(data.teacher[rows]).to(device) if data.teacher is not None else None
-    return Batch(rows=rows, features=features, labels=labels[rows].to(device), teacher=teacher)
+    taught = torch.from_numpy(teacher.vectors[rows]).to(device) if teacher is not None else None
+    return Batch(rows=rows, features=features, labels=labels[rows].to(device), teacher=taught)
 
 
 def train_step(parts: Trainable, pieces: list[Batch]) -> tuple[float, int, int]:

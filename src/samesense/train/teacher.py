@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -103,21 +104,31 @@ def teacher_vectors(teacher, texts: Sequence[str], cache_path: str | os.PathLike
     return np.stack([found[text_key(t)] for t in texts])
 
 
-def attach_teacher(cfg, data, run: Path, teacher=None) -> None:
-    """Give `data` (TrainData) its teacher's vectors of every row, when the config names a teacher
-    (or `teacher`, any encoder with `encode`, `dim` and `fingerprint`, is given): loaded, encoded
+@dataclass(frozen=True)
+class Taught:
+    """A teacher's unit vectors of every training row (TrainData.row_texts), and which teacher."""
+
+    vectors: np.ndarray  # (rows, dim) float32
+    fingerprint: str
+    name: str | None  # how the run names it (cfg.distil.teacher, or a given encoder's spec)
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+
+def teach(cfg, data, run: Path, teacher=None) -> Taught | None:
+    """The teacher's vectors of every row of `data` (TrainData), when the config names a teacher (or
+    `teacher`, any encoder with `encode`, `dim` and `fingerprint`, is given): loaded, encoded
     through the cache (cfg.distil.teacher_cache, else the run folder) and L2-normalised."""
     if teacher is None and not cfg.distil.teacher:
-        data.teacher = data.teacher_fingerprint = None
-        return
+        return None
     if teacher is None:
         from ..encoder_spec import resolve_encoder
 
         teacher = resolve_encoder(cfg.distil.teacher, threads=cfg.run.threads, need_vectors="a teacher")
-    if data.teacher is not None and data.teacher_fingerprint == teacher.fingerprint:
-        return  # prepared by an earlier call with the same teacher
     folder = Path(cfg.distil.teacher_cache) if cfg.distil.teacher_cache else run
     vectors = teacher_vectors(teacher, data.row_texts, folder / CACHE_FILE, show_progress=cfg.run.show_progress)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    data.teacher = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
-    data.teacher_fingerprint = teacher.fingerprint
+    return Taught((vectors / np.maximum(norms, 1e-12)).astype(np.float32), teacher.fingerprint,
+                  cfg.distil.teacher or getattr(teacher, "spec", None))

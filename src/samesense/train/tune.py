@@ -31,9 +31,9 @@ import warnings
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .console import say
-from .errors import SamesenseError
-from .train.config import SECTIONS, TrainConfig, setting
+from ..console import say
+from ..errors import SamesenseError
+from .config import SECTIONS, TrainConfig, setting
 
 SAMPLERS = ("tpe", "cmaes", "nsga2", "random")
 PRUNERS = ("median", "hyperband", "none")
@@ -106,7 +106,7 @@ def getattr_flat(cfg: TrainConfig, name: str):
 
 def encode_speed(model, texts: list[str]) -> float:
     """Sentences a second at encode's default batch size (bench's measure: median of 3 after a warm-up)."""
-    from .bench.report import throughput
+    from ..bench.report import throughput
 
     return throughput(lambda: model.encode(texts), len(texts))
 
@@ -159,8 +159,8 @@ def tune(base: TrainConfig, tc: TuneConfig, fixed: set[str], command: list[str])
         import optuna
     except ImportError:
         raise SamesenseError("samesense tune needs optuna: pip install optuna") from None
-    from . import load
-    from .train import TrainGroups, prepare_data, train
+    from .. import load
+    from . import TrainGroups, prepare_data, train
 
     base.check()
     base.check_files()
@@ -211,8 +211,8 @@ def tune(base: TrainConfig, tc: TuneConfig, fixed: set[str], command: list[str])
 
 def write_outputs(optuna, study, out: Path, command: list[str]) -> dict:
     """trials.csv, pareto.png, best/ and best_command.txt from every trial of the study so far."""
-    from . import load
-    from .files import atomic_write_bytes
+    from .. import load
+    from ..files import atomic_write_bytes
 
     trials = study.get_trials(deepcopy=False)
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -254,7 +254,7 @@ def plot_front(trials: list, front: list, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .files import atomic_save_png
+    from ..files import atomic_save_png
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.scatter([t.user_attrs["sentences_per_second"] for t in trials], [t.user_attrs["val_top1"] for t in trials],

@@ -19,9 +19,11 @@ from torch.autograd.function import once_differentiable
 
 from .distributed import gather_rows, shard_range
 from .memory import in_cache
+from .optim import RowAdam, RowwiseRMSprop
 
 
 PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}  # None: the weights' own type (float64 in tests)
+CENTRES_OPTIMIZERS = {"rowwise": RowwiseRMSprop, "adam": RowAdam}  # for a sampled head's sparse gradients
 
 
 def lowered(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
@@ -46,6 +48,11 @@ class CosineHead(nn.Module):
 
     def centres(self) -> torch.Tensor:
         return F.normalize(self.weight, dim=-1)
+
+    def param_groups(self, lr: float) -> list[dict]:
+        """Its groups for Adam beside the encoder, at the centres' rate; none when its gradient is
+        sparse (sparse_optimizer)."""
+        return [] if self.sparse else [{"params": list(self.parameters()), "lr": lr, "base_lr": lr}]
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # (W z^T)^T scaled by 1/|w_i| equals z @ centres().t(), without normalising every centre
@@ -165,6 +172,12 @@ class SampledCosineHead(CosineHead):
         rows = self.weight.detach().index_select(0, index)
         self.gathered = (index, rows)
         return SampledCosines.apply(z, self.weight, index, rows, self.dtype)
+
+    def sparse_optimizer(self, lr: float, kind: str) -> RowAdam:
+        """The centres' optimizer for a sparse gradient: `kind` rowwise or adam (CENTRES_OPTIMIZERS),
+        starting from the rows the forward pass read (take_gathered)."""
+        return CENTRES_OPTIMIZERS[kind]([{"params": list(self.parameters()), "lr": lr, "base_lr": lr}],
+                                        gathered=self.take_gathered)
 
     def take_gathered(self, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(index, rows) that the last forward pass read of `weight`, once: the optimizer updates that

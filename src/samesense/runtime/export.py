@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import __version__
-from .errors import SamesenseError
-from .files import atomic_dir, atomic_write_json
-from .model import FORMAT, MANIFEST, SentenceModel, load, resolve_model_dir
-from .onnx_model import INPUTS, INSTALL_HINT, OUTPUT, OnnxGraph, OnnxModel, padded
-from .tokenize import UNK_ID
+from .. import __version__
+from ..errors import SamesenseError
+from ..files import atomic_dir, atomic_write_json
+from ..model import FORMAT, MANIFEST, SentenceModel, load, resolve_model_dir
+from .onnx import INPUTS, INSTALL_HINT, OUTPUT, OnnxGraph, OnnxModel, padded
+from ..tokenize import UNK_ID
 
 OPSET = 17
 TOLERANCE = 1e-5  # the float graph against torch, per vector component (unit vectors)

@@ -7,7 +7,7 @@ sentence. Both get sentences as lists of tokens.
 
     import senteval
     from samesense import load
-    from samesense.senteval import batcher, prepare, senteval_params
+    from samesense.bench.senteval import batcher, prepare, senteval_params
 
     params = senteval_params(load("runs/mine/model"), "SentEval/data")
     results = senteval.engine.SE(params, batcher, prepare).eval(["STSBenchmark", "MRPC", "SICKRelatedness"])
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bench.methods import VectorMethod
-from .errors import SamesenseError
+from .methods import VectorMethod
+from ..errors import SamesenseError
 
 CACHE = "samesense_vectors"  # the params key of the encoded sentences
 

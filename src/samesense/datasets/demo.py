@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import datasets
-from .data import Groups, load_groups, read_sentences, split_groups
-from .evaluate import evaluate_groups
-from .faq import FaqBank, FaqRow
-from .faq.calibrate import calibrate
-from .files import atomic_write_bytes
-from .model import load
-from .train import TrainConfig, TrainGroups, train
+from .. import datasets
+from ..data import Groups, load_groups, read_sentences, split_groups
+from ..evaluate import evaluate_groups
+from ..faq import FaqBank, FaqRow
+from ..faq.calibrate import calibrate
+from ..files import atomic_write_bytes
+from ..model import load
+from ..train import TrainConfig, TrainGroups, train
 
 EXAMPLES = 4  # in-scope example questions shown; as many out-of-scope ones follow
 TARGET_PRECISION = 0.9

@@ -28,12 +28,12 @@ from typing import Sequence
 
 import numpy as np
 
-from .components import CONFIG, MAX_VOCAB, Component, build, register
-from .console import progress
-from .errors import SamesenseError
-from .files import atomic_write_bytes
-from .tokenize import UNK_ID, Tokenizer
-from .train.config import MAX_DIM
+from ..bounds import VOCAB, WIDE_DIM
+from ..components import CONFIG, Component, build, register
+from ..console import progress
+from ..errors import SamesenseError
+from ..files import atomic_write_bytes
+from ..tokenize import UNK_ID, Tokenizer
 
 GRAPH = "model.onnx"
 INPUTS, OUTPUT = ("input_ids", "lengths"), "embeddings"
@@ -54,7 +54,7 @@ class OnnxGraph(Component):
     """Every stage after the tokenizer as one ONNX graph; `graph` holds the file's bytes."""
 
     role, type = "encoder", "onnx"
-    bounds = {"dim": {"at_least": 1, "at_most": 2 * MAX_DIM}, "vocab_size": {"at_least": 1, "at_most": MAX_VOCAB},
+    bounds = {"dim": WIDE_DIM, "vocab_size": VOCAB,
               "quantization": {"choices": lambda: list(QUANTIZATIONS)}}
 
     def __init__(self, dim: int, vocab_size: int, quantization: str = "none"):
