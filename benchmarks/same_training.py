@@ -23,7 +23,14 @@ REPO = Path(__file__).resolve().parent.parent
 RUNS = [("softmax", {}), ("am-softmax", {}), ("aam-softmax", {}), ("a-softmax", {}), ("simpler-a-softmax", {}),
         ("contrastive", {}), ("triplet", {}), ("pair", {}),
         ("am-softmax", {"center_loss": 0.01, "orthogonal": 0.001, "pooling": "last", "dropout": 0.0}),
-        ("am-softmax", {"lr_schedule": "cosine", "bidirectional": True, "num_layers": 2, "pooling": "mean"})]
+        ("am-softmax", {"lr_schedule": "cosine", "bidirectional": True, "num_layers": 2, "pooling": "mean"}),
+        # the paths a plan chooses between: sampled centres (each optimizer, bfloat16), the sliced GRU, parts of
+        # a batch, centres started at the groups' means, hashed unknown buckets, one rate for all (one group)
+        ("am-softmax", {"sample_rate": 0.3}),
+        ("am-softmax", {"sample_rate": 0.3, "centres_optimizer": "adam", "head_precision": "bfloat16"}),
+        ("am-softmax", {"encoder": "srnn", "tokenizer": "char", "max_len": 16, "slices": 2}),
+        ("am-softmax", {"accumulate": 2, "centre_init": "means", "warmup_steps": 5}),
+        ("am-softmax", {"unknown_buckets": 64, "lr": 1e-3, "head_lr": 1e-3})]
 SETTINGS = {"epochs": 2, "tokenizer": "word", "min_count": 1, "embed_dim": 16, "hidden_dim": 24, "batch_size": 32,
             "threads": 1, "show_progress": False}
 LOGGED = ["loss", "train_acc", "val_top1", "val_top5", "val_top10", "singular_values", "a_softmax_lambda", "lr"]

@@ -5,7 +5,7 @@ CLI, or started by torchrun on one or several machines). The encoder is replicat
 encodes its own part of each batch, and their gradients are summed (`sum_gradients`). The class
 centres are split: process r holds the r-th contiguous share of the groups (`shard_range`), scores
 every process's rows against it (`gather_rows`), and the margin loss's log-sum-exp is completed
-across the shares (losses/margin.py: ShardedMarginCrossEntropy). So the loss, and every gradient,
+across the shares (losses/kernels.py: ShardedMarginCrossEntropy). So the loss, and every gradient,
 equals what one process computes on the whole batch.
 
 Outside a process group every function here is the single-process case: rank 0 of 1.

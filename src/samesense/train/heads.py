@@ -114,7 +114,7 @@ class SampledCosines(torch.autograd.Function):
         ctx.save_for_backward(low_z, rows, centres, inverse_norm, index)
         ctx.shape = weight.shape
         # handed on as they are: the margin loss makes its exponentials and their gradient in their
-        # type (margin.py), so no (batch, classes) pass is spent converting either way
+        # type (losses/kernels.py), so no (batch, classes) pass is spent converting either way
         return low_z @ centres.t()
 
     @staticmethod

@@ -168,7 +168,7 @@ def test_benchmark_size_data_resolves_to_todays_settings(benchmark_size):
     assert held.tokenizer.min_count == 5 and held.chooses_epoch
 
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 @pytest.mark.skipif(not (REAL_DATA / "zh").is_dir(), reason="no benchmark data beside the repository")
@@ -176,7 +176,7 @@ def test_the_real_benchmark_trainings_resolve_as_before():
     """benchmarks/run.py and core_zh.py: the Chinese union validated on lcqmc dev (unseen groups,
     min count 5); the English intent sets validated on their dev queries (the same intents: seen,
     which run.py says with val_same_groups)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from common import ZH_TRAIN, ZH_VAL  # the files the benchmarks train and validate on
 
     zh = TrainGroups(train=load_groups([str(REAL_DATA / p) for p in ZH_TRAIN]), val=load_groups(REAL_DATA / ZH_VAL))

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from samesense import data
+from samesense.data import read as data_files
 from samesense.data import (DataError, Groups, SamesenseError, has_partner, load_groups, normalize_text,
                             pairs_to_groups, read_groups, read_pairs, read_sentences, require_pairs,
                             require_rankable, require_training_groups, split_groups)
@@ -142,7 +142,7 @@ def test_a_file_that_cannot_be_opened_is_a_data_error(tmp_path, monkeypatch):
     def refuse(path):  # as open() does for a file without read permission (root reads them all)
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
 
-    monkeypatch.setattr(data, "_open_binary", refuse)
+    monkeypatch.setattr(data_files, "_open_binary", refuse)
     with pytest.raises(DataError, match=r"secret.tsv: cannot open \(Permission denied\)$"):
         read_groups(write(tmp_path, "secret.tsv", "a\tone\n"))
 

@@ -120,7 +120,7 @@ def test_the_task_table_matches_the_real_data(trained_run, tmp_path, capsys):
     """Every task reads files the data folder ships, and the whole suite gives real numbers on a
     data root of that layout (tiny generated files, so no ../shared/data is needed). Where the
     real folder is beside the repository, its files are exactly the documented ones."""
-    real = Path(os.environ.get("SAMESENSE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    real = Path(os.environ.get("SAMESENSE_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
     if real.is_dir():
         shipped = sorted(p.relative_to(real).as_posix() for p in real.rglob("*") if p.is_file() and p.suffix != ".md")
         assert shipped == documented_files()
