@@ -175,7 +175,7 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
     """Choose, report and (with `save`) store the threshold; CoverageTooLow, with nothing stored,
     when the threshold would answer less than `min_coverage` of the in-scope questions.
 
-    `hybrid`: the weight of BM25 in the scores (samesense.hybrid) to calibrate: None the bank's own,
+    `hybrid`: the weight of BM25 in the scores (samesense.lexical.hybrid) to calibrate: None the bank's own,
     a number that weight (stored with the threshold), or "choose": each of HYBRID_CHOICES is
     calibrated and the one answering most in-scope questions right at the target precision is kept
     (groups files only: a pairs file has no bank search to fuse)."""

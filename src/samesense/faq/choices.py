@@ -24,7 +24,7 @@ MIN_TOKEN_CHARS = 16  # the server's bearer token: a shorter one is guessable, `
 #                answered. Past half, the unknown tokens (a few shared hashed rows, or the one <unk>)
 #                outweigh the known ones in its vector, and a high cosine says more about them than
 #                about what was asked; at half or less (a typo in a short question) it is answered
-#   hybrid       weight of BM25 in the score (samesense.hybrid: (1 - w) * cosine + w * BM25 over the
+#   hybrid       weight of BM25 in the score (samesense.lexical.hybrid: (1 - w) * cosine + w * BM25 over the
 #                question's own BM25 score); 0, the model alone, until chosen (calibrate --hybrid)
 ANSWER_DEFAULTS = {"threshold": 0.6, "margin": 0.02, "max_unknown": 0.5, "hybrid": 0.0}
 # the values each may take: a score (a cosine, or a fused score: between -1 and 1 too), a difference of

@@ -1,4 +1,4 @@
-"""BM25 over a bank's stored questions, for hybrid answers (samesense.hybrid's fused score).
+"""BM25 over a bank's stored questions, for hybrid answers (samesense.lexical.hybrid's fused score).
 
 Built from the store's question texts (ids and texts, nothing else), so it holds nothing the store
 does not: the bank rebuilds it when the store's generation moves (an add, edit, delete or import,
@@ -12,8 +12,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..baselines.bm25 import BM25Index, BM25Ranker
-from ..hybrid import fuse
+from ..lexical.bm25 import BM25Index, BM25Ranker
+from ..lexical.hybrid import fuse
 
 
 class LexicalIndex:
@@ -42,7 +42,7 @@ class LexicalIndex:
 
     def fused(self, questions: list[str], vectors: np.ndarray, dense_scores: np.ndarray, dense_ids: np.ndarray,
               weight: float, fetch: int, fetch_vectors: Callable) -> tuple[np.ndarray, np.ndarray]:
-        """Hybrid scores (samesense.hybrid) of each question's candidates: the `fetch` best stored
+        """Hybrid scores (samesense.lexical.hybrid) of each question's candidates: the `fetch` best stored
         questions by cosine (`dense_scores`, `dense_ids`: the vector index's answer) and the `fetch`
         best by BM25, each scored (1 - w) * cosine + w * normalised BM25, best first; (scores, ids)
         as the vector index gives them (-1: no more). `fetch_vectors(ids) -> (ids, vectors)`: the
