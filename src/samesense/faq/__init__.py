@@ -6,8 +6,8 @@ or say there is no confident answer.
     bank.ask("how do i reset my pin")
 
 One job a file:
-  store.py         the SQLite files (the bank, the unanswered log): every SQL statement, one
-                   transaction a write
+  store.py         the bank's SQLite file: its schema, settings and reads; one transaction a write
+  store_writes.py  the bank's writes to entries and questions, inside that transaction
   index.py         the FAISS vector index over the question vectors
   bank.py          store, model and index kept in step (and in step with other processes); search, ask
   planner.py       what an import does: add or update each incoming entry, skip what is stored
@@ -25,6 +25,7 @@ One job a file:
   metrics.py       the service's Prometheus metrics
   logs.py          the service's logs (access, application, uvicorn's): one format, text or JSON
   unanswered.py    the unanswered-questions log, a file beside the bank: what to add to the FAQ next
+  unanswered_store.py  that log's SQLite file
   static/          the web page
 The commands are in samesense/cli/: faq.py (samesense faq), ask.py (ask, calibrate), serve.py (serve).
 

@@ -42,6 +42,7 @@ from .index import VectorIndex, kind_for
 from .matcher import Answer, Candidate, decide, unreadable_answer, unreadable_reason
 from .model_choice import choose_model
 from .planner import FaqRow, ImportReport, apply_plan, merge_rows, plan_import
+from . import store_writes
 from .store import Entry, Store
 from .text import SURROGATES, clean, clean_group, clean_list, unique
 
@@ -181,7 +182,7 @@ class FaqBank:
         with self.lock, self.store.write() as conn:
             ids, texts = self.store.question_texts(conn)
             vector_of.update(self._encode(model, unique(t for t in texts if t not in vector_of)))
-            Store.replace_vectors(conn, ids, matrix(vector_of, texts, model.dim))
+            store_writes.replace_vectors(conn, ids, matrix(vector_of, texts, model.dim))
             Store.put_setting(conn, "model_fingerprint", model.fingerprint)
             Store.put_setting(conn, "dim", model.dim)
 
@@ -299,15 +300,15 @@ class FaqBank:
         def write(conn):
             same = self._same_entry(conn, questions, answer, group)
             if same is None:
-                entry_id, new = Store.insert_entry(conn, answer, tags, group), questions
+                entry_id, new = store_writes.insert_entry(conn, answer, tags, group), questions
             else:
                 entry_id, new = same.id, [q for q in questions if q not in set(same.questions)]
                 if not new and set(tags) <= set(same.tags):
                     return entry_id, [], matrix(vector_of, [], self.model.dim), []  # a repeat: nothing to write
-                Store.update_entry_fields(conn, entry_id, tags=unique(same.tags + tags))
+                store_writes.update_entry_fields(conn, entry_id, tags=unique(same.tags + tags))
             vectors = matrix(vector_of, new, self.model.dim)
             first = len(same.questions) if same is not None else 0
-            return entry_id, Store.insert_questions(conn, entry_id, new, vectors, first), vectors, []
+            return entry_id, store_writes.insert_questions(conn, entry_id, new, vectors, first), vectors, []
 
         return self.get(self._commit(write))
 
@@ -344,7 +345,7 @@ class FaqBank:
         encoded = dict(zip(new_texts, model.encode(new_texts))) if new_texts else {}
 
         def write(conn):
-            rows = Store.question_rows(conn, entry_id)
+            rows = store_writes.question_rows(conn, entry_id)
             if not rows:
                 raise NoSuchEntry(entry_id)
             by_text = {text: qid for qid, _, text in rows}
@@ -354,11 +355,11 @@ class FaqBank:
                 encoded.update(zip(late, model.encode(late)))
             vectors = matrix(encoded, fresh, model.dim)
             removed = [qid for qid, _, text in rows if text not in texts]
-            Store.delete_questions(conn, removed)
-            added = Store.insert_questions(conn, entry_id, fresh, vectors, first_position=len(rows) + len(texts))
+            store_writes.delete_questions(conn, removed)
+            added = store_writes.insert_questions(conn, entry_id, fresh, vectors, first_position=len(rows) + len(texts))
             by_text.update(zip(fresh, added))
-            Store.set_positions(conn, {by_text[t]: position for position, t in enumerate(texts)})
-            Store.update_entry_fields(conn, entry_id, answer, tags)
+            store_writes.set_positions(conn, {by_text[t]: position for position, t in enumerate(texts)})
+            store_writes.update_entry_fields(conn, entry_id, answer, tags)
             return entry_id, added, vectors, removed
 
         return self.get(self._commit(write))
@@ -366,7 +367,7 @@ class FaqBank:
     def delete(self, entry_id: int) -> bool:
         """Whether there was such an entry to delete (any process may delete: no vector is stored)."""
         def write(conn):
-            removed = Store.delete_entry(conn, int(entry_id))
+            removed = store_writes.delete_entry(conn, int(entry_id))
             return bool(removed), [], np.zeros((0, self.index.dim if self.index else 0)), removed
 
         return self._commit(write, stores_vectors=False)

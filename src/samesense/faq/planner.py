@@ -1,4 +1,5 @@
-"""Import planning: what a batch of FaqRows does to a bank, decided and then written through Store.
+"""Import planning: what a batch of FaqRows does to a bank, decided against the Store and then written
+through store_writes.
 
 Rows that share a group are one entry: the first row's question is the entry's question, the other
 rows' questions its paraphrases. A row without a group is an entry of its own, named by its
@@ -21,6 +22,7 @@ import numpy as np
 from ..console import progress
 from ..errors import SamesenseError
 from .choices import TextLimits
+from . import store_writes
 from .store import Store
 from .text import clean, clean_group, clean_list, unique
 
@@ -125,13 +127,13 @@ def apply_plan(plans: Sequence[EntryPlan], conn: sqlite3.Connection, vector_of: 
     added_ids, added_texts = [], []
     for plan in progress(plans, "write", "entry", show_progress):
         if plan.action == "add":
-            entry_id = Store.insert_entry(conn, plan.answer, plan.tags, plan.group)
+            entry_id = store_writes.insert_entry(conn, plan.answer, plan.tags, plan.group)
             report.entries_added += 1
         else:
             entry_id = plan.entry_id
-            Store.update_entry_fields(conn, entry_id, plan.answer, plan.tags)
+            store_writes.update_entry_fields(conn, entry_id, plan.answer, plan.tags)
             report.entries_updated += 1
-        added_ids += Store.insert_questions(conn, entry_id, plan.new_questions,
+        added_ids += store_writes.insert_questions(conn, entry_id, plan.new_questions,
                                             [vector_of[q] for q in plan.new_questions], plan.first_position)
         added_texts += plan.new_questions
         report.questions_present += len(plan.present_questions)

@@ -42,7 +42,7 @@ from pathlib import Path
 from ..errors import SamesenseError
 from .choices import UNANSWERED_ORDERS, UNANSWERED_OUTCOMES, UNANSWERED_ROWS
 from .matcher import Answer
-from .store import UnansweredStore
+from .unanswered_store import UnansweredStore
 
 __all__ = ["UnansweredLog", "UnansweredQuestion", "grouping_key", "outcome_of"]
 
