@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -18,6 +18,11 @@ from .store import storable
 
 def vector_blob(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+
+
+def matrix(vector_of: Mapping[str, np.ndarray], texts: Sequence[str], dim: int) -> np.ndarray:
+    """The vectors of `texts`, one row each, from `vector_of`."""
+    return np.array([vector_of[t] for t in texts], dtype=np.float32).reshape(len(texts), dim)
 
 
 def insert_entry(conn: sqlite3.Connection, answer: str, tags: Sequence[str] = (),
