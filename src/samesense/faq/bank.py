@@ -164,7 +164,7 @@ class FaqBank:
         of them (only then: a bank whose stored value is out of bounds still opens, and `faq set`
         puts it right)."""
         if self._policy is None:
-            self._policy = AnswerPolicy.from_settings(self.settings)
+            self._policy = AnswerPolicy.from_settings(self.settings, str(self.path))
         return self._policy
 
     def _attach(self, model: TextEncoder) -> None:

@@ -1,7 +1,7 @@
 """How a bank decides to answer, typed: its answer settings (choices.py says what each means) as one
 frozen value, checked once when it is made.
 
-    policy = AnswerPolicy.from_settings(store.settings())   # a SamesenseError naming a bad setting
+    policy = AnswerPolicy.from_settings(store.settings(), "support.faq")   # a bad value: an error naming it
     decide(question, candidates, policy.threshold, policy.margin)
 
 The bank stores the settings as JSON values beside its other settings; every reader takes them from
@@ -32,9 +32,13 @@ class AnswerPolicy:
             object.__setattr__(self, setting.name, checked(setting.name, getattr(self, setting.name)))
 
     @classmethod
-    def from_settings(cls, settings: Mapping) -> "AnswerPolicy":
-        """The policy of a bank's stored settings (a setting not stored: its default)."""
-        return cls(**{key: settings[key] for key in ANSWER_DEFAULTS if key in settings})
+    def from_settings(cls, settings: Mapping, source: str = "settings") -> "AnswerPolicy":
+        """The policy of a bank's stored settings (a setting not stored: its default); a value out of
+        bounds is a SamesenseError naming `source` (the bank) and the setting."""
+        try:
+            return cls(**{key: settings[key] for key in ANSWER_DEFAULTS if key in settings})
+        except SamesenseError as err:
+            raise SamesenseError(f"{source}: stored {err}") from None
 
     def as_settings(self) -> dict[str, float]:
         """The settings as a bank stores them, in choices.ANSWER_DEFAULTS' order."""
