@@ -58,7 +58,8 @@ class FaqBank:
         self.keeper: IndexKeeper | None = None  # the vector index, with a model
         self.searcher = BankSearch(self)
         self.generation = -1
-        self._read_settings()
+        self.settings = self.store.settings()
+        self._policy: tuple[dict, AnswerPolicy] | None = None  # the settings it was made from, and it
         if model is not None:
             self._attach(model)
 
@@ -154,18 +155,15 @@ class FaqBank:
 
     # -- settings, model and index ------------------------------------------------------------
 
-    def _read_settings(self) -> None:
-        self.settings = self.store.settings()
-        self._policy: AnswerPolicy | None = None
-
     @property
     def policy(self) -> AnswerPolicy:
-        """The answer settings, typed, made from the stored settings when first read after each read
-        of them (only then: a bank whose stored value is out of bounds still opens, and `faq set`
-        puts it right)."""
-        if self._policy is None:
-            self._policy = AnswerPolicy.from_settings(self.settings, str(self.path))
-        return self._policy
+        """The answer settings, typed: made once from each read of the stored settings, when first
+        asked for (so a bank whose stored value is out of bounds still opens, and `faq set` puts it
+        right), and from the settings this thread sees (another may read them anew meanwhile)."""
+        settings, made = self.settings, self._policy
+        if made is None or made[0] is not settings:
+            made = self._policy = (settings, AnswerPolicy.from_settings(settings, str(self.path)))
+        return made[1]
 
     def _attach(self, model: TextEncoder) -> None:
         if stored_model(self.store) not in ((None, None), (model.fingerprint, model.dim)) and not self.read_only:
@@ -185,7 +183,7 @@ class FaqBank:
     def _build_index(self) -> None:
         """Load or build the index and make it agree with the store (called with the lock held)."""
         self.generation = self.store.generation()  # first: a write after this is seen next time
-        self._read_settings()
+        self.settings = self.store.settings()
         store_ids = self.store.question_ids()
         self.keeper.build(self.wanted_kind(len(store_ids)), store_ids)
 
@@ -194,7 +192,7 @@ class FaqBank:
         if self.store.generation() != self.generation:
             with self.lock:
                 self.generation = self.store.generation()
-                self._read_settings()
+                self.settings = self.store.settings()
                 if self.index.kind != self.wanted_kind(self.store.count()[1]):
                     self._build_index()
                 else:
@@ -212,7 +210,7 @@ class FaqBank:
                 if stores_vectors:
                     claim_model(self.store, self.need_model(), conn)
                 result, added_ids, added_vectors, removed_ids = write(conn)
-            self._read_settings()
+            self.settings = self.store.settings()
             if self.index is not None:
                 self.index.remove(removed_ids)
                 self.index.add(np.asarray(added_ids, dtype=np.int64), added_vectors)
@@ -305,7 +303,7 @@ class FaqBank:
                     claim_model(self.store, self.model, conn)
                 for key, value in values.items():
                     Store.put_setting(conn, key, value)
-            self._read_settings()
+            self.settings = self.store.settings()
 
     # -- reading ------------------------------------------------------------------------------
 
