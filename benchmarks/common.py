@@ -34,7 +34,7 @@ def data_path(relative: str) -> str:
 def bm25_open_set(tests: dict, language: str = "auto") -> dict:
     """BM25's open-set top-1/5/10 on each Groups of `tests` (name -> Groups), the reference line
     the benchmarks measure in their own run."""
-    from samesense.baselines.bm25 import BM25Ranker
+    from samesense.lexical.bm25 import BM25Ranker
     from samesense.evaluate import ranking_scores
 
     ranker = BM25Ranker(language)

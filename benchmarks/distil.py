@@ -2,7 +2,7 @@
 on the groups, with the teacher's vectors of every unlabeled training-split sentence too. Students
 and baselines measured in the same run: open-set top-1/5/10 on the test files, pair Spearman, encode
 speed, for today's default model (no teacher), each student, each student fused with BM25
-(samesense.hybrid, weight chosen on the dev file), BM25 and the teacher itself.
+(samesense.lexical.hybrid, weight chosen on the dev file), BM25 and the teacher itself.
 
     python benchmarks/unlabeled.py                               # the unlabeled text (once)
     python benchmarks/distil.py --language en --teacher minilm --students gru128 bigru256
@@ -31,13 +31,13 @@ from common import (REPO, ZH_TESTS, ZH_TRAIN, ZH_VAL, CachedEncoder, data_path, 
                     throughput, write_section)
 
 import samesense  # noqa: E402
-from samesense.baselines.bm25 import BM25Ranker  # noqa: E402
+from samesense.lexical.bm25 import BM25Ranker  # noqa: E402
 from samesense.bench.methods import VectorMethod  # noqa: E402
 from samesense.data import has_partner, read_groups, read_pairs  # noqa: E402
 from samesense.encoder_spec import resolve_encoder  # noqa: E402
 from samesense.evaluate import nearest_neighbours, pair_similarities, ranking_scores, spearman  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
-from samesense.hybrid import HybridRanker, choose_weight  # noqa: E402
+from samesense.lexical.hybrid import HybridRanker, choose_weight  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
 
 LANGUAGES = {

@@ -65,7 +65,7 @@ def main() -> None:
     with FaqBank.open(bank_path, run["model"]) as bank:
         report = bank.import_rows([FaqRow(s, train_groups.names[g], train_groups.names[g])
                                    for s, g in zip(train_groups.sentences, train_groups.labels)])
-        test = group_outcomes(bank, files["groups_test.tsv.gz"], files["oos_test.txt.gz"], bank.settings["margin"])
+        test = group_outcomes(bank, files["groups_test.tsv.gz"], files["oos_test.txt.gz"], bank.policy.margin)
         nearest = float(test.correct[test.in_scope].mean())  # no threshold, no did-you-mean
         rows, results = [], {}
         for target in TARGETS:

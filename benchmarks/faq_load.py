@@ -229,7 +229,7 @@ one question per entry: the distinct English sentences of the shared benchmark d
 queries), topped up with pairs of them joined. Build = import (encode every question, one SQLite transaction, index); banks are built
 before the timed runs (`--build-only` builds them apart); other jobs on the shared 2 cores slow the build
 (its load average is given), and the timed requests ran beside the busy processes named below. Target: p99 under 20 ms at 100,000 entries.
-Hybrid: the bank's `hybrid` weight (BM25 over the stored questions fused with the cosine: samesense.hybrid;
+Hybrid: the bank's `hybrid` weight (BM25 over the stored questions fused with the cosine: samesense.lexical.hybrid;
 0 is the model alone); its BM25 index is built at the first question (in the warm-up).
 
 {table(["entries", "index", "hybrid", "p50 ms", "p99 ms", "requests/s", "build s", "load average during build"], rows)}

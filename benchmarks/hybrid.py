@@ -1,4 +1,4 @@
-"""Lexical + dense: does fusing BM25 with a model's cosine (samesense.hybrid) rank better than
+"""Lexical + dense: does fusing BM25 with a model's cosine (samesense.lexical.hybrid) rank better than
 either alone? Open-set top-1/5/10 on the Chinese test sets and qqp test, and pair Spearman, for
 each dense encoder alone, BM25 alone, and the two fused, all measured in the same run; the weight
 is chosen on the dev file (lcqmc dev for Chinese, qqp dev for English) and never on a test file.
@@ -21,13 +21,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, ZH_TESTS, ZH_VAL, CachedEncoder, data_path, machine, table, write_section  # noqa: E402
 
-from samesense.baselines.bm25 import BM25Ranker  # noqa: E402
+from samesense.lexical.bm25 import BM25Ranker  # noqa: E402
 from samesense.bench.methods import VectorMethod  # noqa: E402
 from samesense.data import has_partner, read_groups, read_pairs  # noqa: E402
 from samesense.encoder_spec import resolve_encoder  # noqa: E402
 from samesense.evaluate import nearest_neighbours, pair_similarities, ranking_scores, spearman  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
-from samesense.hybrid import HybridRanker, choose_weight, describe_weights  # noqa: E402
+from samesense.lexical.hybrid import HybridRanker, choose_weight, describe_weights  # noqa: E402
 
 RESULTS_JSON = REPO / "docs" / "results" / "hybrid.json"
 EN_TESTS = {"qqp test": "en/qqp/groups_test.tsv"}
@@ -97,7 +97,7 @@ def measure(language: str, encoders: dict[str, str], dev_file: str, tests: dict[
 
 def markdown(results: dict, command: str) -> str:
     lines = ["## Hybrid: BM25 and the model's cosine in one score", "",
-             "`samesense.hybrid`: score = (1 - w) * cosine + w * BM25(q, d) / BM25(q, q), where BM25(q, q) is "
+             "`samesense.lexical.hybrid`: score = (1 - w) * cosine + w * BM25(q, d) / BM25(q, q), where BM25(q, q) is "
              "the query's score against a copy of itself with the searched sentences' word weights, so the "
              "lexical part is the share of the query's own BM25 weight that d matches (0 to 1) and one "
              "threshold serves every query (the FAQ bank's calibration needs that; rank fusion would lose it). "

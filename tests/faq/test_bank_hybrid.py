@@ -14,7 +14,7 @@ from samesense.cli import main
 from samesense.errors import SamesenseError
 from samesense.faq import FaqBank, FaqRow
 from samesense.faq.calibrate import HYBRID_CHOICES, calibrate
-from samesense.hybrid import HybridRanker
+from samesense.lexical.hybrid import HybridRanker
 
 QUESTIONS = ["reset my pin", "opening hours today", "how do i close an account", "pin forgotten"]
 
@@ -24,7 +24,7 @@ def stored_texts(bank):
 
 
 def expected_best(model, bank, question, weight):
-    """The best fused score over every stored question, by samesense.hybrid (tested against a slow
+    """The best fused score over every stored question, by samesense.lexical.hybrid (tested against a slow
     reference in tests/test_hybrid.py), with the stored questions' word weights."""
     texts = stored_texts(bank)
     rows, scores = HybridRanker(model, weight).top_k([question], texts, k=1)

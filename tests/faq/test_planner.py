@@ -1,8 +1,7 @@
 import pytest
 
-from samesense.faq import FaqBank, FaqRow
+from samesense.faq import FaqBank, FaqRow, store_writes
 from samesense.faq.planner import merge_rows, plan_import
-from samesense.faq.store import Store
 
 
 def test_rows_sharing_a_group_or_question_merge_into_one_entry():
@@ -44,7 +43,7 @@ def test_plan_adds_updates_and_skips_stored_questions(tmp_path, model):
 
 def test_an_import_that_fails_halfway_writes_nothing(bank, monkeypatch):
     before, generation = bank.count(), bank.store.generation()
-    insert_questions, calls = Store.insert_questions, []
+    insert_questions, calls = store_writes.insert_questions, []
 
     def failing(conn, entry_id, texts, vectors, first_position=0):
         calls.append(entry_id)
@@ -52,7 +51,7 @@ def test_an_import_that_fails_halfway_writes_nothing(bank, monkeypatch):
             raise OSError("disk full")
         return insert_questions(conn, entry_id, texts, vectors, first_position)
 
-    monkeypatch.setattr(Store, "insert_questions", staticmethod(failing))
+    monkeypatch.setattr(store_writes, "insert_questions", failing)
     with pytest.raises(OSError, match="disk full"):
         bank.import_rows([FaqRow(f"new question {i}", f"answer {i}") for i in range(5)])
     assert len(calls) == 3

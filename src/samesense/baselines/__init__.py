@@ -7,7 +7,7 @@
 Dense baselines fill the text -> vector contract (samesense.protocols.TextEncoder: `dim`,
 `fingerprint`, `encode(texts, batch_size=...)` giving float32 unit rows), so anything that scores,
 stores or serves a model takes them too. BM25 has no vectors: it ranks, scores pairs and finds best
-matches by its own scoring (see bm25.py). Every baseline says which languages it serves in
+matches by its own scoring (samesense.lexical.bm25). Every baseline says which languages it serves in
 `languages`, and how to load it again in `spec` (baseline:NAME, as samesense.encoder_spec reads it).
 """
 
@@ -19,7 +19,7 @@ from ..errors import SamesenseError
 
 # name -> (module, class); imported only when asked for, so the extra stays optional
 BASELINES = {
-    "bm25": ("samesense.baselines.bm25", "BM25Ranker"),
+    "bm25": ("samesense.lexical.bm25", "BM25Ranker"),
     "minilm": ("samesense.baselines.dense", "MiniLM"),
     "e5-small": ("samesense.baselines.dense", "E5Small"),
 }

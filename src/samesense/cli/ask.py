@@ -40,14 +40,13 @@ def add_ask(p: argparse.ArgumentParser) -> None:
 
 def run_ask(args) -> int:
     from ..faq.bank import FaqBank
+    from ..faq.unanswered import ask_and_record
 
     questions = [line.strip() for line in sys.stdin if line.strip()] if args.questions == ["-"] else args.questions
     with FaqBank.open(args.bank, args.model, read_only=True) as bank, recorder(args) as unanswered:
         bank.need_model()  # another --model: encoded in memory
         for question in questions:
-            answer = bank.ask(question, k=args.k)
-            if unanswered is not None:
-                unanswered.record(answer, margin=float(bank.settings["margin"]))
+            answer = ask_and_record(bank, unanswered, question, k=args.k)
             print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else answer.to_text())
     return 0
 

@@ -215,18 +215,20 @@ def run_info(args) -> int:
 
 def run_set(args) -> int:
     """Answer settings by hand, through FaqBank.set_settings (bounds checked there too)."""
+    from ..faq.policy import AnswerPolicy
+
     given = {key: getattr(args, key) for key in ANSWER_DEFAULTS if getattr(args, key) is not None}
     if args.reset and given:
         raise SamesenseError("--reset puts every answer setting back: give it alone")
     if not args.reset and not given:
         raise SamesenseError("nothing to set: give --threshold, --margin, --max-unknown or --hybrid (or --reset)")
-    values = dict(ANSWER_DEFAULTS) if args.reset else given
+    values = AnswerPolicy().as_settings() if args.reset else given
     forget = args.reset or not given.keys().isdisjoint({"threshold", "margin", "hybrid"})
     with open_without_model(args.bank) as bank:
         calibration = bank.settings.get("calibration")
         bank.set_settings(**values, **({"calibration": None} if forget else {}))
-        settings = bank.settings
-    shown = ", ".join(f"{key} {settings[key]:g}" for key in ANSWER_DEFAULTS)
+        policy = bank.policy
+    shown = ", ".join(f"{key} {value:g}" for key, value in policy.as_settings().items())
     forgotten = ""
     if forget and calibration:
         forgotten = f"; calibration forgotten (it chose threshold {calibration['threshold']:g})"

@@ -1,5 +1,5 @@
 """--hybrid / --hybrid-dev: the flags of eval and similar that fuse BM25 with the model's cosine
-(samesense.hybrid), and the one function that turns them into the ranker to use."""
+(samesense.lexical.hybrid), and the one function that turns them into the ranker to use."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def maybe_hybrid(encoder, args: argparse.Namespace):
         return encoder
     from ..console import say
     from ..data import read_groups, require_rankable
-    from ..hybrid import HybridRanker, choose_weight, describe_weights
+    from ..lexical.hybrid import HybridRanker, choose_weight, describe_weights
 
     if args.hybrid_dev is None:
         return HybridRanker(encoder, args.hybrid, batch_size=args.batch_size)

@@ -6,14 +6,19 @@ or say there is no confident answer.
     bank.ask("how do i reset my pin")
 
 One job a file:
-  store.py         the SQLite files (the bank, the unanswered log): every SQL statement, one
-                   transaction a write
+  store.py         the bank's SQLite file: its schema, settings and reads; one transaction a write
+  store_writes.py  the bank's writes to entries and questions, inside that transaction
   index.py         the FAISS vector index over the question vectors
-  bank.py          store, model and index kept in step (and in step with other processes); search, ask
-  planner.py       what an import does: add or update each incoming entry, skip what is stored
+  index_keeper.py  that index built from the store, kept agreeing with it, its HNSW graph on disk
+  bank.py          store, model and index kept in step (and in step with other processes)
+  planner.py       what a write does: an import (add or update each incoming entry, skip what is
+                   stored), an add, an edit
   model_choice.py  which encoder a bank opens with (given, named by a spec: encoder_spec.py, or
-                   remembered)
+                   remembered), and whose vectors the bank holds (claimed, re-encoded)
   text.py          the rules every stored text obeys
+  search.py        a question's nearest entries (FAISS, fused with BM25 by the hybrid weight), and
+                   the answer they make
+  policy.py        the answer settings, typed and checked: AnswerPolicy
   matcher.py       answer or abstain, given the nearest entries
   importer.py      reading and writing FAQ files
   calibrate.py     choosing the answer threshold
@@ -24,7 +29,9 @@ One job a file:
   schemas.py       the HTTP request and response bodies
   metrics.py       the service's Prometheus metrics
   logs.py          the service's logs (access, application, uvicorn's): one format, text or JSON
-  unanswered.py    the unanswered-questions log, a file beside the bank: what to add to the FAQ next
+  unanswered.py    the unanswered-questions log, a file beside the bank: what to add to the FAQ next;
+                   ask_and_record, the one way /ask and `ask --record` answer
+  unanswered_store.py  that log's SQLite file
   static/          the web page
 The commands are in samesense/cli/: faq.py (samesense faq), ask.py (ask, calibrate), serve.py (serve).
 
@@ -36,7 +43,7 @@ from __future__ import annotations
 
 from ..lazy import lazy_names
 
-_LAZY = {"FaqBank": "bank", "NoSuchEntry": "bank", "Answer": "matcher", "Candidate": "matcher",
+_LAZY = {"FaqBank": "bank", "NoSuchEntry": "bank", "Answer": "matcher", "Candidate": "matcher", "AnswerPolicy": "policy",
          "FaqRow": "planner", "ImportReport": "planner", "Entry": "store", "UnansweredLog": "unanswered"}
 
 __all__ = sorted(_LAZY)

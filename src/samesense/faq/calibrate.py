@@ -32,9 +32,10 @@ from ..data import read_groups, read_pairs, read_sentences
 from ..errors import SamesenseError
 from ..evaluate import pair_similarities
 from ..files import atomic_save_png
-from .bank import FaqBank, check_answer_setting
+from .bank import FaqBank
 from .choices import MIN_COVERAGE
 from .matcher import close_choices
+from .policy import checked
 
 
 @dataclass
@@ -175,7 +176,7 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
     """Choose, report and (with `save`) store the threshold; CoverageTooLow, with nothing stored,
     when the threshold would answer less than `min_coverage` of the in-scope questions.
 
-    `hybrid`: the weight of BM25 in the scores (samesense.hybrid) to calibrate: None the bank's own,
+    `hybrid`: the weight of BM25 in the scores (samesense.lexical.hybrid) to calibrate: None the bank's own,
     a number that weight (stored with the threshold), or "choose": each of HYBRID_CHOICES is
     calibrated and the one answering most in-scope questions right at the target precision is kept
     (groups files only: a pairs file has no bank search to fuse)."""
@@ -185,11 +186,9 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
         raise SamesenseError(f"min_coverage must be from 0 to 1, got {min_coverage}")
     if (groups is None) == (pairs is None):
         raise SamesenseError("calibrate from either a groups file (with out-of-scope questions) or a pairs file")
-    margin = float(bank.settings["margin"] if margin is None else margin)
-    check_answer_setting("margin", margin)
-    weights = HYBRID_CHOICES if hybrid == "choose" else [float(bank.settings["hybrid"] if hybrid is None else hybrid)]
-    for weight in weights:
-        check_answer_setting("hybrid", weight)
+    margin = checked("margin", bank.policy.margin if margin is None else float(margin))
+    weights = HYBRID_CHOICES if hybrid == "choose" else [bank.policy.hybrid if hybrid is None else float(hybrid)]
+    weights = [checked("hybrid", weight) for weight in weights]
     if pairs and max(weights) > 0:
         raise SamesenseError("a hybrid bank (BM25 weight above 0) is calibrated from a groups file of questions "
                              "(its scores come from searching the bank); a pairs file gives cosines alone")

@@ -17,15 +17,16 @@ ON_ERROR = ("reject", "skip")  # what an import does with a malformed row: see i
 INDEX_KINDS = ("flat", "hnsw")  # vector indexes (index.py); a bank's `index` setting may also be "auto"
 MIN_TOKEN_CHARS = 16  # the server's bearer token: a shorter one is guessable, `serve` refuses it (guard.py)
 
-# How a bank decides to answer, as a new bank has it (store.py) and `faq set --reset` puts it back:
+# How a bank decides to answer, as a new bank has it (store.py) and `faq set --reset` puts it back
+# (read as policy.py's AnswerPolicy, typed and checked):
 #   threshold    cosine the best match must reach (`calibrate` chooses it from labelled questions)
 #   margin       two entries with different answers closer than this: "did you mean", no answer
 #   max_unknown  a question with a larger share of tokens outside the model's vocabulary is not
 #                answered. Past half, the unknown tokens (a few shared hashed rows, or the one <unk>)
 #                outweigh the known ones in its vector, and a high cosine says more about them than
 #                about what was asked; at half or less (a typo in a short question) it is answered
-#   hybrid       weight of BM25 in the score (samesense.hybrid: (1 - w) * cosine + w * BM25 over the
-#                question's own BM25 score); 0, the model alone, until chosen (calibrate --hybrid)
+#   hybrid       weight of BM25 in the score (samesense.lexical.hybrid: (1 - w) * cosine + w * BM25
+#                over the question's own BM25 score); 0, the model alone, until chosen (calibrate --hybrid)
 ANSWER_DEFAULTS = {"threshold": 0.6, "margin": 0.02, "max_unknown": 0.5, "hybrid": 0.0}
 # the values each may take: a score (a cosine, or a fused score: between -1 and 1 too), a difference of
 # scores that still lets an answer through, a share, a weight

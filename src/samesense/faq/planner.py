@@ -1,4 +1,5 @@
-"""Import planning: what a batch of FaqRows does to a bank, decided and then written through Store.
+"""Import planning: what a batch of FaqRows does to a bank, decided against the Store and then written
+through store_writes.
 
 Rows that share a group are one entry: the first row's question is the entry's question, the other
 rows' questions its paraphrases. A row without a group is an entry of its own, named by its
@@ -8,6 +9,8 @@ question. Against the store as it stands inside the import's transaction, each s
           the questions it lacks
 and every question the entry already holds is skipped, so importing a file twice adds nothing.
 Planning reads and applying writes in the bank's one transaction: an import is all or nothing.
+FaqBank.add merges the same way (`repeat_of`); the report says how much of the questions the model
+can read (`note_coverage`).
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ import numpy as np
 
 from ..console import progress
 from ..errors import SamesenseError
+from . import store_writes
 from .choices import TextLimits
-from .store import Store
+from .matcher import unreadable_reason
+from .store import Entry, Store
 from .text import clean, clean_group, clean_list, unique
 
 
@@ -53,6 +58,9 @@ class FaqRow:
                           clean_list(self.tags, "tags", limits), self.line)
         except SamesenseError as err:
             raise SamesenseError(f"row{f' of line {self.line}' if self.line else ''}: {err}") from None
+
+
+EXAMPLES = 3  # unreadable questions an import's warning quotes
 
 
 @dataclass
@@ -125,15 +133,89 @@ def apply_plan(plans: Sequence[EntryPlan], conn: sqlite3.Connection, vector_of: 
     added_ids, added_texts = [], []
     for plan in progress(plans, "write", "entry", show_progress):
         if plan.action == "add":
-            entry_id = Store.insert_entry(conn, plan.answer, plan.tags, plan.group)
+            entry_id = store_writes.insert_entry(conn, plan.answer, plan.tags, plan.group)
             report.entries_added += 1
         else:
             entry_id = plan.entry_id
-            Store.update_entry_fields(conn, entry_id, plan.answer, plan.tags)
+            store_writes.update_entry_fields(conn, entry_id, plan.answer, plan.tags)
             report.entries_updated += 1
-        added_ids += Store.insert_questions(conn, entry_id, plan.new_questions,
+        added_ids += store_writes.insert_questions(conn, entry_id, plan.new_questions,
                                             [vector_of[q] for q in plan.new_questions], plan.first_position)
         added_texts += plan.new_questions
         report.questions_present += len(plan.present_questions)
     report.questions_added += len(added_texts)
     return added_ids, added_texts
+
+
+def repeat_of(store: Store, conn: sqlite3.Connection, questions: list[str], answer: str,
+              group: str | None) -> Entry | None:
+    """The stored entry that adding these questions is a repeat of (same answer, same group), None
+    when there is none; a SamesenseError when an entry with another answer or group holds one of
+    the questions or the group."""
+    holders = store.entry_ids_holding(questions, conn)
+    by_group = store.entry_by_group(group, conn) if group is not None else None
+    if by_group is not None and by_group.answer != answer:
+        raise SamesenseError(f"group {group!r} already exists (entry {by_group.id}, with another answer): "
+                             "change that entry instead")
+    entries = store.entries_by_id(list(holders.values()), conn)
+    same = by_group or next((e for e in entries.values() if (e.answer, e.group) == (answer, group)), None)
+    for text, entry_id in holders.items():
+        if same is None or entry_id != same.id:
+            raise SamesenseError(f"question {text!r} already in entry {entry_id}: change that entry instead")
+    return same
+
+
+def note_coverage(report: ImportReport, texts: list[str], shares: Sequence[float], max_unknown: float) -> None:
+    """How much of the FAQ's own questions the model can read (`shares`: each text's share of unknown
+    tokens), into `report`: the mean share, and a warning naming a few of the questions `ask` would
+    refuse to read (a model trained on other text: another language, another field's words)."""
+    poor = [text for text, share in zip(texts, shares) if unreadable_reason(share, max_unknown)]
+    read = report.questions_read + len(texts)  # a report may gather several calls
+    report.unknown_share = (report.unknown_share * report.questions_read + sum(shares)) / max(read, 1)
+    report.questions_read, report.unreadable_questions = read, report.unreadable_questions + len(poor)
+    if poor:
+        examples = ", ".join(repr(text if len(text) <= 60 else text[:57] + "...") for text in poor[:EXAMPLES])
+        report.warnings.append(
+            f"the model cannot read {len(poor)} of the {len(texts)} questions ({len(poor) / len(texts):.0%}; "
+            f"more than {max_unknown:.0%} of their tokens unknown, {sum(shares) / len(texts):.0%} of all tokens), "
+            f"e.g. {examples}: asked as they are, they go unanswered; use a model trained on such text")
+
+
+# -- the writes of FaqBank.add and .update, inside the bank's transaction: each gives what the bank's
+#    _commit applies to the index, (entry id, question ids added, their vectors, question ids removed)
+
+def add_questions(store: Store, conn: sqlite3.Connection, questions: list[str], answer: str, tags: list[str],
+                  group: str | None, vector_of: Mapping[str, np.ndarray], dim: int) -> tuple:
+    """A new entry of these questions; or the stored entry this add repeats (repeat_of), gaining the
+    questions and tags it lacks."""
+    same = repeat_of(store, conn, questions, answer, group)
+    if same is None:
+        entry_id, new = store_writes.insert_entry(conn, answer, tags, group), questions
+    else:
+        entry_id, new = same.id, [q for q in questions if q not in set(same.questions)]
+        if not new and set(tags) <= set(same.tags):
+            return entry_id, [], store_writes.matrix(vector_of, [], dim), []  # a repeat: nothing to write
+        store_writes.update_entry_fields(conn, entry_id, tags=unique(same.tags + tags))
+    vectors = store_writes.matrix(vector_of, new, dim)
+    first = len(same.questions) if same is not None else 0
+    return entry_id, store_writes.insert_questions(conn, entry_id, new, vectors, first), vectors, []
+
+
+def edit_questions(conn: sqlite3.Connection, entry_id: int, rows: list[tuple[int, int, str]], texts: list[str],
+                   answer: str | None, tags: list[str] | None, encoded: dict[str, np.ndarray], model) -> tuple:
+    """Make the entry's questions `texts`, in that order (`rows`: its stored questions): a question
+    kept keeps its row and vector, a new one is inserted with its vector from `encoded` (encoded
+    here if another writer added it meanwhile); the answer and tags replaced when given."""
+    by_text = {text: qid for qid, _, text in rows}
+    fresh = [t for t in texts if t not in by_text]
+    late = [t for t in fresh if t not in encoded]  # another writer changed the entry meanwhile
+    if late:
+        encoded.update(zip(late, model.encode(late)))
+    vectors = store_writes.matrix(encoded, fresh, model.dim)
+    removed = [qid for qid, _, text in rows if text not in texts]
+    store_writes.delete_questions(conn, removed)
+    added = store_writes.insert_questions(conn, entry_id, fresh, vectors, first_position=len(rows) + len(texts))
+    by_text.update(zip(fresh, added))
+    store_writes.set_positions(conn, {by_text[t]: position for position, t in enumerate(texts)})
+    store_writes.update_entry_fields(conn, entry_id, answer, tags)
+    return entry_id, added, vectors, removed

@@ -51,7 +51,7 @@ from .guard import (BodyLimit, Limits, RequestDeadline, SecurityHeaders, check_a
 from .metrics import Metrics, RequestObservers
 from .schemas import (EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, Order, OutcomeQuery,
                       PageConfigOut, UnansweredList, error_responses, request_bodies, validation_detail)
-from .unanswered import UnansweredLog
+from .unanswered import UnansweredLog, ask_and_record
 
 __all__ = ["Limits", "create_app", "serve"]
 
@@ -98,10 +98,8 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
     @app.post("/ask", response_model=AnswerOut, summary="answer a question or abstain",
               responses=error_responses(422))
     def ask(body: AskRequest):
-        answer = bank.ask(limits.text("question", body.question), k=min(body.k, limits.max_k))
+        answer = ask_and_record(bank, unanswered, limits.text("question", body.question), k=min(body.k, limits.max_k))
         metrics.ask(answer.answered)
-        if unanswered is not None:
-            unanswered.record(answer, margin=float(bank.settings["margin"]))
         return answer.to_dict()
 
     @app.get("/faq", response_model=EntryList, summary="list entries", responses=error_responses(422))

@@ -1,4 +1,5 @@
-"""The FAQ bank on disk: one SQLite file, no server. Every SQL statement of the FAQ matcher is here.
+"""The FAQ bank on disk: one SQLite file, no server. Its SQL is here (the file, its settings, the
+reads) and in store_writes.py (the writes, inside one transaction of this store's).
 
     settings(key, value)          JSON values: threshold, margin, model fingerprint, generation, ...
     entries(id, answer, grp, tags, created, updated)
@@ -6,7 +7,7 @@
                                   position 0 is the entry's question, 1.. its paraphrases;
                                   vector is the model's float32 vector of the text
 
-The unanswered-questions log (unanswered.py) is a file of its own, `UnansweredStore` at the end.
+The unanswered-questions log (unanswered.py) is a file of its own, with its SQL in unanswered_store.py.
 
 Every question row is immutable: editing a question deletes its row and inserts a new one, and ids
 are never reused (AUTOINCREMENT). So a question id names one (text, vector) for good, and the vector
@@ -25,7 +26,6 @@ import json
 import os
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -85,10 +85,6 @@ class Entry:
         return {"id": self.id, "question": self.question, "answer": self.answer,
                 "paraphrases": self.paraphrases, "tags": self.tags, "group": self.group,
                 "created": self.created, "updated": self.updated}
-
-
-def vector_blob(vector: np.ndarray) -> bytes:
-    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
 
 
 SQLITE_INTEGERS = range(-INT64_MAX - 1, INT64_MAX + 1)  # an INTEGER column's: an id outside it is no row's
@@ -339,183 +335,3 @@ class Store:
 
     def check(self) -> str:
         return self.reader.execute("PRAGMA integrity_check").fetchone()[0]
-
-    # -- writing (inside `with store.write() as conn`) ----------------------------------------
-
-    @staticmethod
-    def insert_entry(conn: sqlite3.Connection, answer: str, tags: Sequence[str] = (),
-                     group: str | None = None) -> int:
-        now = time.time()
-        cur = conn.execute("INSERT INTO entries (answer, grp, tags, created, updated) VALUES (?, ?, ?, ?, ?)",
-                           (answer, group, json.dumps(list(tags), ensure_ascii=False), now, now))
-        return int(cur.lastrowid)
-
-    @staticmethod
-    def update_entry_fields(conn: sqlite3.Connection, entry_id: int, answer: str | None = None,
-                            tags: Sequence[str] | None = None) -> None:
-        if answer is not None:
-            conn.execute("UPDATE entries SET answer = ? WHERE id = ?", (answer, entry_id))
-        if tags is not None:
-            conn.execute("UPDATE entries SET tags = ? WHERE id = ?",
-                         (json.dumps(list(tags), ensure_ascii=False), entry_id))
-        conn.execute("UPDATE entries SET updated = ? WHERE id = ?", (time.time(), entry_id))
-
-    @staticmethod
-    def insert_questions(conn: sqlite3.Connection, entry_id: int, texts: Sequence[str],
-                         vectors: np.ndarray, first_position: int = 0) -> list[int]:
-        ids = []
-        for offset, (text, vector) in enumerate(zip(texts, vectors)):
-            cur = conn.execute("INSERT INTO questions (entry_id, position, text, vector) VALUES (?, ?, ?, ?)",
-                               (entry_id, first_position + offset, text, vector_blob(vector)))
-            ids.append(int(cur.lastrowid))
-        return ids
-
-    @staticmethod
-    def question_rows(conn: sqlite3.Connection, entry_id: int) -> list[tuple[int, int, str]]:
-        """(question id, position, text) of an entry."""
-        if not storable(entry_id):
-            return []
-        return conn.execute("SELECT id, position, text FROM questions WHERE entry_id = ? ORDER BY position, id",
-                            (entry_id,)).fetchall()
-
-    @staticmethod
-    def delete_questions(conn: sqlite3.Connection, question_ids: Sequence[int]) -> None:
-        conn.executemany("DELETE FROM questions WHERE id = ?", [(int(i),) for i in question_ids])
-
-    @staticmethod
-    def set_positions(conn: sqlite3.Connection, positions: dict[int, int]) -> None:
-        conn.executemany("UPDATE questions SET position = ? WHERE id = ?", [(p, i) for i, p in positions.items()])
-
-    @staticmethod
-    def delete_entry(conn: sqlite3.Connection, entry_id: int) -> list[int]:
-        """Delete an entry and its questions; return the deleted question ids."""
-        if not storable(entry_id):
-            return []
-        ids = [r[0] for r in conn.execute("SELECT id FROM questions WHERE entry_id = ?", (entry_id,))]
-        conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))  # questions go by cascade
-        return ids
-
-    @staticmethod
-    def replace_vectors(conn: sqlite3.Connection, ids: np.ndarray, vectors: np.ndarray) -> None:
-        conn.executemany("UPDATE questions SET vector = ? WHERE id = ?",
-                         ((vector_blob(v), int(i)) for i, v in zip(ids, vectors)))
-
-
-# -- the unanswered-questions log -------------------------------------------------------------------
-# A SQLite file of its own beside the bank (unanswered.py says why and what goes in it); its
-# statements live here with every other SQL statement of the FAQ matcher.
-
-UNANSWERED_SCHEMA = """
-CREATE TABLE asked (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time REAL NOT NULL,
-    question TEXT NOT NULL,
-    grouped TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    reason TEXT,
-    nearest TEXT NOT NULL);
-CREATE INDEX asked_by_question ON asked(grouped);
-CREATE INDEX asked_by_time ON asked(time)
-"""
-UNANSWERED_FORMAT = 1  # the log file's PRAGMA user_version
-
-
-class UnansweredStore:
-    """The unanswered-questions log's file: one table, `asked`, a row a recorded question
-    (`grouped`: the question as identical ones share it; `nearest`: JSON). Writes go through one
-    connection behind a lock (a write is one row); each read opens its own, so that an
-    administrator's read of a large log never holds up the recording of an answer (WAL)."""
-
-    def __init__(self, path: str | os.PathLike, create: bool = True):
-        self.path = Path(path)
-        if self.path.is_dir():
-            raise SamesenseError(f"{self.path}: is a folder, not an unanswered-questions log")
-        if not create and not self.path.exists():
-            raise SamesenseError(f"{self.path}: no unanswered-questions log (nothing recorded yet)")
-        self.lock = threading.Lock()
-        try:
-            # a short wait: a record is on the answering path, and is dropped rather than keep a client waiting
-            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=2)
-            # as the bank's store: with WAL a killed process loses nothing committed, and a commit does
-            # not wait for the disk (FULL synced every record: ~40 ms an abstention on the answering path)
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self._create_schema()
-        except sqlite3.Error as err:
-            self.close()
-            raise SamesenseError(f"{self.path}: cannot use it as the unanswered-questions log ({err})") from None
-
-    def _create_schema(self) -> None:
-        """The table on a new (empty) file; refused on any other SQLite file (a bank named by mistake)."""
-        conn = self.conn
-        if conn.execute("PRAGMA user_version").fetchone()[0] == UNANSWERED_FORMAT:
-            return
-        if conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
-            raise sqlite3.DatabaseError("another kind of SQLite file")
-        conn.execute("PRAGMA journal_mode=WAL")  # writers in several processes, readers never blocked
-        with self._transaction():  # looked at again inside: another process may have just made it
-            if conn.execute("PRAGMA user_version").fetchone()[0] == UNANSWERED_FORMAT:
-                return
-            for statement in UNANSWERED_SCHEMA.split(";"):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {UNANSWERED_FORMAT}")
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-                self.conn.execute("COMMIT")
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
-
-    @contextlib.contextmanager
-    def _reader(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=rw", uri=True, timeout=2)  # never creates one
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    def close(self) -> None:
-        conn = getattr(self, "conn", None)
-        if conn is not None:
-            with self.lock:
-                conn.close()
-
-    def add(self, time: float, question: str, grouped: str, outcome: str, reason: str | None, nearest: str,
-            keep: int) -> None:
-        """One row, and the oldest rows beyond the last `keep` dropped, in one transaction."""
-        with self._transaction() as conn:
-            cur = conn.execute("INSERT INTO asked (time, question, grouped, outcome, reason, nearest) "
-                               "VALUES (?, ?, ?, ?, ?, ?)", (time, question, grouped, outcome, reason, nearest))
-            conn.execute("DELETE FROM asked WHERE id <= ?", (cur.lastrowid - keep,))
-
-    @staticmethod
-    def _where(since: float, outcomes: Sequence[str]) -> tuple[str, list]:
-        return f"WHERE time >= ? AND outcome IN ({','.join('?' * len(outcomes))})", [since, *outcomes]
-
-    def count(self, since: float, outcomes: Sequence[str]) -> tuple[int, int]:
-        """(distinct questions, rows) asked since `since` with one of `outcomes`."""
-        where, params = self._where(since, outcomes)
-        with self._reader() as conn:
-            return tuple(conn.execute(f"SELECT COUNT(DISTINCT grouped), COUNT(*) FROM asked {where}",
-                                      params).fetchone())
-
-    def groups(self, since: float, outcomes: Sequence[str], newest_first: bool, offset: int,
-               limit: int) -> list[tuple]:
-        """Identical questions together: (latest wording, count, first time, latest time, latest
-        outcome, latest reason, latest nearest), most asked first (or latest first)."""
-        if not (storable(offset) and storable(limit)):
-            return []
-        where, params = self._where(since, outcomes)
-        order = "g.last_id DESC" if newest_first else "g.n DESC, g.last_id DESC"
-        with self._reader() as conn:
-            return conn.execute(
-                f"WITH g AS (SELECT grouped, COUNT(*) AS n, MIN(time) AS first, MAX(id) AS last_id FROM asked "
-                f"{where} GROUP BY grouped) "
-                f"SELECT a.question, g.n, g.first, a.time, a.outcome, a.reason, a.nearest "
-                f"FROM g JOIN asked a ON a.id = g.last_id ORDER BY {order} LIMIT ? OFFSET ?",
-                [*params, limit, offset]).fetchall()

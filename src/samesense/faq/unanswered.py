@@ -2,7 +2,7 @@
 nearly withheld), kept so that a support team sees what to add to the FAQ next.
 
     with UnansweredLog(UnansweredLog.path_for("support.faq")) as log:
-        log.record(bank.ask(question), margin=bank.settings["margin"])
+        answer = ask_and_record(bank, log, question)    # what /ask and `ask --record` do
         log.questions(since=time.time() - 7 * 86400)   # most asked first, identical questions as one
 
 Where it lives: a small SQLite file of its own beside the bank, `BANK.unanswered` (`serve
@@ -38,13 +38,17 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import SamesenseError
 from .choices import UNANSWERED_ORDERS, UNANSWERED_OUTCOMES, UNANSWERED_ROWS
 from .matcher import Answer
-from .store import UnansweredStore
+from .unanswered_store import UnansweredStore
 
-__all__ = ["UnansweredLog", "UnansweredQuestion", "grouping_key", "outcome_of"]
+if TYPE_CHECKING:
+    from .bank import FaqBank
+
+__all__ = ["UnansweredLog", "UnansweredQuestion", "ask_and_record", "grouping_key", "outcome_of"]
 
 NEAREST = 3  # nearest entries kept with a question: enough to see what it was mistaken for
 SUFFIX = ".unanswered"
@@ -90,6 +94,16 @@ class UnansweredQuestion:
         lines += [f"        nearest: \"{n['question']}\" [entry {n['entry_id']}] ({n['score']:.3f})"
                   for n in self.nearest]
         return "\n".join(lines)
+
+
+def ask_and_record(bank: FaqBank, log: UnansweredLog | None, question: str, k: int = 5) -> Answer:
+    """The bank's answer to `question`; an abstention or a narrow answer (by the bank's margin) is
+    recorded in `log` (None: nowhere). A record that cannot be written is a warning, never a failed
+    answer. The one way the service's /ask and `samesense ask --record` answer."""
+    answer = bank.ask(question, k=k)
+    if log is not None:
+        log.record(answer, margin=bank.policy.margin)
+    return answer
 
 
 class UnansweredLog:

@@ -1,4 +1,4 @@
-"""Hybrid scoring (samesense.hybrid) against a slow reference written from the formula, pair by pair."""
+"""Hybrid scoring (samesense.lexical.hybrid) against a slow reference written from the formula, pair by pair."""
 
 import hashlib
 import json
@@ -11,9 +11,9 @@ import pytest
 
 from synthetic import make_groups, write_groups
 
-from samesense.baselines.bm25 import BM25Index, BM25Ranker
+from samesense.lexical.bm25 import BM25Index, BM25Ranker
 from samesense.errors import SamesenseError
-from samesense.hybrid import WEIGHT_GRID, HybridRanker, choose_weight
+from samesense.lexical.hybrid import WEIGHT_GRID, HybridRanker, choose_weight
 
 K1, B = 1.5, 0.75  # bm25s's defaults, which BM25Index uses
 

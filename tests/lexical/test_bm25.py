@@ -3,7 +3,7 @@ import pytest
 
 pytest.importorskip("bm25s")
 
-from samesense.baselines.bm25 import BM25Ranker  # noqa: E402
+from samesense.lexical.bm25 import BM25Ranker  # noqa: E402
 from samesense.evaluate import ranking_scores  # noqa: E402
 
 
@@ -26,7 +26,7 @@ def test_bm25_uses_words_for_chinese():
 
 
 def test_pair_scores_are_the_mean_of_both_directions_of_bm25s():
-    from samesense.baselines.bm25 import BM25Index
+    from samesense.lexical.bm25 import BM25Index
 
     first = ["how do i reset my pin", "reset pin please", "what is the weather today", "book a table"]
     second = ["reset pin please", "how do i reset my pin pin", "weather forecast for today", "zzz"]

@@ -20,7 +20,7 @@ import numpy as np
 from ..data import normalize_text
 from ..errors import SamesenseError
 from ..tokenize import mostly_chinese
-from . import require
+from ..baselines import require
 
 _WORD = re.compile(r"\w+")
 

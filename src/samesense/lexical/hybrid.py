@@ -14,7 +14,7 @@ and stored with what uses it (the FAQ bank's `hybrid` setting); `HybridRanker` s
 protocols as bm25 does (neighbours, pair_scores, best_matches, top_k), so eval, similar and bench
 take it unchanged.
 
-    from samesense.hybrid import HybridRanker, choose_weight
+    from samesense.lexical.hybrid import HybridRanker, choose_weight
     weight, top1_by_weight = choose_weight(model, dev_groups)
     ranker = HybridRanker(model, weight)
     rows, scores = ranker.top_k(["how do i reset my pin"], faq_questions, k=5)
@@ -26,9 +26,9 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .baselines.bm25 import BM25Index, BM25Ranker
-from .errors import SamesenseError
-from .evaluate import ranking_scores
+from .bm25 import BM25Index, BM25Ranker
+from ..errors import SamesenseError
+from ..evaluate import ranking_scores
 
 # the weights choose_weight tries: 0 is the model alone, 1 BM25 alone (normalised)
 WEIGHT_GRID = tuple(round(0.05 * i, 2) for i in range(21))

@@ -1,0 +1,137 @@
+"""The unanswered-questions log's SQLite file (unanswered.py says why it is a file of its own beside
+the bank and what goes in it): its schema and every statement run on it.
+
+    asked(id, time, question, grouped, outcome, reason, nearest)
+                                  a row a recorded question; `grouped` is the question as identical
+                                  ones share it, `nearest` JSON
+
+The file's format is its PRAGMA user_version; an empty file is given the table, any other SQLite file
+is refused (a bank named by mistake).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from ..errors import SamesenseError
+from .store import storable
+
+UNANSWERED_SCHEMA = """
+CREATE TABLE asked (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    question TEXT NOT NULL,
+    grouped TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT,
+    nearest TEXT NOT NULL);
+CREATE INDEX asked_by_question ON asked(grouped);
+CREATE INDEX asked_by_time ON asked(time)
+"""
+UNANSWERED_FORMAT = 1  # the log file's PRAGMA user_version
+
+
+class UnansweredStore:
+    """The unanswered-questions log's file: one table, `asked`, a row a recorded question
+    (`grouped`: the question as identical ones share it; `nearest`: JSON). Writes go through one
+    connection behind a lock (a write is one row); each read opens its own, so that an
+    administrator's read of a large log never holds up the recording of an answer (WAL)."""
+
+    def __init__(self, path: str | os.PathLike, create: bool = True):
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise SamesenseError(f"{self.path}: is a folder, not an unanswered-questions log")
+        if not create and not self.path.exists():
+            raise SamesenseError(f"{self.path}: no unanswered-questions log (nothing recorded yet)")
+        self.lock = threading.Lock()
+        try:
+            # a short wait: a record is on the answering path, and is dropped rather than keep a client waiting
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=2)
+            # as the bank's store: with WAL a killed process loses nothing committed, and a commit does
+            # not wait for the disk (FULL synced every record: ~40 ms an abstention on the answering path)
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self._create_schema()
+        except sqlite3.Error as err:
+            self.close()
+            raise SamesenseError(f"{self.path}: cannot use it as the unanswered-questions log ({err})") from None
+
+    def _create_schema(self) -> None:
+        """The table on a new (empty) file; refused on any other SQLite file (a bank named by mistake)."""
+        conn = self.conn
+        if conn.execute("PRAGMA user_version").fetchone()[0] == UNANSWERED_FORMAT:
+            return
+        if conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+            raise sqlite3.DatabaseError("another kind of SQLite file")
+        conn.execute("PRAGMA journal_mode=WAL")  # writers in several processes, readers never blocked
+        with self._transaction():  # looked at again inside: another process may have just made it
+            if conn.execute("PRAGMA user_version").fetchone()[0] == UNANSWERED_FORMAT:
+                return
+            for statement in UNANSWERED_SCHEMA.split(";"):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {UNANSWERED_FORMAT}")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=rw", uri=True, timeout=2)  # never creates one
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None:
+            with self.lock:
+                conn.close()
+
+    def add(self, time: float, question: str, grouped: str, outcome: str, reason: str | None, nearest: str,
+            keep: int) -> None:
+        """One row, and the oldest rows beyond the last `keep` dropped, in one transaction."""
+        with self._transaction() as conn:
+            cur = conn.execute("INSERT INTO asked (time, question, grouped, outcome, reason, nearest) "
+                               "VALUES (?, ?, ?, ?, ?, ?)", (time, question, grouped, outcome, reason, nearest))
+            conn.execute("DELETE FROM asked WHERE id <= ?", (cur.lastrowid - keep,))
+
+    @staticmethod
+    def _where(since: float, outcomes: Sequence[str]) -> tuple[str, list]:
+        return f"WHERE time >= ? AND outcome IN ({','.join('?' * len(outcomes))})", [since, *outcomes]
+
+    def count(self, since: float, outcomes: Sequence[str]) -> tuple[int, int]:
+        """(distinct questions, rows) asked since `since` with one of `outcomes`."""
+        where, params = self._where(since, outcomes)
+        with self._reader() as conn:
+            return tuple(conn.execute(f"SELECT COUNT(DISTINCT grouped), COUNT(*) FROM asked {where}",
+                                      params).fetchone())
+
+    def groups(self, since: float, outcomes: Sequence[str], newest_first: bool, offset: int,
+               limit: int) -> list[tuple]:
+        """Identical questions together: (latest wording, count, first time, latest time, latest
+        outcome, latest reason, latest nearest), most asked first (or latest first)."""
+        if not (storable(offset) and storable(limit)):
+            return []
+        where, params = self._where(since, outcomes)
+        order = "g.last_id DESC" if newest_first else "g.n DESC, g.last_id DESC"
+        with self._reader() as conn:
+            return conn.execute(
+                f"WITH g AS (SELECT grouped, COUNT(*) AS n, MIN(time) AS first, MAX(id) AS last_id FROM asked "
+                f"{where} GROUP BY grouped) "
+                f"SELECT a.question, g.n, g.first, a.time, a.outcome, a.reason, a.nearest "
+                f"FROM g JOIN asked a ON a.id = g.last_id ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, limit, offset]).fetchall()
