@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import reprlib
+import stat
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
@@ -36,6 +38,10 @@ from .files import atomic_write_json
 
 CONFIG, WEIGHTS = "config.json", "weights.safetensors"
 COMPONENTS: dict[str, type["Component"]] = {}
+# The largest file a model folder may hold: a JSON file (a config, a vocabulary of MAX_VOCAB tokens,
+# a tokenizer's file) is parsed whole in memory; weights and graphs are mapped or read as they are.
+MAX_JSON_BYTES = 256 << 20
+MAX_FILE_BYTES = 16 << 30
 
 
 def register(cls: type["Component"]) -> type["Component"]:
@@ -115,6 +121,27 @@ def make_component(config: dict, where: Path | str = "config") -> Component:
     """A fresh component from a config with a `type` (no weights)."""
     settings = dict(config)
     return build(component_class(settings.pop("type", None), where), settings, where)
+
+
+def check_model_files(folder: Path) -> None:
+    """Refuse, before any file of a model folder is read: a link inside it (it could point the
+    loader anywhere: /dev/zero, a file outside the model; a model folder holds its own files),
+    anything but folders and plain files (a FIFO would block a reader for ever), and a file larger
+    than a model file may be. One line naming the file."""
+    for root, folders, files in os.walk(folder):  # links are not followed
+        for name in sorted(folders + files):
+            path = Path(root) / name
+            mode = path.lstat()
+            if stat.S_ISLNK(mode.st_mode):
+                raise SamesenseError(f"{path}: a link in a model folder (a model folder holds its own files: copy "
+                                     "the file in)")
+            if not (stat.S_ISDIR(mode.st_mode) or stat.S_ISREG(mode.st_mode)):
+                raise SamesenseError(f"{path}: not a plain file or folder")
+            json_file = name.endswith(".json")
+            bound = MAX_JSON_BYTES if json_file else MAX_FILE_BYTES
+            if stat.S_ISREG(mode.st_mode) and mode.st_size > bound:
+                raise SamesenseError(f"{path}: {mode.st_size} bytes, more than a model's {'JSON ' if json_file else ''}"
+                                     f"file may hold ({bound} bytes)")
 
 
 def read_json_object(path: Path) -> dict:

@@ -28,7 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import __version__
-from .components import CONFIG, Component, build, load_component, make_component, read_json_object
+from .components import (CONFIG, Component, build, check_model_files, load_component, make_component,
+                         read_json_object)
 from .console import progress
 from .encoders import GRUEncoder, Pooling, Projection
 from .errors import SamesenseError
@@ -38,6 +39,7 @@ from .tokenize import UNK_ID, VOCAB, Tokenizer, make_tokenizer, read_vocabulary
 
 MANIFEST = "manifest.json"
 FORMAT = "samesense-model"
+FORMAT_VERSION = 2  # of the manifest: a folder written by a newer samesense says a larger one
 LEGACY_CONFIG, LEGACY_VOCAB, LEGACY_WEIGHTS = "config.json", "vocab.json", "model.safetensors"
 
 
@@ -128,7 +130,7 @@ class SentenceModel(nn.Module):
     # -- files --------------------------------------------------------------------------------
 
     def manifest(self) -> dict:
-        return {"format": FORMAT, "format_version": 2, "samesense_version": __version__, "dim": self.dim,
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, "samesense_version": __version__, "dim": self.dim,
                 "normalized": True,
                 "components": [{"role": c.role, "type": c.type, "path": c.role} for c in self.components],
                 "info": self.info}
@@ -171,6 +173,7 @@ def load(path: str | os.PathLike, device: str = "cpu") -> SentenceModel | OnnxMo
     """Load a saved model folder (or a run folder with its best model under `model/`); an exported
     one (`samesense export --onnx`) gives an OnnxModel, which encodes as a SentenceModel does."""
     path = resolve_model_dir(path)
+    check_model_files(path)
     if (path / MANIFEST).is_file():
         model = load_components(path / MANIFEST)
     else:
@@ -184,6 +187,12 @@ def load_components(manifest_path: Path) -> SentenceModel | OnnxModel:
     manifest = read_json_object(manifest_path)
     if manifest.get("format") != FORMAT:
         raise SamesenseError(f"{manifest_path}: not a samesense model manifest")
+    version = manifest.get("format_version", FORMAT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise SamesenseError(f"{manifest_path}: damaged manifest (format_version must be an integer)")
+    if version > FORMAT_VERSION:
+        raise SamesenseError(f"{manifest_path}: made by a newer samesense (format_version {version}; this one reads "
+                             f"up to {FORMAT_VERSION}): upgrade samesense to load it")
     info = manifest.get("info")
     if info is not None and not isinstance(info, dict):
         raise SamesenseError(f"{manifest_path}: info must be a JSON object")
@@ -213,7 +222,8 @@ def manifest_entries(manifest_path: Path, components: object) -> list[tuple[str,
         if not isinstance(entry, dict) or not all(isinstance(entry.get(key), str) for key in ("role", "type", "path")):
             raise SamesenseError(f"{manifest_path}: damaged manifest (components[{i}] needs a role, a type and a "
                                  "path, each a string)")
-        if entry["path"] in ("", ".", "..") or Path(entry["path"]).name != entry["path"] or "\\" in entry["path"]:
+        if entry["path"] in ("", ".", "..") or Path(entry["path"]).name != entry["path"] or "\\" in entry["path"] \
+                or "\0" in entry["path"]:
             raise SamesenseError(f"{manifest_path}: components[{i}].path must name a folder inside the model "
                                  f"folder, got {entry['path']!r}")
         entries.append((entry["role"], entry["type"], entry["path"]))

@@ -28,7 +28,7 @@ from torch import nn
 from .. import __version__
 from ..errors import SamesenseError
 from ..files import atomic_dir, atomic_write_json
-from ..model import FORMAT, MANIFEST, SentenceModel, load, resolve_model_dir
+from ..model import FORMAT, FORMAT_VERSION, MANIFEST, SentenceModel, load, resolve_model_dir
 from .onnx import INPUTS, INSTALL_HINT, OUTPUT, OnnxGraph, OnnxModel, padded
 from ..tokenize import UNK_ID
 
@@ -141,7 +141,7 @@ def check_out(source: Path, out: Path, overwrite: bool) -> None:
 
 def write_model_folder(model: OnnxModel, out: Path) -> None:
     """The folder `samesense.load` reads: a manifest as a torch model's, then each component."""
-    manifest = {"format": FORMAT, "format_version": 2, "samesense_version": __version__, "dim": model.dim,
+    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "samesense_version": __version__, "dim": model.dim,
                 "normalized": True,
                 "components": [{"role": c.role, "type": c.type, "path": c.role} for c in model.components],
                 "info": model.info}
