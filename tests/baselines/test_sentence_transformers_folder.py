@@ -87,3 +87,26 @@ def test_a_damaged_folder_is_one_line(tmp_path):
     with pytest.raises(SamesenseError, match="cannot read the model") as err:
         SentenceTransformerFolder(folder)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("reader", ["sentence-transformers", "transformers alone"])
+def test_a_folder_with_pickled_weights_only_is_refused_before_any_library_reads_it(folder, tmp_path, reader,
+                                                                                  monkeypatch):
+    """A pytorch_model.bin is a pickle: samesense never unpickles a model file, so a folder whose
+    weights come only as one is one line, before torch's loader sees the file."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file
+
+    if reader == "transformers alone":
+        monkeypatch.setitem(sys.modules, "sentence_transformers", None)
+    elif "sentence_transformers" not in sys.modules:
+        pytest.importorskip("sentence_transformers")
+    pickled = shutil.copytree(folder, tmp_path / "pickled")
+    torch.save(load_file(str(pickled / "model.safetensors")), pickled / "pytorch_model.bin")
+    (pickled / "model.safetensors").unlink()
+    with pytest.raises(SamesenseError) as err:
+        SentenceTransformerFolder(pickled)
+    assert str(err.value) == (f"{pickled.resolve()}: its weights are only pickles (pytorch_model.bin): samesense "
+                              "reads safetensors weights, never a pickle (save the model with safetensors)")

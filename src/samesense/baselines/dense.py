@@ -136,13 +136,31 @@ class E5Small:
 
 def _read_folder(path: Path):
     """The folder's model: sentence-transformers' own reading when it is installed, else
-    TransformerPooling (transformers alone), else one line saying what to install."""
+    TransformerPooling (transformers alone), else one line saying what to install. Weights are read
+    from safetensors only, never from a pickle."""
+    _refuse_pickled_weights(path)
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:
         return TransformerPooling(path)
     with _one_line_errors(path):
-        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True,
+                                   model_kwargs={"use_safetensors": True})
+
+
+PICKLES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")  # torch.save's files: a pickle inside
+
+
+def _refuse_pickled_weights(path: Path) -> None:
+    """One line, before any library reads the folder, when a folder of it (the root, or a module's
+    folder that modules.json names) holds its weights as pickles alone: unpickling runs code."""
+    modules = _read_json(path / "modules.json", list)
+    folders = [path] + [path / m["path"] for m in modules if isinstance(m, dict) and isinstance(m.get("path"), str)]
+    for folder in folders:
+        pickles = sorted(p.name for p in folder.glob("*") if p.suffix in PICKLES)
+        if pickles and not any(folder.glob("*.safetensors")):
+            raise SamesenseError(f"{path}: its weights are only pickles ({', '.join(pickles)}): samesense reads "
+                                 "safetensors weights, never a pickle (save the model with safetensors)")
 
 
 def _one_line_errors(path: Path):
@@ -191,7 +209,8 @@ class TransformerPooling:
         settings = _read_json(root / "sentence_bert_config.json")
         with _one_line_errors(path):
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(root), local_files_only=True)
-            self.transformer = transformers.AutoModel.from_pretrained(str(root), local_files_only=True).eval()
+            self.transformer = transformers.AutoModel.from_pretrained(str(root), local_files_only=True,
+                                                                      use_safetensors=True).eval()
         self.lower_case = bool(settings.get("do_lower_case", False))
         longest = self.tokenizer.model_max_length
         self.max_seq_length = int(settings.get("max_seq_length") or min(
