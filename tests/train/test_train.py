@@ -352,3 +352,19 @@ def test_a_moved_run_resumes_from_its_new_place(synthetic_files, tmp_path, monke
     result = train(TrainConfig.of(out="moved", epochs=2, resume=True, **settings))
     log = [json.loads(line) for line in (tmp_path / "moved" / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2] and result["model"].startswith("moved")
+
+
+def test_resume_mends_a_record_that_a_kill_left_an_epoch_short(synthetic_files, tmp_path):
+    """A kill -9 between the checkpoint and the log write leaves log.jsonl and curve.png without the
+    last epoch; the checkpoint has it, and a resumed run writes the record from it, even when no
+    epoch is left to train."""
+    train_file, test_file = synthetic_files
+    cfg = TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(tmp_path / "run"), epochs=2,
+                         min_count=1, embed_dim=8, hidden_dim=8, show_progress=False, spectra=False)
+    train(cfg)
+    log = tmp_path / "run" / "log.jsonl"
+    whole = log.read_text()
+    log.write_text(whole.splitlines(keepends=True)[0])  # as the kill left it: the second epoch missing
+    (tmp_path / "run" / "curve.png").unlink()
+    train(cfg.replace(resume=True))
+    assert log.read_text() == whole and (tmp_path / "run" / "curve.png").is_file()

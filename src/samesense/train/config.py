@@ -78,9 +78,9 @@ class LossConfig:
                         "or over batches of groups: contrastive (in-batch InfoNCE, symmetric), triplet "
                         "(batch-hard), pair (siamese pair classification)", choices=_losses)
     scale: float | None = setting(None, "logit scale s (default: the loss's: 30 for the margin family, 20 "
-                                  "for contrastive)")
+                                  "for contrastive)", at_least=1e-3, at_most=1e3)
     margin: float | None = setting(None, "margin m (default: the loss's: 0.35 am-softmax, 0.5 aam-softmax, "
-                                   "4 a-softmax and simpler-a-softmax, 0.3 triplet)")
+                                   "4 a-softmax and simpler-a-softmax, 0.3 triplet)", at_least=0.0)
     per_group: int | None = setting(None, "sentences of each group in a batch, for contrastive, triplet and "
                                     "pair (default: 2, 4 for triplet)", at_least=2, at_most=MAX_BATCH,
                                     metavar="K")

@@ -80,6 +80,15 @@ def run_training(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, 
     def checkpoint() -> None:
         save_checkpoint(run / "checkpoint", parts, state, data.tokenizer.tokens, summary)
 
+    def write_record() -> None:  # log.jsonl and curve.png, from the history the checkpoint keeps
+        if leader and state.history:
+            write_log(run, state.history)
+            plot_curve(run, state.history, f"{parts.loss.name}, {summary['train_groups']} groups",
+                       f"validation ({validation_groups(data)})")
+
+    if meta:  # a kill between the checkpoint and the record left the record an epoch short: mend it
+        write_record()
+
     while state.epoch < cfg.optim.epochs and not state.stopped:
         epoch = state.epoch + 1
         train_epoch(cfg, data, parts, state, epoch, checkpoint, taught)
@@ -90,10 +99,7 @@ def run_training(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, 
         if on_epoch is not None and on_epoch(record) is False:
             state.stopped = f"stopped by on_epoch after epoch {epoch}"
         checkpoint()
-        if leader:
-            write_log(run, state.history)
-            plot_curve(run, state.history, f"{parts.loss.name}, {summary['train_groups']} groups",
-                       f"validation ({validation_groups(data)})")
+        write_record()
         report_epoch(cfg, record, improved, data.chooses_epoch)
     return finish(run, state, data.chooses_epoch)
 

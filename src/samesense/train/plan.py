@@ -15,6 +15,7 @@ the data is read (data.py) or the head is made (step.py).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from ..errors import SamesenseError
@@ -42,6 +43,7 @@ def plan_run(cfg: TrainConfig, teacher_given: bool = False) -> RunPlan:
     """Check cfg (each setting, then what settings ask of each other) and say what the run builds.
     `teacher_given`: a teacher object comes from the caller (train(..., teacher=)), not cfg."""
     cfg.check()
+    check_machine(cfg)
     model, loss = cfg.model, LOSSES[cfg.loss.loss]
     encoder = model.encoder_class()
     encoder.check_settings(model)
@@ -66,6 +68,33 @@ def plan_run(cfg: TrainConfig, teacher_given: bool = False) -> RunPlan:
     if cfg.loss.orthogonal and head is None:
         raise SamesenseError(f"the orthogonal penalty acts on class centres; {cfg.loss.loss} has none")
     return RunPlan(cfg, loss, head, encoder, cfg.base_lr(), cfg.head_lr(), cfg.centre_init(), distils)
+
+
+def check_machine(cfg: TrainConfig) -> None:
+    """What the run asks of this machine: a device torch knows and can use, no more processes than it
+    runs at once (one a core; one a GPU with cuda; torchrun, which places processes over several
+    machines, is its own judge), no more threads than it has cores."""
+    import torch
+
+    name, cores = cfg.run.device, os.cpu_count() or 1
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise SamesenseError(f"--device {name}: not a device torch knows (cpu, cuda, cuda:1, ...)") from None
+    if device.type not in ("cpu", "cuda"):
+        raise SamesenseError(f"--device {name}: samesense trains on cpu or cuda")
+    gpus = torch.cuda.device_count() if device.type == "cuda" and torch.cuda.is_available() else 0
+    if device.type == "cuda" and not gpus:
+        raise SamesenseError(f"--device {name}: this machine has no CUDA device torch can use (no GPU, or a torch "
+                             "built for CPUs only)")
+    if device.type == "cuda" and device.index is not None and device.index >= gpus:
+        raise SamesenseError(f"--device {name}: this machine has {gpus} CUDA device{'s' if gpus != 1 else ''}")
+    capacity, what = (gpus, "its GPUs") if device.type == "cuda" else (cores, "its CPU cores")
+    if cfg.run.processes > capacity and "WORLD_SIZE" not in os.environ:
+        raise SamesenseError(f"--processes {cfg.run.processes}: this machine runs at most {capacity} ({what}); "
+                             "torchrun places processes over several machines")
+    if cfg.run.threads and cfg.run.threads > cores:
+        raise SamesenseError(f"--threads {cfg.run.threads}: this machine has {cores} CPU cores")
 
 
 def check_distillation(cfg: TrainConfig, loss: type[Loss], distils: bool) -> None:
