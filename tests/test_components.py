@@ -16,6 +16,8 @@ from samesense.errors import SamesenseError
 from samesense.model import SentenceModel, fingerprint
 from samesense.tokenize import CharTokenizer, WordTokenizer
 
+from model_folders import forget_file_digests, record_file_digests
+
 TEXTS = ["hello", "how are you today", "你好", "", "zzz unknown ###"]
 
 
@@ -99,6 +101,7 @@ def test_fingerprint_covers_every_file(tmp_path):
     pooled = tmp_path / "pooled"
     shutil.copytree(path, pooled)
     (pooled / "pooling" / "config.json").write_text(json.dumps({"type": "pooling", "mode": "mean"}))
+    record_file_digests(pooled)
     assert samesense.load(pooled).fingerprint not in seen
     assert not np.allclose(samesense.load(pooled).encode(TEXTS), samesense.load(path).encode(TEXTS))
     swapped = tmp_path / "swapped"
@@ -106,6 +109,7 @@ def test_fingerprint_covers_every_file(tmp_path):
     tokens = json.loads((path / "tokenizer" / "vocab.json").read_text())["tokens"]
     tokens[2], tokens[3] = tokens[3], tokens[2]
     (swapped / "tokenizer" / "vocab.json").write_text(json.dumps({"tokens": tokens}))
+    record_file_digests(swapped)
     assert samesense.load(swapped).fingerprint not in seen
     # a renamed file changes it too (names are hashed), and the same bytes elsewhere do not
     renamed = tmp_path / "renamed"
@@ -258,6 +262,7 @@ def test_a_folder_saved_before_unknown_buckets_gives_the_same_vectors(tmp_path):
     config = json.loads((path / "tokenizer" / "config.json").read_text())
     del config["unknown_buckets"]  # as samesense wrote it before the setting
     (path / "tokenizer" / "config.json").write_text(json.dumps(config))
+    forget_file_digests(path)  # which was before manifests recorded the files
     loaded = samesense.load(path)
     assert loaded.tokenizer.unknown_buckets == 0 and loaded.encoder.vocab_size == len(loaded.tokenizer.tokens)
     assert np.array_equal(loaded.encode(TEXTS), model.encode(TEXTS))

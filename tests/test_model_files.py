@@ -89,3 +89,18 @@ def test_a_weights_file_longer_than_its_header_declares_is_refused(folder):
     with open(folder / "encoder" / "weights.safetensors", "ab") as fh:
         fh.write(b"\0" * 1000)
     assert "weights.safetensors: cannot load weights" in refused(folder)
+
+
+def test_a_flipped_bit_in_the_weights_is_refused_not_read_into_other_vectors(folder):
+    weights = folder / "encoder" / "weights.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-3] ^= 0x10  # inside the last tensor: a valid file, other weights
+    weights.write_bytes(bytes(data))
+    assert refused(folder) == f"{weights}: damaged model file: not as saved (its sha256 differs from the manifest's)"
+
+
+def test_a_manifest_whose_record_of_the_files_is_damaged_is_refused(folder):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"] = ["tokenizer/vocab.json"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert "damaged manifest (files must map each file to its sha256)" in refused(folder)

@@ -1,6 +1,7 @@
-"""Model-loading fuzz (issue 14): whatever JSON sits in a model folder's files, `samesense.load`
-either gives a model that encodes, or raises one SamesenseError; never another exception, never
-a large allocation.
+"""Model-loading fuzz (issues 14 and 36): whatever JSON sits in a model folder's files, and whatever
+damage befalls any of its files, `samesense.load` either gives a model that encodes (to the very
+vectors it was saved with, when the damage left the files as they were saved), or raises one
+SamesenseError; never another exception, never a large allocation.
 
 Each example copies a tiny saved model (tokenizer, GRU encoder, pooling, projection) and writes
 into one of its files either any JSON value at all, or the file's real content mutated: keys
@@ -128,3 +129,52 @@ def test_a_mutated_model_file_loads_or_is_one_samesense_error(saved_model, file,
 def test_the_fuzzed_model_loads_untouched(saved_model):
     # the fuzz starts from a model that loads, so a refusal above is the mutation's doing
     load_or_refuse(saved_model, "manifest.json", json.loads((saved_model / "manifest.json").read_text()))
+
+
+DAMAGES = ["truncate", "flip a bit", "append", "empty", "link to /dev/zero", "link to a copy outside",
+           "huge", "a folder instead", "gone"]
+PROBES = ["hello", "", "asdf 🙂", "你好世界"]
+
+
+def damaged(path: Path, damage: str, at: float, outside: Path) -> None:
+    """`damage` done to the file at `path`; `at` in [0, 1) picks where in it."""
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: int(at * len(data))])
+    elif damage == "flip a bit":
+        bit = int(at * len(data) * 8)
+        path.write_bytes(data[: bit // 8] + bytes([data[bit // 8] ^ (1 << bit % 8)]) + data[bit // 8 + 1:])
+    elif damage == "append":
+        path.write_bytes(data + b"\0" * (1 + int(at * 100)))
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage.startswith("link"):
+        outside.write_bytes(data)
+        path.unlink()
+        path.symlink_to("/dev/zero" if damage.endswith("/dev/zero") else outside)
+    elif damage == "huge":
+        with open(path, "r+b") as fh:
+            fh.truncate((16 << 30) + 1)  # sparse: no disk is used
+    elif damage == "a folder instead":
+        path.unlink()
+        path.mkdir()
+    else:
+        path.unlink()
+
+
+@FUZZ
+@given(damage=st.sampled_from(DAMAGES), pick=st.floats(0, 1, exclude_max=True), at=st.floats(0, 1, exclude_max=True))
+def test_damage_to_any_file_is_one_line_or_the_vectors_it_was_saved_with(saved_model, damage, pick, at):
+    files = sorted(p.relative_to(saved_model) for p in saved_model.rglob("*") if p.is_file())
+    expected = samesense.load(saved_model).encode(PROBES)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(shutil.copytree(saved_model, Path(tmp) / "m"))
+        damaged(copy / files[int(pick * len(files))], damage, at, Path(tmp) / "outside")
+        with address_space_cap(HEADROOM):
+            try:
+                model = samesense.load(copy)
+            except SamesenseError as err:
+                assert "\n" not in str(err)
+                return
+            vectors = model.encode(PROBES)
+    assert np.array_equal(vectors, expected)  # loaded: the damage changed nothing that is read

@@ -129,32 +129,61 @@ class SentenceModel(nn.Module):
 
     # -- files --------------------------------------------------------------------------------
 
-    def manifest(self) -> dict:
-        return {"format": FORMAT, "format_version": FORMAT_VERSION, "samesense_version": __version__, "dim": self.dim,
-                "normalized": True,
-                "components": [{"role": c.role, "type": c.type, "path": c.role} for c in self.components],
-                "info": self.info}
-
     def save(self, path: str | os.PathLike) -> Path:
-        path = Path(path)
-        with atomic_dir(path) as tmp:
-            for component in self.components:
-                component.save(tmp / component.role)
-            atomic_write_json(tmp / MANIFEST, self.manifest())
-        self.fingerprint = fingerprint(path)
-        return path
+        self.fingerprint = save_model_folder(path, self.components, self.dim, self.info)
+        return Path(path)
+
+
+def save_model_folder(path: str | os.PathLike, components: Sequence[Component], dim: int, info: dict) -> str:
+    """Write a model folder atomically: each component in its own folder, then the manifest, which
+    lists them and records every file's sha256 (so that a damaged file is refused when it loads,
+    never read into other vectors). Returns the folder's fingerprint."""
+    with atomic_dir(Path(path)) as tmp:
+        for component in components:
+            component.save(tmp / component.role)
+        atomic_write_json(tmp / MANIFEST, {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "samesense_version": __version__, "dim": dim,
+            "normalized": True, "components": [{"role": c.role, "type": c.type, "path": c.role} for c in components],
+            "info": info, "files": read_folder(tmp)[1]})
+    return fingerprint(path)
 
 
 def fingerprint(path: str | os.PathLike) -> str:
     """sha256 over every file of a model folder (names and bytes): equal fingerprints, equal vectors."""
-    path = Path(path)
-    digest = hashlib.sha256()
+    return read_folder(Path(path))[0]
+
+
+def read_folder(path: Path) -> tuple[str, dict[str, str]]:
+    """In one pass over every file of a model folder: the fingerprint (sha256 over each file's name
+    and bytes, in name order) and each file's own sha256 (by its path in the folder, but the
+    manifest's, which holds them)."""
+    digest, files = hashlib.sha256(), {}
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        name = file.relative_to(path).as_posix()
+        digest.update(name.encode() + b"\0")
+        own = hashlib.sha256()
         with open(file, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
-    return digest.hexdigest()
+                own.update(chunk)
+        if name != MANIFEST:
+            files[name] = own.hexdigest()
+    return digest.hexdigest(), files
+
+
+def check_file_digests(path: Path, manifest: dict, digests: dict[str, str]) -> None:
+    """Every file the manifest records (folders saved before it recorded them record none) is there
+    with the bytes it was saved with: a damaged file (a flipped bit in the weights reads as other
+    weights) is refused, never turned into other vectors."""
+    recorded = manifest.get("files")
+    if recorded is None:
+        return
+    if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+        raise SamesenseError(f"{path / MANIFEST}: damaged manifest (files must map each file to its sha256)")
+    for name, sha256 in sorted(recorded.items()):
+        if digests.get(name) != sha256:
+            what = "missing" if name not in digests else "not as saved (its sha256 differs from the manifest's)"
+            raise SamesenseError(f"{path / name}: damaged model file: {what}")
 
 
 def resolve_model_dir(path: str | os.PathLike) -> Path:
@@ -174,16 +203,17 @@ def load(path: str | os.PathLike, device: str = "cpu") -> SentenceModel | OnnxMo
     one (`samesense export --onnx`) gives an OnnxModel, which encodes as a SentenceModel does."""
     path = resolve_model_dir(path)
     check_model_files(path)
+    folder_fingerprint, digests = read_folder(path)
     if (path / MANIFEST).is_file():
-        model = load_components(path / MANIFEST)
+        model = load_components(path / MANIFEST, digests)
     else:
         model = load_legacy(path)
-    model.fingerprint = fingerprint(path)
+    model.fingerprint = folder_fingerprint
     model.spec = str(path.resolve())  # how to load it again (encoder_spec): an FAQ bank remembers it
     return model.to(device).eval()
 
 
-def load_components(manifest_path: Path) -> SentenceModel | OnnxModel:
+def load_components(manifest_path: Path, digests: dict[str, str]) -> SentenceModel | OnnxModel:
     manifest = read_json_object(manifest_path)
     if manifest.get("format") != FORMAT:
         raise SamesenseError(f"{manifest_path}: not a samesense model manifest")
@@ -208,8 +238,13 @@ def load_components(manifest_path: Path) -> SentenceModel | OnnxModel:
         raise SamesenseError(f"{manifest_path}: the first component must be a tokenizer")
     check_parts_fit(manifest_path, parts, [manifest_path.parent / folder / CONFIG for _, _, folder in entries])
     if any(isinstance(part, OnnxGraph) for part in parts):  # exported: one graph in place of the torch stages
-        return exported_model(manifest_path, parts, info)
-    return checked_to_run(manifest_path, SentenceModel(parts[0], parts[1:], info))
+        model = exported_model(manifest_path, parts, info)
+    else:
+        model = checked_to_run(manifest_path, SentenceModel(parts[0], parts[1:], info))
+    # last: a hand-made or hostile folder is refused by the checks above with what is wrong in it;
+    # this catches what they cannot, bytes changed by damage into other valid values (weights)
+    check_file_digests(manifest_path.parent, manifest, digests)
+    return model
 
 
 def manifest_entries(manifest_path: Path, components: object) -> list[tuple[str, str, str]]:

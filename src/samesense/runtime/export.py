@@ -27,8 +27,8 @@ from torch import nn
 
 from .. import __version__
 from ..errors import SamesenseError
-from ..files import atomic_dir, atomic_write_json
-from ..model import FORMAT, FORMAT_VERSION, MANIFEST, SentenceModel, load, resolve_model_dir
+
+from ..model import MANIFEST, SentenceModel, load, resolve_model_dir, save_model_folder
 from .onnx import INPUTS, INSTALL_HINT, OUTPUT, OnnxGraph, OnnxModel, padded
 from ..tokenize import UNK_ID
 
@@ -139,18 +139,6 @@ def check_out(source: Path, out: Path, overwrite: bool) -> None:
         raise SamesenseError(f"{out}: a model folder already (pass --overwrite to replace it)")
 
 
-def write_model_folder(model: OnnxModel, out: Path) -> None:
-    """The folder `samesense.load` reads: a manifest as a torch model's, then each component."""
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "samesense_version": __version__, "dim": model.dim,
-                "normalized": True,
-                "components": [{"role": c.role, "type": c.type, "path": c.role} for c in model.components],
-                "info": model.info}
-    with atomic_dir(out) as tmp:
-        for component in model.components:
-            component.save(tmp / component.role)
-        atomic_write_json(tmp / MANIFEST, manifest)
-
-
 def export_onnx(source: str | Path, out: str | Path, quantization: str = "none", overwrite: bool = False) -> dict:
     """Write the model folder (or run folder) `source` as an exported model folder `out`; returns
     what was checked: the probe's largest |torch - graph|, the graph's size, where it went."""
@@ -175,5 +163,6 @@ def export_onnx(source: str | Path, out: str | Path, quantization: str = "none",
     exported = {"from_fingerprint": model.fingerprint, "format": "onnx", "opset": OPSET,
                 "quantization": quantization, "max_abs_difference_from_torch": difference,
                 "probe_sentences": PROBE_SENTENCES, "samesense_version": __version__}
-    write_model_folder(OnnxModel(model.tokenizer, graph, {**model.info, "exported": exported}), out)
+    exported_model = OnnxModel(model.tokenizer, graph, {**model.info, "exported": exported})
+    save_model_folder(out, exported_model.components, exported_model.dim, exported_model.info)
     return {"path": str(out), "graph_bytes": len(graph.graph), **exported}
