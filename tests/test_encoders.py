@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from samesense.components import make_component, with_defaults
-from samesense.encoders import ENCODERS, POOLINGS, GRUEncoder, Pooling, Projection, SlicedGRUEncoder, TransformerEncoder
+from samesense.encoders import (ENCODERS, POOLINGS, GRUEncoder, Pooling, Projection, SlicedGRUEncoder, StaticEncoder,
+                                TransformerEncoder)
 from samesense.errors import SamesenseError
 from samesense.model import SentenceModel
 from samesense.tokenize import CharTokenizer
@@ -48,7 +49,8 @@ def batch_features(vocab_size=50):
 def test_output_shape_and_config():
     enc = make_component({"type": "gru", "vocab_size": 50, "embed_dim": 8, "hidden_dim": 12, "bidirectional": True})
     assert isinstance(enc, GRUEncoder) and enc.dim == 24 and (enc.role, enc.type) == ("encoder", "gru")
-    assert ENCODERS == {"gru": GRUEncoder, "srnn": SlicedGRUEncoder, "transformer": TransformerEncoder}
+    assert ENCODERS == {"gru": GRUEncoder, "srnn": SlicedGRUEncoder, "static": StaticEncoder,
+                        "transformer": TransformerEncoder}
     features = batch_features()
     out = enc(dict(features))
     assert out["token_embeddings"].shape == (4, 7, 24) and out["final_state"].shape == (4, 24)
@@ -125,9 +127,22 @@ def test_unknown_encoder_and_bad_settings():
     (GRUEncoder, {"vocab_size": 30, "embed_dim": 5, "hidden_dim": 7, "num_layers": 3, "bidirectional": True}),
     (GRUEncoder, {"vocab_size": 9, "embed_dim": 4, "hidden_dim": 3, "num_layers": 2, "dropout": 0.1}),
     (Projection, {"in_dim": 6, "out_dim": 4}), (Projection, {"in_dim": 6, "out_dim": 4, "bias": True}),
-    (Pooling, {"mode": "mean"}),
+    (Pooling, {"mode": "mean"}), (StaticEncoder, {"vocab_size": 30, "dim": 6}),
 ])
 def test_weight_shapes_are_those_of_the_built_module(cls, settings):
     # what loading compares with a weights file's header before it builds (and allocates) anything
     built = {name: tuple(tensor.shape) for name, tensor in cls(**settings).state_dict().items()}
     assert cls.weight_shapes(**with_defaults(cls, settings)) == built
+
+
+def test_a_static_encoder_is_the_weighted_mean_of_its_tokens_rows():
+    tok = CharTokenizer(min_count=1).fit(["abc"])
+    model = SentenceModel.build(tok, {"type": "static", "dim": 4}, pooling="mean")
+    encoder = model.encoder
+    with torch.no_grad():
+        encoder.token_weight.copy_(torch.arange(len(encoder.token_weight), dtype=torch.float32))
+    ids = tok.encode("abca")
+    rows = encoder.embedding.weight[ids] * encoder.token_weight[ids, None]
+    expected = torch.nn.functional.normalize(rows.mean(0), dim=0)
+    assert torch.allclose(torch.from_numpy(model.encode("abca")), expected.detach(), atol=1e-6)
+    assert torch.allclose(torch.from_numpy(model.encode(["abca", "c"], batch_size=2)[0]), expected.detach(), atol=1e-6)

@@ -114,7 +114,7 @@ def test_replace_returns_a_copy():
     ({"loss": "hinge"}, "loss must be one of softmax, am-softmax"),
     ({"pooling": "median"}, "pooling must be one of max, last, mean, cls, got 'median'"),
     ({"tokenizer": "bpe"}, "tokenizer must be one of char, word, got 'bpe'"),
-    ({"encoder": "lstm"}, "encoder must be one of gru, srnn, transformer, got 'lstm'"),
+    ({"encoder": "lstm"}, "encoder must be one of gru, srnn, static, transformer, got 'lstm'"),
     ({"lr_schedule": "step"}, "lr_schedule must be one of constant, cosine, linear"),
     ({"format": "csv"}, "format must be one of auto, groups, pairs"),
     ({"hidden_dim": 10**9}, "hidden_dim must be at most 65536, got 1000000000"),

@@ -11,9 +11,11 @@ from .gru import GRUEncoder
 from .pooling import POOLINGS, Pooling
 from .projection import Projection
 from .srnn import SlicedGRUEncoder
+from .static import StaticEncoder
 from .transformer import PretrainedTokenizer, TransformerEncoder
 
-ENCODERS: dict[str, type[Encoder]] = {cls.type: cls for cls in (GRUEncoder, SlicedGRUEncoder, TransformerEncoder)}
+ENCODERS: dict[str, type[Encoder]] = {cls.type: cls for cls in (GRUEncoder, SlicedGRUEncoder, StaticEncoder,
+                                                                TransformerEncoder)}
 
 __all__ = ["ENCODERS", "Encoder", "Features", "GRUEncoder", "POOLINGS", "Pooling", "PretrainedTokenizer", "Projection",
-           "SlicedGRUEncoder", "TorchComponent", "TransformerEncoder"]
+           "SlicedGRUEncoder", "StaticEncoder", "TorchComponent", "TransformerEncoder"]

@@ -106,6 +106,7 @@ class Encoder(TorchComponent):
     role = "encoder"
     default_pooling: ClassVar[str] = "max"
     fine_tuned: ClassVar[bool] = False  # a pretrained network fine-tuned, not one trained from scratch
+    starts_from_teacher: ClassVar[bool] = False  # its table may start from a teacher's token vectors (--init-from)
 
     @classmethod
     def settings_from(cls, model: Any) -> dict:

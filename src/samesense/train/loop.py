@@ -38,6 +38,7 @@ from .plan import RunPlan, plan_run
 from .plots import plot_curve, write_log
 from .step import Trainable, build, epoch_batches, make_batch, start_centres_at_means, train_step
 from .teacher import Taught, teach
+from .token_teacher import start_from_teacher
 
 OnEpoch = Callable[[dict], "bool | None"]  # gets each epoch's record; False stops the run
 
@@ -67,6 +68,8 @@ def run_training(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, 
         state = load_checkpoint(run / "checkpoint", parts)
         say(f"resuming {run} after epoch {state.epoch}" + (f", step {state.step_in_epoch}" if state.step_in_epoch else ""))
     else:
+        if cfg.model.init_from:  # before the centres, which may start at the groups' mean vectors
+            start_from_teacher(cfg, data, run, parts.model.encoder)
         if parts.head is not None and plan.centre_init == "means":
             start_centres_at_means(parts, data, cfg.run.eval_batch_size)
         if leader:

@@ -66,8 +66,13 @@ class ModelConfig:
     normalize: bool = setting(True, "full-width to half-width, lower case, one space (--no-normalize: "
                               "keep text as it is)")
     encoder: str = setting("gru", "encoder architecture: gru (trained from scratch, fast), srnn (a sliced GRU, Yu & "
-                           "Liu 2018: --slices, --slice-levels) or transformer (a pretrained one fine-tuned: "
-                           "--pretrained)", choices=_encoders)
+                           "Liu 2018: --slices, --slice-levels), static (a table of token vectors, their weighted "
+                           "mean; --init-from a teacher) or transformer (a pretrained one fine-tuned: --pretrained)",
+                           choices=_encoders)
+    init_from: str | None = setting(None, "static encoder: start each token's vector from a teacher (e5-small, minilm, "
+                                    "a model folder): the token encoded alone, reduced by PCA to --embed-dim, weighted "
+                                    "by its rarity in the training text (model2vec's distillation); kept with the "
+                                    "teacher cache", metavar="MODEL")
     pretrained: str | None = setting(None, "the pretrained transformer to fine-tune (--encoder transformer): a folder in "
                                      "the Hugging Face layout (config.json, tokenizer files, model.safetensors), or "
                                      "minilm (all-MiniLM-L6-v2, English) or mpnet (all-mpnet-base-v2, English, slower and more "

@@ -49,6 +49,9 @@ def plan_run(cfg: TrainConfig, teacher_given: bool = False) -> RunPlan:
     encoder.check_settings(model)
     if model.pretrained and not encoder.fine_tuned:
         raise SamesenseError(f"--pretrained is for --encoder transformer, not {model.encoder}")
+    if model.init_from and not encoder.starts_from_teacher:
+        raise SamesenseError(f"--init-from starts a static encoder's table from a teacher: give --encoder static, "
+                             f"not {model.encoder}")
     if model.glyph_pretrain and not model.glyphs:
         raise SamesenseError("--glyph-pretrain pretrains the glyph CNN: add --glyphs")
     if cfg.optim.freeze_layers and not encoder.fine_tuned:

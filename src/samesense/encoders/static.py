@@ -1,0 +1,68 @@
+"""A static encoder: a table of token vectors and a weight per token, no network over the sentence.
+
+A sentence's vector is the mean of its tokens' weighted vectors (then L2-normalised, as every
+model's): model2vec's static embeddings, so encoding is a lookup and a sum. The table can start
+from a teacher, each token's vector being the teacher's vector of that token alone, reduced by PCA,
+and its weight from the token's frequency (train/token_teacher.py: `--init-from TEACHER`); training
+with the margin losses then moves the rows of the tokens the training text holds, and the others
+keep what the teacher gave them.
+
+    token_embeddings[i, t] = table[id] * weight[id]      (pooling "mean" makes the sentence vector)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..bounds import DIM, SHARE, VOCAB
+from ..components import register
+from ..errors import SamesenseError
+from .base import Encoder, Features
+
+
+@register
+class StaticEncoder(Encoder):
+    type = "static"
+    default_pooling = "mean"
+    starts_from_teacher = True
+    bounds = {"vocab_size": VOCAB, "dim": DIM, "dropout": SHARE}
+
+    def __init__(self, vocab_size: int, dim: int = 256, dropout: float = 0.0):
+        super().__init__()
+        self.vocab_size, self.dim, self.dropout_p = vocab_size, dim, dropout
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
+        self.token_weight = nn.Parameter(torch.ones(vocab_size))
+        self.dropout = nn.Dropout(dropout)  # on the token vectors, in training only (as the GRU's)
+
+    @classmethod
+    def settings_from(cls, model) -> dict:
+        return {"dim": model.embed_dim, "dropout": model.dropout}
+
+    @classmethod
+    def check_settings(cls, model) -> None:
+        if model.glyphs:
+            raise SamesenseError("--glyphs is for the gru and srnn encoders, not static")
+
+    @classmethod
+    def weight_shapes(cls, vocab_size: int, dim: int, **_) -> dict[str, tuple[int, ...]]:
+        return {"embedding.weight": (vocab_size, dim), "token_weight": (vocab_size,)}
+
+    @torch.no_grad()
+    def start_from(self, table: torch.Tensor, weights: torch.Tensor) -> None:
+        """Rows and weights to start from (a teacher's, per token); the padding row stays zero."""
+        if table.shape != self.embedding.weight.shape or weights.shape != self.token_weight.shape:
+            raise SamesenseError(f"a start of {tuple(table.shape)} rows for a static table of "
+                                 f"{tuple(self.embedding.weight.shape)}")
+        self.embedding.weight.copy_(table)
+        self.embedding.weight[0] = 0.0
+        self.token_weight.copy_(weights)
+
+    def forward(self, features: Features) -> Features:
+        ids = features["input_ids"]
+        vectors = self.embedding(ids) * self.token_weight[ids].unsqueeze(-1)
+        features["token_embeddings"] = self.dropout(vectors)
+        return features
+
+    def config(self) -> dict:
+        return {"vocab_size": self.vocab_size, "dim": self.dim, "dropout": self.dropout_p}
