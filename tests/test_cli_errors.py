@@ -212,3 +212,22 @@ def test_a_damaged_run_file_is_one_line_naming_it(file, content, message, synthe
     (run / file).write_text(content)
     error = one_line_error(["train", "--out", run, "--resume"], capsys)
     assert re.match(re.escape(str(run)) + "/" + message, error), error
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "Infinity"])
+@pytest.mark.parametrize("argv, flag", [
+    (["serve", "BANK", "--timeout=V"], "--timeout"),  # bounded below only: nan and inf passed the bound
+    (["train", "--train", "x.tsv", "--out", "RUN", "--scale=V"], "--scale"),  # unbounded
+    (["train", "--train", "x.tsv", "--out", "RUN", "--lr=V"], "--lr"),
+    (["train", "--train", "x.tsv", "--out", "RUN", "--center-loss=V"], "--center-loss"),
+    (["faq", "set", "BANK", "--threshold=V"], "--threshold"),
+    (["calibrate", "BANK", "--target-precision=V"], "--target-precision"),
+])
+def test_every_float_flag_refuses_nan_and_infinity_naming_it(argv, flag, value, tmp_path, capsys):
+    """`serve --timeout nan` started and dropped every connection at once; `inf` held a silent client
+    for ever. One rule for every number flag of every command (cli/parsing.py's bounded)."""
+    argv = [str(tmp_path / "b.faq") if a == "BANK" else str(tmp_path / "run") if a == "RUN" else
+            a.replace("=V", f"={value}") for a in argv]  # --flag=-inf: argparse takes -inf alone for an option
+    message = one_line_error(argv, capsys)
+    assert message.startswith(f"argument {flag}: ") and value in message, message
+    assert not (tmp_path / "b.faq").exists() and not (tmp_path / "run").exists()

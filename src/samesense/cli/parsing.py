@@ -6,6 +6,7 @@ Light on purpose (argparse only): the command line imports it before it knows wh
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 
 from ..bounds import INT64_MAX, shown
@@ -36,15 +37,26 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def read_number(kind: type, text: str):
+    """`text` read as `kind`; a float that is nan or infinite is refused (it passes no comparison, so
+    no bound would stop it: `serve --timeout nan` dropped every connection at once, `inf` held a
+    silent client for ever). Every number flag of every command is read here."""
+    value = kind(text)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
 def bounded(kind: type, at_least: float | None = None, at_most: float | None = None,
             between: tuple[float, float] | None = None) -> Callable[[str], object]:
-    """An argparse type: the text read as `kind` and checked against the bounds (`between` excludes
-    both ends), so that a bad value is refused while parsing, naming its flag."""
-    if at_least is None and at_most is None and between is None:
+    """An argparse type: the text read as `kind` (read_number: a float must be finite) and checked
+    against the bounds (`between` excludes both ends), so that a bad value is refused while parsing,
+    naming its flag."""
+    if kind is not float and at_least is None and at_most is None and between is None:
         return kind
 
     def read(text: str):
-        value = kind(text)
+        value = read_number(kind, text)
         if at_least is not None and value < at_least:
             raise argparse.ArgumentTypeError(f"must be at least {shown(at_least)}, got {value}")
         if at_most is not None and value > at_most:
