@@ -231,3 +231,23 @@ def test_every_float_flag_refuses_nan_and_infinity_naming_it(argv, flag, value, 
     message = one_line_error(argv, capsys)
     assert message.startswith(f"argument {flag}: ") and value in message, message
     assert not (tmp_path / "b.faq").exists() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\xff\xfe-not-utf8-token-0123456789", "not valid UTF-8 (byte 0)"),
+    (b"  \n", "empty token"),
+    (b"x" * 5000, "larger than 4096 bytes: not a token"),
+    ("caf\u00e9-token-0123456789".encode(), "the token must be visible ASCII characters (an HTTP header carries it "
+     "as they are); character 4 is not"),
+])
+def test_a_token_file_that_is_not_utf8_or_empty_is_one_line_naming_it(content, message, tmp_path, capsys):
+    token_file = tmp_path / "token"
+    token_file.write_bytes(content)
+    error = one_line_error(["serve", tmp_path / "b.faq", "--token-file", token_file], capsys)
+    assert error == f"{token_file}: {message}", error
+    assert not (tmp_path / "b.faq").exists()
+
+
+def test_a_token_file_that_is_a_folder_is_one_line_naming_it(tmp_path, capsys):
+    error = one_line_error(["serve", tmp_path / "b.faq", "--token-file", tmp_path], capsys)
+    assert error.startswith(f"{tmp_path}: cannot read the token ("), error

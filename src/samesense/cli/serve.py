@@ -13,6 +13,7 @@ import os
 from ..errors import SamesenseError
 from ..faq.choices import (FALLBACK_TEXT, LOG_FORMATS, LOG_LEVELS, MIN_TOKEN_CHARS, UNANSWERED_ROWS,
                            LimitValues)
+from ..faq.text import check_token
 from .bank_args import bank_arg, model_arg, unanswered_log_arg
 from .options import given_values
 from .parsing import bounded, positive_int, text
@@ -67,15 +68,31 @@ def add_serve(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run_serve)
 
 
+MAX_TOKEN_FILE_BYTES = 4096  # a token is tens of characters: more is the wrong file (or /dev/zero)
+
+
 def read_token(token_file: str | None) -> str | None:
+    """The token from `token_file`, else from $SAMESENSE_TOKEN (None: neither). A file that cannot
+    be read, is not UTF-8, is empty or too large is one line naming it (faq.serve's check_token
+    then checks what the token is made of, wherever it came from)."""
     if token_file:
         try:
-            with open(token_file, encoding="utf-8") as f:
-                token = f.read().strip()
+            with open(token_file, "rb") as f:
+                raw = f.read(MAX_TOKEN_FILE_BYTES + 1)
         except OSError as err:
             raise SamesenseError(f"{token_file}: cannot read the token ({err.strerror})") from None
+        if len(raw) > MAX_TOKEN_FILE_BYTES:
+            raise SamesenseError(f"{token_file}: larger than {MAX_TOKEN_FILE_BYTES} bytes: not a token")
+        try:
+            token = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as err:
+            raise SamesenseError(f"{token_file}: not valid UTF-8 (byte {err.start})") from None
         if not token:
             raise SamesenseError(f"{token_file}: empty token")
+        try:
+            check_token(token)
+        except SamesenseError as err:
+            raise SamesenseError(f"{token_file}: {err}") from None
         return token
     return os.environ.get(TOKEN_ENV, "").strip() or None
 

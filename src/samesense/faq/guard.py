@@ -23,8 +23,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..errors import SamesenseError
-from .choices import MIN_TOKEN_CHARS, LimitValues
-from .text import clean, clean_list
+from .choices import LimitValues
+from .text import check_token, clean, clean_list  # noqa: F401 (check_token: serve's)
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # Host headers that name this machine
 
@@ -73,13 +73,6 @@ def token_access(token: str | None, writes: bool):
             raise HTTPException(401, wrong, headers={"WWW-Authenticate": "Bearer"})
 
     return check
-
-
-def check_token(token: str | None) -> None:
-    """Refuses (SamesenseError) a token too short to be secret; None (read-only) passes."""
-    if token is not None and len(token) < MIN_TOKEN_CHARS:
-        raise SamesenseError(f"the token has {len(token)} characters; use at least {MIN_TOKEN_CHARS} (e.g. "
-                             "python -c 'import secrets; print(secrets.token_urlsafe(32))')")
 
 
 def default_allowed_hosts(host: str) -> list[str]:
