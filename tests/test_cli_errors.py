@@ -251,3 +251,21 @@ def test_a_token_file_that_is_not_utf8_or_empty_is_one_line_naming_it(content, m
 def test_a_token_file_that_is_a_folder_is_one_line_naming_it(tmp_path, capsys):
     error = one_line_error(["serve", tmp_path / "b.faq", "--token-file", tmp_path], capsys)
     assert error.startswith(f"{tmp_path}: cannot read the token ("), error
+
+
+def test_serve_counts_are_checked_against_the_machine(tmp_path, capsys, monkeypatch):
+    """--threads past the CPUs this process may use, --max-connections past its open-file limit: one
+    line naming the flag and the machine's number, before anything is opened."""
+    import resource
+
+    from samesense.cli import parsing
+
+    cpus = parsing.usable_cpus()
+    message = one_line_error(["serve", tmp_path / "b.faq", "--threads", cpus + 1], capsys)
+    assert message == (f"argument --threads: must be at most {cpus} (the CPUs this process may use), got {cpus + 1} "
+                       "(see samesense serve --help)")
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (1024, 4096))
+    message = one_line_error(["serve", tmp_path / "b.faq", "--max-connections", 961], capsys)
+    assert message == ("argument --max-connections: must be at most 960 (the open-file limit (ulimit -n) less 64 the "
+                       "server holds besides), got 961 (see samesense serve --help)")
+    assert not (tmp_path / "b.faq").exists()

@@ -16,7 +16,7 @@ from ..faq.choices import (FALLBACK_TEXT, LOG_FORMATS, LOG_LEVELS, MIN_TOKEN_CHA
 from ..faq.text import check_token
 from .bank_args import bank_arg, model_arg, unanswered_log_arg
 from .options import given_values
-from .parsing import bounded, positive_int, text
+from .parsing import bounded, connection_count, cpu_count, positive_int, text
 
 
 TOKEN_ENV = "SAMESENSE_TOKEN"
@@ -42,12 +42,12 @@ def add_serve(p: argparse.ArgumentParser) -> None:
                    help="longest question (and stored question)")
     p.add_argument("--max-answer-chars", type=positive_int, default=limits.max_answer_chars, metavar="N",
                    help="longest answer")
-    p.add_argument("--threads", type=positive_int, default=1,
+    p.add_argument("--threads", type=cpu_count(), default=1,
                    help="torch threads for encoding (one query is small: more threads only contend)")
     p.add_argument("--timeout", type=bounded(float, at_least=1), default=10.0, metavar="SECONDS",
                    help="a connection must deliver each whole request within SECONDS of opening or of its last "
                    "answer, else it is closed: idle and slow clients do not hold connections")
-    p.add_argument("--max-connections", type=positive_int, default=100, metavar="N",
+    p.add_argument("--max-connections", type=connection_count(), default=100, metavar="N",
                    help="connections (or requests) at once; beyond N, requests are answered 503")
     p.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="HOST",
                    help="a Host header to answer (repeatable; *.example.com for subdomains, * for any); "
