@@ -10,7 +10,6 @@ import argparse
 
 from ..encoder_spec import spec_help
 from ..faq.choices import ANSWER_BOUNDS
-from .parsing import read_number
 
 
 def bank_arg(p, create: bool = False) -> None:
@@ -27,9 +26,9 @@ def model_arg(p, required: bool = False) -> None:
 
 def number(low: float, high: float, low_excluded: bool = False):
     """An argparse type: a float from `low` (or above it, with `low_excluded`) to `high`; nan and
-    inf are refused (read_number: they pass no comparison, and a bank must not store them)."""
+    inf are refused (they pass no comparison, and a bank must not store them)."""
     def read(text: str) -> float:
-        value = read_number(float, text)
+        value = float(text)
         if not (low < value if low_excluded else low <= value) or not value <= high:
             raise argparse.ArgumentTypeError(f"must be {'above' if low_excluded else 'from'} {low:g} "
                                              f"{'and at most' if low_excluded else 'to'} {high:g}, got {text}")
