@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import SamesenseError
 from ..protocols import TextEncoder
 from . import store_writes
-from .choices import TextLimits
+from .choices import ON_ERROR, TextLimits
 from .index import VectorIndex, kind_for
 from .index_keeper import IndexKeeper, graph_path
 from .matcher import Answer, Candidate
@@ -267,9 +267,15 @@ class FaqBank:
 
         return self._commit(write, stores_vectors=False)
 
-    def import_rows(self, rows: Sequence[FaqRow], report: ImportReport | None = None) -> ImportReport:
+    def import_rows(self, rows: Sequence[FaqRow], report: ImportReport | None = None, on_error: str = "reject",
+                    source: str | os.PathLike | None = None) -> ImportReport:
         """Add rows as entries, or to the entries already holding their group or question (see
-        planner.py). All or nothing: one transaction."""
+        planner.py). All or nothing: one transaction. A row with a question another entry holds
+        (another answer or group; planner.Conflict) is refused as FaqBank.add refuses it: with
+        `on_error` "reject" the import stops and writes nothing (a DataError naming `source` and the
+        line), with "skip" the row is left out and reported in `report.skipped`."""
+        if on_error not in ON_ERROR:
+            raise SamesenseError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
         report = report or ImportReport()
         started = time.perf_counter()
         entries = merge_rows([row.cleaned(self.limits) for row in rows])
@@ -280,7 +286,14 @@ class FaqBank:
         vector_of = encode_texts(model, texts, self.show_progress)
 
         def write(conn):
-            plans = plan_import(entries, self.store, conn)
+            plans, conflicts = plan_import(entries, self.store, conn)
+            for conflict in conflicts:
+                where = ":".join(str(part) for part in (source, conflict.row.line_of(conflict.question))
+                                 if part is not None)
+                message = f"{where}: {conflict.message()}" if where else conflict.message()
+                if on_error == "reject":
+                    raise SamesenseError(f"{message} (--on-error skip leaves such rows out)")
+                report.skipped.append(message)
             added_ids, added_texts = apply_plan(plans, conn, vector_of, report, self.show_progress)
             return report, added_ids, store_writes.matrix(vector_of, added_texts, model.dim), []
 
