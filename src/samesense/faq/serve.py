@@ -195,9 +195,11 @@ def add_error_handlers(app) -> None:
 
     @app.exception_handler(SamesenseError)
     async def user_error(request: Request, err: SamesenseError):
-        # the bank raises SamesenseError for what the request asked and cannot be: always the client's
-        log.debug("refused %s %s: %s", request.method, request.url.path, err)
-        return JSONResponse({"detail": str(err)}, status_code=404 if isinstance(err, NoSuchEntry) else 422)
+        # the bank raises SamesenseError for what the request asked and cannot be: always the client's.
+        # Its message quotes the request's text, so the log gets its kind alone (never a query or body)
+        status = 404 if isinstance(err, NoSuchEntry) else 422
+        log.debug("refused %s %s: %s (%d)", request.method, request.url.path, type(err).__name__, status)
+        return JSONResponse({"detail": str(err)}, status_code=status)
 
     @app.exception_handler(Exception)
     async def server_fault(request: Request, err: Exception):
