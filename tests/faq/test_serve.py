@@ -306,6 +306,21 @@ def test_healthz_shows_no_filesystem_paths(client, bank, tmp_path):
     assert health["calibration"]["precision"] == 0.91 and "files" not in health["calibration"]
 
 
+def test_healthz_follows_what_another_process_changed_in_the_bank(client, bank, tmp_path):
+    """Issue 36: /healthz showed the threshold and model fingerprint it read last, until the next /ask."""
+    from fakes import WordModel
+
+    from samesense.faq import FaqBank
+
+    before = client.get("/healthz").json()
+    with FaqBank.open(tmp_path / "bank.faq", WordModel(fingerprint="fake-model-2")) as other:  # another process
+        other.set_settings(threshold=0.91)
+        other.add("do you ship abroad", "Yes.")
+    health = client.get("/healthz").json()
+    assert (health["threshold"], health["entries"]) == (0.91, before["entries"] + 1)
+    assert health["model_fingerprint"] == "fake-model-2" != before["model_fingerprint"]
+
+
 def test_only_allowed_hosts_are_answered(bank):
     with TestClient(create_app(bank, None, allowed_hosts=["faq.example.com", "*.internal"])) as c:
         assert c.get("/healthz", headers={"Host": "faq.example.com"}).status_code == 200

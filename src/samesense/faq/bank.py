@@ -348,7 +348,12 @@ class FaqBank:
 
     def info(self) -> dict:
         """Counts, model, index and answer settings. `index`: the kind in use, or, opened without a
-        model (faq info), the kind the bank's next open would build."""
+        model (faq info), the kind the bank's next open would build. As the store holds them now:
+        what other processes changed since this one last looked included (a server's /healthz)."""
+        if self.index is not None:
+            self.refresh()
+        else:
+            self.settings = self.store.settings()
         entries, questions = self.count()
         s = self.settings
         index = self.index_kind or f"{self.wanted_kind(questions)} (not built: opened without a model)"
