@@ -321,6 +321,24 @@ def test_healthz_follows_what_another_process_changed_in_the_bank(client, bank, 
     assert health["model_fingerprint"] == "fake-model-2" != before["model_fingerprint"]
 
 
+def test_head_answers_every_get_route_and_a_wrong_method_is_told_every_allowed_one(client):
+    """Issue 36: HEAD on GET routes was a 405; OPTIONS (or any method a path does not take) was a 405
+    whose Allow header named one route's methods (GET for /faq, which takes POST too)."""
+    for path in ("/healthz", "/faq", "/faq/1", "/config", "/metrics", "/", "/openapi.json", "/unanswered"):
+        get, head = client.get(path, headers=AUTH), client.head(path, headers=AUTH)
+        assert head.status_code == get.status_code and head.content == b"", path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+        assert head.headers["x-frame-options"] == "DENY" and "content-security-policy" in head.headers, path
+    assert client.head("/faq/999").status_code == 404 and client.head("/nowhere").status_code == 404
+    for method, path, allowed in [("OPTIONS", "/faq", {"GET", "HEAD", "POST"}),
+                                  ("PATCH", "/faq/1", {"GET", "HEAD", "PUT", "DELETE"}),
+                                  ("POST", "/healthz", {"GET", "HEAD"}), ("GET", "/ask", {"POST"}),
+                                  ("OPTIONS", "/ask", {"POST"})]:
+        r = client.request(method, path)
+        assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == allowed, (method, path)
+        assert r.json()["detail"].startswith(f"{method} is not allowed here") and r.headers["x-frame-options"] == "DENY"
+
+
 def test_only_allowed_hosts_are_answered(bank):
     with TestClient(create_app(bank, None, allowed_hosts=["faq.example.com", "*.internal"])) as c:
         assert c.get("/healthz", headers={"Host": "faq.example.com"}).status_code == 200

@@ -151,11 +151,47 @@ def replay(body: bytes, receive):
     return receive_again
 
 
-async def send_json(send, status: int, detail: str) -> None:
+async def send_json(send, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *headers]})
     await send({"type": "http.response.body", "body": body})
+
+
+class Methods:
+    """ASGI middleware over the app's routes: HEAD on a GET route is that GET without its body (RFC
+    9110: every GET resource answers HEAD; FastAPI's routes take GET alone); a method no route of
+    the path takes is a JSON 405 whose Allow names every method the path takes (Starlette's names
+    the first matching route's alone: GET for /faq, which takes POST too). Paths no route takes go
+    on, to their 404 (or the static files' mount)."""
+
+    def __init__(self, app, router):
+        self.app, self.router = app, router
+
+    def routes_of(self, path: str) -> list:
+        return [route for route in self.router.routes
+                if getattr(route, "methods", None) and route.path_regex.match(path)]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        routes = self.routes_of(scope["path"])
+        taken = {method for route in routes for method in route.methods}
+        taken |= {"HEAD"} if "GET" in taken else set()
+        if not taken or scope["method"] in taken - {"HEAD"}:
+            return await self.app(scope, receive, send)
+        if scope["method"] == "HEAD":
+            async def without_body(message):
+                if message["type"] == "http.response.body":
+                    message = {**message, "body": b""}
+                await send(message)
+
+            return await self.app({**scope, "method": "GET"}, receive, without_body)
+        allow = ", ".join(sorted(taken))
+        scope["route"] = routes[0]  # the metrics' route label, as Starlette's own 405 has it
+        await send_json(send, 405, f"{scope['method']} is not allowed here: {allow}",
+                        [(b"allow", allow.encode())])
 
 
 # The page's own files: scripts, styles and calls to the API from this origin only, never framed.

@@ -46,7 +46,7 @@ from ..errors import SamesenseError
 from . import logs
 from .bank import FaqBank, NoSuchEntry
 from .choices import FALLBACK_TEXT, MAX_FALLBACK_CHARS, UNANSWERED_ROWS
-from .guard import (BodyLimit, Limits, RequestDeadline, SecurityHeaders, check_allowed_hosts, check_token,
+from .guard import (BodyLimit, Limits, Methods, RequestDeadline, SecurityHeaders, check_allowed_hosts, check_token,
                     default_allowed_hosts, token_access)
 from .metrics import Metrics, RequestObservers
 from .schemas import (EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, Order, OutcomeQuery,
@@ -86,6 +86,7 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
     app.state.bank, app.state.metrics, app.state.limits = bank, metrics, limits
     # the last added is the outermost: metrics count every refusal, every refusal has the headers,
     # the Host is checked before the body is read
+    app.add_middleware(Methods, router=app.router)
     app.add_middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(SecurityHeaders)
