@@ -251,9 +251,9 @@ def test_openapi_declares_errors_bounds_lengths_and_the_bearer_scheme(client):
     assert "HTTPValidationError" not in schemas  # FastAPI's own 422 body (detail: an array) is never sent
     ops = {(m, p): op for p, item in spec["paths"].items() for m, op in item.items()}
     documented = {key: set(op["responses"]) for key, op in ops.items()}
-    assert documented[("post", "/ask")] == {"200", "400", "413", "422", "500"}
-    assert documented[("get", "/faq/{entry_id}")] == {"200", "400", "404", "413", "422", "500"}
-    assert documented[("post", "/faq")] == {"201", "400", "401", "403", "413", "422", "500"}
+    assert documented[("post", "/ask")] == {"200", "400", "413", "422", "500", "503"}
+    assert documented[("get", "/faq/{entry_id}")] == {"200", "400", "404", "413", "422", "500", "503"}
+    assert documented[("post", "/faq")] == {"201", "400", "401", "403", "413", "422", "500", "503"}
     assert documented[("put", "/faq/{entry_id}")] >= {"401", "403", "404", "422"}
     assert documented[("delete", "/faq/{entry_id}")] >= {"401", "403", "404", "422"}
     error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
@@ -337,6 +337,27 @@ def test_head_answers_every_get_route_and_a_wrong_method_is_told_every_allowed_o
         r = client.request(method, path)
         assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == allowed, (method, path)
         assert r.json()["detail"].startswith(f"{method} is not allowed here") and r.headers["x-frame-options"] == "DENY"
+
+
+def test_a_bank_locked_by_another_process_past_the_write_timeout_is_a_503_with_retry_after(client, bank, tmp_path):
+    """Issue 36: it was a 500 ("database is locked"). The server is well; the bank is busy: come back."""
+    import sqlite3
+
+    bank.store._writer.execute("PRAGMA busy_timeout=50")  # the write timeout, short for the test
+    other = sqlite3.connect(tmp_path / "bank.faq", isolation_level=None)  # another process's writer
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        r = client.post("/faq", json={"question": "do you ship abroad", "answer": "Yes."}, headers=AUTH)
+        assert r.status_code == 503 and int(r.headers["retry-after"]) > 0
+        assert r.json() == {"detail": "the bank is locked by another process's write; try again later"}
+        assert r.headers["x-frame-options"] == "DENY"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert client.post("/faq", json={"question": "do you ship abroad", "answer": "Yes."}, headers=AUTH).status_code \
+        == 201
+    spec = client.get("/openapi.json").json()
+    assert all("503" in op["responses"] for item in spec["paths"].values() for op in item.values())
 
 
 def test_only_allowed_hosts_are_answered(bank):
@@ -478,7 +499,7 @@ def test_openapi_declares_the_token_routes(client):
     for key in [("get", "/auth"), ("get", "/unanswered")]:
         assert ops[key]["security"] == [{"BearerToken": []}]
         assert {"401", "403"} <= set(ops[key]["responses"])
-    assert set(ops[("get", "/auth")]["responses"]) == {"204", "400", "401", "403", "413", "500"}
+    assert set(ops[("get", "/auth")]["responses"]) == {"204", "400", "401", "403", "413", "500", "503"}
     limit = next(p for p in ops[("get", "/unanswered")]["parameters"] if p["name"] == "limit")["schema"]
     assert limit["minimum"] == 1 and limit["maximum"] == 1000
     assert "security" not in ops[("get", "/config")]

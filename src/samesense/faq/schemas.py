@@ -33,8 +33,10 @@ ERRORS = {
     413: "a request body over the server's size limit",
     422: "a field missing, of the wrong type, empty, too long or out of range, or an extra field",
     500: "a fault of the server, not of the request (the server's log has the details)",
+    503: "the bank locked by another process's write past the write timeout, or more requests at once than the "
+         "server takes (--max-connections): try again after Retry-After seconds",
 }
-EVERY_ROUTE = (400, 413, 500)  # the body guard and the last-resort handler answer on every route
+EVERY_ROUTE = (400, 413, 500, 503)  # the body guard and the last-resort handlers answer on every route
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

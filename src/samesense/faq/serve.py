@@ -29,6 +29,7 @@ import errno
 import logging
 import os
 import socket
+import sqlite3
 from collections.abc import Sequence
 from importlib import resources
 from typing import Annotated
@@ -60,6 +61,7 @@ log = logging.getLogger("samesense.serve")
 STATIC = resources.files("samesense.faq") / "static"
 
 EntryId = Annotated[int, Path(ge=1, le=INT64_MAX, description="the entry's id")]
+RETRY_AFTER_SECONDS = 5  # a 503's Retry-After: the bank locked, or the server full
 SINCE_MAX = 2**53  # seconds since the epoch: far past any date, and exact as a float
 METRICS_TYPES = {"text/plain": {"schema": {"type": "string"}},  # or OpenMetrics, when the Accept header asks for it
                  "application/openmetrics-text": {"schema": {"type": "string"}}}
@@ -201,6 +203,16 @@ def add_error_handlers(app) -> None:
         status = 404 if isinstance(err, NoSuchEntry) else 422
         log.debug("refused %s %s: %s (%d)", request.method, request.url.path, type(err).__name__, status)
         return JSONResponse({"detail": str(err)}, status_code=status)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def bank_busy(request: Request, err: sqlite3.OperationalError):
+        # another process held the bank's write lock past the write timeout: the server is well, the
+        # bank busy (SQLITE_BUSY); any other database error is a fault (the handler below)
+        if "locked" not in str(err) and "busy" not in str(err):
+            raise err
+        log.warning("%s %s: the bank is locked by another process (%s)", request.method, request.url.path, err)
+        return JSONResponse({"detail": "the bank is locked by another process's write; try again later"},
+                            status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.exception_handler(Exception)
     async def server_fault(request: Request, err: Exception):
