@@ -207,6 +207,15 @@ SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"x-content-type-options", b
                     (b"referrer-policy", b"no-referrer")]
 
 
+RETRY_AFTER = b"5"  # seconds, in a 503: the bank locked by another process, or the server full
+
+
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """What every response carries: the CSP (the looser DOCS_POLICY on the API docs pages) and the rest."""
+    policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else PAGE_POLICY
+    return [(b"content-security-policy", policy.encode()), *SECURITY_HEADERS]
+
+
 class SecurityHeaders:
     """ASGI middleware: every response gets a Content-Security-Policy (the looser DOCS_POLICY on the
     API docs pages), X-Frame-Options DENY, X-Content-Type-Options nosniff and Referrer-Policy
@@ -218,8 +227,7 @@ class SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        policy = DOCS_POLICY if scope["path"].startswith(DOCS_PATHS) else PAGE_POLICY
-        headers = [(b"content-security-policy", policy.encode()), *SECURITY_HEADERS]
+        headers = security_headers(scope["path"])
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
@@ -237,6 +245,36 @@ class RequestDeadline(H11Protocol):
     its connection (and a slot of --max-connections) for ever. Pass it as uvicorn.Config(http=...)."""
 
     deadline: asyncio.TimerHandle | None = None
+
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        # the --max-connections check is ours (the app below), so that its 503 is JSON with the headers
+        self.at_once, self.limit_concurrency = self.limit_concurrency, None
+        if self.at_once is not None:
+            self.app = self.full_or(self.app)
+
+    def full_or(self, app):
+        """`app`, or a JSON 503 when more connections or requests are open than --max-connections
+        takes: uvicorn's own test (its task counted here already), its plain-text answer not."""
+        async def gate(scope, receive, send):
+            if scope["type"] == "http" and (len(self.connections) >= self.at_once or len(self.tasks) > self.at_once):
+                self.logger.warning("Exceeded concurrency limit.")
+                return await send_json(send, 503, "more requests at once than the server takes (--max-connections); "
+                                       "try again later", [(b"retry-after", RETRY_AFTER), (b"connection", b"close"),
+                                                           *security_headers(scope["path"])])
+            return await app(scope, receive, send)
+
+        return gate
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 cannot parse, as JSON with the security headers."""
+        body = json.dumps({"detail": f"malformed HTTP request: {msg}"}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close"), *security_headers("/")]
+        for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(data=body),
+                      h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)

@@ -47,7 +47,7 @@ from ..errors import SamesenseError
 from . import logs
 from .bank import FaqBank, NoSuchEntry
 from .choices import FALLBACK_TEXT, MAX_FALLBACK_CHARS, UNANSWERED_ROWS
-from .guard import (BodyLimit, Limits, Methods, RequestDeadline, SecurityHeaders, check_allowed_hosts, check_token,
+from .guard import (RETRY_AFTER, BodyLimit, Limits, Methods, RequestDeadline, SecurityHeaders, check_allowed_hosts, check_token,
                     default_allowed_hosts, token_access)
 from .metrics import Metrics, RequestObservers
 from .schemas import (EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, Order, OutcomeQuery,
@@ -61,7 +61,6 @@ log = logging.getLogger("samesense.serve")
 STATIC = resources.files("samesense.faq") / "static"
 
 EntryId = Annotated[int, Path(ge=1, le=INT64_MAX, description="the entry's id")]
-RETRY_AFTER_SECONDS = 5  # a 503's Retry-After: the bank locked, or the server full
 SINCE_MAX = 2**53  # seconds since the epoch: far past any date, and exact as a float
 METRICS_TYPES = {"text/plain": {"schema": {"type": "string"}},  # or OpenMetrics, when the Accept header asks for it
                  "application/openmetrics-text": {"schema": {"type": "string"}}}
@@ -212,7 +211,7 @@ def add_error_handlers(app) -> None:
             raise err
         log.warning("%s %s: the bank is locked by another process (%s)", request.method, request.url.path, err)
         return JSONResponse({"detail": "the bank is locked by another process's write; try again later"},
-                            status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+                            status_code=503, headers={"Retry-After": RETRY_AFTER.decode()})
 
     @app.exception_handler(Exception)
     async def server_fault(request: Request, err: Exception):
