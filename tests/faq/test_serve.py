@@ -253,7 +253,7 @@ def test_openapi_declares_errors_bounds_lengths_and_the_bearer_scheme(client):
     documented = {key: set(op["responses"]) for key, op in ops.items()}
     assert documented[("post", "/ask")] == {"200", "400", "413", "422", "500", "503"}
     assert documented[("get", "/faq/{entry_id}")] == {"200", "400", "404", "413", "422", "500", "503"}
-    assert documented[("post", "/faq")] == {"201", "400", "401", "403", "413", "422", "500", "503"}
+    assert documented[("post", "/faq")] == {"201", "400", "401", "403", "409", "413", "422", "500", "503"}
     assert documented[("put", "/faq/{entry_id}")] >= {"401", "403", "404", "422"}
     assert documented[("delete", "/faq/{entry_id}")] >= {"401", "403", "404", "422"}
     error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
@@ -358,6 +358,20 @@ def test_a_bank_locked_by_another_process_past_the_write_timeout_is_a_503_with_r
         == 201
     spec = client.get("/openapi.json").json()
     assert all("503" in op["responses"] for item in spec["paths"].values() for op in item.values())
+
+
+def test_a_question_or_group_another_entry_holds_is_a_409_and_changes_nothing(client, bank):
+    """One question, one entry, on every way in: POST /faq (add) and PUT /faq/{id} (update, which
+    added a question another entry held as a second copy) refuse it with 409 Conflict."""
+    before = client.get("/faq").json()
+    r = client.post("/faq", json={"question": "when are you open", "answer": "Never."}, headers=AUTH)
+    assert r.status_code == 409 and r.json()["detail"] == ("question 'when are you open' already in entry 2: change "
+                                                           "that entry instead")
+    r = client.put("/faq/1", json={"paraphrases": ["i forgot my pin code", "when are you open"]}, headers=AUTH)
+    assert r.status_code == 409 and "'when are you open' already in entry 2" in r.json()["detail"]
+    assert client.get("/faq").json() == before
+    ops = client.get("/openapi.json").json()["paths"]
+    assert "409" in ops["/faq"]["post"]["responses"] and "409" in ops["/faq/{entry_id}"]["put"]["responses"]
 
 
 def test_only_allowed_hosts_are_answered(bank):

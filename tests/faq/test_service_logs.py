@@ -92,11 +92,11 @@ def test_a_refused_request_at_debug_logs_its_reason_but_not_its_text(bank, tmp_p
         base = f"http://{host}:{port}"
         held = httpx.post(base + "/faq", json={"question": "when are you open", "answer": "another secret answer"},
                           headers=auth)
-        assert held.status_code == 422 and "when are you open" in held.json()["detail"]
+        assert held.status_code == 409 and "when are you open" in held.json()["detail"]
         missing = httpx.put(base + "/faq/999", json={"question": "a secret change"}, headers=auth)
         assert missing.status_code == 404
     text = log_file.read_text(encoding="utf-8")
-    assert '"POST /faq" 422' in text and "refused POST /faq: SamesenseError" in text
+    assert '"POST /faq" 409' in text and "refused POST /faq: HeldByAnotherEntry (409)" in text
     for secret in ("when are you open", "another secret answer", "a secret change"):
         assert secret not in text, secret
 

@@ -32,8 +32,8 @@ from .index import VectorIndex, kind_for
 from .index_keeper import IndexKeeper, graph_path
 from .matcher import Answer, Candidate
 from .model_choice import choose_model, claim_model, encode_texts, reencode, stored_model
-from .planner import (FaqRow, ImportReport, add_questions, apply_plan, edit_questions, merge_rows, note_coverage,
-                      plan_import)
+from .planner import (FaqRow, ImportReport, add_questions, apply_plan, edit_questions, held_elsewhere, merge_rows,
+                      note_coverage, plan_import)
 from .policy import MODEL_SETTINGS, AnswerPolicy, checked_settings
 from .search import BankSearch
 from .store import Entry, Store
@@ -255,6 +255,7 @@ class FaqBank:
             rows = store_writes.question_rows(conn, entry_id)
             if not rows:
                 raise NoSuchEntry(entry_id)
+            held_elsewhere(self.store, conn, entry_id, texts)  # one question, one entry, as add has it
             return edit_questions(conn, entry_id, rows, texts, answer, tags, encoded, model)
 
         return self.get(self._commit(write))

@@ -58,16 +58,22 @@ def token_access(token: str | None, writes: bool):
     """A route dependency that lets a request through only with `Authorization: Bearer TOKEN`.
     `writes`: a route that changes the bank, whose `token` is None on a read-only server; else a
     route that needs the token but changes nothing (/auth, /unanswered), open on a read-only server
-    given a token. `token` None: 403, there is no token to check. One check, each kind its messages."""
+    given a token. `token` None: 403 whatever the request carries, there is no token to check, and
+    the route declares no bearer scheme (/openapi.json would otherwise promise a 401 to a request
+    without the header). One check, each kind its messages."""
     if writes:
         no_token, wrong = "this server is read-only", "writes need the header Authorization: Bearer TOKEN"
     else:
         no_token = "this server has no token (samesense serve: $SAMESENSE_TOKEN or --token-file)"
         wrong = "this needs the header Authorization: Bearer TOKEN, with the server's token"
 
-    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
-        if token is None:
+    if token is None:
+        def refuse() -> None:
             raise HTTPException(403, no_token)
+
+        return refuse
+
+    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
         given = credentials.credentials if credentials is not None else ""
         if not hmac.compare_digest(given.encode(), token.encode()):
             raise HTTPException(401, wrong, headers={"WWW-Authenticate": "Bearer"})

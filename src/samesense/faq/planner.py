@@ -192,6 +192,18 @@ def apply_plan(plans: Sequence[EntryPlan], conn: sqlite3.Connection, vector_of: 
     return added_ids, added_texts
 
 
+class HeldByAnotherEntry(SamesenseError):
+    """A write refused because another entry holds one of its questions, or its group: one question,
+    one entry (HTTP: 409 Conflict)."""
+
+
+def held_elsewhere(store: Store, conn: sqlite3.Connection, entry_id: int, texts: Sequence[str]) -> None:
+    """HeldByAnotherEntry when an entry other than `entry_id` holds one of `texts`."""
+    for text, holder in store.entry_ids_holding(texts, conn).items():
+        if holder != entry_id:
+            raise HeldByAnotherEntry(f"question {text!r} already in entry {holder}: change that entry instead")
+
+
 def repeat_of(store: Store, conn: sqlite3.Connection, questions: list[str], answer: str,
               group: str | None) -> Entry | None:
     """The stored entry that adding these questions is a repeat of (same answer, same group), None
@@ -200,13 +212,13 @@ def repeat_of(store: Store, conn: sqlite3.Connection, questions: list[str], answ
     holders = store.entry_ids_holding(questions, conn)
     by_group = store.entry_by_group(group, conn) if group is not None else None
     if by_group is not None and by_group.answer != answer:
-        raise SamesenseError(f"group {group!r} already exists (entry {by_group.id}, with another answer): "
-                             "change that entry instead")
+        raise HeldByAnotherEntry(f"group {group!r} already exists (entry {by_group.id}, with another answer): "
+                                 "change that entry instead")
     entries = store.entries_by_id(list(holders.values()), conn)
     same = by_group or next((e for e in entries.values() if (e.answer, e.group) == (answer, group)), None)
     for text, entry_id in holders.items():
         if same is None or entry_id != same.id:
-            raise SamesenseError(f"question {text!r} already in entry {entry_id}: change that entry instead")
+            raise HeldByAnotherEntry(f"question {text!r} already in entry {entry_id}: change that entry instead")
     return same
 
 

@@ -46,6 +46,7 @@ from ..bounds import INT64_MAX
 from ..errors import SamesenseError
 from . import logs
 from .bank import FaqBank, NoSuchEntry
+from .planner import HeldByAnotherEntry
 from .choices import FALLBACK_TEXT, MAX_FALLBACK_CHARS, UNANSWERED_ROWS
 from .guard import (RETRY_AFTER, BodyLimit, Limits, Methods, RequestDeadline, SecurityHeaders, check_allowed_hosts, check_token,
                     default_allowed_hosts, token_access)
@@ -119,12 +120,13 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
         return entry.to_dict()
 
     @app.post("/faq", response_model=EntryOut, status_code=201, dependencies=writer, summary="add an entry (token)",
-              responses=error_responses(401, 403, 422))
+              responses=error_responses(401, 403, 409, 422))
     def add_entry(entry: EntryIn):
         return bank.add(**limits.fields(entry)).to_dict()
 
     @app.put("/faq/{entry_id}", response_model=EntryOut, dependencies=writer,
-             summary="change an entry (token); fields left out stay", responses=error_responses(401, 403, 404, 422))
+             summary="change an entry (token); fields left out stay",
+             responses=error_responses(401, 403, 404, 409, 422))
     def change_entry(entry_id: EntryId, change: EntryChange):
         return bank.update(entry_id, **limits.fields(change)).to_dict()
 
@@ -199,7 +201,7 @@ def add_error_handlers(app) -> None:
     async def user_error(request: Request, err: SamesenseError):
         # the bank raises SamesenseError for what the request asked and cannot be: always the client's.
         # Its message quotes the request's text, so the log gets its kind alone (never a query or body)
-        status = 404 if isinstance(err, NoSuchEntry) else 422
+        status = 404 if isinstance(err, NoSuchEntry) else 409 if isinstance(err, HeldByAnotherEntry) else 422
         log.debug("refused %s %s: %s (%d)", request.method, request.url.path, type(err).__name__, status)
         return JSONResponse({"detail": str(err)}, status_code=status)
 
