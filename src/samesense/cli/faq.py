@@ -154,7 +154,8 @@ def run_import(args) -> int:
             print(f"{args.file}: {report.rows} rows -> {report.entries_added} entries added, "
                   f"{report.entries_updated} updated, {report.questions_added} questions added"
                   f"{f', {len(skipped)} malformed rows skipped' if skipped else ''}"
-                  f"{f', {held} rows skipped (questions other entries hold)' if held else ''} in {report.seconds:.1f}s; "
+                  f"{f', {held} rows skipped (questions other entries hold)' if held else ''}"
+                  f" in {report.seconds:.1f}s; "
                   f"{args.bank} holds {bank.count()[0]} entries ({bank.index_kind} index)")
     except BaseException:
         if created:  # a failed import leaves no empty bank behind

@@ -27,24 +27,19 @@ import numpy as np
 from ..errors import SamesenseError
 from ..protocols import TextEncoder
 from . import store_writes
-from .choices import ON_ERROR, TextLimits
+from .choices import TextLimits
 from .index import VectorIndex, kind_for
 from .index_keeper import IndexKeeper, graph_path
 from .matcher import Answer, Candidate
 from .model_choice import choose_model, claim_model, encode_texts, reencode, stored_model
-from .planner import (FaqRow, ImportReport, add_questions, apply_plan, edit_questions, held_elsewhere, merge_rows,
-                      note_coverage, plan_import)
+from .planner import (FaqRow, ImportReport, add_questions, apply_plan, check_on_error, edit_questions, held_elsewhere,
+                      merge_rows, note_coverage, plan_import, settle_conflicts)
 from .policy import MODEL_SETTINGS, AnswerPolicy, checked_settings
 from .search import BankSearch
-from .store import Entry, Store
+from .store import Entry, NoSuchEntry, Store
 from .text import SURROGATES, clean, clean_group, clean_list, unique
 
 __all__ = ["FaqBank", "FaqRow", "ImportReport", "NoSuchEntry"]
-
-
-class NoSuchEntry(SamesenseError):
-    def __init__(self, entry_id: int):
-        super().__init__(f"no entry {entry_id}")
 
 
 class FaqBank:
@@ -193,6 +188,8 @@ class FaqBank:
             with self.lock:
                 self.generation = self.store.generation()
                 self.settings = self.store.settings()
+                if self.index is None:  # opened without a model: no index to catch up
+                    return
                 if self.index.kind != self.wanted_kind(self.store.count()[1]):
                     self._build_index()
                 else:
@@ -271,12 +268,9 @@ class FaqBank:
     def import_rows(self, rows: Sequence[FaqRow], report: ImportReport | None = None, on_error: str = "reject",
                     source: str | os.PathLike | None = None) -> ImportReport:
         """Add rows as entries, or to the entries already holding their group or question (see
-        planner.py). All or nothing: one transaction. A row with a question another entry holds
-        (another answer or group; planner.Conflict) is refused as FaqBank.add refuses it: with
-        `on_error` "reject" the import stops and writes nothing (a DataError naming `source` and the
-        line), with "skip" the row is left out and reported in `report.skipped`."""
-        if on_error not in ON_ERROR:
-            raise SamesenseError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
+        planner.py). All or nothing: one transaction. A row with a question another entry holds is
+        refused or skipped per `on_error`, its message naming `source` (planner.settle_conflicts)."""
+        check_on_error(on_error)
         report = report or ImportReport()
         started = time.perf_counter()
         entries = merge_rows([row.cleaned(self.limits) for row in rows])
@@ -288,13 +282,7 @@ class FaqBank:
 
         def write(conn):
             plans, conflicts = plan_import(entries, self.store, conn)
-            for conflict in conflicts:
-                where = ":".join(str(part) for part in (source, conflict.row.line_of(conflict.question))
-                                 if part is not None)
-                message = f"{where}: {conflict.message()}" if where else conflict.message()
-                if on_error == "reject":
-                    raise SamesenseError(f"{message} (--on-error skip leaves such rows out)")
-                report.skipped.append(message)
+            settle_conflicts(conflicts, on_error, source, report)
             added_ids, added_texts = apply_plan(plans, conn, vector_of, report, self.show_progress)
             return report, added_ids, store_writes.matrix(vector_of, added_texts, model.dim), []
 
@@ -349,12 +337,8 @@ class FaqBank:
 
     def info(self) -> dict:
         """Counts, model, index and answer settings. `index`: the kind in use, or, opened without a
-        model (faq info), the kind the bank's next open would build. As the store holds them now:
-        what other processes changed since this one last looked included (a server's /healthz)."""
-        if self.index is not None:
-            self.refresh()
-        else:
-            self.settings = self.store.settings()
+        model (faq info), the kind the bank's next open would build."""
+        self.refresh()  # what other processes wrote since included (a server's /healthz)
         entries, questions = self.count()
         s = self.settings
         index = self.index_kind or f"{self.wanted_kind(questions)} (not built: opened without a model)"

@@ -9,8 +9,8 @@ its paraphrases), so each must carry the same answer.
 
 A malformed row (wrong number of fields, empty question or answer, bad JSON or JSON nested too deep,
 an answer that contradicts its group's, a question another row's entry holds already, a text that
-breaks text.py's rules: invalid UTF-8, a control character, longer than the limits) is an error naming the file and line: `on_error="reject"` stops
-at the first one, `"skip"` leaves the row out and reports it. A file that cannot be read (not gzip,
+breaks text.py's rules: invalid UTF-8, a control character, longer than the limits) is an error
+naming the file and line: `on_error="reject"` stops at the first one, `"skip"` leaves the row out and reports it. A file that cannot be read (not gzip,
 cut short) is an error naming the file. Nothing is written to the bank while reading, so a rejected
 import writes nothing. What the rows then do to a bank is planner.py's business.
 """
@@ -28,8 +28,8 @@ from typing import Iterator
 
 from ..errors import DataError, SamesenseError
 from ..files import atomic_write_bytes
-from .choices import FORMATS, ON_ERROR, TextLimits
-from .planner import FaqRow
+from .choices import FORMATS, TextLimits
+from .planner import FaqRow, check_on_error
 from .store import Entry
 from .text import DEFAULT_LIMITS, clean, clean_list
 
@@ -156,8 +156,7 @@ def read_rows(path: str | os.PathLike, fmt: str = "auto", on_error: str = "rejec
               limits: TextLimits = DEFAULT_LIMITS) -> tuple[list[FaqRow], list[str]]:
     """The rows of an FAQ file and the messages of the malformed rows skipped. `limits`: the bank's
     (a row a bank would refuse is a malformed row, reported with its line)."""
-    if on_error not in ON_ERROR:
-        raise SamesenseError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
+    check_on_error(on_error)
     path = Path(path)
     if not path.is_file():
         raise DataError(path, None, "no such file" if not path.exists() else "not a file")

@@ -15,6 +15,7 @@ can read (`note_coverage`).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -24,7 +25,7 @@ import numpy as np
 from ..console import progress
 from ..errors import SamesenseError
 from . import store_writes
-from .choices import TextLimits
+from .choices import ON_ERROR, TextLimits
 from .matcher import unreadable_reason
 from .store import Entry, Store
 from .text import clean, clean_group, clean_list, unique
@@ -190,6 +191,24 @@ def apply_plan(plans: Sequence[EntryPlan], conn: sqlite3.Connection, vector_of: 
         report.questions_present += len(plan.present_questions)
     report.questions_added += len(added_texts)
     return added_ids, added_texts
+
+
+def check_on_error(on_error: str) -> None:
+    """What an import does with a bad row: choices.ON_ERROR, else a SamesenseError."""
+    if on_error not in ON_ERROR:
+        raise SamesenseError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
+
+
+def settle_conflicts(conflicts: Sequence[Conflict], on_error: str, source: str | os.PathLike | None,
+                     report: ImportReport) -> None:
+    """Each Conflict as FaqBank.add refuses it: `on_error` "reject" raises (the import's transaction
+    writes nothing), "skip" reports it in `report.skipped`; the message names `source` and the line."""
+    for conflict in conflicts:
+        where = ":".join(str(part) for part in (source, conflict.row.line_of(conflict.question)) if part is not None)
+        message = f"{where}: {conflict.message()}" if where else conflict.message()
+        if on_error == "reject":
+            raise SamesenseError(f"{message} (--on-error skip leaves such rows out)")
+        report.skipped.append(message)
 
 
 class HeldByAnotherEntry(SamesenseError):

@@ -46,13 +46,14 @@ from ..bounds import INT64_MAX
 from ..errors import SamesenseError
 from . import logs
 from .bank import FaqBank, NoSuchEntry
-from .planner import HeldByAnotherEntry
-from .choices import FALLBACK_TEXT, MAX_FALLBACK_CHARS, UNANSWERED_ROWS
-from .guard import (RETRY_AFTER, BodyLimit, Limits, Methods, RequestDeadline, SecurityHeaders, check_allowed_hosts, check_token,
-                    default_allowed_hosts, token_access)
+from .choices import FALLBACK_TEXT, UNANSWERED_ROWS
+from .guard import (RETRY_AFTER, BodyLimit, Limits, Methods, RequestDeadline, SecurityHeaders, check_allowed_hosts,
+                    check_token, default_allowed_hosts, token_access)
 from .metrics import Metrics, RequestObservers
+from .planner import HeldByAnotherEntry
 from .schemas import (EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, Order, OutcomeQuery,
                       PageConfigOut, UnansweredList, error_responses, request_bodies, validation_detail)
+from .text import checked_fallback
 from .unanswered import UnansweredLog, ask_and_record
 
 __all__ = ["Limits", "create_app", "serve"]
@@ -256,14 +257,6 @@ def bind_problem(host: str, port: int, err: OSError) -> str:
     if err.errno == errno.EADDRNOTAVAIL:
         return f"cannot listen on {host}: not an address of this machine"
     return f"cannot listen on {host} port {port}: {err.strerror or err}"
-
-
-def checked_fallback(text: str) -> str:
-    """The page's fallback text, trimmed; refused empty or too long (the page would show a void or a wall)."""
-    text = text.strip()
-    if not text or len(text) > MAX_FALLBACK_CHARS:
-        raise SamesenseError(f"the fallback text must have 1 to {MAX_FALLBACK_CHARS} characters, not {len(text)}")
-    return text
 
 
 def serve(bank_path: str, model: str | None, host: str = "127.0.0.1", port: int = 8000,

@@ -18,7 +18,7 @@ import re
 from typing import Iterable, Sequence
 
 from ..errors import SamesenseError
-from .choices import MIN_TOKEN_CHARS, TextLimits
+from .choices import MAX_FALLBACK_CHARS, MIN_TOKEN_CHARS, TextLimits
 
 SURROGATES = re.compile("[\ud800-\udfff]")
 CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1, less tab, LF and CR
@@ -82,3 +82,11 @@ def check_token(token: str | None) -> None:
         at = next(i for i, c in enumerate(token) if not TOKEN_CHARACTERS.fullmatch(c))
         raise SamesenseError("the token must be visible ASCII characters (an HTTP header carries it as they are); "
                              f"character {at + 1} is not")
+
+
+def checked_fallback(text: str) -> str:
+    """The page's fallback text, trimmed; refused empty or too long (the page would show a void or a wall)."""
+    text = text.strip()
+    if not text or len(text) > MAX_FALLBACK_CHARS:
+        raise SamesenseError(f"the fallback text must have 1 to {MAX_FALLBACK_CHARS} characters, not {len(text)}")
+    return text
