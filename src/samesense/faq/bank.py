@@ -28,12 +28,13 @@ from ..errors import SamesenseError
 from ..protocols import TextEncoder
 from . import store_writes
 from .choices import TextLimits
+from .importer import check_on_error
 from .index import VectorIndex, kind_for
 from .index_keeper import IndexKeeper, graph_path
 from .matcher import Answer, Candidate
 from .model_choice import choose_model, claim_model, encode_texts, reencode, stored_model
-from .planner import (FaqRow, ImportReport, add_questions, apply_plan, check_on_error, edit_questions, held_elsewhere,
-                      merge_rows, note_coverage, plan_import, settle_conflicts)
+from .planner import (FaqRow, ImportReport, add_questions, apply_plan, edit_questions, held_elsewhere, merge_rows,
+                      note_coverage, plan_import, settle_conflicts)
 from .policy import MODEL_SETTINGS, AnswerPolicy, checked_settings
 from .search import BankSearch
 from .store import Entry, NoSuchEntry, Store

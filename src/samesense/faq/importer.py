@@ -28,8 +28,8 @@ from typing import Iterator
 
 from ..errors import DataError, SamesenseError
 from ..files import atomic_write_bytes
-from .choices import FORMATS, TextLimits
-from .planner import FaqRow, check_on_error
+from .choices import FORMATS, ON_ERROR, TextLimits
+from .planner import FaqRow
 from .store import Entry
 from .text import DEFAULT_LIMITS, clean, clean_list
 
@@ -139,6 +139,12 @@ def _row(number: int, record, fmt: str, first: bool, limits: TextLimits) -> FaqR
                   group=_text_field(record.get("group"), "group", False, limits),
                   paraphrases=_text_list(record.get("paraphrases"), "paraphrases", limits),
                   tags=_text_list(record.get("tags"), "tags", limits), line=number)
+
+
+def check_on_error(on_error: str) -> None:
+    """What an import does with a bad row: choices.ON_ERROR, else a SamesenseError."""
+    if on_error not in ON_ERROR:
+        raise SamesenseError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
 
 
 def held_elsewhere(row: FaqRow, owners: dict[str, tuple[tuple[str, str], int]]) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from ..console import progress
 from ..errors import SamesenseError
 from . import store_writes
-from .choices import ON_ERROR, TextLimits
+from .choices import TextLimits
 from .matcher import unreadable_reason
 from .store import Entry, Store
 from .text import clean, clean_group, clean_list, unique
@@ -191,12 +191,6 @@ def apply_plan(plans: Sequence[EntryPlan], conn: sqlite3.Connection, vector_of: 
         report.questions_present += len(plan.present_questions)
     report.questions_added += len(added_texts)
     return added_ids, added_texts
-
-
-def check_on_error(on_error: str) -> None:
-    """What an import does with a bad row: choices.ON_ERROR, else a SamesenseError."""
-    if on_error not in ON_ERROR:
-        raise SamesenseError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
 
 
 def settle_conflicts(conflicts: Sequence[Conflict], on_error: str, source: str | os.PathLike | None,
