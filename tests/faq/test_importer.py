@@ -4,7 +4,7 @@ import json
 import pytest
 
 from samesense.cli import main
-from samesense.errors import DataError
+from samesense.errors import DataError, SamesenseError
 from samesense.faq import FaqBank
 from samesense.faq.importer import export_file, read_rows
 
@@ -49,6 +49,12 @@ def test_jsonl_with_paraphrases_and_tags(tmp_path):
     ("a.jsonl", b'{"question": "q", "anwser": "a"}\n', 1, "unknown field(s) 'anwser'"),
     ("a.jsonl", b'{"question": 5, "answer": "a"}\n', 1, "question must be text"),
     ("a.csv", b'q1,a1\nq2,a2,g,extra\n', 2, "found 4 fields"),
+    # one question, one entry: a question another row's entry holds (issue 36: ask said "too close to
+    # call 1.000 vs 1.000" for ever after)
+    ("a.tsv", b"q1\ta1\tg\nq2\ta1\tg\nq2\ta2\n", 3, "question 'q2' is already on line 2, in another entry"),
+    ("a.jsonl", b'{"question": "q1", "answer": "a1", "paraphrases": ["q2"]}\n{"question": "q2", "answer": "a2"}\n',
+     2, "question 'q2' is already on line 1, in another entry"),
+    ("a.tsv", b"q1\ta1\nq1\ta1\tg\n", 2, "question 'q1' is already on line 1, in another entry"),
 ])
 def test_malformed_rows_name_file_and_line(tmp_path, name, data, line, message):
     path = write(tmp_path / name, data)
@@ -139,3 +145,36 @@ def test_only_an_empty_bank_is_removed_after_a_failed_import(tmp_path, bank):
     FaqBank.open(tmp_path / "empty.faq").close()
     assert FaqBank.remove_if_empty(tmp_path / "empty.faq") is True
     assert not any(p.name.startswith("empty.faq") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("ext, data", [
+    ("tsv", "i forgot my pin code\tCall us.\n"),  # entry 1's paraphrase, another answer
+    ("jsonl", '{"question": "how do i reset my pin", "answer": "Call us.", "group": "pin"}\n'),  # entry 1's question
+])
+def test_an_import_refuses_or_skips_a_question_another_entry_holds(tmp_path, bank, ext, data):
+    """faq add refuses a question another entry holds with another answer or group; an import applies
+    the same rule, reporting the row by file and line: reject stops with nothing written, skip leaves
+    the row out and says so. Once two entries held one question, ask said "too close to call" for ever."""
+    path = write(tmp_path / f"more.{ext}", ("brand new question\tNew.\n" if ext == "tsv" else
+                                            '{"question": "brand new question", "answer": "New."}\n').encode()
+                 + data.encode())
+    before = [e.to_dict() for e in bank.list_entries()]
+    rows, _ = read_rows(path)
+    with pytest.raises(SamesenseError) as err:
+        bank.import_rows(rows, source=path)
+    assert str(err.value).startswith(f"{path}:2: question ") and "already in entry 1" in str(err.value)
+    assert [e.to_dict() for e in bank.list_entries()] == before
+    report = bank.import_rows(rows, on_error="skip", source=path)
+    assert len(report.skipped) == 1 and report.skipped[0].startswith(f"{path}:2: question ")
+    assert (report.entries_added, report.questions_added) == (1, 1)
+    assert [e.to_dict() for e in bank.list_entries()][:3] == before
+    answer = bank.ask("i forgot my pin code")
+    assert answer.answered and answer.entry_id == 1
+
+
+def test_an_import_of_a_question_another_entry_holds_with_its_answer_adds_nothing(tmp_path, bank):
+    """As faq add: the same question and answer again is that entry's already (no second entry)."""
+    path = write(tmp_path / "again.tsv", b"i forgot my pin code\tSettings > Security > Reset PIN.\n")
+    report = bank.import_rows(read_rows(path)[0], source=path)
+    assert (report.entries_added, report.questions_added, report.skipped) == (0, 0, [])
+    assert bank.count()[0] == 3 and bank.get(1).paraphrases == ["i forgot my pin code"]

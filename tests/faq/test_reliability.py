@@ -1,6 +1,7 @@
 """Crashes and concurrency: a bulk import killed with SIGKILL, readers and writers at once, and
 clients that connect and never finish a request."""
 
+import json
 import os
 import select
 import signal
@@ -186,3 +187,32 @@ def test_requests_beyond_max_connections_are_answered_503(strict_server):
             sock.close()
     time.sleep(0.2)
     assert httpx.get(f"http://{host}:{port}/healthz").status_code == 200
+
+
+def test_what_uvicorn_answers_itself_is_json_with_the_security_headers(strict_server):
+    """Issue 36: the 503 of --max-connections and the 400 of a request HTTP cannot parse were
+    uvicorn's plain text, without the headers every other response carries."""
+    host, port = strict_server
+    idle = [socket.create_connection(strict_server) for _ in range(2)]
+    try:
+        time.sleep(0.1)
+        full = httpx.get(f"http://{host}:{port}/healthz")  # the third connection
+    finally:
+        for sock in idle:
+            sock.close()
+    assert full.status_code == 503 and int(full.headers["retry-after"]) > 0
+    assert full.json() == {"detail": "more requests at once than the server takes (--max-connections); try again "
+                                     "later"}
+    time.sleep(0.2)
+    with socket.create_connection(strict_server) as sock:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(body)["detail"].startswith("malformed HTTP request")
+    for response_head in (head.decode().lower(), "\r\n".join(f"{k}: {v}" for k, v in full.headers.items()).lower()):
+        for header in ("content-type: application/json", "x-frame-options: deny", "x-content-type-options: nosniff",
+                       "referrer-policy: no-referrer", "content-security-policy: default-src 'self'"):
+            assert header in response_head, (header, response_head)

@@ -251,9 +251,9 @@ def test_openapi_declares_errors_bounds_lengths_and_the_bearer_scheme(client):
     assert "HTTPValidationError" not in schemas  # FastAPI's own 422 body (detail: an array) is never sent
     ops = {(m, p): op for p, item in spec["paths"].items() for m, op in item.items()}
     documented = {key: set(op["responses"]) for key, op in ops.items()}
-    assert documented[("post", "/ask")] == {"200", "400", "413", "422", "500"}
-    assert documented[("get", "/faq/{entry_id}")] == {"200", "400", "404", "413", "422", "500"}
-    assert documented[("post", "/faq")] == {"201", "400", "401", "403", "413", "422", "500"}
+    assert documented[("post", "/ask")] == {"200", "400", "413", "422", "500", "503"}
+    assert documented[("get", "/faq/{entry_id}")] == {"200", "400", "404", "413", "422", "500", "503"}
+    assert documented[("post", "/faq")] == {"201", "400", "401", "403", "409", "413", "422", "500", "503"}
     assert documented[("put", "/faq/{entry_id}")] >= {"401", "403", "404", "422"}
     assert documented[("delete", "/faq/{entry_id}")] >= {"401", "403", "404", "422"}
     error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
@@ -304,6 +304,74 @@ def test_healthz_shows_no_filesystem_paths(client, bank, tmp_path):
     health = r.json()
     assert health["bank"] == "bank.faq" and "model_path" not in health
     assert health["calibration"]["precision"] == 0.91 and "files" not in health["calibration"]
+
+
+def test_healthz_follows_what_another_process_changed_in_the_bank(client, bank, tmp_path):
+    """Issue 36: /healthz showed the threshold and model fingerprint it read last, until the next /ask."""
+    from fakes import WordModel
+
+    from samesense.faq import FaqBank
+
+    before = client.get("/healthz").json()
+    with FaqBank.open(tmp_path / "bank.faq", WordModel(fingerprint="fake-model-2")) as other:  # another process
+        other.set_settings(threshold=0.91)
+        other.add("do you ship abroad", "Yes.")
+    health = client.get("/healthz").json()
+    assert (health["threshold"], health["entries"]) == (0.91, before["entries"] + 1)
+    assert health["model_fingerprint"] == "fake-model-2" != before["model_fingerprint"]
+
+
+def test_head_answers_every_get_route_and_a_wrong_method_is_told_every_allowed_one(client):
+    """Issue 36: HEAD on GET routes was a 405; OPTIONS (or any method a path does not take) was a 405
+    whose Allow header named one route's methods (GET for /faq, which takes POST too)."""
+    for path in ("/healthz", "/faq", "/faq/1", "/config", "/metrics", "/", "/openapi.json", "/unanswered"):
+        get, head = client.get(path, headers=AUTH), client.head(path, headers=AUTH)
+        assert head.status_code == get.status_code and head.content == b"", path
+        assert head.headers["content-type"] == get.headers["content-type"], path
+        assert head.headers["x-frame-options"] == "DENY" and "content-security-policy" in head.headers, path
+    assert client.head("/faq/999").status_code == 404 and client.head("/nowhere").status_code == 404
+    for method, path, allowed in [("OPTIONS", "/faq", {"GET", "HEAD", "POST"}),
+                                  ("PATCH", "/faq/1", {"GET", "HEAD", "PUT", "DELETE"}),
+                                  ("POST", "/healthz", {"GET", "HEAD"}), ("GET", "/ask", {"POST"}),
+                                  ("OPTIONS", "/ask", {"POST"})]:
+        r = client.request(method, path)
+        assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == allowed, (method, path)
+        assert r.json()["detail"].startswith(f"{method} is not allowed here") and r.headers["x-frame-options"] == "DENY"
+
+
+def test_a_bank_locked_by_another_process_past_the_write_timeout_is_a_503_with_retry_after(client, bank, tmp_path):
+    """Issue 36: it was a 500 ("database is locked"). The server is well; the bank is busy: come back."""
+    import sqlite3
+
+    bank.store._writer.execute("PRAGMA busy_timeout=50")  # the write timeout, short for the test
+    other = sqlite3.connect(tmp_path / "bank.faq", isolation_level=None)  # another process's writer
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        r = client.post("/faq", json={"question": "do you ship abroad", "answer": "Yes."}, headers=AUTH)
+        assert r.status_code == 503 and int(r.headers["retry-after"]) > 0
+        assert r.json() == {"detail": "the bank is locked by another process's write; try again later"}
+        assert r.headers["x-frame-options"] == "DENY"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert client.post("/faq", json={"question": "do you ship abroad", "answer": "Yes."}, headers=AUTH).status_code \
+        == 201
+    spec = client.get("/openapi.json").json()
+    assert all("503" in op["responses"] for item in spec["paths"].values() for op in item.values())
+
+
+def test_a_question_or_group_another_entry_holds_is_a_409_and_changes_nothing(client, bank):
+    """One question, one entry, on every way in: POST /faq (add) and PUT /faq/{id} (update, which
+    added a question another entry held as a second copy) refuse it with 409 Conflict."""
+    before = client.get("/faq").json()
+    r = client.post("/faq", json={"question": "when are you open", "answer": "Never."}, headers=AUTH)
+    assert r.status_code == 409 and r.json()["detail"] == ("question 'when are you open' already in entry 2: change "
+                                                           "that entry instead")
+    r = client.put("/faq/1", json={"paraphrases": ["i forgot my pin code", "when are you open"]}, headers=AUTH)
+    assert r.status_code == 409 and "'when are you open' already in entry 2" in r.json()["detail"]
+    assert client.get("/faq").json() == before
+    ops = client.get("/openapi.json").json()["paths"]
+    assert "409" in ops["/faq"]["post"]["responses"] and "409" in ops["/faq/{entry_id}"]["put"]["responses"]
 
 
 def test_only_allowed_hosts_are_answered(bank):
@@ -445,7 +513,7 @@ def test_openapi_declares_the_token_routes(client):
     for key in [("get", "/auth"), ("get", "/unanswered")]:
         assert ops[key]["security"] == [{"BearerToken": []}]
         assert {"401", "403"} <= set(ops[key]["responses"])
-    assert set(ops[("get", "/auth")]["responses"]) == {"204", "400", "401", "403", "413", "500"}
+    assert set(ops[("get", "/auth")]["responses"]) == {"204", "400", "401", "403", "413", "500", "503"}
     limit = next(p for p in ops[("get", "/unanswered")]["parameters"] if p["name"] == "limit")["schema"]
     assert limit["minimum"] == 1 and limit["maximum"] == 1000
     assert "security" not in ops[("get", "/config")]

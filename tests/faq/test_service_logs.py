@@ -82,6 +82,25 @@ def test_logs_never_hold_the_token_the_query_or_the_bodies(bank, tmp_path, resto
         assert secret not in text, secret
 
 
+def test_a_refused_request_at_debug_logs_its_reason_but_not_its_text(bank, tmp_path, restore_loggers):
+    """Issue 36: --log-level debug wrote a refused question's text into the log (the bank's message
+    quotes it). The promise holds at every level: never a query or a body."""
+    log_file = tmp_path / "service.log"
+    logs.configure("debug", "text", str(log_file))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with running_server(create_app(bank, TOKEN), **server_settings(log_level="debug")) as (host, port):
+        base = f"http://{host}:{port}"
+        held = httpx.post(base + "/faq", json={"question": "when are you open", "answer": "another secret answer"},
+                          headers=auth)
+        assert held.status_code == 409 and "when are you open" in held.json()["detail"]
+        missing = httpx.put(base + "/faq/999", json={"question": "a secret change"}, headers=auth)
+        assert missing.status_code == 404
+    text = log_file.read_text(encoding="utf-8")
+    assert '"POST /faq" 409' in text and "refused POST /faq: HeldByAnotherEntry (409)" in text
+    for secret in ("when are you open", "another secret answer", "a secret change"):
+        assert secret not in text, secret
+
+
 def test_the_log_level_leaves_out_what_is_below_it(bank, tmp_path, restore_loggers):
     log_file = tmp_path / "service.log"
     logs.configure("warning", "json", str(log_file))

@@ -39,13 +39,16 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
                         description="Rows: question, answer[, group]. Rows sharing a group become one "
                         "entry (first question the entry's, the others paraphrases). A group (or a "
                         "question without group) already in the bank gets the new questions and the "
-                        "file's answer. The import is one transaction: all of it or nothing.")
+                        "file's answer. One question, one entry (as faq add): a row with a question another "
+                        "entry holds, in the file or the bank, with another answer or group, is a bad row. "
+                        "The import is one transaction: all of it or nothing.")
     bank_arg(p, create=True)
     p.add_argument("file", metavar="FILE", help="tsv, csv or jsonl file (.gz too)")
     model_arg(p)
     p.add_argument("--format", choices=FILE_FORMATS, default="auto", help="file format; auto: by extension")
     p.add_argument("--on-error", choices=ON_ERROR, default="reject",
-                   help="a malformed row: reject the import (nothing written), or skip the row and report it")
+                   help="a malformed row (or one with a question another entry holds): reject the import "
+                   "(nothing written), or skip the row and report it")
     p.add_argument("--index", choices=("auto", *INDEX_KINDS), default=None,
                    help="vector index: exact flat, approximate HNSW, or auto (HNSW above --hnsw-above "
                    "questions); remembered by the bank")
@@ -142,12 +145,17 @@ def run_import(args) -> int:
             settings = {k: v for k, v in (("index", args.index), ("hnsw_above", args.hnsw_above)) if v is not None}
             if settings:
                 bank.set_settings(**settings)
-            report = bank.import_rows(rows, ImportReport(skipped=skipped))
+            report = bank.import_rows(rows, ImportReport(skipped=list(skipped)), args.on_error, args.file)
+            held = len(report.skipped) - len(skipped)  # rows whose questions other entries hold
+            for message in report.skipped[len(skipped):]:
+                print(f"samesense: warning: skipped {message}", file=sys.stderr)
             for warning in report.warnings:
                 print(f"samesense: warning: {args.file}: {warning}", file=sys.stderr)
             print(f"{args.file}: {report.rows} rows -> {report.entries_added} entries added, "
                   f"{report.entries_updated} updated, {report.questions_added} questions added"
-                  f"{f', {len(skipped)} malformed rows skipped' if skipped else ''} in {report.seconds:.1f}s; "
+                  f"{f', {len(skipped)} malformed rows skipped' if skipped else ''}"
+                  f"{f', {held} rows skipped (questions other entries hold)' if held else ''}"
+                  f" in {report.seconds:.1f}s; "
                   f"{args.bank} holds {bank.count()[0]} entries ({bank.index_kind} index)")
     except BaseException:
         if created:  # a failed import leaves no empty bank behind

@@ -6,6 +6,8 @@ Light on purpose (argparse only): the command line imports it before it knows wh
 from __future__ import annotations
 
 import argparse
+import math
+import os
 from collections.abc import Callable
 
 from ..bounds import INT64_MAX, shown
@@ -36,19 +38,31 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def read_number(kind: type, text: str):
+    """`text` read as `kind`; a float that is nan or infinite is refused (it passes no comparison, so
+    no bound would stop it: `serve --timeout nan` dropped every connection at once, `inf` held a
+    silent client for ever). Every number flag of every command is read here."""
+    value = kind(text)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
 def bounded(kind: type, at_least: float | None = None, at_most: float | None = None,
-            between: tuple[float, float] | None = None) -> Callable[[str], object]:
-    """An argparse type: the text read as `kind` and checked against the bounds (`between` excludes
-    both ends), so that a bad value is refused while parsing, naming its flag."""
-    if at_least is None and at_most is None and between is None:
+            between: tuple[float, float] | None = None, at_most_is: str = "") -> Callable[[str], object]:
+    """An argparse type: the text read as `kind` (read_number: a float must be finite) and checked
+    against the bounds (`between` excludes both ends), so that a bad value is refused while parsing,
+    naming its flag. `at_most_is`: what the upper bound is, said after it (a count of the machine's)."""
+    if kind is not float and at_least is None and at_most is None and between is None:
         return kind
 
     def read(text: str):
-        value = kind(text)
+        value = read_number(kind, text)
         if at_least is not None and value < at_least:
             raise argparse.ArgumentTypeError(f"must be at least {shown(at_least)}, got {value}")
         if at_most is not None and value > at_most:
-            raise argparse.ArgumentTypeError(f"must be at most {shown(at_most)}, got {value}")
+            raise argparse.ArgumentTypeError(f"must be at most {shown(at_most)}{at_most_is and f' ({at_most_is})'}, "
+                                             f"got {value}")
         if between is not None and not between[0] < value < between[1]:
             raise argparse.ArgumentTypeError(f"must be between {shown(between[0])} and {shown(between[1])}, "
                                              f"got {value}")
@@ -60,6 +74,37 @@ def bounded(kind: type, at_least: float | None = None, at_most: float | None = N
 
 positive_int = bounded(int, at_least=1, at_most=INT64_MAX)
 non_negative_int = bounded(int, at_least=0, at_most=INT64_MAX)
+
+# What the machine can do, for the counts that must fit it (serve's --threads, --max-connections): one place.
+FILES_HELD = 64  # descriptors a server holds besides its connections: the bank, its index, logs, libraries
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity: a container's share, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def open_files_limit() -> int:
+    """How many files this process may hold open (its soft RLIMIT_NOFILE), unlimited: INT64_MAX."""
+    try:
+        import resource
+    except ImportError:  # not on Windows: no limit known
+        return INT64_MAX
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return INT64_MAX if soft == resource.RLIM_INFINITY else soft
+
+
+def cpu_count() -> Callable[[str], int]:
+    """An argparse type: a count of threads, 1 to the CPUs this process may use."""
+    return bounded(int, at_least=1, at_most=usable_cpus(), at_most_is="the CPUs this process may use")
+
+
+def connection_count() -> Callable[[str], int]:
+    """An argparse type: a count of connections at once, each an open file: 1 to the open-file limit
+    less what the server holds besides."""
+    most = max(1, open_files_limit() - FILES_HELD)
+    return bounded(int, at_least=1, at_most=most,
+                   at_most_is=f"the open-file limit (ulimit -n) less {FILES_HELD} the server holds besides")
 
 
 def text(value: str) -> str:

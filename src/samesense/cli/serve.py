@@ -13,9 +13,10 @@ import os
 from ..errors import SamesenseError
 from ..faq.choices import (FALLBACK_TEXT, LOG_FORMATS, LOG_LEVELS, MIN_TOKEN_CHARS, UNANSWERED_ROWS,
                            LimitValues)
+from ..faq.text import check_token
 from .bank_args import bank_arg, model_arg, unanswered_log_arg
 from .options import given_values
-from .parsing import bounded, positive_int, text
+from .parsing import bounded, connection_count, cpu_count, positive_int, text
 
 
 TOKEN_ENV = "SAMESENSE_TOKEN"
@@ -41,12 +42,12 @@ def add_serve(p: argparse.ArgumentParser) -> None:
                    help="longest question (and stored question)")
     p.add_argument("--max-answer-chars", type=positive_int, default=limits.max_answer_chars, metavar="N",
                    help="longest answer")
-    p.add_argument("--threads", type=positive_int, default=1,
+    p.add_argument("--threads", type=cpu_count(), default=1,
                    help="torch threads for encoding (one query is small: more threads only contend)")
     p.add_argument("--timeout", type=bounded(float, at_least=1), default=10.0, metavar="SECONDS",
                    help="a connection must deliver each whole request within SECONDS of opening or of its last "
                    "answer, else it is closed: idle and slow clients do not hold connections")
-    p.add_argument("--max-connections", type=positive_int, default=100, metavar="N",
+    p.add_argument("--max-connections", type=connection_count(), default=100, metavar="N",
                    help="connections (or requests) at once; beyond N, requests are answered 503")
     p.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="HOST",
                    help="a Host header to answer (repeatable; *.example.com for subdomains, * for any); "
@@ -67,15 +68,31 @@ def add_serve(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run_serve)
 
 
+MAX_TOKEN_FILE_BYTES = 4096  # a token is tens of characters: more is the wrong file (or /dev/zero)
+
+
 def read_token(token_file: str | None) -> str | None:
+    """The token from `token_file`, else from $SAMESENSE_TOKEN (None: neither). A file that cannot
+    be read, is not UTF-8, is empty or too large is one line naming it (faq.serve's check_token
+    then checks what the token is made of, wherever it came from)."""
     if token_file:
         try:
-            with open(token_file, encoding="utf-8") as f:
-                token = f.read().strip()
+            with open(token_file, "rb") as f:
+                raw = f.read(MAX_TOKEN_FILE_BYTES + 1)
         except OSError as err:
             raise SamesenseError(f"{token_file}: cannot read the token ({err.strerror})") from None
+        if len(raw) > MAX_TOKEN_FILE_BYTES:
+            raise SamesenseError(f"{token_file}: larger than {MAX_TOKEN_FILE_BYTES} bytes: not a token")
+        try:
+            token = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as err:
+            raise SamesenseError(f"{token_file}: not valid UTF-8 (byte {err.start})") from None
         if not token:
             raise SamesenseError(f"{token_file}: empty token")
+        try:
+            check_token(token)
+        except SamesenseError as err:
+            raise SamesenseError(f"{token_file}: {err}") from None
         return token
     return os.environ.get(TOKEN_ENV, "").strip() or None
 

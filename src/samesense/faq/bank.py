@@ -28,23 +28,19 @@ from ..errors import SamesenseError
 from ..protocols import TextEncoder
 from . import store_writes
 from .choices import TextLimits
+from .importer import check_on_error
 from .index import VectorIndex, kind_for
 from .index_keeper import IndexKeeper, graph_path
 from .matcher import Answer, Candidate
 from .model_choice import choose_model, claim_model, encode_texts, reencode, stored_model
-from .planner import (FaqRow, ImportReport, add_questions, apply_plan, edit_questions, merge_rows, note_coverage,
-                      plan_import)
+from .planner import (FaqRow, ImportReport, add_questions, apply_plan, edit_questions, held_elsewhere, merge_rows,
+                      note_coverage, plan_import, settle_conflicts)
 from .policy import MODEL_SETTINGS, AnswerPolicy, checked_settings
 from .search import BankSearch
-from .store import Entry, Store
+from .store import Entry, NoSuchEntry, Store
 from .text import SURROGATES, clean, clean_group, clean_list, unique
 
 __all__ = ["FaqBank", "FaqRow", "ImportReport", "NoSuchEntry"]
-
-
-class NoSuchEntry(SamesenseError):
-    def __init__(self, entry_id: int):
-        super().__init__(f"no entry {entry_id}")
 
 
 class FaqBank:
@@ -193,6 +189,8 @@ class FaqBank:
             with self.lock:
                 self.generation = self.store.generation()
                 self.settings = self.store.settings()
+                if self.index is None:  # opened without a model: no index to catch up
+                    return
                 if self.index.kind != self.wanted_kind(self.store.count()[1]):
                     self._build_index()
                 else:
@@ -255,6 +253,7 @@ class FaqBank:
             rows = store_writes.question_rows(conn, entry_id)
             if not rows:
                 raise NoSuchEntry(entry_id)
+            held_elsewhere(self.store, conn, entry_id, texts)  # one question, one entry, as add has it
             return edit_questions(conn, entry_id, rows, texts, answer, tags, encoded, model)
 
         return self.get(self._commit(write))
@@ -267,9 +266,12 @@ class FaqBank:
 
         return self._commit(write, stores_vectors=False)
 
-    def import_rows(self, rows: Sequence[FaqRow], report: ImportReport | None = None) -> ImportReport:
+    def import_rows(self, rows: Sequence[FaqRow], report: ImportReport | None = None, on_error: str = "reject",
+                    source: str | os.PathLike | None = None) -> ImportReport:
         """Add rows as entries, or to the entries already holding their group or question (see
-        planner.py). All or nothing: one transaction."""
+        planner.py). All or nothing: one transaction. A row with a question another entry holds is
+        refused or skipped per `on_error`, its message naming `source` (planner.settle_conflicts)."""
+        check_on_error(on_error)
         report = report or ImportReport()
         started = time.perf_counter()
         entries = merge_rows([row.cleaned(self.limits) for row in rows])
@@ -280,7 +282,8 @@ class FaqBank:
         vector_of = encode_texts(model, texts, self.show_progress)
 
         def write(conn):
-            plans = plan_import(entries, self.store, conn)
+            plans, conflicts = plan_import(entries, self.store, conn)
+            settle_conflicts(conflicts, on_error, source, report)
             added_ids, added_texts = apply_plan(plans, conn, vector_of, report, self.show_progress)
             return report, added_ids, store_writes.matrix(vector_of, added_texts, model.dim), []
 
@@ -336,6 +339,7 @@ class FaqBank:
     def info(self) -> dict:
         """Counts, model, index and answer settings. `index`: the kind in use, or, opened without a
         model (faq info), the kind the bank's next open would build."""
+        self.refresh()  # what other processes wrote since included (a server's /healthz)
         entries, questions = self.count()
         s = self.settings
         index = self.index_kind or f"{self.wanted_kind(questions)} (not built: opened without a model)"

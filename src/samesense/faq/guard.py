@@ -23,8 +23,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..errors import SamesenseError
-from .choices import MIN_TOKEN_CHARS, LimitValues
-from .text import clean, clean_list
+from .choices import LimitValues
+from .text import check_token, clean, clean_list  # noqa: F401 (check_token: serve's)
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # Host headers that name this machine
 
@@ -58,28 +58,27 @@ def token_access(token: str | None, writes: bool):
     """A route dependency that lets a request through only with `Authorization: Bearer TOKEN`.
     `writes`: a route that changes the bank, whose `token` is None on a read-only server; else a
     route that needs the token but changes nothing (/auth, /unanswered), open on a read-only server
-    given a token. `token` None: 403, there is no token to check. One check, each kind its messages."""
+    given a token. `token` None: 403 whatever the request carries, there is no token to check, and
+    the route declares no bearer scheme (/openapi.json would otherwise promise a 401 to a request
+    without the header). One check, each kind its messages."""
     if writes:
         no_token, wrong = "this server is read-only", "writes need the header Authorization: Bearer TOKEN"
     else:
         no_token = "this server has no token (samesense serve: $SAMESENSE_TOKEN or --token-file)"
         wrong = "this needs the header Authorization: Bearer TOKEN, with the server's token"
 
-    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
-        if token is None:
+    if token is None:
+        def refuse() -> None:
             raise HTTPException(403, no_token)
+
+        return refuse
+
+    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
         given = credentials.credentials if credentials is not None else ""
         if not hmac.compare_digest(given.encode(), token.encode()):
             raise HTTPException(401, wrong, headers={"WWW-Authenticate": "Bearer"})
 
     return check
-
-
-def check_token(token: str | None) -> None:
-    """Refuses (SamesenseError) a token too short to be secret; None (read-only) passes."""
-    if token is not None and len(token) < MIN_TOKEN_CHARS:
-        raise SamesenseError(f"the token has {len(token)} characters; use at least {MIN_TOKEN_CHARS} (e.g. "
-                             "python -c 'import secrets; print(secrets.token_urlsafe(32))')")
 
 
 def default_allowed_hosts(host: str) -> list[str]:
@@ -158,11 +157,47 @@ def replay(body: bytes, receive):
     return receive_again
 
 
-async def send_json(send, status: int, detail: str) -> None:
+async def send_json(send, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *headers]})
     await send({"type": "http.response.body", "body": body})
+
+
+class Methods:
+    """ASGI middleware over the app's routes: HEAD on a GET route is that GET without its body (RFC
+    9110: every GET resource answers HEAD; FastAPI's routes take GET alone); a method no route of
+    the path takes is a JSON 405 whose Allow names every method the path takes (Starlette's names
+    the first matching route's alone: GET for /faq, which takes POST too). Paths no route takes go
+    on, to their 404 (or the static files' mount)."""
+
+    def __init__(self, app, router):
+        self.app, self.router = app, router
+
+    def routes_of(self, path: str) -> list:
+        return [route for route in self.router.routes
+                if getattr(route, "methods", None) and route.path_regex.match(path)]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        routes = self.routes_of(scope["path"])
+        taken = {method for route in routes for method in route.methods}
+        taken |= {"HEAD"} if "GET" in taken else set()
+        if not taken or scope["method"] in taken - {"HEAD"}:
+            return await self.app(scope, receive, send)
+        if scope["method"] == "HEAD":
+            async def without_body(message):
+                if message["type"] == "http.response.body":
+                    message = {**message, "body": b""}
+                await send(message)
+
+            return await self.app({**scope, "method": "GET"}, receive, without_body)
+        allow = ", ".join(sorted(taken))
+        scope["route"] = routes[0]  # the metrics' route label, as Starlette's own 405 has it
+        await send_json(send, 405, f"{scope['method']} is not allowed here: {allow}",
+                        [(b"allow", allow.encode())])
 
 
 # The page's own files: scripts, styles and calls to the API from this origin only, never framed.
@@ -178,6 +213,15 @@ SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"x-content-type-options", b
                     (b"referrer-policy", b"no-referrer")]
 
 
+RETRY_AFTER = b"5"  # seconds, in a 503: the bank locked by another process, or the server full
+
+
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """What every response carries: the CSP (the looser DOCS_POLICY on the API docs pages) and the rest."""
+    policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else PAGE_POLICY
+    return [(b"content-security-policy", policy.encode()), *SECURITY_HEADERS]
+
+
 class SecurityHeaders:
     """ASGI middleware: every response gets a Content-Security-Policy (the looser DOCS_POLICY on the
     API docs pages), X-Frame-Options DENY, X-Content-Type-Options nosniff and Referrer-Policy
@@ -189,8 +233,7 @@ class SecurityHeaders:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        policy = DOCS_POLICY if scope["path"].startswith(DOCS_PATHS) else PAGE_POLICY
-        headers = [(b"content-security-policy", policy.encode()), *SECURITY_HEADERS]
+        headers = security_headers(scope["path"])
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
@@ -208,6 +251,36 @@ class RequestDeadline(H11Protocol):
     its connection (and a slot of --max-connections) for ever. Pass it as uvicorn.Config(http=...)."""
 
     deadline: asyncio.TimerHandle | None = None
+
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        # the --max-connections check is ours (the app below), so that its 503 is JSON with the headers
+        self.at_once, self.limit_concurrency = self.limit_concurrency, None
+        if self.at_once is not None:
+            self.app = self.full_or(self.app)
+
+    def full_or(self, app):
+        """`app`, or a JSON 503 when more connections or requests are open than --max-connections
+        takes: uvicorn's own test (its task counted here already), its plain-text answer not."""
+        async def gate(scope, receive, send):
+            if scope["type"] == "http" and (len(self.connections) >= self.at_once or len(self.tasks) > self.at_once):
+                self.logger.warning("Exceeded concurrency limit.")
+                return await send_json(send, 503, "more requests at once than the server takes (--max-connections); "
+                                       "try again later", [(b"retry-after", RETRY_AFTER), (b"connection", b"close"),
+                                                           *security_headers(scope["path"])])
+            return await app(scope, receive, send)
+
+        return gate
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 cannot parse, as JSON with the security headers."""
+        body = json.dumps({"detail": f"malformed HTTP request: {msg}"}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close"), *security_headers("/")]
+        for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(data=body),
+                      h11.EndOfMessage()):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
 
     def connection_made(self, transport) -> None:
         super().connection_made(transport)

@@ -8,9 +8,9 @@ Rows that share a group are one entry (the first row's question is the entry's q
 its paraphrases), so each must carry the same answer.
 
 A malformed row (wrong number of fields, empty question or answer, bad JSON or JSON nested too deep,
-an answer that contradicts its group's, a text that breaks text.py's rules: invalid UTF-8, a control
-character, longer than the limits) is an error naming the file and line: `on_error="reject"` stops
-at the first one, `"skip"` leaves the row out and reports it. A file that cannot be read (not gzip,
+an answer that contradicts its group's, a question another row's entry holds already, a text that
+breaks text.py's rules: invalid UTF-8, a control character, longer than the limits) is an error
+naming the file and line: `on_error="reject"` stops at the first one, `"skip"` leaves the row out and reports it. A file that cannot be read (not gzip,
 cut short) is an error naming the file. Nothing is written to the bank while reading, so a rejected
 import writes nothing. What the rows then do to a bank is planner.py's business.
 """
@@ -141,18 +141,35 @@ def _row(number: int, record, fmt: str, first: bool, limits: TextLimits) -> FaqR
                   tags=_text_list(record.get("tags"), "tags", limits), line=number)
 
 
+def check_on_error(on_error: str) -> None:
+    """What an import does with a bad row: choices.ON_ERROR, else a SamesenseError."""
+    if on_error not in ON_ERROR:
+        raise SamesenseError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
+
+
+def held_elsewhere(row: FaqRow, owners: dict[str, tuple[tuple[str, str], int]]) -> None:
+    """ValueError when one of the row's questions is already another entry's in this file (another
+    group, or another row without one): one question, one entry, as FaqBank.add has it (two entries
+    holding one question tie for ever: "too close to call 1.000 vs 1.000")."""
+    for question in row.questions:
+        key, line = owners.get(question, (row.key, None))
+        if key != row.key:
+            raise ValueError(f"question {question!r} is already on line {line}, in another entry: one question, "
+                             "one entry (give the rows one group, or leave one out)")
+
+
 def read_rows(path: str | os.PathLike, fmt: str = "auto", on_error: str = "reject",
               limits: TextLimits = DEFAULT_LIMITS) -> tuple[list[FaqRow], list[str]]:
     """The rows of an FAQ file and the messages of the malformed rows skipped. `limits`: the bank's
     (a row a bank would refuse is a malformed row, reported with its line)."""
-    if on_error not in ON_ERROR:
-        raise SamesenseError(f"on_error must be one of {', '.join(ON_ERROR)}, got {on_error!r}")
+    check_on_error(on_error)
     path = Path(path)
     if not path.is_file():
         raise DataError(path, None, "no such file" if not path.exists() else "not a file")
     fmt = file_format(path, fmt)
     rows, skipped = [], []
     answers: dict[tuple[str, str], tuple[str, int]] = {}  # group (or question) -> first answer, line
+    owners: dict[str, tuple[tuple[str, str], int]] = {}  # question -> the key of its entry, its first line
     try:
         for number, record in _records(path, fmt):
             try:
@@ -163,12 +180,14 @@ def read_rows(path: str | os.PathLike, fmt: str = "auto", on_error: str = "rejec
                 answer, line = answers.setdefault((kind, name), (row.answer, number))
                 if answer != row.answer:
                     raise ValueError(f"{kind} {name!r} has another answer on line {line}")
+                held_elsewhere(row, owners)
             except ValueError as err:
                 if on_error == "reject":
                     raise DataError(path, number, f"{err} (--on-error skip leaves such rows out)") from None
                 skipped.append(f"{path}:{number}: {err}")
                 continue
             rows.append(row)
+            owners.update({question: (row.key, number) for question in row.questions if question not in owners})
     except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
         raise DataError(path, None, f"cannot read ({err})") from None
     return rows, skipped

@@ -15,6 +15,7 @@ can read (`note_coverage`).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -40,6 +41,7 @@ class FaqRow:
     paraphrases: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     line: int | None = None  # where it came from, for messages
+    lines: dict[str, int] = field(default_factory=dict)  # a merged row: each question's line
 
     @property
     def key(self) -> tuple[str, str]:
@@ -50,12 +52,15 @@ class FaqRow:
     def questions(self) -> list[str]:
         return unique([self.question, *self.paraphrases])
 
+    def line_of(self, question: str) -> int | None:
+        return self.lines.get(question, self.line)
+
     def cleaned(self, limits: TextLimits) -> "FaqRow":
         """The row as a bank stores it (text.py's rules), or a SamesenseError naming its line."""
         try:
             return FaqRow(clean(self.question, "question", limits), clean(self.answer, "answer", limits),
                           clean_group(self.group, limits), clean_list(self.paraphrases, "paraphrases", limits),
-                          clean_list(self.tags, "tags", limits), self.line)
+                          clean_list(self.tags, "tags", limits), self.line, dict(self.lines))
         except SamesenseError as err:
             raise SamesenseError(f"row{f' of line {self.line}' if self.line else ''}: {err}") from None
 
@@ -99,31 +104,72 @@ def merge_rows(rows: Sequence[FaqRow]) -> list[FaqRow]:
     for row in rows:
         entry = merged.get(row.key)
         if entry is None:
-            merged[row.key] = FaqRow(row.question, row.answer, row.group, list(row.paraphrases), list(row.tags))
+            entry = merged[row.key] = FaqRow(row.question, row.answer, row.group, list(row.paraphrases),
+                                             list(row.tags), row.line)
         else:
             entry.paraphrases += [row.question, *row.paraphrases]
             entry.tags = unique(entry.tags + row.tags)
+        if row.line is not None:
+            entry.lines.update({q: row.line for q in row.questions if q not in entry.lines})
     return list(merged.values())
 
 
-def plan_import(entries: Sequence[FaqRow], store: Store, conn: sqlite3.Connection | None = None) -> list[EntryPlan]:
+@dataclass
+class Conflict:
+    """An incoming entry (a merged row) one of whose questions another stored entry holds, with
+    another answer or group: refused, as FaqBank.add refuses it (repeat_of)."""
+
+    row: FaqRow
+    question: str
+    entry_id: int
+
+    def message(self) -> str:
+        return f"question {self.question!r} already in entry {self.entry_id}: change that entry instead"
+
+
+def plan_import(entries: Sequence[FaqRow], store: Store,
+                conn: sqlite3.Connection | None = None) -> tuple[list[EntryPlan], list[Conflict]]:
     """Decide add or update for each merged row, against the store as `conn` sees it (the import's
-    write transaction; None reads, for a dry run)."""
+    write transaction; None reads, for a dry run). One question, one entry, as FaqBank.add has it: a
+    row none of whose key the store holds, but whose questions one stored entry holds with the same
+    answer and group, is that entry's (an update); a row with a question held by another entry
+    (another answer or group) is a Conflict, and planned for no entry."""
     ids = {"group": store.entry_ids_by_group(conn), "question": store.entry_ids_by_question(conn)}
+    holders = store.entry_ids_holding([q for row in entries for q in row.questions], conn)
     matched = {row.key: ids[row.key[0]].get(row.key[1]) for row in entries}
-    stored = store.entries_by_id([i for i in matched.values() if i is not None], conn)
-    plans = []
+    stored = store.entries_by_id([*{i for i in matched.values() if i is not None}, *holders.values()], conn)
+    plans: dict[int | tuple, EntryPlan] = {}  # by the entry they change (several rows may join one)
+    conflicts = []
     for row in entries:
-        existing = stored.get(matched[row.key])
+        existing = stored.get(matched[row.key]) or repeated_entry(row, holders, stored)
         held = set(existing.questions) if existing else set()
-        new = [q for q in row.questions if q not in held]
-        present = [q for q in row.questions if q in held]
-        if existing is None:
-            plans.append(EntryPlan("add", None, row.answer, row.tags, row.group, new, present))
+        clash = next((q for q in row.questions if q not in held and q in holders), None)
+        if clash is not None:
+            conflicts.append(Conflict(row, clash, holders[clash]))
+            continue
+        plan = plans.get(existing.id) if existing else None
+        if plan is not None:  # a second row joining the same stored entry
+            plan.new_questions += [q for q in row.questions if q not in held and q not in plan.new_questions]
+            plan.present_questions += [q for q in row.questions if q in held]
+            plan.tags = unique(plan.tags + row.tags)
+        elif existing is None:
+            plans[row.key] = EntryPlan("add", None, row.answer, row.tags, row.group, list(row.questions), [])
         else:
-            plans.append(EntryPlan("update", existing.id, row.answer, unique(existing.tags + row.tags),
-                                   row.group, new, present, first_position=len(existing.questions)))
-    return plans
+            plans[existing.id] = EntryPlan("update", existing.id, row.answer, unique(existing.tags + row.tags),
+                                           row.group, [q for q in row.questions if q not in held],
+                                           [q for q in row.questions if q in held],
+                                           first_position=len(existing.questions))
+    return list(plans.values()), conflicts
+
+
+def repeated_entry(row: FaqRow, holders: Mapping[str, int], stored: Mapping[int, Entry]) -> Entry | None:
+    """The stored entry a row named by nothing stored repeats: one holding one of its questions with
+    its answer and group (as FaqBank.add merges a repeat), None when there is none."""
+    for question in row.questions:
+        entry = stored.get(holders.get(question))
+        if entry is not None and (entry.answer, entry.group) == (row.answer, row.group):
+            return entry
+    return None
 
 
 def apply_plan(plans: Sequence[EntryPlan], conn: sqlite3.Connection, vector_of: Mapping[str, np.ndarray],
@@ -147,6 +193,30 @@ def apply_plan(plans: Sequence[EntryPlan], conn: sqlite3.Connection, vector_of: 
     return added_ids, added_texts
 
 
+def settle_conflicts(conflicts: Sequence[Conflict], on_error: str, source: str | os.PathLike | None,
+                     report: ImportReport) -> None:
+    """Each Conflict as FaqBank.add refuses it: `on_error` "reject" raises (the import's transaction
+    writes nothing), "skip" reports it in `report.skipped`; the message names `source` and the line."""
+    for conflict in conflicts:
+        where = ":".join(str(part) for part in (source, conflict.row.line_of(conflict.question)) if part is not None)
+        message = f"{where}: {conflict.message()}" if where else conflict.message()
+        if on_error == "reject":
+            raise SamesenseError(f"{message} (--on-error skip leaves such rows out)")
+        report.skipped.append(message)
+
+
+class HeldByAnotherEntry(SamesenseError):
+    """A write refused because another entry holds one of its questions, or its group: one question,
+    one entry (HTTP: 409 Conflict)."""
+
+
+def held_elsewhere(store: Store, conn: sqlite3.Connection, entry_id: int, texts: Sequence[str]) -> None:
+    """HeldByAnotherEntry when an entry other than `entry_id` holds one of `texts`."""
+    for text, holder in store.entry_ids_holding(texts, conn).items():
+        if holder != entry_id:
+            raise HeldByAnotherEntry(f"question {text!r} already in entry {holder}: change that entry instead")
+
+
 def repeat_of(store: Store, conn: sqlite3.Connection, questions: list[str], answer: str,
               group: str | None) -> Entry | None:
     """The stored entry that adding these questions is a repeat of (same answer, same group), None
@@ -155,13 +225,13 @@ def repeat_of(store: Store, conn: sqlite3.Connection, questions: list[str], answ
     holders = store.entry_ids_holding(questions, conn)
     by_group = store.entry_by_group(group, conn) if group is not None else None
     if by_group is not None and by_group.answer != answer:
-        raise SamesenseError(f"group {group!r} already exists (entry {by_group.id}, with another answer): "
-                             "change that entry instead")
+        raise HeldByAnotherEntry(f"group {group!r} already exists (entry {by_group.id}, with another answer): "
+                                 "change that entry instead")
     entries = store.entries_by_id(list(holders.values()), conn)
     same = by_group or next((e for e in entries.values() if (e.answer, e.group) == (answer, group)), None)
     for text, entry_id in holders.items():
         if same is None or entry_id != same.id:
-            raise SamesenseError(f"question {text!r} already in entry {entry_id}: change that entry instead")
+            raise HeldByAnotherEntry(f"question {text!r} already in entry {entry_id}: change that entry instead")
     return same
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ..bounds import INT64_MAX
 from .choices import UNANSWERED_OUTCOMES, UNANSWERED_ORDERS, LimitValues
+from . import text as text_rules
 
 
 
@@ -30,11 +31,14 @@ ERRORS = {
     401: "a request that needs the server's bearer token, without it",
     403: "a write to a read-only server, or a request that needs the token to a server that has none",
     404: "no such entry",
+    409: "a question (or group) another entry holds: one question, one entry; change that entry instead",
     413: "a request body over the server's size limit",
     422: "a field missing, of the wrong type, empty, too long or out of range, or an extra field",
     500: "a fault of the server, not of the request (the server's log has the details)",
+    503: "the bank locked by another process's write past the write timeout, or more requests at once than the "
+         "server takes (--max-connections): try again after Retry-After seconds",
 }
-EVERY_ROUTE = (400, 413, 500)  # the body guard and the last-resort handler answer on every route
+EVERY_ROUTE = (400, 413, 500, 503)  # the body guard and the last-resort handlers answer on every route
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -42,10 +46,18 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": ErrorOut, "description": ERRORS[status]} for status in statuses}
 
 
+# text.py's rules as a JSON Schema pattern (ECMA-262 and Python alike): no control character but tab,
+# line feed and carriage return, and something besides white space. Declared, not checked by
+# pydantic: text.py checks it, with its own messages (which character, where).
+CONTROLS = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text_rules.CONTROLS.pattern[1:-1])
+TEXT_PATTERN = f"^[^{CONTROLS}]*[^\\s{CONTROLS}][^{CONTROLS}]*$"
+
+
 def bounded_text(longest: int, what: str):
-    """A text field as the server takes it: a string of 1 to `longest` characters. text.py's rules
-    apply too (blank, or a control character: 422), which a JSON Schema does not say."""
-    return Annotated[StrictStr, Field(min_length=1, max_length=longest, description=what)]
+    """A text field as the server takes it: a string of 1 to `longest` characters, by text.py's
+    rules (TEXT_PATTERN: not blank, no control character; else a 422)."""
+    return Annotated[StrictStr, Field(min_length=1, max_length=longest, description=what,
+                                      json_schema_extra={"pattern": TEXT_PATTERN})]
 
 
 class RequestBodies(NamedTuple):

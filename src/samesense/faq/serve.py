@@ -29,6 +29,7 @@ import errno
 import logging
 import os
 import socket
+import sqlite3
 from collections.abc import Sequence
 from importlib import resources
 from typing import Annotated
@@ -45,12 +46,14 @@ from ..bounds import INT64_MAX
 from ..errors import SamesenseError
 from . import logs
 from .bank import FaqBank, NoSuchEntry
-from .choices import FALLBACK_TEXT, MAX_FALLBACK_CHARS, UNANSWERED_ROWS
-from .guard import (BodyLimit, Limits, RequestDeadline, SecurityHeaders, check_allowed_hosts, check_token,
-                    default_allowed_hosts, token_access)
+from .choices import FALLBACK_TEXT, UNANSWERED_ROWS
+from .guard import (RETRY_AFTER, BodyLimit, Limits, Methods, RequestDeadline, SecurityHeaders, check_allowed_hosts,
+                    check_token, default_allowed_hosts, token_access)
 from .metrics import Metrics, RequestObservers
+from .planner import HeldByAnotherEntry
 from .schemas import (EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, Order, OutcomeQuery,
                       PageConfigOut, UnansweredList, error_responses, request_bodies, validation_detail)
+from .text import checked_fallback
 from .unanswered import UnansweredLog, ask_and_record
 
 __all__ = ["Limits", "create_app", "serve"]
@@ -86,6 +89,7 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
     app.state.bank, app.state.metrics, app.state.limits = bank, metrics, limits
     # the last added is the outermost: metrics count every refusal, every refusal has the headers,
     # the Host is checked before the body is read
+    app.add_middleware(Methods, router=app.router)
     app.add_middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(SecurityHeaders)
@@ -117,12 +121,13 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
         return entry.to_dict()
 
     @app.post("/faq", response_model=EntryOut, status_code=201, dependencies=writer, summary="add an entry (token)",
-              responses=error_responses(401, 403, 422))
+              responses=error_responses(401, 403, 409, 422))
     def add_entry(entry: EntryIn):
         return bank.add(**limits.fields(entry)).to_dict()
 
     @app.put("/faq/{entry_id}", response_model=EntryOut, dependencies=writer,
-             summary="change an entry (token); fields left out stay", responses=error_responses(401, 403, 404, 422))
+             summary="change an entry (token); fields left out stay",
+             responses=error_responses(401, 403, 404, 409, 422))
     def change_entry(entry_id: EntryId, change: EntryChange):
         return bank.update(entry_id, **limits.fields(change)).to_dict()
 
@@ -195,9 +200,21 @@ def add_error_handlers(app) -> None:
 
     @app.exception_handler(SamesenseError)
     async def user_error(request: Request, err: SamesenseError):
-        # the bank raises SamesenseError for what the request asked and cannot be: always the client's
-        log.debug("refused %s %s: %s", request.method, request.url.path, err)
-        return JSONResponse({"detail": str(err)}, status_code=404 if isinstance(err, NoSuchEntry) else 422)
+        # the bank raises SamesenseError for what the request asked and cannot be: always the client's.
+        # Its message quotes the request's text, so the log gets its kind alone (never a query or body)
+        status = 404 if isinstance(err, NoSuchEntry) else 409 if isinstance(err, HeldByAnotherEntry) else 422
+        log.debug("refused %s %s: %s (%d)", request.method, request.url.path, type(err).__name__, status)
+        return JSONResponse({"detail": str(err)}, status_code=status)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def bank_busy(request: Request, err: sqlite3.OperationalError):
+        # another process held the bank's write lock past the write timeout: the server is well, the
+        # bank busy (SQLITE_BUSY); any other database error is a fault (the handler below)
+        if "locked" not in str(err) and "busy" not in str(err):
+            raise err
+        log.warning("%s %s: the bank is locked by another process (%s)", request.method, request.url.path, err)
+        return JSONResponse({"detail": "the bank is locked by another process's write; try again later"},
+                            status_code=503, headers={"Retry-After": RETRY_AFTER.decode()})
 
     @app.exception_handler(Exception)
     async def server_fault(request: Request, err: Exception):
@@ -240,14 +257,6 @@ def bind_problem(host: str, port: int, err: OSError) -> str:
     if err.errno == errno.EADDRNOTAVAIL:
         return f"cannot listen on {host}: not an address of this machine"
     return f"cannot listen on {host} port {port}: {err.strerror or err}"
-
-
-def checked_fallback(text: str) -> str:
-    """The page's fallback text, trimmed; refused empty or too long (the page would show a void or a wall)."""
-    text = text.strip()
-    if not text or len(text) > MAX_FALLBACK_CHARS:
-        raise SamesenseError(f"the fallback text must have 1 to {MAX_FALLBACK_CHARS} characters, not {len(text)}")
-    return text
 
 
 def serve(bank_path: str, model: str | None, host: str = "127.0.0.1", port: int = 8000,

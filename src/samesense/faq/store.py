@@ -66,6 +66,11 @@ DEFAULT_SETTINGS = {
 }
 
 
+class NoSuchEntry(SamesenseError):
+    def __init__(self, entry_id: int):
+        super().__init__(f"no entry {entry_id}")
+
+
 @dataclass
 class Entry:
     id: int

@@ -18,11 +18,12 @@ import re
 from typing import Iterable, Sequence
 
 from ..errors import SamesenseError
-from .choices import TextLimits
+from .choices import MAX_FALLBACK_CHARS, MIN_TOKEN_CHARS, TextLimits
 
 SURROGATES = re.compile("[\ud800-\udfff]")
 CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1, less tab, LF and CR
 MULTILINE = {"answer"}
+TOKEN_CHARACTERS = re.compile("[!-~]+")  # visible ASCII: what an Authorization header carries as it is
 
 DEFAULT_LIMITS = TextLimits()
 
@@ -66,3 +67,26 @@ def clean_group(group, limits: TextLimits = DEFAULT_LIMITS) -> str | None:
 def unique(texts: Iterable[str]) -> list[str]:
     """The texts in their first order, each once."""
     return list(dict.fromkeys(texts))
+
+
+def check_token(token: str | None) -> None:
+    """Refuses (SamesenseError) a token too short to be secret, or with a character an HTTP header
+    cannot carry as it is (a space, a control character, anything beyond ASCII: no client could
+    send it, so no write would ever pass); None (read-only) passes."""
+    if token is None:
+        return
+    if len(token) < MIN_TOKEN_CHARS:
+        raise SamesenseError(f"the token has {len(token)} characters; use at least {MIN_TOKEN_CHARS} (e.g. "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    if not TOKEN_CHARACTERS.fullmatch(token):
+        at = next(i for i, c in enumerate(token) if not TOKEN_CHARACTERS.fullmatch(c))
+        raise SamesenseError("the token must be visible ASCII characters (an HTTP header carries it as they are); "
+                             f"character {at + 1} is not")
+
+
+def checked_fallback(text: str) -> str:
+    """The page's fallback text, trimmed; refused empty or too long (the page would show a void or a wall)."""
+    text = text.strip()
+    if not text or len(text) > MAX_FALLBACK_CHARS:
+        raise SamesenseError(f"the fallback text must have 1 to {MAX_FALLBACK_CHARS} characters, not {len(text)}")
+    return text
