@@ -11,6 +11,7 @@ its setting to the same dict, so a saved model is held to what training would ha
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import MISSING, field
 from typing import Any, Callable
 
@@ -93,3 +94,21 @@ def setting_problem(name: str, value: Any, annotation: str, meta: Any) -> str | 
     if low_high and not low_high[0] < value < low_high[1]:
         return f"{name} must be between {shown(low_high[0])} and {shown(low_high[1])}, got {value}"
     return None
+
+
+# What the machine can do: the counts that must fit it (threads, processes, connections) are held to
+# these, by the command line (cli/parsing.py) and where a run is planned (train/plan.py).
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity: a container's share, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def open_files_limit() -> int:
+    """How many files this process may hold open (its soft RLIMIT_NOFILE), unlimited: INT64_MAX."""
+    try:
+        import resource
+    except ImportError:  # not on Windows: no limit known
+        return INT64_MAX
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return INT64_MAX if soft == resource.RLIM_INFINITY else soft

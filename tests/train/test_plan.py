@@ -1,11 +1,10 @@
 """What a run's settings ask of the machine is checked where the run is planned (train/plan.py),
 before any data is read, in one line naming the flag (issue 36: tracebacks and absurd settings)."""
 
-import os
-
 import pytest
 import torch
 
+from samesense.bounds import usable_cpus
 from samesense.cli import main
 from samesense.errors import SamesenseError
 from samesense.train import TrainConfig, plan_run
@@ -31,10 +30,10 @@ def test_cuda_on_a_machine_without_it_is_one_line():
 
 
 def test_more_processes_or_threads_than_the_machine_has_cores_are_refused():
-    cores = os.cpu_count()
-    assert refused(processes=cores + 1) == (f"--processes {cores + 1}: this machine runs at most {cores} (its CPU "
-                                            "cores); torchrun places processes over several machines")
-    assert refused(threads=cores + 1) == f"--threads {cores + 1}: this machine has {cores} CPU cores"
+    cores = usable_cpus()
+    assert refused(processes=cores + 1) == (f"--processes {cores + 1}: this machine runs at most {cores} (the CPUs "
+                                            "this process may use); torchrun places processes over several machines")
+    assert refused(threads=cores + 1) == f"--threads {cores + 1}: this process may use {cores} CPUs"
     plan_run(TrainConfig.of(**BASE, processes=min(2, cores), threads=1))
 
 

@@ -8,7 +8,7 @@ import argparse
 from ..bench.protocols import PROTOCOLS
 from ..encoder_spec import spec_help
 from .options import given_values
-from .parsing import positive_int, text
+from .parsing import cpu_count, positive_int, text
 
 
 def add_bench(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--note", type=text, default="",
                         help="a remark for the report, e.g. what else ran on the machine")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="sentences a batch when encoding")
-    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all cores)")
+    parser.add_argument("--threads", type=cpu_count(), default=None, help="CPU threads (default: all cores)")
     parser.add_argument("--quiet", dest="show_progress", action="store_false", default=None,
                         help="never show progress bars (default: only on a terminal)")
     parser.set_defaults(func=run_bench)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 from collections.abc import Callable
 
-from ..bounds import INT64_MAX, shown
+from ..bounds import INT64_MAX, open_files_limit, shown, usable_cpus
 from ..faq.text import SURROGATES
 
 
@@ -75,23 +74,9 @@ def bounded(kind: type, at_least: float | None = None, at_most: float | None = N
 positive_int = bounded(int, at_least=1, at_most=INT64_MAX)
 non_negative_int = bounded(int, at_least=0, at_most=INT64_MAX)
 
-# What the machine can do, for the counts that must fit it (serve's --threads, --max-connections): one place.
+# What the machine can do (bounds.py: usable_cpus, open_files_limit), for the counts that must fit it
+# (serve's and bench's --threads, --max-connections; train's are checked where a run is planned).
 FILES_HELD = 64  # descriptors a server holds besides its connections: the bank, its index, logs, libraries
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity: a container's share, not the host's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def open_files_limit() -> int:
-    """How many files this process may hold open (its soft RLIMIT_NOFILE), unlimited: INT64_MAX."""
-    try:
-        import resource
-    except ImportError:  # not on Windows: no limit known
-        return INT64_MAX
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    return INT64_MAX if soft == resource.RLIM_INFINITY else soft
 
 
 def cpu_count() -> Callable[[str], int]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ..bounds import usable_cpus
 from ..errors import SamesenseError
 from ..losses import LOSSES, Loss
 from .config import TrainConfig
@@ -79,7 +80,7 @@ def check_machine(cfg: TrainConfig) -> None:
     machines, is its own judge), no more threads than it has cores."""
     import torch
 
-    name, cores = cfg.run.device, os.cpu_count() or 1
+    name, cores = cfg.run.device, usable_cpus()
     try:
         device = torch.device(name)
     except (RuntimeError, ValueError):
@@ -92,12 +93,12 @@ def check_machine(cfg: TrainConfig) -> None:
                              "built for CPUs only)")
     if device.type == "cuda" and device.index is not None and device.index >= gpus:
         raise SamesenseError(f"--device {name}: this machine has {gpus} CUDA device{'s' if gpus != 1 else ''}")
-    capacity, what = (gpus, "its GPUs") if device.type == "cuda" else (cores, "its CPU cores")
+    capacity, what = (gpus, "its GPUs") if device.type == "cuda" else (cores, "the CPUs this process may use")
     if cfg.run.processes > capacity and "WORLD_SIZE" not in os.environ:
         raise SamesenseError(f"--processes {cfg.run.processes}: this machine runs at most {capacity} ({what}); "
                              "torchrun places processes over several machines")
     if cfg.run.threads and cfg.run.threads > cores:
-        raise SamesenseError(f"--threads {cfg.run.threads}: this machine has {cores} CPU cores")
+        raise SamesenseError(f"--threads {cfg.run.threads}: this process may use {cores} CPUs")
 
 
 def check_distillation(cfg: TrainConfig, loss: type[Loss], distils: bool) -> None:

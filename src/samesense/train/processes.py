@@ -23,6 +23,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from .. import console
+from ..bounds import usable_cpus
 from ..errors import SamesenseError
 from . import distributed
 from .config import TrainConfig
@@ -98,7 +99,7 @@ def worker(index: int, cfg_json: str, port: int, outbox) -> None:
     cfg = TrainConfig.from_dict(json.loads(cfg_json))
     count = cfg.run.processes
     if not cfg.run.threads:  # share the cores rather than each taking all of them
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // count))
+        torch.set_num_threads(max(1, usable_cpus() // count))
     console.quiet = index > 0
     dist.init_process_group(backend(cfg), init_method=f"tcp://127.0.0.1:{port}", rank=index, world_size=count,
                             timeout=TIMEOUT)
