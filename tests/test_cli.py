@@ -101,7 +101,7 @@ HELP_SHOWS = {
 }
 
 
-@pytest.mark.parametrize("command", [[], ["eval"], ["similar"], ["bench"], ["demo"], ["faq"], ["faq", "import"],
+@pytest.mark.parametrize("command", [[], ["eval"], ["similar"], ["bench"], ["demo"], ["distil"], ["faq"], ["faq", "import"],
                                      ["faq", "export"], ["ask"], ["calibrate"], ["serve"]])
 def test_help_imports_nothing_heavy(command):
     code = ("import sys, samesense.cli as c\n"

@@ -58,9 +58,12 @@ def test_each_token_starts_at_the_teachers_vector_of_it_reduced_by_pca(tmp_path)
     assert teacher.calls == calls and torch.equal(again, table)  # the second time, every token from the cache
 
 
-def test_more_dimensions_than_the_teacher_has_is_one_line():
-    with pytest.raises(SamesenseError, match="more than the teacher's 16 dimensions"):
-        reduced(np.ones((3, 16), np.float32), 32)
+def test_more_dimensions_than_the_teacher_has_is_one_line_before_the_teacher_runs(tmp_path):
+    teacher = CharTeacher()
+    tokenizer = CharTokenizer(min_count=1).fit(["abc"])
+    with pytest.raises(SamesenseError, match="^token vectors of 32 dimensions: more than the teacher's 16$"):
+        token_start(teacher, tokenizer, ["abc"], 32, tmp_path / "cache.sqlite")
+    assert teacher.calls == 0
 
 
 def test_init_from_is_for_the_static_encoder():

@@ -24,6 +24,7 @@ COMMANDS = {
     "eval": ("eval:add_eval", "score a model open-set on a groups file, or on a pairs file"),
     "similar": ("similar:add_similar", "find the sentences of a file most similar to a text"),
     "bench": ("bench:add_bench", "compare samesense models and baselines on the benchmark protocols"),
+    "distil": ("distil:add_distil", "make a static model (token vectors) from a teacher, token by token, no training"),
     "tune": ("tune:add_tune", "search hyper-parameters and encoder architecture with Optuna (TPE, CMA-ES, NSGA-II)"),
     "export": ("export:add_export", "write a model as an ONNX model folder, run by onnxruntime"),
     "demo": ("demo:add_demo", "train on the bundled CLINC150 intents and answer questions about unseen ones"),

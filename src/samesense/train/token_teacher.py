@@ -27,8 +27,6 @@ FIRST_TOKEN = 2  # ids 0 and 1 are <pad> and <unk>
 
 def reduced(vectors: np.ndarray, dim: int) -> np.ndarray:
     """(n, dim): the vectors, centred, on their `dim` principal axes (zeros past the rank)."""
-    if dim > vectors.shape[1]:
-        raise SamesenseError(f"--embed-dim {dim}: more than the teacher's {vectors.shape[1]} dimensions")
     centred = vectors - vectors.mean(0, keepdims=True)
     _, _, axes = np.linalg.svd(centred, full_matrices=False)
     out = np.zeros((len(vectors), dim), np.float32)
@@ -48,6 +46,8 @@ def sif_weights(tokenizer: Tokenizer, texts: Sequence[str]) -> np.ndarray:
 def token_start(teacher, tokenizer: Tokenizer, texts: Sequence[str], dim: int, cache_path: Path,
                 show_progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(table, weights) to start a static encoder of `dim` from: one row and weight per id."""
+    if dim > teacher.dim:  # before the teacher's pass, which may take minutes
+        raise SamesenseError(f"token vectors of {dim} dimensions: more than the teacher's {teacher.dim}")
     words = tokenizer.tokens[FIRST_TOKEN:]
     if not words:
         raise SamesenseError("--init-from: the vocabulary is empty (no token seen --min-count times)")
@@ -69,3 +69,33 @@ def start_from_teacher(cfg, data, run: Path, encoder) -> None:
     table, weights = token_start(teacher, data.tokenizer, data.row_texts, encoder.dim, folder / CACHE_FILE,
                                  cfg.run.show_progress)
     encoder.start_from(table.to(encoder.embedding.weight), weights.to(encoder.token_weight))
+
+
+def sentences_of(path: str) -> list[str]:
+    """The sentences of a groups, pairs or plain text file (one sentence a line)."""
+    from ..data import load_groups, read_sentences, sniff_format
+
+    return load_groups([path], "pairs").sentences if sniff_format(path) == "pairs" else read_sentences(path)
+
+
+def distil_static(teacher_spec: str, vocab_from: Sequence[str], out: Path, dim: int, tokenizer: dict,
+                  cache_path: Path, threads: int | None = None, show_progress: bool | None = None):
+    """A static model made from a teacher alone, no training (`samesense distil`): the tokenizer fitted
+    on the files' sentences, each token's start as token_start makes it; saved to `out`."""
+    from ..encoder_spec import resolve_encoder
+    from ..encoders import Pooling, StaticEncoder
+    from ..model import SentenceModel
+    from ..tokenize import make_tokenizer
+
+    texts = [sentence for path in vocab_from for sentence in sentences_of(path)]
+    if not texts:
+        raise SamesenseError(f"{', '.join(vocab_from)}: no sentences to take a vocabulary from")
+    fitted = make_tokenizer(tokenizer).fit(texts)
+    teacher = resolve_encoder(teacher_spec, threads=threads, need_vectors="a teacher")
+    encoder = StaticEncoder(fitted.num_ids, dim)
+    encoder.start_from(*token_start(teacher, fitted, texts, dim, cache_path, show_progress))
+    model = SentenceModel(fitted, [encoder, Pooling("mean")],
+                          {"distilled_from": teacher_spec, "teacher_fingerprint": teacher.fingerprint,
+                           "vocab_from": list(vocab_from), "vocab_sentences": len(texts)})
+    model.save(out)
+    return model
