@@ -121,7 +121,8 @@ def test_the_converted_model_fine_tunes_saves_and_reloads_to_the_same_vectors(ti
     assert np.array_equal(again.encode(texts), vectors)
 
 
-@pytest.mark.parametrize("damage", ["truncated", "header cut", "magic", "version", "tensor size"])
+@pytest.mark.parametrize("damage", ["truncated", "header cut", "magic", "version", "tensor size", "layers",
+                                    "not finite"])
 def test_a_damaged_or_unknown_file_is_one_line_naming_it(tiny_file, tmp_path, damage):
     data = bytearray(tiny_file.read_bytes())
     if damage == "truncated":
@@ -132,8 +133,12 @@ def test_a_damaged_or_unknown_file_is_one_line_naming_it(tiny_file, tmp_path, da
         data[:4] = b"GGUF"
     elif damage == "version":
         data[4:8] = struct.pack("<I", 7)
-    else:
+    elif damage == "tensor size":
         data[8:12] = struct.pack("<i", 64)  # hidden 64: every tensor's size disagrees
+    elif damage == "layers":
+        data[12:16] = struct.pack("<i", 2 ** 31 - 1)  # refused before it lists two billion layers' tensors
+    else:
+        data[-2 * 4:] = np.array([np.inf, np.nan], "<f4").tobytes()  # the last tensor, l1.oln.b, is float32
     bad = tmp_path / "bad.bin"
     bad.write_bytes(bytes(data))
     with pytest.raises(SamesenseError) as caught:

@@ -120,7 +120,10 @@ def read_vocab(cur: _Cursor, rows: int) -> dict:
     table, normalization = _Cursor(cur.take(size), cur.path), {}
     for _ in range(entries):
         codepoint, replaced = table.read("IB")
-        normalization[codepoint] = "".join(map(chr, table.array("<u4", replaced)))
+        outputs = table.array("<u4", replaced)
+        if (highest := max([codepoint, *outputs])) > 0x10FFFF:
+            raise cur.bad(f"the normalization map names codepoint {highest:#x}, past Unicode")
+        normalization[codepoint] = "".join(map(chr, outputs))
     return {"pieces": pieces, "scores": scores.astype(float).tolist(), **specials, "normalization": normalization}
 
 
@@ -144,7 +147,9 @@ def read_tensors(cur: _Cursor, config: dict) -> dict[str, np.ndarray]:
     directory = {}
     for _ in range(cur.read("i")):
         name = cur.take(cur.read("H")).decode("utf-8", "replace")
-        directory[name] = cur.read("BIQQ")  # dtype, values, offset, bytes
+        directory.setdefault(name, cur.read("BIQQ"))  # dtype, values, offset, bytes; e5.c takes the first
+    if 5 + 16 * config["layers"] > len(directory):  # before listing what a damaged layer count asks for
+        raise cur.bad(f"{config['layers']} layers in the header, {len(directory)} tensors in the directory")
     tensors = {}
     for name, (dtype, shape) in expected_tensors(config).items():
         if name not in directory:
@@ -157,6 +162,8 @@ def read_tensors(cur: _Cursor, config: dict) -> dict[str, np.ndarray]:
                           f"expected dtype {dtype}, {want} values, {want_size} bytes within {len(cur.data)}")
         raw = memoryview(cur.data)[offset:offset + size]
         values = np.frombuffer(raw, "<f4").copy() if dtype == F32 else dequantize_q4_0(raw, count)
+        if not np.isfinite(values).all():
+            raise cur.bad(f"tensor {name!r} holds values that are not finite")
         tensors[name] = values.reshape(shape)
     return tensors
 
