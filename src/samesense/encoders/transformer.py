@@ -89,6 +89,7 @@ def converted(model_file: Path, name: str) -> Path:
     target, stamp = cache_folder() / name, json.dumps([info.st_size, info.st_mtime_ns, CONVERSION_VERSION])
     if (target / CONVERTED_STAMP).is_file() and (target / CONVERTED_STAMP).read_text() == stamp:
         return target
+    quiet_transformers()  # the conversion writes the tokenizer with it: without it, the one-line install hint
     print(f"converting {model_file.name} once into {target}", file=sys.stderr, flush=True)
     convert_e5_file(model_file, target, stamp_file=(CONVERTED_STAMP, stamp))
     return target
