@@ -35,7 +35,13 @@ def test_distil_writes_a_static_model_that_encodes_and_resumes_from_its_cache(se
     assert samesense.load(again).fingerprint == model.fingerprint
     assert main(["distil", teacher, "--out", str(out), "--vocab-from", str(sentences), "--dims", "8",
                  "--teacher-cache", str(cache), "--quiet"]) == 2
-    assert "exists (pass --overwrite" in capsys.readouterr().err
+    assert f"{out}: a model folder already (pass --overwrite to replace it)" in capsys.readouterr().err
+    notes = tmp_path / "notes"  # a folder of something else: never replaced, even with --overwrite
+    notes.mkdir()
+    (notes / "todo.txt").write_text("keep me")
+    assert main(["distil", teacher, "--out", str(notes), "--vocab-from", str(sentences), "--dims", "8",
+                 "--teacher-cache", str(cache), "--quiet", "--overwrite"]) == 2
+    assert "exists and is not a model folder" in capsys.readouterr().err and (notes / "todo.txt").is_file()
 
 
 def test_distil_refuses_more_dimensions_than_the_teacher_has_in_one_line(sentences, tmp_path, monkeypatch, capsys):

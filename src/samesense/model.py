@@ -134,6 +134,17 @@ class SentenceModel(nn.Module):
         return Path(path)
 
 
+def check_model_out(out: Path, overwrite: bool) -> None:
+    """Where a command writes a model folder (export, distil): nothing there, an empty folder, or a model
+    folder it may replace with --overwrite; never another folder or file, which saving would replace."""
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+        return  # nothing there to lose
+    if not (out / MANIFEST).is_file():
+        raise SamesenseError(f"{out}: exists and is not a model folder; choose another OUT")
+    if not overwrite:
+        raise SamesenseError(f"{out}: a model folder already (pass --overwrite to replace it)")
+
+
 def save_model_folder(path: str | os.PathLike, components: Sequence[Component], dim: int, info: dict) -> str:
     """Write a model folder atomically: each component in its own folder, then the manifest, which
     lists them and records every file's sha256 (so that a damaged file is refused when it loads,

@@ -40,13 +40,12 @@ def run_distil(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..encoders.transformer import cache_folder
-    from ..errors import SamesenseError
+    from ..model import check_model_out
     from ..train.teacher import CACHE_FILE
     from ..train.token_teacher import distil_static
 
     out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not args.overwrite:
-        raise SamesenseError(f"{out}: exists (pass --overwrite to replace it, or another --out)")
+    check_model_out(out, args.overwrite)
     bounds = {"max_len": args.max_len, "min_count": args.min_count, "unknown_buckets": args.unknown_buckets}
     cache = Path(args.teacher_cache) if args.teacher_cache else cache_folder()
     model = distil_static(args.teacher, args.vocab_from, out, args.dims, {"type": args.tokenizer, **bounds},

@@ -28,7 +28,7 @@ from torch import nn
 from .. import __version__
 from ..errors import SamesenseError
 
-from ..model import MANIFEST, SentenceModel, load, resolve_model_dir, save_model_folder
+from ..model import SentenceModel, check_model_out, load, resolve_model_dir, save_model_folder
 from .onnx import INPUTS, INSTALL_HINT, OUTPUT, OnnxGraph, OnnxModel, padded
 from ..tokenize import UNK_ID
 
@@ -127,16 +127,11 @@ def difference_from_torch(model: SentenceModel, graph: OnnxGraph, token_ids: lis
 
 
 def check_out(source: Path, out: Path, overwrite: bool) -> None:
-    """OUT may replace only a model folder, with --overwrite, and never the model exported."""
+    """OUT never the model exported, nor a folder of it (then as any model folder written: check_model_out)."""
     source, target = source.resolve(), out.resolve()
     if target == source or target in source.parents or source in target.parents:
         raise SamesenseError(f"{out}: the exported model must go to a folder apart from {source}")
-    if not out.exists() or (out.is_dir() and not any(out.iterdir())):
-        return  # nothing there to lose
-    if not (out / MANIFEST).is_file():
-        raise SamesenseError(f"{out}: exists and is not a model folder; choose another OUT")
-    if not overwrite:
-        raise SamesenseError(f"{out}: a model folder already (pass --overwrite to replace it)")
+    check_model_out(out, overwrite)
 
 
 def export_onnx(source: str | Path, out: str | Path, quantization: str = "none", overwrite: bool = False) -> dict:
