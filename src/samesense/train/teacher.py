@@ -117,18 +117,26 @@ class Taught:
         return self.vectors.shape[1]
 
 
+def resolve_teacher(cfg, spec: str):
+    """The encoder a run learns from (--teacher, --init-from), on the run's threads."""
+    from ..encoder_spec import resolve_encoder
+
+    return resolve_encoder(spec, threads=cfg.run.threads, need_vectors="a teacher")
+
+
+def cache_file(cfg, run: Path) -> Path:
+    """The run's teacher cache: in cfg.distil.teacher_cache, shared by runs, else in the run folder."""
+    return (Path(cfg.distil.teacher_cache) if cfg.distil.teacher_cache else run) / CACHE_FILE
+
+
 def teach(cfg, data, run: Path, teacher=None) -> Taught | None:
     """The teacher's vectors of every row of `data` (TrainData), when the config names a teacher (or
     `teacher`, any encoder with `encode`, `dim` and `fingerprint`, is given): loaded, encoded
     through the cache (cfg.distil.teacher_cache, else the run folder) and L2-normalised."""
     if teacher is None and not cfg.distil.teacher:
         return None
-    if teacher is None:
-        from ..encoder_spec import resolve_encoder
-
-        teacher = resolve_encoder(cfg.distil.teacher, threads=cfg.run.threads, need_vectors="a teacher")
-    folder = Path(cfg.distil.teacher_cache) if cfg.distil.teacher_cache else run
-    vectors = teacher_vectors(teacher, data.row_texts, folder / CACHE_FILE, show_progress=cfg.run.show_progress)
+    teacher = teacher or resolve_teacher(cfg, cfg.distil.teacher)
+    vectors = teacher_vectors(teacher, data.row_texts, cache_file(cfg, run), show_progress=cfg.run.show_progress)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return Taught((vectors / np.maximum(norms, 1e-12)).astype(np.float32), teacher.fingerprint,
                   cfg.distil.teacher or getattr(teacher, "spec", None))

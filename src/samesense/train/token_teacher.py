@@ -19,7 +19,7 @@ import torch
 
 from ..errors import SamesenseError
 from ..tokenize import Tokenizer
-from .teacher import CACHE_FILE, teacher_vectors
+from .teacher import cache_file, resolve_teacher, teacher_vectors
 
 SIF = 1e-3
 FIRST_TOKEN = 2  # ids 0 and 1 are <pad> and <unk>
@@ -62,12 +62,8 @@ def token_start(teacher, tokenizer: Tokenizer, texts: Sequence[str], dim: int, c
 def start_from_teacher(cfg, data, run: Path, encoder) -> None:
     """Start `encoder` (a StaticEncoder) from the teacher cfg.model.init_from names, its tokens'
     weights counted over the run's text (training and unlabeled sentences)."""
-    from ..encoder_spec import resolve_encoder
-
-    teacher = resolve_encoder(cfg.model.init_from, threads=cfg.run.threads, need_vectors="a teacher")
-    folder = Path(cfg.distil.teacher_cache) if cfg.distil.teacher_cache else run
-    table, weights = token_start(teacher, data.tokenizer, data.row_texts, encoder.dim, folder / CACHE_FILE,
-                                 cfg.run.show_progress)
+    table, weights = token_start(resolve_teacher(cfg, cfg.model.init_from), data.tokenizer, data.row_texts,
+                                 encoder.dim, cache_file(cfg, run), cfg.run.show_progress)
     encoder.start_from(table.to(encoder.embedding.weight), weights.to(encoder.token_weight))
 
 
