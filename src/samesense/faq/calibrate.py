@@ -47,6 +47,8 @@ class Outcomes:
     correct: np.ndarray
     decidable: np.ndarray
     in_scope: np.ndarray
+    best_entry: np.ndarray | None = None  # the entry id of each question's best candidate (-1: none)
+    labels: list | None = None  # each question's label (group), None out of scope
 
 
 @dataclass
@@ -137,23 +139,31 @@ def choose(outcomes: Outcomes, target: float) -> tuple[float, int, Curve]:
 
 
 def group_outcomes(bank: FaqBank, groups_file: str, oos_file: str | None, margin: float,
-                   hybrid: float | None = None) -> Outcomes:
+                   hybrid: float | None = None, ids_as_groups: bool = False) -> Outcomes:
+    """`ids_as_groups`: an entry without a group is labelled by its id (written as a number)."""
     groups = read_groups(groups_file, normalize=False)
     oos = read_sentences(oos_file, normalize=False) if oos_file else []
-    questions = groups.sentences + oos
-    entry_group = {e.id: e.group for e in bank.list_entries()}
-    known = set(entry_group.values())
-    if not known & set(groups.names):
+    entry_group = {e.id: e.group if e.group is not None or not ids_as_groups else str(e.id)
+                   for e in bank.list_entries()}
+    if not set(entry_group.values()) & set(groups.names):
         raise SamesenseError(f"{groups_file}: none of its groups is the group of an entry in {bank.path} "
                              "(label each question with the group of the entry that answers it)")
-    results = bank.search(questions, k=10, hybrid=hybrid)
     labels = [groups.names[label] for label in groups.labels] + [None] * len(oos)
+    return question_outcomes(bank, groups.sentences + oos, labels, entry_group, margin, hybrid)
+
+
+def question_outcomes(bank: FaqBank, questions: list[str], labels: list, label_of: dict, margin: float,
+                      hybrid: float | None = None) -> Outcomes:
+    """Each question asked of the bank as `ask` asks it: right when its best candidate's entry maps,
+    by `label_of` (entry id -> label), to the question's label; a label of None is out of scope."""
+    results = bank.search(questions, k=10, hybrid=hybrid)
     scores = np.array([c[0].score if c else -1.0 for c in results])
-    correct = np.array([bool(c) and g is not None and entry_group.get(c[0].entry_id) == g
+    correct = np.array([bool(c) and g is not None and label_of.get(c[0].entry_id) == g
                         for c, g in zip(results, labels)])
     readable = np.array([reason is None for reason in bank.unreadable(questions)])
     decidable = readable & np.array([len(close_choices(c, margin)) <= 1 for c in results])
-    return Outcomes(scores, correct, decidable, np.array([g is not None for g in labels]))
+    best = np.array([c[0].entry_id if c else -1 for c in results], dtype=np.int64)
+    return Outcomes(scores, correct, decidable, np.array([g is not None for g in labels]), best, list(labels))
 
 
 def pair_outcomes(bank: FaqBank, pairs_file: str) -> Outcomes:
