@@ -89,16 +89,21 @@ def claim_model(store: Store, model: TextEncoder, conn) -> None:
                              f"for that model)")
 
 
-def reencode(store: Store, model: TextEncoder, lock, show_progress: bool | None = False) -> None:
+def reencode(store: Store, model: TextEncoder, lock, show_progress: bool | None = False,
+             settings: dict | None = None) -> None:
     """Encode every stored question with `model` and make the bank that model's (a new model means
     new vectors). Encoded first, then written in one transaction (under `lock`, the bank's) that also
-    encodes the questions added meanwhile, so no old vector is left under the new fingerprint."""
+    encodes the questions added meanwhile, so no old vector is left under the new fingerprint.
+    `settings`: stored in the same transaction (a learned model's spec, threshold and calibration:
+    learn.py switches all of it at once, or nothing)."""
     vector_of = encode_texts(model, unique(store.question_texts()[1]), show_progress)
     with lock, store.write() as conn:
         ids, texts = store.question_texts(conn)
         vector_of.update(encode_texts(model, unique(t for t in texts if t not in vector_of), show_progress))
         store_writes.replace_vectors(conn, ids, store_writes.matrix(vector_of, texts, model.dim))
         make_bank_model(conn, model)
+        for key, value in (settings or {}).items():
+            Store.put_setting(conn, key, value)
 
 
 def encode_texts(model: TextEncoder, texts: list[str], show_progress: bool | None = False) -> dict:

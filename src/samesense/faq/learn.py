@@ -1,0 +1,228 @@
+"""`samesense faq learn`: fine-tune the bank's encoder on the bank's own entries, and switch to it
+only when it answers more.
+
+    report = learn("support.faq", LearnOptions(epochs=8, holdout=0.2))
+    print(report.to_text())      # old vs new on the held-back paraphrases, and why it switched or not
+
+Each entry is a group: its question and paraphrases (the questions assigned to it from the
+unanswered log are paraphrases too). A share (`holdout`) of the paraphrases is held back: the new
+model never trains on them. The transformer the bank's model came from (minilm, e5-small, a
+sentence-transformers folder, or the source of a fine-tuned samesense model) is fine-tuned with
+the margin losses through the training machinery (samesense.train, as `samesense train --encoder
+transformer --pretrained X` does), on the rest. Then both models answer the held-back paraphrases
+(and the out-of-scope questions of the bank's calibration, when it has them) from a copy of the
+bank without them, each at the threshold that reaches the target precision (the bank's calibrated
+target, else --target-precision); the new model is taken only when it answers more of them right.
+Taking it: the threshold is calibrated again for it (the bank's calibration files, when it has
+them and they are still there; else the held-back paraphrases' threshold), and learn_models.switch
+changes vectors, model and settings in one transaction. Everything else happens in a work folder
+that a killed learn leaves behind and the next one clears: the bank stays on its model until the
+commit.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SamesenseError
+from .bank import FaqBank
+from .calibrate import TargetUnreachable, calibrate, choose, question_outcomes
+from .evaluate_bank import outcome_counts, rates
+from .learn_base import base_settings, held_back_split, training_config
+from .learn_models import install_model, learning_lock, switch, work_dir
+from .planner import FaqRow
+
+DEFAULT_TARGET = 0.95  # the precision a bank never calibrated is compared at (calibrate's default)
+
+
+@dataclass
+class LearnOptions:
+    epochs: int = 8
+    holdout: float = 0.2  # share of the paraphrases held back to compare the models on
+    batch_size: int = 32
+    lr: float | None = None  # default: the training machinery's for a pretrained transformer
+    loss: str = "am-softmax"
+    freeze_layers: int = 1  # the embeddings stay as pretrained: a few hundred questions touch few of their rows
+    seed: int = 0
+    threads: int | None = None
+    target_precision: float | None = None  # default: the bank's calibrated target, else DEFAULT_TARGET
+    keep: int = 2  # models kept to roll back to
+    show_progress: bool | None = None
+
+
+@dataclass
+class LearnReport:
+    bank: str
+    base: dict  # what was fine-tuned (training settings of the model section)
+    entries: int
+    trained_questions: int
+    held_back: int
+    out_of_scope: int  # the calibration's out-of-scope questions, asked beside the held-back ones
+    target_precision: float
+    current: dict  # model, threshold, counts and rates on the held-back questions
+    new: dict
+    switched: bool
+    reason: str
+    model: str | None = None  # the new model's folder, when switched
+    threshold: float | None = None  # the threshold stored with it
+    threshold_from: str | None = None
+    train_seconds: float = 0.0
+    seconds: float = 0.0
+    history: list[dict] = field(default_factory=list)  # the training run's epochs
+
+    def summary(self) -> dict:
+        """What the bank keeps of it (LAST_LEARN)."""
+        return {k: v for k, v in asdict(self).items() if k != "history"}
+
+    def to_text(self) -> str:
+        def line(name: str, side: dict) -> str:
+            c = side["counts"]
+            at = "no threshold reaches it" if side["threshold"] is None else f"threshold {side['threshold']:.4f}"
+            return (f"  {name} ({side['model']}): {at}: right {c['right']}, wrong {c['wrong']}, no answer "
+                    f"{c['none']}" + (f", out-of-scope answered {c['oos_answered']}" if self.out_of_scope else ""))
+
+        lines = [f"{self.bank}: fine-tuned {self.base.get('pretrained') or self.base.get('encoder')} on "
+                 f"{self.trained_questions} questions of {self.entries} entries in {self.train_seconds:.0f} s; "
+                 f"{self.held_back} paraphrases held back" +
+                 (f" (+ {self.out_of_scope} out-of-scope questions)" if self.out_of_scope else "") +
+                 f", answered at precision {self.target_precision:g}:",
+                 line("current", self.current), line("new", self.new),
+                 ("switched" if self.switched else "not switched") + f": {self.reason}"]
+        if self.switched:
+            lines.append(f"  model {self.model}; threshold {self.threshold:.4f} ({self.threshold_from}); "
+                         "`samesense faq rollback` goes back")
+        return "\n".join(lines)
+
+
+def learn(bank_path: str | os.PathLike, options: LearnOptions | None = None) -> LearnReport:
+    options = options or LearnOptions()
+    if not 0.0 < options.holdout < 1.0:
+        raise SamesenseError(f"--holdout must be above 0 and below 1, got {options.holdout}")
+    started = time.perf_counter()
+    if not Path(bank_path).exists():
+        raise SamesenseError(f"{bank_path}: no such FAQ bank")
+    with learning_lock(bank_path) as folder, FaqBank.open(bank_path, create=False,
+                                                          show_progress=options.show_progress) as bank:
+        model = bank.need_model()
+        base = base_settings(model)
+        entries = bank.list_entries()
+        trained, held = held_back_split(entries, options.holdout, options.seed, bank.path)
+        calibration = bank.settings.get("calibration") or {}
+        target = options.target_precision or calibration.get("target_precision") or DEFAULT_TARGET
+        oos = calibration_oos(calibration)
+        work = work_dir(folder)
+        summary = train_on_entries(base, trained, options, work)
+        new_model = resolve_model(summary["model"])
+        current = held_back_answers(bank, model, entries, held, oos, target, work / "current.faq")
+        new = held_back_answers(bank, new_model, entries, held, oos, target, work / "new.faq")
+        new["model"] = f"{base.get('pretrained')} fine-tuned on the bank"
+        switched = new["counts"]["right"] > current["counts"]["right"]
+        report = LearnReport(bank=str(bank.path), base=base, entries=len(entries),
+                             trained_questions=len(trained), held_back=len(held), out_of_scope=len(oos),
+                             target_precision=target, current=current, new=new, switched=switched,
+                             reason=why(current, new), train_seconds=round(summary["train_seconds"], 1),
+                             history=summary.get("history", []))
+        if switched:
+            installed = resolve_model(install_model(folder, Path(summary["model"])))
+            settings, report.threshold_from = recalibrated(bank, installed, calibration, target, new, work)
+            report.model, report.threshold = str(installed.spec), settings["threshold"]
+            report.seconds = round(time.perf_counter() - started, 1)
+            switch(bank, installed, settings, options.keep, report.summary(), options.show_progress)
+        else:
+            report.seconds = round(time.perf_counter() - started, 1)
+            bank.store.put_settings(learn_last=report.summary())
+        remove_tree(work)
+        return report
+
+
+def resolve_model(path):
+    from ..encoder_spec import resolve_encoder
+
+    return resolve_encoder(str(path), need_vectors="an FAQ bank")
+
+
+def remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def why(current: dict, new: dict) -> str:
+    old_right, new_right = current["counts"]["right"], new["counts"]["right"]
+    if new_right > old_right:
+        return f"the new model answers {new_right} held-back paraphrases right where the current one answers {old_right}"
+    return (f"the new model answers {new_right} held-back paraphrases right, the current one {old_right}: "
+            "not more, so the bank keeps its model")
+
+
+def calibration_oos(calibration: dict) -> list[str]:
+    """The out-of-scope questions of the bank's calibration, when its file is still there."""
+    from ..data import read_sentences
+
+    files = calibration.get("files") or []
+    if calibration.get("kind") != "groups" or len(files) < 2 or not os.path.isfile(files[1]):
+        return []
+    return read_sentences(files[1], normalize=False)
+
+
+def train_on_entries(base: dict, trained: list[tuple[str, str]], options: LearnOptions, work: Path) -> dict:
+    """The training run (in `work`): one group an entry; its summary (model folder, seconds)."""
+    from ..data import Groups
+    from ..train import TrainGroups, train
+
+    cfg = training_config(base, options, work / "run")
+    groups = Groups.from_records(trained)
+    # validation on the training questions themselves (val_same_groups): the held-back paraphrases
+    # must play no part in training, choosing the epoch included
+    summary = train(cfg, data=TrainGroups(train=groups, val=groups))
+    return summary
+
+
+def held_back_answers(bank: FaqBank, model, entries, held: list[tuple[int, str]], oos: list[str], target: float,
+                      path: Path) -> dict:
+    """`model`'s answers to the held-back paraphrases (and out-of-scope questions) from a copy of the
+    bank without them (its answer settings), at the threshold reaching `target` on them."""
+    held_texts = {text for _, text in held}
+    rows = [FaqRow(e.question, e.answer, e.group, [p for p in e.paraphrases if p not in held_texts], e.tags)
+            for e in entries]
+    with FaqBank.open(path, model, show_progress=bank.show_progress) as copy:
+        copy.set_settings(**{k: v for k, v in bank.policy.as_settings().items() if k != "threshold"})
+        copy.import_rows(rows)
+        original = {e.question: e.id for e in entries}
+        label_of = {e.id: original[e.question] for e in copy.list_entries()}
+        questions = [text for _, text in held] + oos
+        labels = [entry_id for entry_id, _ in held] + [None] * len(oos)
+        outcomes = question_outcomes(copy, questions, labels, label_of, copy.policy.margin)
+    try:
+        threshold, _, _ = choose(outcomes, target)
+    except SamesenseError:  # TargetUnreachable, or nothing decidable: it answers nothing at this precision
+        threshold = None
+    counts = outcome_counts(outcomes, np.inf if threshold is None else threshold)
+    return {"model": getattr(model, "spec", None) or model.fingerprint, "threshold": threshold, "counts": counts,
+            **rates(counts)}
+
+
+def recalibrated(bank: FaqBank, model, calibration: dict, target: float, new: dict, work: Path) -> tuple[dict, str]:
+    """The answer settings to store with the new model: calibrated on the bank's calibration files
+    (a copy of the bank with the new model's vectors), or, without them, the held-back threshold."""
+    files = calibration.get("files") or []
+    if calibration.get("kind") == "groups" and files and all(os.path.isfile(f) for f in files):
+        with FaqBank.open(work / "calibrate.faq", model, show_progress=bank.show_progress) as copy:
+            copy.set_settings(**{k: v for k, v in bank.policy.as_settings().items() if k != "threshold"})
+            copy.import_rows([FaqRow(e.question, e.answer, e.group, e.paraphrases, e.tags)
+                              for e in bank.list_entries()])
+            try:
+                result = calibrate(copy, target, groups=files[0], oos=files[1] if len(files) > 1 else None,
+                                   save=False)
+                return {"threshold": result.threshold, "calibration": result.to_dict()}, \
+                    f"calibrated on {', '.join(files)}"
+            except TargetUnreachable as refused:
+                why_not = f"calibration on the bank's files refused ({refused})"
+    else:
+        why_not = "the bank has no calibration files to calibrate on"
+    return {"threshold": new["threshold"], "calibration": None}, f"chosen on the held-back paraphrases: {why_not}"
