@@ -181,3 +181,19 @@ def test_a_bank_whose_model_is_no_pretrained_transformer_is_refused(tmp_path, mo
         bank.add("opening hours", "B", paraphrases=["when are you open", "hours today"])
     with pytest.raises(SamesenseError, match="no such|has no model|fine-tunes a pretrained transformer"):
         learn(tmp_path / "fake.faq", LearnOptions(**FAST))
+
+
+def test_evaluate_scores_a_test_file_from_the_command_line(tiny_model, tmp_path, capsys):
+    bank = plain_bank(tmp_path / "bank.faq", tiny_model)
+    (tmp_path / "test.tsv").write_text("zebra\tzebra zebra zebra zebra\nkiwi\tkiwi kiwi?\n", encoding="utf-8")
+    (tmp_path / "oos.txt").write_text("xylophone\n", encoding="utf-8")
+    assert main(["faq", "evaluate", str(bank), str(tmp_path / "test.tsv"), "--oos", str(tmp_path / "oos.txt"),
+                 "--json"]) == 0
+    evaluation = json.loads(capsys.readouterr().out)
+    with FaqBank.open(bank, create=False, read_only=True) as opened:
+        asked = [opened.ask(q) for q in ("zebra zebra zebra zebra", "kiwi kiwi?", "xylophone")]
+        group_of = {e.id: e.group for e in opened.list_entries()}
+    right = sum(a.answered and group_of[a.entry_id] == g for a, g in zip(asked, ("zebra", "kiwi")))
+    assert evaluation["counts"]["right"] == right and evaluation["counts"]["oos_answered"] == int(asked[2].answered)
+    assert main(["faq", "evaluate", str(bank)]) == 2
+    assert "TESTFILE or --groups" in capsys.readouterr().err
