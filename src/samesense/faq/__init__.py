@@ -22,6 +22,10 @@ One job a file:
   matcher.py       answer or abstain, given the nearest entries
   importer.py      reading and writing FAQ files
   calibrate.py     choosing the answer threshold
+  evaluate_bank.py scoring a labelled test set at the stored settings (faq evaluate)
+  learn.py         fine-tuning the bank's model on its entries, switching only when better (faq learn);
+                   learn_base.py what is fine-tuned on what, learn_models.py the models kept, the switch
+                   and the rollback
   choices.py       file formats, index kinds, the server's limits: names and numbers for --help
   serve.py         the HTTP service: its app and routes
   guard.py         what a request must pass: Host, body size, UTF-8, bearer token, text lengths, the
@@ -33,7 +37,7 @@ One job a file:
                    ask_and_record, the one way /ask and `ask --record` answer
   unanswered_store.py  that log's SQLite file
   static/          the web page
-The commands are in samesense/cli/: faq.py (samesense faq), ask.py (ask, calibrate), serve.py (serve).
+The commands are in samesense/cli/: faq.py (samesense faq; evaluate, learn, rollback in faq_learn.py), ask.py (ask, calibrate), serve.py (serve).
 
 Names are imported on first use (PEP 562), so importing the package (as `samesense.faq.choices`
 does, for the commands' --help) loads neither numpy nor FAISS.
