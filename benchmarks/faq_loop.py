@@ -45,6 +45,7 @@ TARGET = 0.9  # the precision every bank is calibrated at (on dev) and learn com
 GOAL = 0.8  # issue 34: in-scope test questions answered right after two rounds
 DATA = Path(__file__).resolve().parent / "data" / "faq_loop"
 MODELS = {"minilm": ("MiniLM", ("en",)), "e5-small": ("e5-small", ("en", "zh"))}
+PRIMARY = {"en": "minilm", "zh": "e5-small"}  # each language's better model (faq_newcomer.py)
 
 
 def newcomer(lang: str) -> dict:
@@ -158,30 +159,35 @@ def main() -> None:
     options = LearnOptions(epochs=args.epochs, lr=args.lr, threads=args.threads, show_progress=False)
     started = time.perf_counter()
     results = []
-    for name in args.faqs:
-        for lang in args.languages:
-            faq = FAQS[name](lang)
-            files = {"dev": write_tsv(out / f"{name}_{lang}_dev.tsv", faq["dev"]),
-                     "oos_dev": write_lines(out / f"{name}_{lang}_oos_dev.txt", faq["oos_dev"]),
-                     "test": write_tsv(out / f"{name}_{lang}_test.tsv", faq["test"]),
-                     "oos_test": write_lines(out / f"{name}_{lang}_oos_test.txt", faq["oos_test"])}
-            for model in args.models:
-                label, languages = MODELS[model]
-                if lang not in languages:
-                    continue
-                for arm, learns in (("assign only", False), ("assign + learn", True)):
-                    print(f"{name} {lang} {label} {arm}", flush=True)
-                    t = time.perf_counter()
-                    rounds = run_loop(faq, model, files, out / f"{name}_{lang}_{model}_{int(learns)}.faq", args.rounds,
-                                      learns, options)
-                    results.append({"faq": name, "language": lang, "model": label, "arm": arm,
-                                    "entries": len(faq["entries"]), "test_in_scope": len(faq["test"]),
-                                    "test_out_of_scope": len(faq["oos_test"]), "rounds": rounds,
-                                    "seconds": round(time.perf_counter() - t, 1)})
-    summary = {"machine": machine(), "seconds": round(time.perf_counter() - started, 1), "target_precision": TARGET,
-               "goal": GOAL, "learn_options": {k: v for k, v in vars(options).items() if k != "show_progress"},
-               "results": results}
-    write_docs(summary, args.no_doc, out)
+    # each language's own model first (MiniLM for English, e5-small for Chinese), e5-small in English
+    # last; the JSON is written after each arm, so a run cut short still says what it measured
+    plan = [(name, lang, model) for lang in args.languages for model in args.models for name in args.faqs
+            if lang in MODELS[model][1]]
+    plan.sort(key=lambda item: (item[2] != PRIMARY[item[1]], args.languages.index(item[1])))
+    for name, lang, model in plan:
+        faq = FAQS[name](lang)
+        files = {"dev": write_tsv(out / f"{name}_{lang}_dev.tsv", faq["dev"]),
+                 "oos_dev": write_lines(out / f"{name}_{lang}_oos_dev.txt", faq["oos_dev"]),
+                 "test": write_tsv(out / f"{name}_{lang}_test.tsv", faq["test"]),
+                 "oos_test": write_lines(out / f"{name}_{lang}_oos_test.txt", faq["oos_test"])}
+        label = MODELS[model][0]
+        for arm, learns in (("assign only", False), ("assign + learn", True)):
+            print(f"{name} {lang} {label} {arm}", flush=True)
+            t = time.perf_counter()
+            rounds = run_loop(faq, model, files, out / f"{name}_{lang}_{model}_{int(learns)}.faq", args.rounds,
+                              learns, options)
+            results.append({"faq": name, "language": lang, "model": label, "arm": arm,
+                            "entries": len(faq["entries"]), "test_in_scope": len(faq["test"]),
+                            "test_out_of_scope": len(faq["oos_test"]), "rounds": rounds,
+                            "seconds": round(time.perf_counter() - t, 1)})
+            atomic_write_json(out / "partial.json", {**summary_of(results, options, started), "partial": True})
+    write_docs(summary_of(results, options, started), args.no_doc, out)
+
+
+def summary_of(results: list[dict], options: LearnOptions, started: float) -> dict:
+    return {"machine": machine(), "seconds": round(time.perf_counter() - started, 1), "target_precision": TARGET,
+            "goal": GOAL, "learn_options": {k: v for k, v in vars(options).items() if k != "show_progress"},
+            "results": results}
 
 
 def write_docs(summary: dict, no_doc: bool, out: Path) -> None:

@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 
 from ..errors import SamesenseError
+from ..faq.learn_base import DEFAULT_TARGET_PRECISION, LearnOptions  # light: no numpy, no torch
 from .bank_args import bank_arg, model_arg, number
 from .parsing import HelpFormatter, add_progress_flags, positive_int
+
+
+DEFAULTS = LearnOptions()
 
 
 def add_learn_commands(cmds) -> None:
@@ -40,20 +44,21 @@ def add_learn_commands(cmds) -> None:
                         "threshold calibrated again, in one transaction. The model is kept in BANK.models/N; "
                         "`faq rollback` goes back.")
     bank_arg(p)
-    p.add_argument("--epochs", type=positive_int, default=8, help="passes over the bank's questions")
-    p.add_argument("--holdout", type=number(0, 1, low_excluded=True), default=0.2, metavar="SHARE",
+    p.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs, help="passes over the bank's questions")
+    p.add_argument("--holdout", type=number(0, 1, low_excluded=True), default=DEFAULTS.holdout, metavar="SHARE",
                    help="share of the paraphrases held back to compare the models on (below 1)")
-    p.add_argument("--batch-size", type=positive_int, default=32, help="questions a step")
-    p.add_argument("--lr", type=number(0, 1, low_excluded=True), default=None,
-                   help="learning rate of the transformer (default: the training machinery's, 5e-5)")
-    p.add_argument("--loss", default="am-softmax", help="the margin loss (see `samesense train --help`)")
-    p.add_argument("--freeze-layers", type=int, default=1, metavar="N",
+    p.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size, help="questions a step")
+    p.add_argument("--lr", type=number(0, 1, low_excluded=True), default=DEFAULTS.lr,
+                   help="learning rate of the transformer")
+    p.add_argument("--loss", default=DEFAULTS.loss, help="the margin loss (see `samesense train --help`)")
+    p.add_argument("--freeze-layers", type=int, default=DEFAULTS.freeze_layers, metavar="N",
                    help="keep the embeddings (1) and lowest layers (2, 3, ...) as pretrained; 0 trains all")
-    p.add_argument("--seed", type=int, default=0, help="seed of the training and of the paraphrases held back")
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed, help="seed of the training and of the paraphrases held back")
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all cores)")
     p.add_argument("--target-precision", type=number(0, 1, low_excluded=True), default=None,
-                   help="precision the two models are compared at (default: the bank's calibrated target, else 0.95)")
-    p.add_argument("--keep", type=positive_int, default=2, metavar="N",
+                   help="precision the two models are compared at (default: the bank's calibrated target, else "
+                   f"{DEFAULT_TARGET_PRECISION})")
+    p.add_argument("--keep", type=positive_int, default=DEFAULTS.keep, metavar="N",
                    help="models kept to roll back to (older learned models are deleted)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_progress_flags(p)
@@ -82,7 +87,7 @@ def run_evaluate(args) -> int:
 
 
 def run_learn(args) -> int:
-    from ..faq.learn import LearnOptions, learn
+    from ..faq.learn import learn
 
     report = learn(args.bank, LearnOptions(
         epochs=args.epochs, holdout=args.holdout, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
