@@ -159,6 +159,9 @@ def test_what_learn_cannot_do_is_one_line(tiny_model, tmp_path, capsys):
     assert main(["faq", "learn", str(few), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "too few to hold any back" in err and len(err.strip().splitlines()) == 1
+    two = make_bank(tmp_path / "two.faq", tiny_model, lambda i, key: [key, f"{key} {key}"])
+    assert main(["faq", "learn", str(two), "--holdout", "0.99", "--quiet"]) == 2
+    assert "leaves no entry a paraphrase to learn from" in capsys.readouterr().err
     assert main(["faq", "learn", str(tmp_path / "none.faq")]) == 2
     assert "no such FAQ bank" in capsys.readouterr().err
     assert not (tmp_path / "none.faq").exists()

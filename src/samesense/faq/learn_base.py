@@ -82,6 +82,9 @@ def held_back_split(entries, holdout: float, seed: int, bank_path) -> tuple[list
     held = order[:wanted]
     held_set = set(held)
     trained = [(str(e.id), q) for e in entries for q in e.questions if (e.id, q) not in held_set]
+    if len(trained) - len(entries) < 1:  # every entry down to its question: nothing says what a paraphrase is
+        raise SamesenseError(f"{bank_path}: holding back {wanted} of {len(paraphrases)} paraphrases leaves no entry "
+                             f"a paraphrase to learn from: lower --holdout (now {holdout:g}) or add paraphrases")
     return trained, held
 
 
