@@ -142,7 +142,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=LearnOptions.epochs)
-    parser.add_argument("--lr", type=float, default=None, help="learn's learning rate (default: learn's)")
+    parser.add_argument("--lr", type=float, default=LearnOptions.lr, help="learn's learning rate")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "faq_loop"), help="work folder")
     parser.add_argument("--no-doc", action="store_true", help="print only: write nothing under docs/")
