@@ -30,8 +30,10 @@ class LearnOptions:
     epochs: int = 8
     holdout: float = 0.2  # share of the paraphrases held back to compare the models on
     batch_size: int = 32
-    # the transformer's rate: on the newcomer FAQ (English, MiniLM, 8 epochs, the last kept) test right
-    # 21 of 32 at 5e-5 (the training machinery's default), 23 at 1e-4, 22 at 2e-4
+    # the transformer's rate, above the training machinery's 5e-5: eight epochs of a few hundred
+    # questions are a few dozen steps. A check by hand (one learn of the newcomer FAQ's stored
+    # questions, MiniLM, the last epoch kept; not a benchmark): test right 21 of 32 at 5e-5, 23 at
+    # 1e-4, 22 at 2e-4. benchmarks/faq_loop.py --lr measures the loop at another rate.
     lr: float | None = 1e-4
     loss: str = "am-softmax"
     freeze_layers: int = 1  # the embeddings stay as pretrained: a few hundred questions touch few of their rows
