@@ -11,21 +11,25 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_encoders import write_pretrained_folder
 
 from samesense.cli import main
 from samesense.errors import SamesenseError
-from samesense.faq import FaqBank
-from samesense.faq import store_writes
+from samesense.faq import FaqBank, store_writes
 from samesense.faq.learn import LearnOptions, learn
-from samesense.faq.learn_models import LEARN_HISTORY, learning_lock, models_dir, rollback
+from samesense.faq.learn_models import (
+    LEARN_HISTORY,
+    learning_lock,
+    models_dir,
+    rollback,
+)
 
 KEYS = ["zebra", "quartz", "jumpy", "vixen", "wombat", "kiwi"]
 FILLER = ["how do i", "please tell me how to", "what is the way to", "i want to know how to", "can you say how to",
           "help me"]
 # what a tiny random transformer needs to learn six groups in seconds
-FAST = dict(epochs=30, lr=1e-2, freeze_layers=0, holdout=0.5, batch_size=16, threads=1, show_progress=False)
+FAST = {"epochs": 30, "lr": 1e-2, "freeze_layers": 0, "holdout": 0.5, "batch_size": 16, "threads": 1,
+        "show_progress": False}
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +168,9 @@ def test_what_learn_cannot_do_is_one_line(tiny_model, tmp_path, capsys):
     assert "leaves no entry a paraphrase to learn from" in capsys.readouterr().err
     assert main(["faq", "learn", str(tmp_path / "none.faq")]) == 2
     assert "no such FAQ bank" in capsys.readouterr().err
-    assert not (tmp_path / "none.faq").exists()
+    assert main(["faq", "rollback", str(tmp_path / "none.faq")]) == 2
+    assert "no such FAQ bank" in capsys.readouterr().err
+    assert not (tmp_path / "none.faq").exists() and not (tmp_path / "none.faq.models").exists()
     assert main(["faq", "learn", str(few), "--holdout", "1"]) == 2  # argparse: above 0 and at most 1, learn: below 1
     capsys.readouterr()
 

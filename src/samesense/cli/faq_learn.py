@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 
 from ..errors import SamesenseError
-from ..faq.learn_base import DEFAULT_TARGET_PRECISION, LearnOptions  # light: no numpy, no torch
+from ..faq.learn_base import (  # light: no numpy, no torch
+    DEFAULT_TARGET_PRECISION,
+    LearnOptions,
+)
 from .bank_args import bank_arg, model_arg, number
 from .parsing import HelpFormatter, add_progress_flags, positive_int
-
 
 DEFAULTS = LearnOptions()
 

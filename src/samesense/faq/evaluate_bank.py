@@ -59,12 +59,12 @@ class Evaluation:
         c, n_in = self.counts, self.counts["right"] + self.counts["wrong"] + self.counts["none"]
         n_out = c["oos_answered"] + c["oos_refused"]
         share = (lambda x: "-" if x is None else f"{x:.1%}")
-        lines = [f"{self.bank}: threshold {self.settings['threshold']:g}, margin {self.settings['margin']:g}, "
-                 f"hybrid {self.settings['hybrid']:g}",
+        s = self.settings
+        lines = [f"{self.bank}: threshold {s['threshold']:g}, margin {s['margin']:g}, hybrid {s['hybrid']:g}",
                  f"  in scope ({n_in}): right {c['right']}, wrong {c['wrong']}, no answer {c['none']}",
                  f"  out of scope ({n_out}): answered {c['oos_answered']}, refused {c['oos_refused']}",
-                 f"  precision {share(self.precision)}, coverage {share(self.coverage)}, "
-                 f"right {share(self.right_share)} of in-scope"]
+                 (f"  precision {share(self.precision)}, coverage {share(self.coverage)}, "
+                  f"right {share(self.right_share)} of in-scope")]
         missed = [e for e in self.per_entry if e["wrong"] or e["none"]]
         if missed:
             lines.append("  entries not always answered right (label: right / wrong / no answer):")

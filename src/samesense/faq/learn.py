@@ -33,9 +33,16 @@ from ..errors import SamesenseError
 from .bank import FaqBank
 from .calibrate import TargetUnreachable, calibrate, choose, question_outcomes
 from .evaluate_bank import outcome_counts, rates
-from .learn_base import DEFAULT_TARGET_PRECISION, LearnOptions, base_settings, held_back_split, training_config
+from .learn_base import (
+    DEFAULT_TARGET_PRECISION,
+    LearnOptions,
+    base_settings,
+    held_back_split,
+    training_config,
+)
 from .learn_models import install_model, learning_lock, switch, work_dir
 from .planner import FaqRow
+
 
 @dataclass
 class LearnReport:
@@ -86,8 +93,6 @@ def learn(bank_path: str | os.PathLike, options: LearnOptions | None = None) -> 
     if not 0.0 < options.holdout < 1.0:
         raise SamesenseError(f"--holdout must be above 0 and below 1, got {options.holdout}")
     started = time.perf_counter()
-    if not Path(bank_path).exists():
-        raise SamesenseError(f"{bank_path}: no such FAQ bank")
     with learning_lock(bank_path) as folder, FaqBank.open(bank_path, create=False,
                                                           show_progress=options.show_progress) as bank:
         model = bank.need_model()

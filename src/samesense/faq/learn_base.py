@@ -75,7 +75,7 @@ def held_back_split(entries, holdout: float, seed: int, bank_path) -> tuple[list
     `holdout` of all paraphrases, chosen by a hash of the text and `seed` (the same bank, the same
     split); never an entry's question, so every entry keeps one to train on."""
     paraphrases = [(e.id, p) for e in entries for p in e.paraphrases]
-    wanted = int(round(holdout * len(paraphrases)))
+    wanted = round(holdout * len(paraphrases))
     if len(entries) < 2 or wanted < 1:
         raise SamesenseError(f"{bank_path}: {len(entries)} entries, {len(paraphrases)} paraphrases: too few to hold "
                              f"any back at --holdout {holdout:g} and compare the models (add paraphrases: assign "

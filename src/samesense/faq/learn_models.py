@@ -19,9 +19,9 @@ import fcntl
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ..encoder_spec import resolve_encoder
 from ..errors import SamesenseError
@@ -46,6 +46,8 @@ def models_dir(bank_path: str | os.PathLike) -> Path:
 def learning_lock(bank_path: str | os.PathLike) -> Iterator[Path]:
     """The bank's models folder, held for this process alone (another learn or rollback: refused),
     with what a killed learn left in it cleared."""
+    if not Path(bank_path).is_file():
+        raise SamesenseError(f"{bank_path}: no such FAQ bank")
     folder = models_dir(bank_path)
     folder.mkdir(exist_ok=True)
     with open(folder / ".lock", "a+") as handle:
