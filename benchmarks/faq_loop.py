@@ -45,6 +45,7 @@ TARGET = 0.9  # the precision every bank is calibrated at (on dev) and learn com
 GOAL = 0.8  # issue 34: in-scope test questions answered right after two rounds
 DATA = Path(__file__).resolve().parent / "data" / "faq_loop"
 MODELS = {"minilm": ("MiniLM", ("en",)), "e5-small": ("e5-small", ("en", "zh"))}
+HYBRID_ARM = {None: "", "choose": ", BM25 weight calibrated"}  # --hybrid: the arm's name says it
 PRIMARY = {"en": "minilm", "zh": "e5-small"}  # each language's better model (faq_newcomer.py)
 
 
@@ -78,12 +79,14 @@ FAQS = {"newcomer": newcomer, "telecom": telecom}
 def counts(evaluation) -> dict:
     c = evaluation.counts
     return {"right": c["right"], "wrong": c["wrong"], "none": c["none"], "oos_answered": c["oos_answered"],
-            "right_share": round(evaluation.right_share, 4), "threshold": round(evaluation.settings["threshold"], 4)}
+            "right_share": round(evaluation.right_share, 4), "threshold": round(evaluation.settings["threshold"], 4),
+            "hybrid": evaluation.settings["hybrid"]}
 
 
-def recalibrate(bank: FaqBank, files: dict) -> str:
+def recalibrate(bank: FaqBank, files: dict, hybrid: str | None = None) -> str:
+    """Calibrated on dev; `hybrid` "choose": with the BM25 weight answering most dev questions right."""
     try:
-        result = calibrate(bank, TARGET, groups=files["dev"], oos=files["oos_dev"])
+        result = calibrate(bank, TARGET, groups=files["dev"], oos=files["oos_dev"], hybrid=hybrid)
         return f"calibrated (dev precision {result.precision:.3f}, coverage {result.coverage:.3f})"
     except TargetUnreachable as refused:
         bank.set_settings(threshold=ANSWER_DEFAULTS["threshold"], calibration=None)
@@ -107,19 +110,19 @@ def assign_unanswered(bank: FaqBank, questions: list[tuple[str | None, str]]) ->
 
 
 def run_loop(faq: dict, spec: str, files: dict, bank_path: Path, rounds: int, learns: bool,
-             options: LearnOptions) -> list[dict]:
+             options: LearnOptions, hybrid: str | None = None) -> list[dict]:
     for stale in bank_path.parent.glob(bank_path.name + "*"):
         shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     with FaqBank.open(bank_path, spec) as bank:
         for group, question, answer, paraphrases in faq["entries"]:
             bank.add(question, answer, paraphrases=paraphrases, group=group)
-        how = recalibrate(bank, files)
+        how = recalibrate(bank, files, hybrid)
         history = [{"round": 0, "threshold_choice": how, **counts(evaluate_bank(bank, files["test"], files["oos_test"]))}]
     for round_ in range(1, rounds + 1):
         started = time.perf_counter()
         with FaqBank.open(bank_path, create=False) as bank:
             step = assign_unanswered(bank, faq["log"][round_])
-            step["threshold_choice"] = recalibrate(bank, files)
+            step["threshold_choice"] = recalibrate(bank, files, hybrid)
         if learns:
             report = learn(bank_path, options)
             step["learn"] = {"switched": report.switched, "held_back": report.held_back,
@@ -146,11 +149,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "faq_loop"), help="work folder")
     parser.add_argument("--no-doc", action="store_true", help="print only: write nothing under docs/")
-    parser.add_argument("--from-json", metavar="FILE", help="write the docs from the JSON of an earlier run "
-                        "(its faq_loop.json) instead of running")
+    parser.add_argument("--hybrid", choices=["choose"], default=None,
+                        help="calibrate the BM25 weight too (calibrate --hybrid choose) at every calibration")
+    parser.add_argument("--from-json", metavar="FILE", nargs="+", help="write the docs from the JSON of earlier "
+                        "runs (their faq_loop.json or partial.json: results joined) instead of running")
     args = parser.parse_args()
     if args.from_json:
-        summary = json.loads(Path(args.from_json).read_text(encoding="utf-8"))
+        runs = [json.loads(Path(f).read_text(encoding="utf-8")) for f in args.from_json]
+        summary = {**runs[0], "seconds": round(sum(r["seconds"] for r in runs), 1),
+                   "results": [r for run in runs for r in run["results"]]}
+        summary.pop("partial", None)
         write_docs(summary, args.no_doc, Path(args.out))
         return
     out = Path(args.out)
@@ -175,8 +183,8 @@ def main() -> None:
             print(f"{name} {lang} {label} {arm}", flush=True)
             t = time.perf_counter()
             rounds = run_loop(faq, model, files, out / f"{name}_{lang}_{model}_{int(learns)}.faq", args.rounds,
-                              learns, options)
-            results.append({"faq": name, "language": lang, "model": label, "arm": arm,
+                              learns, options, args.hybrid)
+            results.append({"faq": name, "language": lang, "model": label, "arm": arm + HYBRID_ARM[args.hybrid],
                             "entries": len(faq["entries"]), "test_in_scope": len(faq["test"]),
                             "test_out_of_scope": len(faq["oos_test"]), "rounds": rounds,
                             "seconds": round(time.perf_counter() - t, 1)})
@@ -211,13 +219,14 @@ def report(summary: dict) -> str:
                           f"{'switched' if learned['switched'] else 'kept'} ({learned['held_back_right_current']} → "
                           f"{learned['held_back_right_new']} of {learned['held_back']})")
             rows.append([r["faq"], LANGUAGE_NAMES[r["language"]], r["model"], r["arm"], str(step["round"]),
-                         str(step.get("assigned", "-")), learn_cell, f"{step['threshold']:.3f}",
+                         str(step.get("assigned", "-")), learn_cell, f"{step['threshold']:.3f}", f"{step.get('hybrid', 0):g}",
                          f"{step['right']} ({step['right_share']:.0%})", str(step["wrong"]), str(step["none"]),
                          f"{step['oos_answered']} of {r['test_out_of_scope']}"])
         last = r["rounds"][-1]
-        if r["arm"] == "assign + learn":
+        if r["arm"].startswith("assign + learn"):
             met = last["right_share"] >= GOAL
-            verdicts.append(f"- {r['faq']}, {LANGUAGE_NAMES[r['language']]}, {r['model']}: {last['right_share']:.0%} "
+            verdicts.append(f"- {r['faq']}, {LANGUAGE_NAMES[r['language']]}, {r['model']}{r['arm'][len('assign + learn'):]}: "
+                            f"{last['right_share']:.0%} "
                             f"right after {last['round']} rounds ({'meets' if met else 'misses'} {GOAL:.0%}"
                             + ("" if met else f" by {GOAL - last['right_share']:.0%}") + ")")
     return f"""## The support team's loop: assign from the log, learn (faq learn)
@@ -234,7 +243,7 @@ paraphrases held back, {options['freeze_layers']} layer(s) frozen: the embedding
 held-back paraphrases right, current → new). The test questions are never assigned nor calibrated on.
 Right: the share of in-scope test questions answered right (issue 34's goal: {GOAL:.0%} after two rounds).
 
-{table(["FAQ", "language", "model", "arm", "round", "assigned", "learn", "threshold", "in-scope right", "wrong",
+{table(["FAQ", "language", "model", "arm", "round", "assigned", "learn", "threshold", "BM25 weight", "in-scope right", "wrong",
         "no answer", "out-of-scope answered"], rows)}
 
 {chr(10).join(verdicts)}
