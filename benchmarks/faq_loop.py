@@ -225,10 +225,15 @@ def report(summary: dict) -> str:
         last = r["rounds"][-1]
         if r["arm"].startswith("assign + learn"):
             met = last["right_share"] >= GOAL
+            learned = [step["learn"] for step in r["rounds"] if "learn" in step]
+            alone = next((o["rounds"][-1] for o in results if o["arm"] == "assign only" + r["arm"][len("assign + learn"):]
+                          and (o["faq"], o["language"], o["model"]) == (r["faq"], r["language"], r["model"])), None)
             verdicts.append(f"- {r['faq']}, {LANGUAGE_NAMES[r['language']]}, {r['model']}{r['arm'][len('assign + learn'):]}: "
                             f"{last['right_share']:.0%} "
                             f"right after {last['round']} rounds ({'meets' if met else 'misses'} {GOAL:.0%}"
-                            + ("" if met else f" by {GOAL - last['right_share']:.0%}") + ")")
+                            + ("" if met else f" by {GOAL - last['right_share']:.0%}") + f"; learn switched in "
+                            f"{sum(x['switched'] for x in learned)} of {len(learned)} rounds"
+                            + (f"; assigning alone: {alone['right_share']:.0%})" if alone else ")"))
     return f"""## The support team's loop: assign from the log, learn (faq learn)
 
 `python benchmarks/faq_loop.py` ({summary['machine']}; {summary['seconds']:.0f} s in all). Two FAQs a language: the newcomer
