@@ -157,7 +157,7 @@ def main() -> None:
     if args.from_json:
         runs = [json.loads(Path(f).read_text(encoding="utf-8")) for f in args.from_json]
         summary = {**runs[0], "seconds": round(sum(r["seconds"] for r in runs), 1),
-                   "results": [r for run in runs for r in run["results"]]}
+                   "seconds_each": [r["seconds"] for r in runs], "results": [r for run in runs for r in run["results"]]}
         summary.pop("partial", None)
         write_docs(summary, args.no_doc, Path(args.out))
         return
@@ -209,6 +209,17 @@ def write_docs(summary: dict, no_doc: bool, out: Path) -> None:
     print(markdown)
 
 
+def runs_said(summary: dict) -> str:
+    """The machine and the time: of one run, or of each run joined by --from-json (the arms with the
+    BM25 weight calibrated come from `--hybrid choose --languages zh --models e5-small`)."""
+    each, threads = summary.get("seconds_each"), f" --threads {summary['learn_options']['threads']}"
+    if not each or len(each) == 1:
+        return f"{threads}` ({summary['machine']}; {summary['seconds']:.0f} s in all)"
+    return (f"{threads}` and `python benchmarks/faq_loop.py{threads} --hybrid choose --languages zh --models e5-small` "
+            f"({summary['machine']}; {' s and '.join(f'{s:.0f}' for s in each)} s, side by side on a machine "
+            "shared with other work)")
+
+
 def report(summary: dict) -> str:
     results, options = summary["results"], summary["learn_options"]
     rows, verdicts = [], []
@@ -236,7 +247,7 @@ def report(summary: dict) -> str:
                             + (f"; assigning alone: {alone['right_share']:.0%})" if alone else ")"))
     return f"""## The support team's loop: assign from the log, learn (faq learn)
 
-`python benchmarks/faq_loop.py` ({summary['machine']}; {summary['seconds']:.0f} s in all). Two FAQs a language: the newcomer
+`python benchmarks/faq_loop.py{runs_said(summary)}. Two FAQs a language: the newcomer
 FAQ above (32 entries, 2 stored paraphrases each; test: its 32 test paraphrases + 12 out-of-scope
 questions) with log questions written for this benchmark (one an entry a round, 2 out of scope), and
 a home internet and mobile provider's FAQ written for it (16 entries, 1 stored paraphrase, 2 log
