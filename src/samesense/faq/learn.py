@@ -204,8 +204,9 @@ def held_back_answers(bank: FaqBank, model, entries, held: list[tuple[int, str]]
 
 
 def recalibrated(bank: FaqBank, model, calibration: dict, target: float, new: dict, work: Path) -> tuple[dict, str]:
-    """The answer settings to store with the new model: calibrated on the bank's calibration files
-    (a copy of the bank with the new model's vectors), or, without them, the held-back threshold."""
+    """The answer settings to store with the new model (threshold, margin, hybrid weight, calibration):
+    calibrated on the bank's calibration files (a copy of the bank with the new model's vectors), or,
+    without them, the held-back threshold."""
     files = calibration.get("files") or []
     if calibration.get("kind") == "groups" and files and all(os.path.isfile(f) for f in files):
         with FaqBank.open(work / "calibrate.faq", model, show_progress=bank.show_progress) as copy:
@@ -215,10 +216,14 @@ def recalibrated(bank: FaqBank, model, calibration: dict, target: float, new: di
             try:
                 result = calibrate(copy, target, groups=files[0], oos=files[1] if len(files) > 1 else None,
                                    save=False)
-                return {"threshold": result.threshold, "calibration": result.to_dict()}, \
-                    f"calibrated on {', '.join(files)}"
+                return {"threshold": result.threshold, "margin": result.margin, "hybrid": result.hybrid,
+                        "calibration": result.to_dict()}, f"calibrated on {', '.join(files)}"
             except TargetUnreachable as refused:
                 why_not = f"calibration on the bank's files refused ({refused})"
     else:
         why_not = "the bank has no calibration files to calibrate on"
-    return {"threshold": new["threshold"], "calibration": None}, f"chosen on the held-back paraphrases: {why_not}"
+    # margin and hybrid weight as the held-back paraphrases were answered with: stored with the threshold,
+    # so the switch keeps the settings it was chosen under whatever a change of model resets
+    policy = bank.policy
+    return ({"threshold": new["threshold"], "margin": policy.margin, "hybrid": policy.hybrid, "calibration": None},
+            f"chosen on the held-back paraphrases: {why_not}")
