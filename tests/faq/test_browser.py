@@ -247,7 +247,7 @@ def test_the_page_works_within_its_content_security_policy(browser, live_server)
 def test_the_api_docs_render_within_their_content_security_policy(browser, live_server):
     browser.get(live_server + "/docs")
     operations = wait_for(browser, lambda d: finds(d, ".opblock-summary"), timeout=30)
-    assert len(operations) == 11
+    assert len(operations) == 15
     assert finds(browser, "button.authorize")  # the bearer scheme: Swagger UI's Authorize button
     assert policy_violations(browser) == []
 

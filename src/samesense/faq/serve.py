@@ -5,7 +5,7 @@
     POST   /faq            add an entry            } bearer token
     PUT    /faq/{id}       change an entry         } (Authorization: Bearer TOKEN)
     DELETE /faq/{id}       delete an entry         }
-    GET    /unanswered     the questions given no answer, grouped  } bearer token, read-only servers too
+    GET    /unanswered, POST /unanswered/..., PATCH /faq/{id}: the support team's loop (serve_loop.py)
     GET    /auth           204 with the right token, else 401      }
     GET    /config         what the page needs: writable, the text shown when there is no answer
     GET    /healthz        bank size, model, index, threshold (no filesystem paths)
@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -51,8 +51,9 @@ from .guard import (RETRY_AFTER, BodyLimit, Limits, Methods, RequestDeadline, Se
                     check_token, default_allowed_hosts, token_access)
 from .metrics import Metrics, RequestObservers
 from .planner import HeldByAnotherEntry
-from .schemas import (EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, Order, OutcomeQuery,
-                      PageConfigOut, UnansweredList, error_responses, request_bodies, validation_detail)
+from .schemas import (EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, PageConfigOut, error_responses,
+                      request_bodies, validation_detail)
+from .serve_loop import EntryId, add_loop_routes
 from .text import checked_fallback
 from .unanswered import UnansweredLog, ask_and_record
 
@@ -62,8 +63,6 @@ log = logging.getLogger("samesense.serve")
 
 STATIC = resources.files("samesense.faq") / "static"
 
-EntryId = Annotated[int, Path(ge=1, le=INT64_MAX, description="the entry's id")]
-SINCE_MAX = 2**53  # seconds since the epoch: far past any date, and exact as a float
 METRICS_TYPES = {"text/plain": {"schema": {"type": "string"}},  # or OpenMetrics, when the Accept header asks for it
                  "application/openmetrics-text": {"schema": {"type": "string"}}}
 
@@ -97,7 +96,8 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
     add_error_handlers(app)
     writer = [Depends(token_access(token if writable else None, writes=True))]
     with_token = [Depends(token_access(token, writes=False))]
-    AskRequest, EntryIn, EntryChange = bodies
+    AskRequest, EntryIn, EntryChange = bodies[:3]
+    add_loop_routes(app, bank, unanswered, bodies, limits, writer, with_token)  # the log, and PATCH /faq/{id}
 
     @app.post("/ask", response_model=AnswerOut, summary="answer a question or abstain",
               responses=error_responses(422))
@@ -111,7 +111,7 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                      contains: Annotated[str | None, Query(max_length=limits.max_question_chars)] = None):
         entries = bank.list_entries(offset, limit, contains or None)
-        return {"total": bank.count()[0], "entries": [e.to_dict() for e in entries]}
+        return {"total": bank.count(contains or None)[0], "entries": [e.to_dict() for e in entries]}
 
     @app.get("/faq/{entry_id}", response_model=EntryOut, summary="one entry", responses=error_responses(404, 422))
     def get_entry(entry_id: EntryId):
@@ -126,7 +126,7 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
         return bank.add(**limits.fields(entry)).to_dict()
 
     @app.put("/faq/{entry_id}", response_model=EntryOut, dependencies=writer,
-             summary="change an entry (token); fields left out stay",
+             summary="change an entry (token); fields left out stay, paraphrases given replace the list",
              responses=error_responses(401, 403, 404, 409, 422))
     def change_entry(entry_id: EntryId, change: EntryChange):
         return bank.update(entry_id, **limits.fields(change)).to_dict()
@@ -137,23 +137,6 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
         if not bank.delete(entry_id):
             raise NoSuchEntry(entry_id)
         return Response(status_code=204)
-
-    @app.get("/unanswered", response_model=UnansweredList, dependencies=with_token,
-             summary="questions given no answer, identical ones as one, most asked first (token)",
-             responses=error_responses(401, 403, 422))
-    def unanswered_questions(offset: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
-                             limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                             since: Annotated[float | None, Query(ge=0, le=SINCE_MAX, allow_inf_nan=False,
-                                                                  description="seconds since the epoch")] = None,
-                             outcome: Annotated[OutcomeQuery, Query(description="narrow: answered, but nearly not; "
-                                                                    "all: both")] = "abstained",
-                             order: Annotated[Order, Query(description="count: most asked first; newest: "
-                                                           "most recently asked first")] = "count"):
-        if unanswered is None:
-            return {"recording": False, "total": 0, "asks": 0, "questions": []}
-        total, asks = unanswered.count(since, outcome)
-        found = unanswered.questions(since, outcome, order, offset, limit)
-        return {"recording": True, "total": total, "asks": asks, "questions": [q.to_dict() for q in found]}
 
     @app.get("/auth", status_code=204, response_class=Response, dependencies=with_token,
              summary="204 with the server's token, 401 without it (the page checks a token with it)",
