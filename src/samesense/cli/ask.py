@@ -13,7 +13,7 @@ import sys
 
 from ..errors import SamesenseError
 from ..faq.choices import MIN_COVERAGE
-from .bank_args import answer_setting, bank_arg, model_arg, number, unanswered_log_arg
+from .bank_args import answer_setting, bank_arg, model_arg, number, threads_arg, unanswered_log_arg, use_threads
 from .parsing import positive_int
 
 
@@ -35,6 +35,7 @@ def add_ask(p: argparse.ArgumentParser) -> None:
                    "unanswered-questions log, as serve does (see faq unanswered); ask is a test tool, so not "
                    "by default")
     unanswered_log_arg(p)
+    threads_arg(p)
     p.set_defaults(func=run_ask)
 
 
@@ -43,6 +44,7 @@ def run_ask(args) -> int:
     from ..faq.unanswered import ask_and_record
 
     questions = [line.strip() for line in sys.stdin if line.strip()] if args.questions == ["-"] else args.questions
+    use_threads(args.threads)
     with FaqBank.open(args.bank, args.model, read_only=True) as bank, recorder(args) as unanswered:
         bank.need_model()  # another --model: encoded in memory
         for question in questions:
@@ -106,6 +108,7 @@ def add_calibrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="report, but do not store the threshold")
     model_arg(p)
     p.add_argument("--json", action="store_true", help="print the calibration as JSON")
+    threads_arg(p)
     p.set_defaults(func=run_calibrate)
 
 
@@ -116,6 +119,7 @@ def run_calibrate(args) -> int:
     if args.oos and not args.groups:
         raise SamesenseError("--oos goes with --groups")
     plot = args.plot or f"{args.bank}.calibration.png"
+    use_threads(args.threads)
     with FaqBank.open(args.bank, args.model, create=False, read_only=args.dry_run) as bank:
         result = calibrate(bank, args.target_precision, groups=args.groups, oos=args.oos, pairs=args.pairs,
                            margin=args.margin if args.margin is not None or not args.groups else "choose", plot=plot, save=not args.dry_run, min_coverage=args.min_coverage,

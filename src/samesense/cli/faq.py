@@ -22,7 +22,7 @@ from datetime import datetime
 from ..errors import SamesenseError
 from ..faq.choices import (ANSWER_DEFAULTS, FORMATS, INDEX_KINDS, ON_CHANGE, ON_ERROR, UNANSWERED_ORDERS,
                            UNANSWERED_OUTCOMES, UNANSWERED_STATUSES)
-from .bank_args import answer_setting, bank_arg, model_arg, unanswered_log_arg
+from .bank_args import answer_setting, bank_arg, model_arg, threads_arg, unanswered_log_arg, use_threads
 from .faq_edit import add_faq_edits, report_notices, unanswered_log
 from .parsing import HelpFormatter, add_progress_flags, non_negative_int, positive_int, text
 
@@ -63,6 +63,7 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--hnsw-above", type=positive_int, default=None, metavar="N",
                    help="with --index auto, the bank size (question vectors) from which HNSW is used")
     add_progress_flags(p)
+    threads_arg(p)
     p.set_defaults(func=run_import)
 
     p = cmds.add_parser("export", help="write the bank's entries to a TSV, CSV or JSONL file",
@@ -92,6 +93,7 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--group", type=text, help="a unique name for the entry (imports with this group join it)")
     model_arg(p)
     unanswered_log_arg(p)
+    threads_arg(p)
     p.add_argument("--json", action="store_true", help="print the new entry as JSON")
     p.set_defaults(func=run_add)
 
@@ -142,6 +144,7 @@ def run_import(args) -> int:
     from ..faq import FaqBank, ImportReport
     from ..faq.importer import read_rows, swapped_columns
 
+    use_threads(args.threads)
     rows, skipped = read_rows(args.file, args.format, args.on_error)
     for message in skipped:
         print(f"samesense: warning: skipped {message}", file=sys.stderr)
@@ -211,6 +214,7 @@ def run_add(args) -> int:
 
     from ..faq.log_fixes import add_entry
 
+    use_threads(args.threads)
     with FaqBank.open(args.bank, args.model) as bank, unanswered_log(args) as log:
         report_notices(bank)
         started = time.time()

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from ..errors import SamesenseError
-from .bank_args import bank_arg, model_arg, unanswered_log_arg
+from .bank_args import bank_arg, model_arg, threads_arg, unanswered_log_arg, use_threads
 from .parsing import HelpFormatter, positive_int, text
 
 
@@ -75,6 +75,7 @@ def add_faq_edits(cmds) -> None:
 
 def edit_flags(p) -> None:
     model_arg(p)
+    threads_arg(p)
     p.add_argument("--json", action="store_true", help="print the entry as JSON")
     p.set_defaults(func=run_edit)
 
@@ -93,6 +94,7 @@ def run_edit(args) -> int:
     from ..faq.log_fixes import assign
 
     command = args.faq_command
+    use_threads(args.threads)
     if command == "edit":
         change = {"question": args.question, "answer": args.answer, "tags": args.tag,
                   "group": None if args.no_group else args.group if args.group is not None else KEEP,
