@@ -78,6 +78,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
 # What the web page shows under "No confident answer" (`serve --fallback-text`).
 FALLBACK_TEXT = "Please rephrase the question, or contact support."
+# The pages' interface language (`serve --page-language`): auto, the browser's (Accept-Language)
+PAGE_LANGUAGES = ("auto", "en", "zh")
 MAX_FALLBACK_CHARS = 1000
 # The unanswered-questions log (unanswered.py): the rows it keeps (the oldest go first), what a
 # recorded question's outcome was (narrow: answered, but nearly not), and the orders it is read in.

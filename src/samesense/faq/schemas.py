@@ -198,6 +198,9 @@ class PageConfigOut(BaseModel):
 
     writable: bool = Field(description="whether entries can be changed here (with the token)")
     fallback_text: str = Field(description="shown under \"No confident answer\" (serve --fallback-text)")
+    fallback_is_default: bool = Field(False, description="the fallback text is samesense's own: the page says it "
+                                      "in the interface's language")
+    page_language: str = Field("auto", description="the interface's language: en, zh, or auto (the browser's)")
 
 
 Outcome = Literal[UNANSWERED_OUTCOMES]  # one of them; `all` in a query stands for every one
