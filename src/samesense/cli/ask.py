@@ -122,7 +122,8 @@ def run_calibrate(args) -> int:
     use_threads(args.threads)
     with FaqBank.open(args.bank, args.model, create=False, read_only=args.dry_run) as bank:
         result = calibrate(bank, args.target_precision, groups=args.groups, oos=args.oos, pairs=args.pairs,
-                           margin=args.margin if args.margin is not None or not args.groups else "choose", plot=plot, save=not args.dry_run, min_coverage=args.min_coverage,
+                           margin=args.margin if args.margin is not None or not args.groups else "choose",
+                           plot=plot, save=not args.dry_run, min_coverage=args.min_coverage,
                            hybrid=args.hybrid)
     if args.json:
         print(json.dumps(result.to_dict()))

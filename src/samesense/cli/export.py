@@ -30,7 +30,8 @@ def run_export(args: argparse.Namespace) -> int:
         # the graph export traces samesense's own encoders (token ids in, one vector out); a transformer's
         # graph (attention over a WordPiece or SentencePiece tokenizer's ids, pooling, normalising) and a
         # runtime reading its tokenizer without torch are another export, not written yet
-        raise SamesenseError(f"{args.model}: a {spec.kind} model ({spec.text}), a pretrained transformer; export writes samesense model folders "
+        raise SamesenseError(f"{args.model}: a {spec.kind} model ({spec.text}), a pretrained transformer; export "
+                             "writes samesense model folders "
                              "(train, distil) as ONNX, not pretrained transformers: use it as it is (--model "
                              f"{args.model}), or a samesense model distilled from it (samesense distil)")
 

@@ -326,7 +326,8 @@ def run_unanswered(args) -> int:
         return 0
     since = time.strftime(" since %Y-%m-%d %H:%M", time.localtime(args.since)) if args.since else ""
     first = "most recently asked" if args.order == "newest" else "most asked"
-    print(f"{plural(total, 'distinct question')} ({args.outcome}, {args.status}), asked {plural(asks, 'time')}{since}; {first} first:")
+    print(f"{plural(total, 'distinct question')} ({args.outcome}, {args.status}), asked {plural(asks, 'time')}"
+          f"{since}; {first} first:")
     for question in found:
         print(question.to_text())
     return 0

@@ -51,7 +51,8 @@ from .guard import (RETRY_AFTER, BodyLimit, Limits, Methods, RequestDeadline, Se
 from .metrics import Metrics, RequestObservers
 from .planner import HeldByAnotherEntry
 from .page import add_page_routes, allow_embedding, check_origins, check_page_language
-from .schemas import EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, error_responses, request_bodies, validation_detail
+from .schemas import (EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, error_responses, request_bodies,
+                      validation_detail)
 from .serve_loop import EntryId, add_loop_routes
 from .text import checked_fallback
 from .unanswered import UnansweredLog, ask_and_record
