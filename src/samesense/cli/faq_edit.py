@@ -56,10 +56,8 @@ def add_faq_edits(cmds) -> None:
                         description="The question becomes a paraphrase of entry ID and leaves the open list of "
                         "faq unanswered (it stays in the log, as assigned). faq unanswered shows each question's "
                         "nearest entries: the likely IDs.")
-    bank_arg(p)
-    p.add_argument("question", metavar="QUESTION", type=text, help="the question, as faq unanswered lists it")
+    logged_question_args(p)
     p.add_argument("id", metavar="ID", type=positive_int, help="the entry that answers it")
-    unanswered_log_arg(p)
     edit_flags(p)
 
     p = cmds.add_parser("dismiss", help="take a question off the unanswered list: it needs no entry",
@@ -67,10 +65,15 @@ def add_faq_edits(cmds) -> None:
                         description="The question leaves the open list of faq unanswered and stays in the log, "
                         "as dismissed (faq unanswered --status dismissed lists them). Asked again later, it is "
                         "open again.")
+    logged_question_args(p)
+    p.set_defaults(func=run_dismiss)
+
+
+def logged_question_args(p) -> None:
+    """The bank, a question of its unanswered-questions log, and the log."""
     bank_arg(p)
     p.add_argument("question", metavar="QUESTION", type=text, help="the question, as faq unanswered lists it")
     unanswered_log_arg(p)
-    p.set_defaults(func=run_dismiss)
 
 
 def edit_flags(p) -> None:
