@@ -172,15 +172,6 @@ class UnansweredLog:
         return [UnansweredQuestion(question, count, first, last, kind, reason, json.loads(nearest), state, entry)
                 for question, count, first, last, kind, reason, nearest, state, entry in rows]
 
-    def find(self, question: str) -> UnansweredQuestion | None:
-        """The question asked as `question` (but for case, punctuation and spacing), as its latest
-        row has it (with its status), or None when the log has no such question."""
-        found = self.store.question(grouping_key(question))
-        if found is None:
-            return None
-        question, count, first, last, kind, reason, nearest, state, entry = found
-        return UnansweredQuestion(question, count, first, last, kind, reason, json.loads(nearest), state, entry)
-
     def mark(self, question: str, status: str, entry_id: int | None = None) -> int:
         """The open rows of `question` (and of those differing from it only in case, punctuation
         and spacing) get `status` (assigned, added, dismissed) and the entry it went to; how many

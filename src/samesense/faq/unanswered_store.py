@@ -128,15 +128,6 @@ class UnansweredStore:
             return conn.execute("UPDATE asked SET status = ?, entry_id = ? WHERE grouped = ? AND status = 'open'",
                                 (status, entry_id, grouped)).rowcount
 
-    def question(self, grouped: str) -> tuple | None:
-        """One question's rows as `groups` gives them (its latest row's wording, status, ...), or None."""
-        with self._reader() as conn:
-            found = conn.execute(
-                "SELECT a.question, g.n, g.first, a.time, a.outcome, a.reason, a.nearest, a.status, a.entry_id "
-                "FROM (SELECT COUNT(*) AS n, MIN(time) AS first, MAX(id) AS last_id FROM asked WHERE grouped = ?) g "
-                "JOIN asked a ON a.id = g.last_id", (grouped,)).fetchone()
-        return found
-
     @staticmethod
     def _where(since: float, outcomes: Sequence[str], statuses: Sequence[str]) -> tuple[str, list]:
         return (f"WHERE time >= ? AND outcome IN ({','.join('?' * len(outcomes))}) "

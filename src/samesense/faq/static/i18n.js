@@ -13,8 +13,6 @@ const STRINGS = {
     fallback: "Please rephrase the question, or contact support.",
     didYouMean: "Did you mean",
     error: "Something went wrong; please try again.",
-    agentTitle: "FAQ: support team",
-    nearest: "Nearest stored questions",
   },
   zh: {
     title: "提问",
@@ -25,8 +23,6 @@ const STRINGS = {
     fallback: "请换一种说法，或联系客服。",
     didYouMean: "您是不是想问",
     error: "出错了，请重试。",
-    agentTitle: "常见问题：客服团队",
-    nearest: "最接近的已存问题",
   },
 };
 const LANGUAGES = Object.keys(STRINGS);
