@@ -271,3 +271,50 @@ def test_a_cold_ask_with_minilm_prints_the_answer_alone(tmp_path):
                            "--threads", "1"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stderr == ""
     assert json.loads(proc.stdout)["matched_question"] == "how do i reset my pin"
+
+
+def test_a_calibrated_bank_moved_to_another_model_is_recalibrated_on_its_files(tmp_path):
+    from conftest import CALIBRATION_ROWS, labelled_questions
+
+    from samesense.faq.calibrate import calibrate, recalibrate
+
+    path = tmp_path / "b.faq"
+    groups, oos = labelled_questions(tmp_path)
+    with FaqBank.open(path, WordModel()) as bank:
+        bank.import_rows([FaqRow(*row) for row in CALIBRATION_ROWS])
+        before = calibrate(bank, 1.0, groups=str(groups), oos=str(oos), margin=0.05)
+    with FaqBank.open(path, WordModel(fingerprint="fake-model-2")) as bank:
+        previous = before.to_dict()
+        assert bank.settings["calibration"] is None  # forgotten with the old model
+        result = recalibrate(bank, previous)
+        assert result.model_fingerprint == "fake-model-2" and result.margins_tried is not None
+        assert bank.settings["calibration"]["model_fingerprint"] == "fake-model-2"
+        assert bank.policy.threshold == result.threshold
+        groups.unlink()
+        with pytest.raises(SamesenseError, match="its labelled files are gone"):
+            recalibrate(bank, previous)
+
+
+def test_faq_import_with_another_model_says_what_became_of_the_calibration(trained_run, tmp_path, capsys):
+    """Issue 34: `faq import ... --model X` over a calibrated bank of model Y kept Y's threshold, silently."""
+    from pathlib import Path
+
+    other = Path(__file__).parents[1] / "fixtures" / "models" / "gru-word-buckets-projection"
+    path, faq, groups = str(tmp_path / "bank.faq"), tmp_path / "faq.tsv", tmp_path / "groups.tsv"
+    faq.write_text("abcde fghij\tanswer one\tone\nklmno pqrst\tanswer two\ttwo\n")
+    groups.write_text("one\tabcde fghik\ntwo\tklmno pqrsu\n")
+    assert main(["faq", "import", path, str(faq), "--model", str(trained_run[0] / "model"), "--quiet"]) == 0
+    with FaqBank.open(path) as bank:
+        bank.set_settings(threshold=0.93, margin=0.04, calibration={
+            "files": [str(groups)], "kind": "groups", "target_precision": 0.5, "threshold": 0.93, "margin": 0.04})
+    capsys.readouterr()
+    assert main(["faq", "import", path, str(faq), "--model", str(other), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    with FaqBank.open_without_model(path) as bank:
+        if "recalibrated on" in err:  # the new model reached the target on the same files
+            assert "the old model's were threshold 0.93, margin 0.04" in err
+            assert bank.settings["calibration"]["files"] == [str(groups)] and bank.policy.threshold != 0.93
+        else:
+            assert "threshold 0.93, margin 0.04 (calibrated) were the old model's" in err
+            assert "not recalibrated for the new model" in err
+            assert (bank.policy.threshold, bank.policy.margin) == (0.6, 0.02)

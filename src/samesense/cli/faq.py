@@ -23,7 +23,7 @@ from ..errors import SamesenseError
 from ..faq.choices import (ANSWER_DEFAULTS, FORMATS, INDEX_KINDS, ON_CHANGE, ON_ERROR, UNANSWERED_ORDERS,
                            UNANSWERED_OUTCOMES, UNANSWERED_STATUSES)
 from .bank_args import answer_setting, bank_arg, model_arg, threads_arg, unanswered_log_arg, use_threads
-from .faq_edit import add_faq_edits, report_notices, unanswered_log
+from .faq_edit import add_faq_edits, recalibrate_for_new_model, report_notices, stored_calibration, unanswered_log
 from .parsing import HelpFormatter, add_progress_flags, non_negative_int, positive_int, text
 
 FILE_FORMATS = ("auto", *FORMATS)  # auto: by the file's extension
@@ -155,10 +155,10 @@ def run_import(args) -> int:
         raise SamesenseError(f"{args.file}: no rows to import"
                              f"{f' (all {len(skipped)} malformed, skipped)' if skipped else ''}")
     created = not os.path.exists(args.bank)
+    calibration = stored_calibration(args.bank)
     try:
         with FaqBank.open(args.bank, args.model, show_progress=args.show_progress) as bank:
             bank.need_model()
-            report_notices(bank)
             settings = {k: v for k, v in (("index", args.index), ("hnsw_above", args.hnsw_above)) if v is not None}
             if settings:
                 bank.set_settings(**settings)
@@ -176,6 +176,7 @@ def run_import(args) -> int:
                   f"{f', {held} rows skipped (questions other entries hold)' if held else ''}"
                   f" in {report.seconds:.1f}s; "
                   f"{args.bank} holds {bank.count()[0]} entries ({bank.index_kind} index)")
+            recalibrate_for_new_model(bank, calibration)  # after the import: the labels may name its entries
     except BaseException:
         if created:  # a failed import leaves no empty bank behind
             FaqBank.remove_if_empty(args.bank)

@@ -156,3 +156,35 @@ def report_notices(bank) -> None:
     """What opening the bank did that the user must know (its settings reset for a new model), on stderr."""
     for notice in bank.notices:
         print(f"samesense: warning: {notice}", file=sys.stderr)
+
+
+def stored_calibration(path: str) -> dict | None:
+    """The calibration a bank holds before a command opens it (with another model, it is forgotten),
+    None for none or no bank yet; read without loading a model."""
+    from ..faq.bank import FaqBank
+
+    if not Path(path).is_file():
+        return None
+    with FaqBank.open_without_model(path) as bank:
+        return bank.settings.get("calibration")
+
+
+def recalibrate_for_new_model(bank, previous: dict | None) -> None:
+    """A bank just moved to another model (its settings reset: bank.notices) that was calibrated is
+    calibrated again for the new model on the same labelled files, when they are still there; either
+    way a warning says which it was (reset, or recalibrated to what)."""
+    from ..faq.calibrate import recalibrate
+
+    if not bank.notices or not previous:
+        report_notices(bank)
+        return
+    try:
+        result = recalibrate(bank, previous, plot=f"{bank.path}.calibration.png")
+    except SamesenseError as err:
+        report_notices(bank)
+        print(f"samesense: warning: {bank.path}: not recalibrated for the new model: {err}", file=sys.stderr)
+        return
+    print(f"samesense: warning: {bank.path}: moved to model {bank.settings['model_fingerprint']}: recalibrated on "
+          f"{', '.join(previous['files'])} for precision {result.target_precision:g}: threshold {result.threshold:.4f}, "
+          f"margin {result.margin:g} (expected precision {result.precision:.4f}, coverage {result.coverage:.4f}); "
+          f"the old model's were threshold {previous['threshold']:g}, margin {previous['margin']:g}", file=sys.stderr)

@@ -242,6 +242,20 @@ def best_of(tried: dict, axis: int, other: float) -> dict[str, float | None]:
             for key, r in tried.items() if key[1 - axis] == other}
 
 
+def recalibrate(bank: FaqBank, previous: dict, plot: str | os.PathLike | None = None) -> Calibration:
+    """Calibrate `bank`, just moved to another model, as `previous` (the old model's stored calibration)
+    was: on its files, for its target precision and hybrid weight, the margin chosen anew (groups); a
+    SamesenseError when its files are gone or the new model does not reach the target."""
+    files = previous.get("files") or []
+    gone = [f for f in files if not os.path.isfile(f)]
+    if not files or gone:
+        raise SamesenseError(f"its labelled files are gone ({', '.join(gone) or 'none recorded'})")
+    if previous.get("kind") == "pairs":
+        return calibrate(bank, previous["target_precision"], pairs=files[0], plot=plot)
+    return calibrate(bank, previous["target_precision"], groups=files[0], oos=files[1] if len(files) > 1 else None,
+                     margin="choose", plot=plot, hybrid=previous.get("hybrid", 0.0))
+
+
 def calibrate_weight(bank: FaqBank, target: float, groups: str | None, oos: str | None, pairs: str | None,
                      margin: float, min_coverage: float, weight: float) -> tuple[Calibration, Curve]:
     """The threshold for `target` with scores of one hybrid weight (0: cosines), and its curve."""

@@ -281,6 +281,8 @@ def open_bank(bank_path: str, model: str | None, read_only: bool, limits: Limits
     bank = FaqBank.open(bank_path, model, create=False, show_progress=None, read_only=read_only, limits=limits)
     try:
         bank.need_model()
+        for notice in bank.notices:  # a writable open with another model reset the answer settings
+            log.warning(notice)
     except BaseException:
         bank.close()
         raise
