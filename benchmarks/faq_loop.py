@@ -7,10 +7,11 @@ round, 2 out of scope a round), and a home internet and mobile provider's FAQ wr
 (data/faq_loop/telecom_*.json: 16 entries, 1 stored paraphrase, 2 log questions an entry, 1 dev and
 2 test questions, out-of-scope questions for the log, dev and test).
 
-Each bank is calibrated on dev (its paraphrases + out-of-scope questions) at TARGET precision, then
-per round: the round's log questions are asked as `ask` asks them; the in-scope ones given no
-answer are assigned to their entry as paraphrases (what a team does from the unanswered list;
-out-of-scope ones are dismissed); the bank is calibrated again on dev; then, in the "assign + learn"
+Each bank is calibrated on dev (its paraphrases + out-of-scope questions) at TARGET precision
+(threshold and margin), then per round: the round's log questions are asked as the service asks
+them (recorded in the bank's unanswered log); the in-scope ones given no answer are assigned to
+their entry as paraphrases and the out-of-scope ones dismissed (faq/log_fixes.py: what the team
+does from the unanswered list); the bank is calibrated again on dev; then, in the "assign + learn"
 arm, `faq learn` (samesense.faq.learn) fine-tunes the model on the bank and switches when the
 held-back paraphrases say so. Reported on the test questions (never assigned, never calibrated on):
 right / wrong / no answer (in scope), answered (out of scope). The "assign only" arm runs the same
@@ -39,6 +40,8 @@ from samesense.faq.calibrate import TargetUnreachable, calibrate  # noqa: E402
 from samesense.faq.choices import ANSWER_DEFAULTS  # noqa: E402
 from samesense.faq.evaluate_bank import evaluate_bank  # noqa: E402
 from samesense.faq.learn import LearnOptions, learn  # noqa: E402
+from samesense.faq.log_fixes import assign, dismiss  # noqa: E402
+from samesense.faq.unanswered import UnansweredLog, ask_and_record  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
 
 TARGET = 0.9  # the precision every bank is calibrated at (on dev) and learn compares at
@@ -80,32 +83,38 @@ def counts(evaluation) -> dict:
     c = evaluation.counts
     return {"right": c["right"], "wrong": c["wrong"], "none": c["none"], "oos_answered": c["oos_answered"],
             "right_share": round(evaluation.right_share, 4), "threshold": round(evaluation.settings["threshold"], 4),
-            "hybrid": evaluation.settings["hybrid"]}
+            "margin": evaluation.settings["margin"], "hybrid": evaluation.settings["hybrid"]}
 
 
-def recalibrate(bank: FaqBank, files: dict, hybrid: str | None = None) -> str:
-    """Calibrated on dev; `hybrid` "choose": with the BM25 weight answering most dev questions right."""
+def calibrate_on_dev(bank: FaqBank, files: dict, hybrid: str | None = None) -> str:
+    """Calibrated on dev, threshold and margin as `samesense calibrate` chooses them (--margin choose, as
+    learn's calibration of a new model does too); `hybrid` "choose": with the BM25 weight answering most
+    dev questions right."""
     try:
-        result = calibrate(bank, TARGET, groups=files["dev"], oos=files["oos_dev"], hybrid=hybrid)
-        return f"calibrated (dev precision {result.precision:.3f}, coverage {result.coverage:.3f})"
+        result = calibrate(bank, TARGET, groups=files["dev"], oos=files["oos_dev"], margin="choose", hybrid=hybrid)
+        return (f"calibrated (dev precision {result.precision:.3f}, coverage {result.coverage:.3f}, "
+                f"margin {result.margin:g})")
     except TargetUnreachable as refused:
         bank.set_settings(threshold=ANSWER_DEFAULTS["threshold"], calibration=None)
         return f"default threshold: calibration refused ({refused})"
 
 
 def assign_unanswered(bank: FaqBank, questions: list[tuple[str | None, str]]) -> dict:
-    """Ask each question; the in-scope ones given no answer become paraphrases of their entry."""
-    by_group = {e.group: e for e in bank.list_entries()}
+    """Ask each question as the service does (an unanswered one recorded in the bank's log); the
+    in-scope ones given no answer are assigned to their entry, the out-of-scope ones dismissed, as
+    `faq assign` / `faq dismiss` and the support team's page do it (faq/log_fixes.py)."""
+    entry_of = {e.group: e.id for e in bank.list_entries()}
     assigned = dismissed = 0
-    for group, question in questions:
-        if bank.ask(question).answered:
-            continue
-        if group is None:
-            dismissed += 1
-            continue
-        entry = bank.get(by_group[group].id)
-        bank.update(entry.id, paraphrases=[*entry.paraphrases, question])
-        assigned += 1
+    with UnansweredLog(UnansweredLog.path_for(bank.path)) as log:
+        for group, question in questions:
+            if ask_and_record(bank, log, question).answered:
+                continue
+            if group is None:
+                dismiss(log, question)
+                dismissed += 1
+            else:
+                assign(bank, log, question, entry_of[group])
+                assigned += 1
     return {"asked": len(questions), "assigned": assigned, "dismissed": dismissed}
 
 
@@ -116,13 +125,13 @@ def run_loop(faq: dict, spec: str, files: dict, bank_path: Path, rounds: int, le
     with FaqBank.open(bank_path, spec) as bank:
         for group, question, answer, paraphrases in faq["entries"]:
             bank.add(question, answer, paraphrases=paraphrases, group=group)
-        how = recalibrate(bank, files, hybrid)
+        how = calibrate_on_dev(bank, files, hybrid)
         history = [{"round": 0, "threshold_choice": how, **counts(evaluate_bank(bank, files["test"], files["oos_test"]))}]
     for round_ in range(1, rounds + 1):
         started = time.perf_counter()
         with FaqBank.open(bank_path, create=False) as bank:
             step = assign_unanswered(bank, faq["log"][round_])
-            step["threshold_choice"] = recalibrate(bank, files, hybrid)
+            step["threshold_choice"] = calibrate_on_dev(bank, files, hybrid)
         if learns:
             report = learn(bank_path, options)
             step["learn"] = {"switched": report.switched, "held_back": report.held_back,
@@ -253,7 +262,8 @@ questions) with log questions written for this benchmark (one an entry a round, 
 a home internet and mobile provider's FAQ written for it (16 entries, 1 stored paraphrase, 2 log
 questions an entry; test: 32 questions + 8 out of scope); data in benchmarks/data/faq_loop/. Each bank is
 calibrated on its dev questions at precision {TARGET:g}. A round: the log questions are asked, the
-in-scope ones given no answer are assigned to their entry as paraphrases, the bank is calibrated again;
+in-scope ones given no answer are assigned to their entry as paraphrases, the bank is calibrated again
+(threshold and margin);
 in the "assign + learn" arm `faq learn` then fine-tunes the model ({options['epochs']} epochs, {options['holdout']:.0%} of the
 paraphrases held back, {options['freeze_layers']} layer(s) frozen: the embeddings) and switches when the held-back paraphrases say so (the cell:
 held-back paraphrases right, current → new). The test questions are never assigned nor calibrated on.

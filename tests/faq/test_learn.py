@@ -119,6 +119,30 @@ def test_learn_keeps_the_model_when_the_new_one_answers_no_more(tiny_model, tmp_
     assert not [p for p in models_dir(bank).iterdir() if p.name != ".lock"]  # nothing kept of the new model
 
 
+def test_a_calibrated_bank_learns_with_threshold_and_margin_calibrated_again_for_the_new_model(tiny_model, tmp_path):
+    """The bank's calibration made again on its files for the new model as `calibrate` makes it (the
+    margin chosen with the threshold: calibrate.recalibrate), stored with that model in the switch."""
+    from samesense.faq.calibrate import MARGIN_CHOICES, calibrate
+
+    bank = filler_bank(tmp_path / "bank.faq", tiny_model)
+    groups, oos = tmp_path / "groups.tsv", tmp_path / "oos.txt"  # questions the bank does not store
+    groups.write_text("".join(f"{key}\t{FILLER[(i + 5) % 6]} {key}\n{key}\tplease {key}\n" for i, key in enumerate(KEYS)),
+                      encoding="utf-8")
+    oos.write_text("what is the weather\nhow do i cook rice\n", encoding="utf-8")
+    with FaqBank.open(bank, create=False) as opened:
+        calibrate(opened, 0.5, groups=str(groups), oos=str(oos), margin=0.02)
+    before = settings(bank)["model_fingerprint"]
+    report = learn(bank, LearnOptions(**FAST))
+    assert report.switched and report.threshold_from.startswith("calibrated on")
+    after = settings(bank)
+    calibration = after["calibration"]
+    assert calibration["model_fingerprint"] == after["model_fingerprint"] != before
+    assert set(calibration["margins_tried"]) == {f"{m:g}" for m in MARGIN_CHOICES}  # chosen, not kept
+    assert (after["threshold"], after["margin"], after["hybrid"]) == \
+        (calibration["threshold"], calibration["margin"], calibration["hybrid"])
+    assert after[LEARN_HISTORY][-1]["margin"] == 0.02  # what the switch replaced, for rollback
+
+
 def test_a_learn_killed_while_training_leaves_the_bank_answering_as_before(tiny_model, tmp_path):
     bank = filler_bank(tmp_path / "bank.faq", tiny_model)
     before, before_settings = answers(bank), settings(bank)

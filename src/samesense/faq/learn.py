@@ -13,9 +13,9 @@ transformer --pretrained X` does), on the rest. Then both models answer the held
 (and the out-of-scope questions of the bank's calibration, when it has them) from a copy of the
 bank without them, each at the threshold that reaches the target precision (the bank's calibrated
 target, else --target-precision); the new model is taken only when it answers more of them right.
-Taking it: the threshold is calibrated again for it (the bank's calibration files, when it has
-them and they are still there; else the held-back paraphrases' threshold), and learn_models.switch
-changes vectors, model and settings in one transaction. Everything else happens in a work folder
+Taking it: threshold and margin are calibrated again for it (calibrate.recalibrate on the bank's
+calibration files, when it has them and they are still there; else the held-back paraphrases'
+threshold), and learn_models.switch changes vectors, model and settings in one transaction. Everything else happens in a work folder
 that a killed learn leaves behind and the next one clears: the bank stays on its model until the
 commit.
 """
@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import SamesenseError
 from .bank import FaqBank
-from .calibrate import TargetUnreachable, calibrate, choose, question_outcomes
+from .calibrate import calibration_files, choose, question_outcomes, recalibrate
 from .evaluate_bank import outcome_counts, rates
 from .learn_base import (
     DEFAULT_TARGET_PRECISION,
@@ -205,23 +205,26 @@ def held_back_answers(bank: FaqBank, model, entries, held: list[tuple[int, str]]
 
 def recalibrated(bank: FaqBank, model, calibration: dict, target: float, new: dict, work: Path) -> tuple[dict, str]:
     """The answer settings to store with the new model (threshold, margin, hybrid weight, calibration):
-    calibrated on the bank's calibration files (a copy of the bank with the new model's vectors), or,
-    without them, the held-back threshold."""
-    files = calibration.get("files") or []
-    if calibration.get("kind") == "groups" and files and all(os.path.isfile(f) for f in files):
+    the bank's calibration made again for it (calibrate.recalibrate, as `faq import` onto another model
+    does: same files and hybrid weight, the margin chosen anew; at `target`) on a copy of the bank with
+    the new model's vectors, or, without those files, the held-back threshold."""
+    why_not = "the bank is not calibrated"
+    if calibration:
+        try:
+            files, why_not = calibration_files(calibration), None  # before a copy is encoded for nothing
+        except SamesenseError as gone:
+            why_not = str(gone)
+    if why_not is None:
         with FaqBank.open(work / "calibrate.faq", model, show_progress=bank.show_progress) as copy:
             copy.set_settings(**{k: v for k, v in bank.policy.as_settings().items() if k != "threshold"})
             copy.import_rows([FaqRow(e.question, e.answer, e.group, e.paraphrases, e.tags)
                               for e in bank.list_entries()])
             try:
-                result = calibrate(copy, target, groups=files[0], oos=files[1] if len(files) > 1 else None,
-                                   save=False)
-                return {"threshold": result.threshold, "margin": result.margin, "hybrid": result.hybrid,
-                        "calibration": result.to_dict()}, f"calibrated on {', '.join(files)}"
-            except TargetUnreachable as refused:
+                result = recalibrate(copy, {**calibration, "target_precision": target})
+                return ({"threshold": result.threshold, "margin": result.margin, "hybrid": result.hybrid,
+                         "calibration": result.to_dict()}, f"calibrated on {', '.join(files)}")
+            except SamesenseError as refused:  # the new model misses the target on them
                 why_not = f"calibration on the bank's files refused ({refused})"
-    else:
-        why_not = "the bank has no calibration files to calibrate on"
     # margin and hybrid weight as the held-back paraphrases were answered with: stored with the threshold,
     # so the switch keeps the settings it was chosen under whatever a change of model resets
     policy = bank.policy

@@ -216,11 +216,12 @@ class Store:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def count(self) -> tuple[int, int]:
-        """(entries, question vectors)."""
-        conn = self.reader
-        return (conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0],
-                conn.execute("SELECT COUNT(*) FROM questions").fetchone()[0])
+    def count(self, contains: str | None = None) -> tuple[int, int]:
+        """(entries, question vectors); with `contains`, of the entries holding it (as list_entries)."""
+        conn, (where, params) = self.reader, holding(contains)
+        return (conn.execute(f"SELECT COUNT(*) FROM entries {where}", params).fetchone()[0],
+                conn.execute(f"SELECT COUNT(*) FROM questions WHERE entry_id IN (SELECT id FROM entries {where})"
+                             if where else "SELECT COUNT(*) FROM questions", params).fetchone()[0])
 
     def question_ids(self) -> np.ndarray:
         rows = self.reader.execute("SELECT id FROM questions").fetchall()
@@ -330,13 +331,18 @@ class Store:
         offset, limit = max(int(offset), 0), -1 if limit is None else max(int(limit), 0)
         if not storable(offset):
             return []
-        where, params = "", []
-        if contains:
-            where = ("WHERE answer LIKE ? ESCAPE '\\' OR id IN (SELECT entry_id FROM questions "
-                     "WHERE text LIKE ? ESCAPE '\\')")
-            pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            params = [pattern, pattern]
+        where, params = holding(contains)
         return self._entries(where, [*params, limit if storable(limit) else -1, offset], tail="LIMIT ? OFFSET ?")
 
     def check(self) -> str:
         return self.reader.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def holding(contains: str | None) -> tuple[str, list]:
+    """The WHERE clause (and its parameters) of the entries whose answer, question or paraphrase holds
+    `contains`; none for None or empty."""
+    if not contains:
+        return "", []
+    pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return ("WHERE answer LIKE ? ESCAPE '\\' OR id IN (SELECT entry_id FROM questions WHERE text LIKE ? ESCAPE '\\')",
+            [pattern, pattern])
