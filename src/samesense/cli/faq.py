@@ -156,7 +156,7 @@ def run_import(args) -> int:
                   f"{f', {len(skipped)} malformed rows skipped' if skipped else ''}"
                   f"{f', {held} rows skipped (questions other entries hold)' if held else ''}"
                   f" in {report.seconds:.1f}s; "
-                  f"{args.bank} holds {bank.count()[0]} entries ({bank.index_kind} index)")
+                  f"{bank.path} holds {bank.count()[0]} entries ({bank.index_kind} index)")
     except BaseException:
         if created:  # a failed import leaves no empty bank behind
             FaqBank.remove_if_empty(args.bank)
@@ -235,12 +235,12 @@ def run_set(args) -> int:
     with open_without_model(args.bank) as bank:
         calibration = bank.settings.get("calibration")
         bank.set_settings(**values, **({"calibration": None} if forget else {}))
-        policy = bank.policy
+        policy, where = bank.policy, bank.path
     shown = ", ".join(f"{key} {value:g}" for key, value in policy.as_settings().items())
     forgotten = ""
     if forget and calibration:
         forgotten = f"; calibration forgotten (it chose threshold {calibration['threshold']:g})"
-    print(f"{args.bank}: {shown}{forgotten}")
+    print(f"{where}: {shown}{forgotten}")
     return 0
 
 

@@ -30,6 +30,7 @@ from . import store_writes
 from .choices import TextLimits
 from .importer import check_on_error
 from .index import VectorIndex, kind_for
+from .database import is_postgres
 from .index_keeper import IndexKeeper, graph_path
 from .matcher import Answer, Candidate
 from .model_choice import choose_model, claim_model, encode_texts, reencode, stored_model
@@ -87,6 +88,8 @@ class FaqBank:
     def remove_if_empty(cls, path: str | os.PathLike) -> bool:
         """Delete a bank that holds no entry, with the files SQLite and the index keep beside it
         (what a failed first import leaves); whether it was deleted."""
+        if is_postgres(path):
+            return False  # a database's tables are the server's to drop, not a failed import's
         path = Path(path)
         try:
             with cls.open_without_model(path) as bank:
@@ -129,7 +132,7 @@ class FaqBank:
         return self.index.kind if self.index is not None else None
 
     @property
-    def index_path(self) -> Path:
+    def index_path(self) -> Path | None:
         return graph_path(self.path)
 
     def close(self) -> None:

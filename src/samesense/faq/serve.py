@@ -283,7 +283,7 @@ def serve(bank_path: str, model: str | None, host: str = "127.0.0.1", port: int 
             unanswered = open_unanswered(unanswered_log or UnansweredLog.path_for(bank_path), unanswered_rows)
         app = create_app(bank, token, limits, allowed_hosts, read_only=read_only, fallback_text=fallback_text,
                          unanswered=unanswered)
-        announce(bank, bank_path, sock, allowed_hosts, unanswered)
+        announce(bank, sock, allowed_hosts, unanswered)
         run_uvicorn(app, sock, server_settings(timeout, max_connections, log_level))
     finally:
         sock.close()
@@ -316,14 +316,14 @@ def open_unanswered(path: str | os.PathLike, keep: int) -> UnansweredLog:
             from None
 
 
-def announce(bank: FaqBank, bank_path: str, sock: socket.socket, allowed_hosts: list[str],
+def announce(bank: FaqBank, sock: socket.socket, allowed_hosts: list[str],
              unanswered: UnansweredLog | None) -> None:
     """The "serving ..." line on stdout, and the start in the application log (its fields for JSON)."""
     info = bank.info()
     host, port = sock.getsockname()[:2]
     address = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
     mode = "read-only" if bank.read_only else "writable with the token"
-    print(f"serving {bank_path}: {info['entries']} entries, {info['questions']} questions, {info['index']} "
+    print(f"serving {bank.path}: {info['entries']} entries, {info['questions']} questions, {info['index']} "
           f"index, threshold {info['threshold']:.3f}, {mode}; {address} (Host: {', '.join(allowed_hosts)})",
           flush=True)
     log.info("serving %s on %s: %d entries, %d questions, %s index, model %s, threshold %.3f, %s; unanswered "

@@ -1,0 +1,110 @@
+"""A throwaway PostgreSQL cluster for tests and benchmarks: Debian's `postgresql` package's initdb
+and pg_ctl, a temporary folder, a free port on 127.0.0.1, trust authentication. Run as the
+`postgres` user when this process is root (PostgreSQL refuses to run as root). Never a mock.
+
+    with PgCluster.started() as cluster:
+        url = cluster.new_database()          # postgresql://postgres@127.0.0.1:PORT/test_1
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+APT_HINT = "apt-get install -y postgresql"
+
+
+def pg_bin() -> Path | None:
+    """The newest installed PostgreSQL's bin folder (Debian: /usr/lib/postgresql/N/bin), or None."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[-3]))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def missing_reason() -> str | None:
+    """Why no cluster can start here (None: it can)."""
+    if pg_bin() is None:
+        return f"PostgreSQL is not installed ({APT_HINT}; .ci/run does)"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root and there is no postgres user to run PostgreSQL as"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PgCluster:
+    def __init__(self, folder: Path, port: int):
+        self.folder, self.port, self.data = folder, port, folder / "data"
+        self.bin = pg_bin()
+        self.user = "postgres"
+        self.databases = 0
+
+    def run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        command = [str(self.bin / tool), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(command, check=check, capture_output=True, text=True, timeout=120)
+
+    def init(self) -> None:
+        self.run("initdb", "-D", str(self.data), "-U", self.user, "-A", "trust", "-E", "UTF8", "--no-sync",
+                 "--locale=C")
+        with open(self.data / "postgresql.conf", "a") as conf:
+            # speed for a throwaway cluster on a shared disk: durability against an OS crash is not tested
+            conf.write(f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = "
+                       f"'{self.folder}'\nfsync = off\nfull_page_writes = off\nmax_connections = 300\n"
+                       "shared_buffers = 64MB\n")
+
+    def start(self) -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def restart(self) -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "server.log"), "-m", "fast", "-w",
+                 "-t", "60", "restart")
+
+    def url(self, database: str = "postgres", password: str | None = None) -> str:
+        secret = f":{password}" if password else ""
+        return f"postgresql://{self.user}{secret}@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self, password: str | None = None) -> str:
+        """A new, empty database: its address."""
+        import psycopg
+
+        self.databases += 1
+        name = f"test_{self.databases}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url(name, password)
+
+    @classmethod
+    @contextlib.contextmanager
+    def started(cls):
+        folder = Path(tempfile.mkdtemp(prefix="samesense-pg-"))
+        if os.geteuid() == 0:
+            shutil.chown(folder, "postgres", "postgres")
+        cluster = cls(folder, free_port())
+        try:
+            cluster.init()
+            cluster.start()
+            yield cluster
+        finally:
+            cluster.stop("immediate")
+            shutil.rmtree(folder, ignore_errors=True)
