@@ -24,14 +24,11 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import SamesenseError
+from ..errors import BankUnavailable
+
+__all__ = ["BankUnavailable", "SqliteDatabase", "file_beside", "is_postgres", "open_database"]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-
-
-class BankUnavailable(SamesenseError):
-    """The bank's database cannot be reached now (a server restarting, a lock held too long): the
-    request may succeed later (the service answers 503, not 500)."""
 
 
 def is_postgres(address: str | os.PathLike) -> bool:

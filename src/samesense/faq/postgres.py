@@ -20,8 +20,7 @@ import threading
 import weakref
 from typing import Iterator, Sequence
 
-from ..errors import SamesenseError
-from .database import BankUnavailable
+from ..errors import BankUnavailable, SamesenseError
 
 try:
     import psycopg
