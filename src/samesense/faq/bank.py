@@ -30,7 +30,6 @@ from . import store_writes
 from .choices import TextLimits
 from .importer import check_on_error
 from .index import VectorIndex, kind_for
-from .database import is_postgres
 from .index_keeper import IndexKeeper, graph_path
 from .matcher import Answer, Candidate
 from .model_choice import choose_model, claim_model, encode_texts, reencode, stored_model
@@ -88,15 +87,13 @@ class FaqBank:
     def remove_if_empty(cls, path: str | os.PathLike) -> bool:
         """Delete a bank that holds no entry, with the files SQLite and the index keep beside it
         (what a failed first import leaves); whether it was deleted."""
-        if is_postgres(path):
-            return False  # a database's tables are the server's to drop, not a failed import's
-        path = Path(path)
         try:
             with cls.open_without_model(path) as bank:
-                if bank.count() != (0, 0):
+                if bank.count() != (0, 0) or bank.store.db.shared:  # a database's tables: the server's to drop
                     return False
         except SamesenseError:
             return False  # not a bank (or none): not ours to delete
+        path = Path(path)
         for suffix in ("", "-wal", "-shm", "-journal", ".hnsw"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
         return True
