@@ -21,6 +21,7 @@ from datetime import datetime
 from ..errors import SamesenseError
 from ..faq.choices import ANSWER_DEFAULTS, FORMATS, INDEX_KINDS, ON_ERROR, UNANSWERED_ORDERS, UNANSWERED_OUTCOMES
 from .bank_args import answer_setting, bank_arg, model_arg, unanswered_log_arg
+from .faq_migrate import add_migrate
 from .parsing import HelpFormatter, add_progress_flags, non_negative_int, positive_int, text
 
 FILE_FORMATS = ("auto", *FORMATS)  # auto: by the file's extension
@@ -96,6 +97,7 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run_info)
 
     add_unanswered(cmds)
+    add_migrate(cmds)
 
     defaults = ANSWER_DEFAULTS
     p = cmds.add_parser("set", help="set the threshold, margin, unknown-token limit or hybrid weight by hand",

@@ -127,6 +127,18 @@ class SqliteDatabase:
         pass  # another process notices a file's generation at its next read
 
     @staticmethod
+    def id_high_water(conn, table: str) -> int:
+        """The last id `table`'s AUTOINCREMENT gave (0: none yet)."""
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        return row[0] if row else 0
+
+    @staticmethod
+    def set_id_high_water(conn, table: str, value: int) -> None:
+        """After rows were inserted with their ids: the next id given is above `value`."""
+        if not conn.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", (value, table)).rowcount:
+            conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, value))
+
+    @staticmethod
     def integrity(conn) -> str:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
 

@@ -89,6 +89,9 @@ class PgCursor:
     def fetchall(self):
         return self.cursor.fetchall()
 
+    def fetchmany(self, size: int):
+        return self.cursor.fetchmany(size)
+
     def __iter__(self):
         return iter(self.cursor)
 
@@ -246,6 +249,17 @@ class PostgresDatabase:
     @staticmethod
     def notify_change(conn: PgConnection) -> None:
         conn.execute(f"SELECT pg_notify('{CHANNEL}', value) FROM settings WHERE key = 'generation'")
+
+    @staticmethod
+    def id_high_water(conn: PgConnection, table: str) -> int:
+        """The last id `table`'s identity column gave (0: none yet)."""
+        return conn.execute("SELECT pg_sequence_last_value(pg_get_serial_sequence(?, 'id'))", (table,)).fetchone()[0] or 0
+
+    @staticmethod
+    def set_id_high_water(conn: PgConnection, table: str, value: int) -> None:
+        """After rows were inserted with their ids: the next id given is above `value`."""
+        if value > 0:
+            conn.execute("SELECT setval(pg_get_serial_sequence(?, 'id'), ?)", (table, int(value)))
 
     @staticmethod
     def integrity(conn: PgConnection) -> str:
