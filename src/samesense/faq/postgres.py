@@ -112,6 +112,18 @@ class PgConnection:
 
     def execute(self, sql: str, params: Sequence = ()) -> PgCursor:
         query, returning = self.database.translate(sql, self)
+        idle = self.raw.info.transaction_status == TransactionStatus.IDLE
+        try:
+            return self._execute(query, params, returning)
+        except BankUnavailable:
+            if not (idle and self.raw.broken):
+                raise  # inside a transaction: the server rolled it back; the caller must know
+            # the server dropped this connection while it was idle (a restart): one more try on a new one,
+            # so that each thread's reader does not fail one request after a restart
+            self.raw = self.database._raw_connection()
+            return self._execute(query, params, returning)
+
+    def _execute(self, query: str, params: Sequence, returning: str | None) -> PgCursor:
         with self.database.unavailable_as_error():
             cursor = self.raw.execute(query, tuple(params))
             return PgCursor(cursor, cursor.fetchone()[0] if returning else None)
