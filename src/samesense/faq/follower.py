@@ -65,7 +65,7 @@ class ChangeFollower:
                         self._catch_up()
             except Exception as err:  # BankUnavailable mostly; whatever it is, not ready until caught up again
                 if self.connected or self.problem != f"lost the database: {err}":
-                    log.warning("%s: not ready: %s", self.bank.path, err)
+                    log.warning("not ready: %s", err)
                 self.connected, self.problem = False, f"lost the database: {err}"
                 self._stop.wait(self.retry)
 
@@ -110,5 +110,5 @@ def health(bank: FaqBank, writable: bool, follower: ChangeFollower | None = None
 
 def database_unavailable(request, err: BankUnavailable) -> JSONResponse:
     """The service's answer when the bank's database cannot be reached: 503, try again later."""
-    log.warning("%s %s: %s", request.method, request.url.path, err)
+    logging.getLogger("samesense.serve").warning("%s %s: %s", request.method, request.url.path, err)
     return JSONResponse({"detail": str(err)}, status_code=503, headers={"Retry-After": RETRY_AFTER.decode()})
