@@ -2,19 +2,15 @@
 both, every acknowledged write answered by both within a second; one replica killed with SIGKILL
 under writes; the database stopped and started again under load. Real processes, a real cluster."""
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from contextlib import contextmanager
 
 import httpx
 import numpy as np
 import pytest
 
-from pg_cluster import free_port
+from pg_cluster import replicas
 
 from samesense.faq import FaqBank
 
@@ -36,35 +32,8 @@ def replica_bank(pg_cluster, trained_run):
 @pytest.fixture(scope="module")
 def pair(replica_bank, tmp_path_factory):
     """Two replicas on the bank, for the module's tests (a replica takes seconds to start): their URLs."""
-    with replicas(*replica_bank, tmp_path_factory.mktemp("replicas")) as (urls, _):
+    with replicas(*replica_bank, TOKEN, tmp_path_factory.mktemp("replicas")) as (urls, _):
         yield urls
-
-
-@contextmanager
-def replicas(address: str, model, logs_folder, count: int = 2):
-    """`count` serve processes on the bank: yields their base URLs, once each is ready."""
-    procs, urls = [], []
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "SAMESENSE_TOKEN": TOKEN}
-    try:
-        for n in range(count):
-            port = free_port()
-            log = open(logs_folder / f"replica{n}.log", "w")
-            procs.append(subprocess.Popen([sys.executable, "-m", "samesense.cli", "serve", address, "--model",
-                                           str(model), "--port", str(port), "--log-level", "warning"],
-                                          stdout=log, stderr=log, env=env))
-            urls.append(f"http://127.0.0.1:{port}")
-        for url, proc in zip(urls, procs):
-            wait_until(lambda: ready(url), 120, f"{url} ready", proc)
-        yield urls, procs
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def ready(url: str) -> bool:
@@ -165,7 +134,7 @@ def test_every_write_acknowledged_by_either_replica_is_answered_by_both_within_a
 
 def test_kill_9_of_one_replica_under_writes_loses_nothing_acknowledged(replica_bank, pair, tmp_path):
     address, model = replica_bank
-    with replicas(address, model, tmp_path, count=1) as (extra, procs), httpx.Client(timeout=30) as client:
+    with replicas(address, model, TOKEN, tmp_path, count=1) as (extra, procs), httpx.Client(timeout=30) as client:
         urls = [extra[0], pair[1]]  # a third replica, killed; the pair's second writes and answers throughout
         survivor_answers: list[int] = []
         stop = threading.Event()

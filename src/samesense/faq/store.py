@@ -30,7 +30,6 @@ import os
 import sqlite3
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
