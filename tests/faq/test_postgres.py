@@ -147,3 +147,13 @@ def _admin(cluster):
     import psycopg
 
     return psycopg.connect(cluster.url(), autocommit=True)
+
+
+def test_what_the_address_leaves_out_comes_from_the_pg_environment_variables(pg_cluster, model, monkeypatch):
+    url = pg_cluster.new_database()
+    with FaqBank.open(url, model) as bank:
+        bank.add(*FAQ[0][:2])
+    for variable, value in (("PGHOST", "127.0.0.1"), ("PGPORT", str(pg_cluster.port)), ("PGUSER", "postgres")):
+        monkeypatch.setenv(variable, value)
+    with FaqBank.open(f"postgresql:///{url.rsplit('/', 1)[1]}", model) as bank:  # libpq fills in host, port, user
+        assert bank.ask(FAQ[0][0]).answer == FAQ[0][1]
