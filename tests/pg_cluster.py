@@ -115,19 +115,21 @@ class PgCluster:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def ready(url: str) -> bool:
+    """Whether the service at `url` answers /healthz with 200 (up, and a replica in step)."""
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 @contextlib.contextmanager
 def replicas(bank: str, model, token: str, logs_folder: Path, count: int = 2, extra: tuple[str, ...] = (),
              wait: float = 300):
     """`count` `samesense serve` processes on `bank`, writable with `token`, their output in
-    logs_folder/replicaN.log: yields (their base URLs, the processes) once each /healthz is 200."""
-    import httpx
-
-    def ready(url: str) -> bool:
-        try:
-            return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-        except httpx.TransportError:
-            return False
-
+    logs_folder/replicaN.log: yields (their base URLs, the processes) once each is ready."""
     procs, urls = [], []
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SAMESENSE_TOKEN": token}
     try:

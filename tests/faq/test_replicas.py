@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pytest
 
-from pg_cluster import replicas
+from pg_cluster import ready, replicas
 
 from samesense.faq import FaqBank
 
@@ -34,13 +34,6 @@ def pair(replica_bank, tmp_path_factory):
     """Two replicas on the bank, for the module's tests (a replica takes seconds to start): their URLs."""
     with replicas(*replica_bank, TOKEN, tmp_path_factory.mktemp("replicas")) as (urls, _):
         yield urls
-
-
-def ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def wait_until(condition, seconds: float, what: str, proc=None) -> None:

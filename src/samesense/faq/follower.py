@@ -4,9 +4,10 @@ Several `samesense serve` processes over one PostgreSQL bank each hold their own
 BM25 index) in memory. Every write bumps the bank's generation and NOTIFYs it (postgres.py); each
 replica's ChangeFollower LISTENs on a connection of its own and, on each notification (and every
 `poll` seconds besides, for a notification lost with a connection), brings its bank up to date
-(FaqBank.refresh: the index gains and loses the questions the store did). A question asked meanwhile
-refreshes the bank itself first, so an acknowledged write is answered by a replica at its next
-question; the follower makes the index's work happen before that question, not on its clock.
+(FaqBank.refresh: the index gains and loses the questions the store did). While it is connected
+and in step, the bank is `followed`: a question does not read the generation first (one database
+round trip less on every /ask); a write is answered once its notification has arrived, within
+milliseconds. While the follower is not connected, every question reads the generation again.
 
 A replica is not ready (/healthz 503, so a load balancer sends its traffic elsewhere) while
   - its follower has lost the database (a restart, a network cut), until it has reconnected and
@@ -52,6 +53,7 @@ class ChangeFollower:
         self._stop.set()
         if self.thread.is_alive():
             self.thread.join(timeout=10)
+        self.bank.followed = False
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -64,14 +66,16 @@ class ChangeFollower:
                         wait(self.poll)  # a notification, or the poll interval: read the generation either way
                         self._catch_up()
             except Exception as err:  # BankUnavailable mostly; whatever it is, not ready until caught up again
+                self.bank.followed = False  # each question looks for itself meanwhile
                 if self.connected or self.problem != f"lost the database: {err}":
                     log.warning("not ready: %s", err)
                 self.connected, self.problem = False, f"lost the database: {err}"
                 self._stop.wait(self.retry)
 
     def _catch_up(self) -> None:
-        self.bank.refresh()
+        self.bank.refresh(followed_too=True)
         self.connected, self.problem, self.caught_up_at = True, None, time.monotonic()
+        self.bank.followed = True
 
     def other_model(self) -> str | None:
         """Why this replica must not answer: the bank's vectors are another model's now (None: they are not)."""
