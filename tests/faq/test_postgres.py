@@ -157,3 +157,21 @@ def test_what_the_address_leaves_out_comes_from_the_pg_environment_variables(pg_
         monkeypatch.setenv(variable, value)
     with FaqBank.open(f"postgresql:///{url.rsplit('/', 1)[1]}", model) as bank:  # libpq fills in host, port, user
         assert bank.ask(FAQ[0][0]).answer == FAQ[0][1]
+
+
+def test_a_replica_follows_adds_edits_and_deletes_by_another_to_the_same_questions(pg_url, model):
+    with FaqBank.open(pg_url, model) as writer, FaqBank.open(pg_url, WordModel()) as replica:
+        follower = ChangeFollower(replica, poll=0.05).start()
+        try:
+            kept = writer.add("how do i change my address", "Profile > Address.", paraphrases=["new address"])
+            gone = writer.add("what is my balance", "See the app.")
+            writer.update(kept.id, paraphrases=["i moved house"])  # a question's row replaced
+            writer.delete(gone.id)
+            writer.add("where is my card", "In the post.")
+            deadline = time.time() + 5
+            while sorted(replica.index.ids()) != sorted(writer.store.question_ids()) and time.time() < deadline:
+                time.sleep(0.01)
+            assert sorted(replica.index.ids()) == sorted(writer.store.question_ids())
+            assert replica.ask("i moved house").entry_id == kept.id
+        finally:
+            follower.close()

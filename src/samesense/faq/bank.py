@@ -6,8 +6,7 @@
 
 Every write goes to the store first (one transaction), then to the index, under one lock: a reader
 here never sees the index ahead of the store. Other processes' writes are noticed by the store's
-generation: before each search (or when a replica's follower is told) the index catches up.
-Every text is checked by text.py's rules (and the bank's limits) first.
+generation, before each search (or when a replica's follower is told). Texts obey text.py's rules.
 
 A bank never mixes models (model_choice.py). What a write does is decided in planner.py, the SQL
 is in store.py and store_writes.py, the index kept in index_keeper.py, a question answered in
@@ -186,6 +185,8 @@ class FaqBank:
         if (self.followed and not followed_too) or self.store.generation() == self.generation:
             return
         with self.lock:
+            if self.store.generation() == self.generation:  # caught up by the write it waited for
+                return
             self.generation = self.store.generation()
             self.settings = self.store.settings()
             if self.index is None:  # opened without a model: no index to catch up

@@ -59,12 +59,27 @@ class IndexKeeper:
         """Add the questions the store has and the index lacks, drop the ones it lost; a graph with
         too many tombstones is built again. (added, removed)."""
         if store_ids is None:
-            store_ids = self.store.question_ids()
+            with self.store.snapshot():
+                newer = self.only_added()
+                if newer is not None:  # the common catch-up: new questions only, no need to read every id
+                    self.index.add(*self.fetch_vectors(newer))
+                    return len(newer), 0
+                store_ids = self.store.question_ids()
         added, removed = self.index.sync(store_ids, self.fetch_vectors)
         if self.index.needs_rebuild():
             self.index = VectorIndex(self.index.dim, self.index.kind)
             self.index.sync(store_ids, self.fetch_vectors)
         return added, removed
+
+    def only_added(self) -> np.ndarray | None:
+        """Inside a snapshot: the ids of the questions added since the index last agreed with the
+        store, when none was deleted meanwhile; else None (a full set difference is needed). Writes
+        are one at a time and ids only grow, never reused (store.py), so every question added since
+        has an id above the index's largest, and none was deleted when the count is the index's
+        plus those."""
+        held = self.index.ids()
+        newer = self.store.question_ids(above=int(held.max()) if len(held) else 0)
+        return newer if len(held) + len(newer) == self.store.count()[1] else None
 
     def fetch_vectors(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of these questions for the index: the stored vectors when the bank's model

@@ -227,8 +227,9 @@ class Store:
         return (conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0],
                 conn.execute("SELECT COUNT(*) FROM questions").fetchone()[0])
 
-    def question_ids(self) -> np.ndarray:
-        rows = self.reader.execute("SELECT id FROM questions").fetchall()
+    def question_ids(self, above: int = 0) -> np.ndarray:
+        """The question ids above `above` (ids start at 1: all by default)."""
+        rows = self.reader.execute("SELECT id FROM questions WHERE id > ?", (int(above),)).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def vectors(self, ids: Sequence[int] | None = None, dim: int | None = None,
