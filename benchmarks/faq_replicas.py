@@ -212,7 +212,7 @@ SQLite bank in WAL with synchronous=NORMAL (no sync at a commit). Target: /ask p
 
 /ask p99 against the SQLite service's: {'; '.join(ratios)}. With writers on both replicas, a write usually finds the
 other replica's write committed just before it, and its replica then catches up by a set difference of the question
-ids (`index_keeper.py`): that is what halves the writes per second of two replicas at 100,000 entries.
+ids (`index_keeper.py`), reading all 100,000: the likely cause of two replicas' writes per second being half of one's.
 
 From a write's 201 (through each replica in turn) to every replica answering it (`/ask` finds the new entry first;
 the time includes at least one `/ask` to each replica, so it is an upper bound at the resolution of one request):
