@@ -36,6 +36,10 @@ def pg_bin() -> Path | None:
 
 def missing_reason() -> str | None:
     """Why no cluster can start here (None: it can)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return "psycopg is not installed (pip install 'samesense[postgres]')"
     if pg_bin() is None:
         return f"PostgreSQL is not installed ({APT_HINT}; .ci/run does)"
     if os.geteuid() == 0:
