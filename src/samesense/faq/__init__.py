@@ -11,7 +11,7 @@ One job a file:
   database.py      under the store: the database a bank's address names, and what differs between
                    SQLite (a file) and PostgreSQL (postgres.py), so the store's SQL is written once
   follower.py      a replica kept in step with its PostgreSQL bank (LISTEN/NOTIFY); is it ready
-  migrate.py       a bank copied between SQLite and PostgreSQL, and verified
+  migrate.py       a bank copied between SQLite and PostgreSQL, and verified (its SQL: store_copy.py)
   index.py         the FAISS vector index over the question vectors
   index_keeper.py  that index built from the store, kept agreeing with it, its HNSW graph on disk
   bank.py          store, model and index kept in step (and in step with other processes)

@@ -95,6 +95,11 @@ class ChangeFollower:
         return self.other_model()
 
 
+def follow(bank: FaqBank) -> ChangeFollower | None:
+    """A started follower for a bank in a database server that other replicas share; None for a file."""
+    return ChangeFollower(bank).start() if bank.store.db.shared else None
+
+
 def check_model(follower: ChangeFollower | None) -> None:
     """Before an answer: refused (503, BankUnavailable) by a replica whose model the bank no longer uses."""
     problem = follower.other_model() if follower is not None else None

@@ -20,8 +20,7 @@ import numpy as np
 
 from ..errors import SamesenseError
 from .store import Store
-
-CHUNK = 5000  # rows a statement batch
+from .store_copy import copy_bank
 
 
 @dataclass
@@ -45,7 +44,7 @@ def migrate(source: str | os.PathLike, destination: str | os.PathLike) -> Migrat
                 raise SamesenseError(f"{dst.path}: already holds {dst.count()[0]} entries; migrate into an empty "
                                      "bank (a bank is copied whole, never merged)")
             with src.snapshot() as read:
-                copy(src, read, dst)
+                copy_bank(src, read, dst)
             verify(src, dst)
             entries, questions = dst.count()
             return MigrationReport(str(src.path), str(dst.path), entries, questions)
@@ -53,25 +52,6 @@ def migrate(source: str | os.PathLike, destination: str | os.PathLike) -> Migrat
             dst.close()
     finally:
         src.close()
-
-
-def copy(src: Store, read, dst: Store) -> None:
-    """Settings, entries, questions and id high-water marks, in one transaction of `dst`."""
-    with dst.write() as conn:
-        for key, value in src.settings().items():
-            if key != "generation":  # the destination's own: every write bumps it
-                Store.put_setting(conn, key, value)
-        rows = read.execute("SELECT id, answer, grp, tags, created, updated FROM entries ORDER BY id").fetchall()
-        for start in range(0, len(rows), CHUNK):
-            conn.executemany("INSERT INTO entries (id, answer, grp, tags, created, updated) VALUES (?, ?, ?, ?, ?, ?)",
-                             rows[start: start + CHUNK])
-        cursor = read.execute("SELECT id, entry_id, position, text, vector FROM questions ORDER BY id")
-        while rows := cursor.fetchmany(CHUNK):
-            conn.executemany("INSERT INTO questions (id, entry_id, position, text, vector) VALUES (?, ?, ?, ?, ?)",
-                             [(*row[:4], bytes(row[4])) for row in rows])
-        for table in ("entries", "questions"):  # ids deleted in the source are not given again either
-            highest = read.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
-            dst.db.set_id_high_water(conn, table, max(highest, src.db.id_high_water(read, table)))
 
 
 def verify(src: Store, dst: Store) -> None:

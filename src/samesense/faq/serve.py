@@ -48,7 +48,7 @@ from . import logs
 from .bank import FaqBank, NoSuchEntry
 from .choices import FALLBACK_TEXT, UNANSWERED_ROWS
 from .database import BankUnavailable
-from .follower import ChangeFollower, check_model, database_unavailable, health
+from .follower import ChangeFollower, check_model, database_unavailable, follow, health
 from .guard import (RETRY_AFTER, BodyLimit, Limits, Methods, RequestDeadline, SecurityHeaders, check_allowed_hosts,
                     check_token, default_allowed_hosts, token_access)
 from .metrics import Metrics, RequestObservers
@@ -279,7 +279,7 @@ def serve(bank_path: str, model: str | None, host: str = "127.0.0.1", port: int 
         bank = open_bank(bank_path, model, read_only or token is None, limits, threads)
         if record_unanswered:  # after the bank: a name mistyped must leave no log file behind
             unanswered = open_unanswered(unanswered_log or UnansweredLog.path_for(bank_path), unanswered_rows)
-        follower = ChangeFollower(bank).start() if bank.store.db.shared else None  # a replica of a database
+        follower = follow(bank)  # a replica of a PostgreSQL bank follows it; None for a file
         app = create_app(bank, token, limits, allowed_hosts, read_only=read_only, fallback_text=fallback_text,
                          unanswered=unanswered, follower=follower)
         announce(bank, sock, allowed_hosts, unanswered)
