@@ -78,7 +78,7 @@ def test_the_password_is_in_no_message_and_not_on_healthz(pg_cluster, model, cap
 
 def test_a_replica_follows_writes_made_through_another_without_being_asked(pg_url, model):
     with FaqBank.open(pg_url, model) as writer, FaqBank.open(pg_url, WordModel()) as replica:
-        follower = ChangeFollower(replica, poll=5.0).start()  # polls rarely: the NOTIFY is what it hears
+        follower = ChangeFollower(replica, poll=2.0).start()  # polls rarely (1 s < 2 s): the NOTIFY is what it hears
         try:
             deadline = time.time() + 10
             while follower.not_ready() and time.time() < deadline:
