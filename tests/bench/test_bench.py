@@ -162,6 +162,10 @@ def test_protocol_selection_and_missing_files(tmp_path):
     assert {t.protocol for t in select_tasks(PROTOCOLS)} == set(PROTOCOLS)
     with pytest.raises(SamesenseError, match="unknown protocol"):
         select_tasks(["speed", "vibes"])
+    chosen = select_tasks(["open-set", "intent"], ["lcqmc test", "banking77"])
+    assert sorted(t.name for t in chosen) == ["banking77", "lcqmc test"]
+    with pytest.raises(SamesenseError, match="no task 'lcqmc tset'"):  # a typo runs nothing, not less
+        select_tasks(["open-set"], ["lcqmc tset"])
     with pytest.raises(DataError, match="benchmark file not found"):
         check_files(TASKS, tmp_path)
 

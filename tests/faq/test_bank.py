@@ -90,7 +90,7 @@ def test_import_groups_rows_and_is_idempotent(tmp_path, model):
         pin = bank.store.entry_by_group("pin")
         assert pin.question == "reset pin" and pin.paraphrases == ["forgot pin"]
         changed = [FaqRow(r.question, "A2" if r.group == "pin" else r.answer, r.group) for r in rows]
-        again = bank.import_rows(changed + [FaqRow("pin forgotten", "A2", "pin")])
+        again = bank.import_rows(changed + [FaqRow("pin forgotten", "A2", "pin")], on_change="replace")
         assert (again.entries_added, again.entries_updated, again.questions_added) == (0, 3, 1)
         assert bank.store.entry_by_group("pin").answer == "A2"
         assert bank.store.count() == (3, 5)

@@ -108,3 +108,26 @@ def test_calibration_counts_questions_the_model_cannot_read_as_unanswered(tmp_pa
         groups.write_text("pin\treset my pin\npin\tсбросить пин\n")
         o = group_outcomes(bank, str(groups), None, margin=0.02)
         assert list(o.decidable) == [True, False] and list(o.in_scope) == [True, True]
+
+
+def test_calibrate_chooses_the_margin_with_the_threshold(tmp_path, model):
+    """Issue 34: calibrate chose the threshold alone; with scores that bunch (two entries nearly as close
+    to each question), the default margin made every answer "too close to call"."""
+    words = " ".join(f"w{i}" for i in range(20))
+    rows = [FaqRow(f"{words} alpha", "A", "a"), FaqRow(f"{words} beta", "B", "b")]
+    groups = tmp_path / "groups.tsv"
+    groups.write_text(f"a\t{words} alpha one\nb\t{words} beta two\na\t{words} alpha three\n")
+    oos = tmp_path / "oos.txt"
+    oos.write_text("nothing like it\n")
+    with FaqBank.open(tmp_path / "b.faq", model) as bank:
+        bank.import_rows(rows)
+        bank.set_settings(margin=0.05)
+        with pytest.raises(SamesenseError):  # the bank's margin: every question too close to call
+            calibrate(bank, 0.9, groups=str(groups), oos=str(oos), save=False)
+        result = calibrate(bank, 0.9, groups=str(groups), oos=str(oos), margin="choose")
+        assert result.margin < 0.05 and result.in_scope_accuracy == 1.0
+        assert result.margins_tried["0.05"] is None and result.margins_tried[f"{result.margin:g}"] == 1.0
+        assert (bank.policy.margin, bank.policy.threshold) == (result.margin, result.threshold)
+        assert bank.ask(f"{words} beta two").answer == "B"
+        with pytest.raises(SamesenseError, match="a margin to choose"):
+            calibrate(bank, 0.9, pairs=str(groups), margin="choose")

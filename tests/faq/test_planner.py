@@ -34,7 +34,7 @@ def test_plan_adds_updates_and_skips_stored_questions(tmp_path, model):
         assert (plans[0].answer, plans[0].tags, plans[0].first_position) == ("A2", ["card", "help"], 2)
         assert bank.count() == (3, 4)  # planning alone writes nothing
 
-        report = bank.import_rows(rows, on_error="skip")
+        report = bank.import_rows(rows, on_error="skip", on_change="replace")  # keep: test_log_fixes.py
         assert (report.entries_added, report.entries_updated, report.questions_added, report.questions_present) \
             == (1, 2, 2, 2)
         assert report.skipped == ["question 'close account' already in entry 3: change that entry instead"]

@@ -161,7 +161,7 @@ def test_faq_unanswered_command_lists_grouped_questions(bank, log, capsys):
 
     assert main(["faq", "unanswered", str(bank.path), "--since", "7d", "--limit", "1"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("2 distinct questions (abstained), asked 3 times since ") and "most asked first" in out
+    assert out.startswith("2 distinct questions (abstained, open), asked 3 times since ") and "most asked first" in out
     assert "Zebra giraffe?" in out and "below threshold" in out and "where is the moon" not in out
     assert main(["faq", "unanswered", str(bank.path), "--since", "2999-01-01", "--json"]) == 0
     assert capsys.readouterr().out == ""

@@ -28,11 +28,17 @@ BASELINE_PREFIX = "baseline:"  # a baseline's spec, as a bank remembers it: base
 
 
 def stay_offline() -> None:
-    """Everything is on disk: these stop transformers and sentence-transformers reaching the hub."""
+    """Everything is on disk: these stop transformers and sentence-transformers reaching the hub, and
+    keep their progress bars (transformers' "Loading weights") off stderr: a cold `ask --json` prints
+    the answer alone (HF_HUB_DISABLE_PROGRESS_BARS=0 brings them back)."""
     import os
+    import sys
 
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when transformers is imported
+    if "transformers" in sys.modules and os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1":  # imported already
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
 def require(module: str, baseline: str):

@@ -30,6 +30,7 @@ class BenchConfig:
     methods: list[MethodSpec]
     data: str = DEFAULT_DATA
     protocols: list[str] = field(default_factory=lambda: list(PROTOCOLS))
+    tasks: list[str] | None = None  # the tasks' names to run (None: every task of the protocols)
     batch_size: int = 256
     threads: int | None = None
     title: str = "Benchmark"
@@ -47,11 +48,20 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def select_tasks(protocols: list[str]) -> list[Task]:
+def select_tasks(protocols: list[str], names: list[str] | None = None) -> list[Task]:
+    """The tasks of `protocols`, only those named in `names` when given (a name the protocols do not
+    hold is refused: a typo would otherwise run less than asked, silently)."""
     unknown = sorted(set(protocols) - set(PROTOCOLS))
     if unknown:
         raise SamesenseError(f"unknown protocol {unknown[0]!r}: choose from {', '.join(PROTOCOLS)}")
-    return [t for t in TASKS if t.protocol in protocols]
+    tasks = [t for t in TASKS if t.protocol in protocols]
+    if names is not None:
+        missing = [n for n in names if n not in {t.name for t in tasks}]
+        if missing:
+            raise SamesenseError(f"--tasks: no task {missing[0]!r} in the protocols {', '.join(protocols)}; "
+                                 f"choose from {', '.join(repr(t.name) for t in tasks)}")
+        tasks = [t for t in tasks if t.name in names]
+    return tasks
 
 
 def run_bench(cfg: BenchConfig) -> dict:
@@ -67,7 +77,7 @@ def run_bench(cfg: BenchConfig) -> dict:
 
         torch.set_num_threads(cfg.threads)
     root = Path(cfg.data)
-    tasks = select_tasks(cfg.protocols)
+    tasks = select_tasks(cfg.protocols, cfg.tasks)
     check_files(tasks, root)
     loaded: dict[Task, object] = {}  # each task's files, read once for all methods
     results: dict = {"title": cfg.title, "command": cfg.command, "machine": machine(),

@@ -28,7 +28,7 @@ COMMANDS = {
     "tune": ("tune:add_tune", "search hyper-parameters and encoder architecture with Optuna (TPE, CMA-ES, NSGA-II)"),
     "export": ("export:add_export", "write a model as an ONNX model folder, run by onnxruntime"),
     "demo": ("demo:add_demo", "train on the bundled CLINC150 intents and answer questions about unseen ones"),
-    "faq": ("faq:add_faq", "keep an FAQ bank: import, export, list, add, rm, info, unanswered, set"),
+    "faq": ("faq:add_faq", "keep an FAQ bank: import, export, list, add, edit, rm, info, set; unanswered, assign, dismiss"),
     "ask": ("ask:add_ask", "answer questions from an FAQ bank, or say there is no confident answer"),
     "calibrate": ("ask:add_calibrate", "choose an FAQ bank's answer threshold for a target precision"),
     "serve": ("serve:add_serve", "serve an FAQ bank over HTTP, with a web page"),

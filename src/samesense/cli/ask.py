@@ -13,7 +13,7 @@ import sys
 
 from ..errors import SamesenseError
 from ..faq.choices import MIN_COVERAGE
-from .bank_args import answer_setting, bank_arg, model_arg, number, unanswered_log_arg
+from .bank_args import answer_setting, bank_arg, model_arg, number, threads_arg, unanswered_log_arg, use_threads
 from .parsing import positive_int
 
 
@@ -35,6 +35,7 @@ def add_ask(p: argparse.ArgumentParser) -> None:
                    "unanswered-questions log, as serve does (see faq unanswered); ask is a test tool, so not "
                    "by default")
     unanswered_log_arg(p)
+    threads_arg(p)
     p.set_defaults(func=run_ask)
 
 
@@ -43,6 +44,7 @@ def run_ask(args) -> int:
     from ..faq.unanswered import ask_and_record
 
     questions = [line.strip() for line in sys.stdin if line.strip()] if args.questions == ["-"] else args.questions
+    use_threads(args.threads)
     with FaqBank.open(args.bank, args.model, read_only=True) as bank, recorder(args) as unanswered:
         bank.need_model()  # another --model: encoded in memory
         for question in questions:
@@ -72,6 +74,11 @@ def hybrid_choice(text: str) -> float | str:
     return text if text == "choose" else answer_setting("hybrid")(text)
 
 
+def margin_choice(text: str) -> float | str:
+    """An argparse type: `choose`, or a margin from 0 to 1."""
+    return text if text == "choose" else answer_setting("margin")(text)
+
+
 def add_calibrate(p: argparse.ArgumentParser) -> None:
     p.description = ("From labelled questions: a groups file (group<TAB>question, the group of the bank "
                      "entry that answers it) plus out-of-scope questions (one a line), or a pairs file "
@@ -88,8 +95,10 @@ def add_calibrate(p: argparse.ArgumentParser) -> None:
                    help="refuse (store nothing) a threshold answering less than this share of the in-scope "
                    "questions (or positive pairs): a bank that abstains on nearly everything is switched off, "
                    "not calibrated; one answering none is always refused")
-    p.add_argument("--margin", type=answer_setting("margin"), default=None,
-                   help="did-you-mean margin to use and store (default: the bank's)")
+    p.add_argument("--margin", type=margin_choice, default=None, metavar="Y|choose",
+                   help="the \"too close to call\" margin to use and store (0 to 1), or choose: try "
+                   "0, 0.005, 0.01, 0.02, 0.03, 0.05 with the threshold and keep the margin answering most in-scope "
+                   "questions right at the target precision (default: choose with --groups, the bank's with --pairs)")
     p.add_argument("--hybrid", type=hybrid_choice, default=None, metavar="W|choose",
                    help="weight of BM25 in the scores to calibrate and store (0 to 1; 0 the model alone), or "
                    "choose: try 0, 0.1, ..., 1 and keep the weight answering most in-scope questions right at the "
@@ -99,6 +108,7 @@ def add_calibrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="report, but do not store the threshold")
     model_arg(p)
     p.add_argument("--json", action="store_true", help="print the calibration as JSON")
+    threads_arg(p)
     p.set_defaults(func=run_calibrate)
 
 
@@ -110,9 +120,11 @@ def run_calibrate(args) -> int:
     if args.oos and not args.groups:
         raise SamesenseError("--oos goes with --groups")
     plot = args.plot or str(file_beside(args.bank, ".calibration.png"))
+    use_threads(args.threads)
     with FaqBank.open(args.bank, args.model, create=False, read_only=args.dry_run) as bank:
         result = calibrate(bank, args.target_precision, groups=args.groups, oos=args.oos, pairs=args.pairs,
-                           margin=args.margin, plot=plot, save=not args.dry_run, min_coverage=args.min_coverage,
+                           margin=args.margin if args.margin is not None or not args.groups else "choose",
+                           plot=plot, save=not args.dry_run, min_coverage=args.min_coverage,
                            hybrid=args.hybrid)
         where = bank.path
     if args.json:
@@ -125,9 +137,16 @@ def run_calibrate(args) -> int:
         oos = f", out-of-scope refused {result.out_of_scope_recall:.4f}" if result.out_of_scope_recall is not None else ""
         print(f"  in-scope answered correctly {result.in_scope_accuracy:.4f}{oos}")
     if result.hybrid or result.hybrid_tried:
-        tried = ("; in-scope right by weight: " + ", ".join(
-            f"{w} {'-' if acc is None else f'{acc:.4f}'}" for w, acc in result.hybrid_tried.items())
-            if result.hybrid_tried else "")
-        print(f"  hybrid weight {result.hybrid:g} (BM25 in the score){tried}")
+        print(f"  hybrid weight {result.hybrid:g} (BM25 in the score){tried_text('weight', result.hybrid_tried)}")
+    print(f"  margin {result.margin:g} (too close to call){tried_text('margin', result.margins_tried)}")
     print(f"  {'not stored (--dry-run)' if args.dry_run else f'stored in {where}'}; plot: {plot}")
     return 0
+
+
+def tried_text(what: str, tried: dict[str, float | None] | None) -> str:
+    """"; in-scope right by WHAT: value accuracy, ..." for the values a calibration tried ("-": the
+    target not reached), or nothing when it tried one."""
+    if not tried:
+        return ""
+    return f"; in-scope right by {what}: " + ", ".join(f"{value} {'-' if acc is None else f'{acc:.4f}'}"
+                                                       for value, acc in tried.items())

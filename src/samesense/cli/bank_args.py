@@ -1,5 +1,5 @@
 """Argument helpers the FAQ commands share (faq.py, ask.py, serve.py): the bank, --model,
---unanswered-log, and the bounded float types of the answer settings.
+--unanswered-log, --threads, and the bounded float types of the answer settings.
 
 Light on purpose: the bounds come from samesense.faq.choices, which imports no numpy, FAISS or FastAPI.
 """
@@ -7,9 +7,12 @@ Light on purpose: the bounds come from samesense.faq.choices, which imports no n
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from ..encoder_spec import spec_help
 from ..faq.choices import ANSWER_BOUNDS
+from .parsing import cpu_count
 
 
 def bank_arg(p, create: bool = False) -> None:
@@ -48,3 +51,25 @@ def answer_setting(key: str):
 def unanswered_log_arg(p) -> None:
     p.add_argument("--unanswered-log", metavar="FILE",
                    help="the unanswered-questions log (default: BANK.unanswered, beside the bank)")
+
+
+def threads_arg(p) -> None:
+    p.add_argument("--threads", type=cpu_count(), default=None, metavar="N",
+                   help="CPU threads for encoding and searching (torch, onnxruntime, e5-small's engine, FAISS); "
+                   "default: as the libraries choose, all cores")
+
+
+# the variables the thread pools read when their library starts (torch's intra-op pool, OpenMP's: FAISS
+# and e5-small's engine, MKL, OpenBLAS); onnxruntime takes torch's setting (runtime/onnx.py)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def use_threads(threads: int | None) -> None:
+    """Cap the thread pools at `threads` (None: leave them), before the model is loaded: by the
+    variables they read when they start, and torch's own setting if it is loaded already."""
+    if not threads:
+        return
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)

@@ -28,6 +28,9 @@ def add_bench(parser: argparse.ArgumentParser) -> None:
     # left out, these two take the harness's defaults (its module needs torch, --help does not)
     parser.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=argparse.SUPPRESS,
                         metavar="PROTOCOL", help="the protocols to run, one or more of %(choices)s (default: all)")
+    parser.add_argument("--tasks", nargs="+", default=argparse.SUPPRESS, metavar="NAME",
+                        help="run only these tasks of the protocols, by name as the report shows them (e.g. "
+                        "'lcqmc test' 'banking77'; default: all)")
     parser.add_argument("--data", default=argparse.SUPPRESS, metavar="DIR",
                         help="the benchmark data folder, zh/ and en/ inside (default: $SAMESENSE_DATA, "
                         "else ../shared/data)")

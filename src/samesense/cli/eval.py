@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..encoder_spec import spec_help
+from .bank_args import threads_arg, use_threads
 from .hybrid_args import add_hybrid_flags, maybe_hybrid
 from .parsing import positive_int
 
@@ -24,6 +25,7 @@ def add_eval(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=512, help="sentences a batch when encoding")
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     add_hybrid_flags(parser)
+    threads_arg(parser)
     parser.set_defaults(func=run_eval)
 
 
@@ -32,7 +34,9 @@ def run_eval(args: argparse.Namespace) -> int:
     from ..encoder_spec import resolve_encoder
     from ..files import json_text
 
-    encoder = maybe_hybrid(resolve_encoder(args.model), args)  # raw text in: each normalises its own way
+    use_threads(args.threads)
+    # raw text in: each normalises its own way
+    encoder = maybe_hybrid(resolve_encoder(args.model, threads=args.threads), args)
     kind = sniff_format(args.file) if args.format == "auto" else args.format
     if kind == "pairs":
         dev = require_pairs(read_pairs(args.dev, normalize=False)) if args.dev else None

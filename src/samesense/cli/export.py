@@ -21,7 +21,19 @@ def add_export(parser: argparse.ArgumentParser) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from ..encoder_spec import parse_encoder_spec
+    from ..errors import SamesenseError
     from ..runtime.export import export_onnx
+
+    spec = parse_encoder_spec(args.model)
+    if spec.kind != "samesense":
+        # the graph export traces samesense's own encoders (token ids in, one vector out); a transformer's
+        # graph (attention over a WordPiece or SentencePiece tokenizer's ids, pooling, normalising) and a
+        # runtime reading its tokenizer without torch are another export, not written yet
+        raise SamesenseError(f"{args.model}: a {spec.kind} model ({spec.text}), a pretrained transformer; export "
+                             "writes samesense model folders "
+                             "(train, distil) as ONNX, not pretrained transformers: use it as it is (--model "
+                             f"{args.model}), or a samesense model distilled from it (samesense distil)")
 
     report = export_onnx(args.model, args.onnx, quantization=args.quantize or "none", overwrite=args.overwrite)
     print(f"exported {args.model} to {report['path']}: {report['graph_bytes'] / 1e6:.2f} MB graph"

@@ -1,4 +1,5 @@
-"""The FAQ bank commands: `samesense faq import|export|list|add|rm|info|set|unanswered`.
+"""The FAQ bank commands: `samesense faq import|export|list|add|rm|info|set|unanswered` (and, from
+faq_edit.py, `edit|paraphrase|assign|dismiss`).
 
 A bank remembers the model it was built with, so only the commands that create vectors need
 `--model`, and only the first time. The FAQ modules (numpy, FAISS) are imported when a command
@@ -19,8 +20,10 @@ import time
 from datetime import datetime
 
 from ..errors import SamesenseError
-from ..faq.choices import ANSWER_DEFAULTS, FORMATS, INDEX_KINDS, ON_ERROR, UNANSWERED_ORDERS, UNANSWERED_OUTCOMES
-from .bank_args import answer_setting, bank_arg, model_arg, unanswered_log_arg
+from ..faq.choices import (ANSWER_DEFAULTS, FORMATS, INDEX_KINDS, ON_CHANGE, ON_ERROR, UNANSWERED_ORDERS,
+                           UNANSWERED_OUTCOMES, UNANSWERED_STATUSES)
+from .bank_args import answer_setting, bank_arg, model_arg, threads_arg, unanswered_log_arg, use_threads
+from .faq_edit import add_faq_edits, recalibrate_for_new_model, report_notices, stored_calibration, unanswered_log
 from .faq_migrate import add_migrate
 from .parsing import HelpFormatter, add_progress_flags, non_negative_int, positive_int, text
 
@@ -39,8 +42,9 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     p = cmds.add_parser("import", help="add the rows of a TSV, CSV or JSONL file", formatter_class=HelpFormatter,
                         description="Rows: question, answer[, group]. Rows sharing a group become one "
                         "entry (first question the entry's, the others paraphrases). A group (or a "
-                        "question without group) already in the bank gets the new questions and the "
-                        "file's answer. One question, one entry (as faq add): a row with a question another "
+                        "question without group) already in the bank gets the new questions; a different "
+                        "answer in the file is reported row by row and kept or taken as --on-change says. "
+                        "One question, one entry (as faq add): a row with a question another "
                         "entry holds, in the file or the bank, with another answer or group, is a bad row. "
                         "The import is one transaction: all of it or nothing.")
     bank_arg(p, create=True)
@@ -50,12 +54,17 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--on-error", choices=ON_ERROR, default="reject",
                    help="a malformed row (or one with a question another entry holds): reject the import "
                    "(nothing written), or skip the row and report it")
+    p.add_argument("--on-change", choices=ON_CHANGE, default="keep",
+                   help="a row joining a stored entry (its group or question) with another answer: keep the "
+                   "bank's answer and add the row's questions, replace it with the file's, or reject the import "
+                   "(nothing written); each such row is reported")
     p.add_argument("--index", choices=("auto", *INDEX_KINDS), default=None,
                    help="vector index: exact flat, approximate HNSW, or auto (HNSW above --hnsw-above "
                    "questions); remembered by the bank")
     p.add_argument("--hnsw-above", type=positive_int, default=None, metavar="N",
                    help="with --index auto, the bank size (question vectors) from which HNSW is used")
     add_progress_flags(p)
+    threads_arg(p)
     p.set_defaults(func=run_import)
 
     p = cmds.add_parser("export", help="write the bank's entries to a TSV, CSV or JSONL file",
@@ -84,6 +93,8 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--tag", type=text, action="append", default=[], help="a tag (repeat for more)")
     p.add_argument("--group", type=text, help="a unique name for the entry (imports with this group join it)")
     model_arg(p)
+    unanswered_log_arg(p)
+    threads_arg(p)
     p.add_argument("--json", action="store_true", help="print the new entry as JSON")
     p.set_defaults(func=run_add)
 
@@ -98,6 +109,7 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
 
     add_unanswered(cmds)
     add_migrate(cmds)
+    add_faq_edits(cmds)
 
     defaults = ANSWER_DEFAULTS
     p = cmds.add_parser("set", help="set the threshold, margin, unknown-token limit or hybrid weight by hand",
@@ -132,33 +144,41 @@ def open_without_model(path: str):
 
 def run_import(args) -> int:
     from ..faq import FaqBank, ImportReport
-    from ..faq.importer import read_rows
+    from ..faq.importer import read_rows, swapped_columns
 
+    use_threads(args.threads)
     rows, skipped = read_rows(args.file, args.format, args.on_error)
     for message in skipped:
         print(f"samesense: warning: skipped {message}", file=sys.stderr)
+    swapped = swapped_columns(rows)
+    if swapped:
+        print(f"samesense: warning: {args.file}: {swapped}", file=sys.stderr)
     if not rows:  # nothing to add is a wrong file, not a success
         raise SamesenseError(f"{args.file}: no rows to import"
                              f"{f' (all {len(skipped)} malformed, skipped)' if skipped else ''}")
     created = not os.path.exists(args.bank)
+    calibration = stored_calibration(args.bank)
     try:
         with FaqBank.open(args.bank, args.model, show_progress=args.show_progress) as bank:
             bank.need_model()
             settings = {k: v for k, v in (("index", args.index), ("hnsw_above", args.hnsw_above)) if v is not None}
             if settings:
                 bank.set_settings(**settings)
-            report = bank.import_rows(rows, ImportReport(skipped=list(skipped)), args.on_error, args.file)
+            report = bank.import_rows(rows, ImportReport(skipped=list(skipped)), args.on_error, args.file,
+                                      args.on_change)
             held = len(report.skipped) - len(skipped)  # rows whose questions other entries hold
             for message in report.skipped[len(skipped):]:
                 print(f"samesense: warning: skipped {message}", file=sys.stderr)
-            for warning in report.warnings:
+            for warning in report.answers_changed + report.warnings:
                 print(f"samesense: warning: {args.file}: {warning}", file=sys.stderr)
             print(f"{args.file}: {report.rows} rows -> {report.entries_added} entries added, "
-                  f"{report.entries_updated} updated, {report.questions_added} questions added"
+                  f"{report.entries_updated} updated ({len(report.answers_changed)} with another answer), "
+                  f"{report.questions_added} questions added"
                   f"{f', {len(skipped)} malformed rows skipped' if skipped else ''}"
                   f"{f', {held} rows skipped (questions other entries hold)' if held else ''}"
                   f" in {report.seconds:.1f}s; "
                   f"{bank.path} holds {bank.count()[0]} entries ({bank.index_kind} index)")
+            recalibrate_for_new_model(bank, calibration)  # after the import: the labels may name its entries
     except BaseException:
         if created:  # a failed import leaves no empty bank behind
             FaqBank.remove_if_empty(args.bank)
@@ -195,9 +215,14 @@ def run_list(args) -> int:
 def run_add(args) -> int:
     from ..faq.bank import FaqBank
 
-    with FaqBank.open(args.bank, args.model) as bank:
+    from ..faq.log_fixes import add_entry
+
+    use_threads(args.threads)
+    with FaqBank.open(args.bank, args.model) as bank, unanswered_log(args) as log:
+        report_notices(bank)
         started = time.time()
-        entry = bank.add(args.question, args.answer, args.paraphrase, args.tag, args.group)
+        # a question of the unanswered log leaves its open list, as added
+        entry, _ = add_entry(bank, log, args.question, args.answer, args.paraphrase, args.tag, args.group)
     if args.json:
         print(json.dumps(entry.to_dict(), ensure_ascii=False))
     elif entry.created >= started:
@@ -282,6 +307,9 @@ def add_unanswered(cmds) -> None:
     p.add_argument("--order", choices=UNANSWERED_ORDERS, default="count",
                    help="count: most asked first; newest: most recently asked first")
     p.add_argument("--offset", type=non_negative_int, default=0, help="questions to skip")
+    p.add_argument("--status", choices=(*UNANSWERED_STATUSES, "all"), default="open",
+                   help="open: not handled yet; assigned (to an entry, faq assign), added (as an entry), dismissed "
+                   "(faq dismiss); all")
     p.add_argument("--limit", type=positive_int, default=20, help="questions to print")
     p.add_argument("--json", action="store_true", help="one JSON object a line")
     unanswered_log_arg(p)
@@ -293,15 +321,16 @@ def run_unanswered(args) -> int:
     from ..faq.unanswered import UnansweredLog
 
     with UnansweredLog(args.unanswered_log or UnansweredLog.path_for(args.bank), create=False) as log:
-        total, asks = log.count(args.since, args.outcome)
-        found = log.questions(args.since, args.outcome, args.order, args.offset, args.limit)
+        total, asks = log.count(args.since, args.outcome, args.status)
+        found = log.questions(args.since, args.outcome, args.order, args.offset, args.limit, args.status)
     if args.json:
         for question in found:
             print(json.dumps(question.to_dict(), ensure_ascii=False))
         return 0
     since = time.strftime(" since %Y-%m-%d %H:%M", time.localtime(args.since)) if args.since else ""
     first = "most recently asked" if args.order == "newest" else "most asked"
-    print(f"{plural(total, 'distinct question')} ({args.outcome}), asked {plural(asks, 'time')}{since}; {first} first:")
+    print(f"{plural(total, 'distinct question')} ({args.outcome}, {args.status}), asked {plural(asks, 'time')}"
+          f"{since}; {first} first:")
     for question in found:
         print(question.to_text())
     return 0

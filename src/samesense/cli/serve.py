@@ -11,7 +11,7 @@ import argparse
 import os
 
 from ..errors import SamesenseError
-from ..faq.choices import (FALLBACK_TEXT, LOG_FORMATS, LOG_LEVELS, MIN_TOKEN_CHARS, UNANSWERED_ROWS,
+from ..faq.choices import (FALLBACK_TEXT, PAGE_LANGUAGES, LOG_FORMATS, LOG_LEVELS, MIN_TOKEN_CHARS, UNANSWERED_ROWS,
                            LimitValues)
 from ..faq.text import check_token
 from .bank_args import bank_arg, model_arg, unanswered_log_arg
@@ -53,7 +53,13 @@ def add_serve(p: argparse.ArgumentParser) -> None:
                    help="a Host header to answer (repeatable; *.example.com for subdomains, * for any); "
                    "others get 400 (default: the --host address, localhost, 127.0.0.1 and [::1])")
     p.add_argument("--fallback-text", type=text, default=FALLBACK_TEXT, metavar="TEXT",
-                   help="what the web page shows under \"No confident answer\"")
+                   help="what the web page shows under \"No confident answer\" (default: this, in the page's "
+                   "language)")
+    p.add_argument("--page-language", choices=PAGE_LANGUAGES, default="auto",
+                   help="the pages' interface language: auto, the browser's (its Accept-Language), or en, zh")
+    p.add_argument("--embed-origin", dest="embed_origins", action="append", default=[], metavar="ORIGIN",
+                   help="an origin (https://help.example.com) whose pages may embed the widget (/widget, in an "
+                   "iframe) and call the API (CORS); repeatable; default none: no page may frame this one")
     unanswered_log_arg(p)
     p.add_argument("--no-unanswered-log", action="store_true",
                    help="record nothing (by default questions given no answer, and those answered narrowly, "
@@ -109,5 +115,6 @@ def run_serve(args) -> int:
           timeout=args.timeout, max_connections=args.max_connections, allowed_hosts=args.allowed_hosts,
           read_only=args.read_only, fallback_text=args.fallback_text, record_unanswered=not args.no_unanswered_log,
           unanswered_log=args.unanswered_log, unanswered_rows=args.unanswered_rows, log_level=args.log_level,
-          log_format=args.log_format, log_file=args.log_file)
+          log_format=args.log_format, log_file=args.log_file, embed_origins=args.embed_origins,
+          page_language=args.page_language)
     return 0

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..encoder_spec import spec_help
+from .bank_args import threads_arg, use_threads
 from ..errors import SamesenseError
 from .hybrid_args import add_hybrid_flags, maybe_hybrid
 from .parsing import positive_int, text
@@ -36,6 +37,7 @@ def add_similar(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=512, help="sentences a batch when encoding")
     parser.add_argument("--json", action="store_true", help="print one JSON object per query")
     add_hybrid_flags(parser)
+    threads_arg(parser)
     parser.set_defaults(func=run_similar)
 
 
@@ -161,13 +163,14 @@ def run_similar(args: argparse.Namespace) -> int:
     from ..encoder_spec import resolve_encoder
     from ..files import json_text
 
+    use_threads(args.threads)
     texts = read_stdin_texts() if args.texts == ["-"] else args.texts
     if not texts:
         raise SamesenseError("no text on standard input")
     candidates = read_candidates(args.against, args.against_format)
     if not candidates.sentences:
         raise SamesenseError(f"{args.against}: no sentences")
-    encoder = maybe_hybrid(resolve_encoder(args.model), args)
+    encoder = maybe_hybrid(resolve_encoder(args.model, threads=args.threads), args)
     rows_of, scores_of = nearest(encoder, texts, candidates.sentences, args.k, args.batch_size)
     for query, rows, sims in zip(texts, rows_of, scores_of):
         matches = [{"sentence": candidates.sentences[i], "score": round(float(sim), 4), **candidates.about[i]}

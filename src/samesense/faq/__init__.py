@@ -16,7 +16,8 @@ One job a file:
   index_keeper.py  that index built from the store, kept agreeing with it, its HNSW graph on disk
   bank.py          store, model and index kept in step (and in step with other processes)
   planner.py       what a write does: an import (add or update each incoming entry, skip what is
-                   stored), an add, an edit
+                   stored, keep or replace a changed answer), an add, an edit
+  entry_change.py  what a change to one entry asks for (PUT replaces, PATCH adds and removes paraphrases)
   model_choice.py  which encoder a bank opens with (given, named by a spec: encoder_spec.py, or
                    remembered), and whose vectors the bank holds (claimed, re-encoded)
   text.py          the rules every stored text obeys
@@ -25,9 +26,11 @@ One job a file:
   policy.py        the answer settings, typed and checked: AnswerPolicy
   matcher.py       answer or abstain, given the nearest entries
   importer.py      reading and writing FAQ files
-  calibrate.py     choosing the answer threshold
+  calibrate.py     choosing the answer threshold and margin
   choices.py       file formats, index kinds, the server's limits: names and numbers for --help
   serve.py         the HTTP service: its app and routes
+  serve_loop.py    its routes for the support team's loop: the unanswered questions, PATCH /faq/{id}
+  page.py          its web pages (customer, widget, support team) and who may embed them
   guard.py         what a request must pass: Host, body size, UTF-8, bearer token, text lengths, the
                    request deadline; the security headers every response carries
   schemas.py       the HTTP request and response bodies
@@ -36,6 +39,7 @@ One job a file:
   unanswered.py    the unanswered-questions log, a file beside the bank: what to add to the FAQ next;
                    ask_and_record, the one way /ask and `ask --record` answer
   unanswered_store.py  that log's SQLite file (or its tables beside a PostgreSQL bank)
+  log_fixes.py     fixing the bank from that log: assign a question to an entry, add it, dismiss it
   static/          the web page
 The commands are in samesense/cli/: faq.py (samesense faq), ask.py (ask, calibrate), serve.py (serve).
 

@@ -8,9 +8,9 @@ Every write goes to the store first (one transaction), then to the index, under 
 here never sees the index ahead of the store. Other processes' writes are noticed by the store's
 generation, before each search (or when a replica's follower is told). Texts obey text.py's rules.
 
-A bank never mixes models (model_choice.py). What a write does is decided in planner.py, the SQL
-is in store.py and store_writes.py, the index kept in index_keeper.py, a question answered in
-search.py with the answer settings of policy.py; this file keeps the store, model and index agreeing.
+A bank never mixes models (model_choice.py). What a write does is decided in planner.py (an
+entry's change in entry_change.py), the SQL is in store.py and store_writes.py, the index kept in
+index_keeper.py, a question answered in search.py with policy.py's settings; this file keeps them agreeing.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from ..errors import SamesenseError
 from ..protocols import TextEncoder
 from . import store_writes
 from .choices import TextLimits
+from .entry_change import KEEP, EntryChange, group_held_elsewhere
 from .importer import check_on_error
 from .index import VectorIndex, kind_for
 from .index_keeper import IndexKeeper, graph_path
 from .matcher import Answer, Candidate
 from .model_choice import choose_model, claim_model, encode_texts, reencode, stored_model
 from .planner import (FaqRow, ImportReport, add_questions, apply_plan, edit_questions, held_elsewhere, merge_rows,
-                      note_coverage, plan_import, settle_conflicts)
+                      note_coverage, plan_import, settle_changes, settle_conflicts)
 from .policy import MODEL_SETTINGS, AnswerPolicy, checked_settings
 from .search import BankSearch
 from .store import Entry, NoSuchEntry, Store
@@ -56,6 +57,7 @@ class FaqBank:
         self.followed = False  # a follower keeps it in step (follower.py): a question need not look
         self.settings = self.store.settings()
         self._policy: tuple[dict, AnswerPolicy] | None = None  # the settings it was made from, and it
+        self.notices: list[str] = []  # what opening it did that the user must know (settings reset for a new model)
         if model is not None:
             self._attach(model)
 
@@ -106,22 +108,15 @@ class FaqBank:
             store.close()
             raise
 
-    @property
-    def path(self) -> Path:
-        return self.store.path
+    path = property(lambda self: self.store.path)
+    read_only = property(lambda self: self.store.read_only)
 
     @property
-    def read_only(self) -> bool:
-        return self.store.read_only
-
-    @property
-    def index(self) -> VectorIndex | None:
-        """The vector index of the stored questions (index_keeper.py); None when opened without a model."""
+    def index(self) -> VectorIndex | None:  # of the stored questions (index_keeper.py); None without a model
         return self.keeper.index if self.keeper is not None else None
 
     @property
-    def index_kind(self) -> str | None:
-        """The vector index's kind (flat or hnsw); None when opened without a model."""
+    def index_kind(self) -> str | None:  # flat or hnsw; None when opened without a model
         return self.index.kind if self.index is not None else None
 
     @property
@@ -159,15 +154,16 @@ class FaqBank:
 
     def _attach(self, model: TextEncoder) -> None:
         if stored_model(self.store) not in ((None, None), (model.fingerprint, model.dim)) and not self.read_only:
-            self.reencode(model)
+            self.notices += filter(None, [self.reencode(model)])
         self.model = model
         self.keeper = IndexKeeper(self.store, model, self.show_progress)
         with self.lock:
             self._build_index()
 
-    def reencode(self, model: TextEncoder) -> None:
-        """Encode every stored question with `model` and make the bank that model's (model_choice.py)."""
-        reencode(self.store, model, self.lock, self.show_progress)
+    def reencode(self, model: TextEncoder) -> str | None:
+        """Encode every stored question with `model` and make the bank that model's, its answer settings
+        a new bank's (model_choice.py); what was reset, in words."""
+        return reencode(self.store, model, self.lock, self.show_progress)
 
     def wanted_kind(self, questions: int) -> str:
         return kind_for(self.settings["index"], self.settings["hnsw_above"], questions)
@@ -234,29 +230,29 @@ class FaqBank:
                                                                 vector_of, self.model.dim)))
 
     def update(self, entry_id: int, question: str | None = None, answer: str | None = None,
-               paraphrases: Sequence[str] | None = None, tags: Sequence[str] | None = None) -> Entry:
-        """Change what is given; questions keep their vectors unless their text changes."""
+               paraphrases: Sequence[str] | None = None, tags: Sequence[str] | None = None, group: str | None = KEEP,
+               add_paraphrases: Sequence[str] = (), remove_paraphrases: Sequence[str] = ()) -> Entry:
+        """Change what is given (entry_change.py: `paraphrases` replaces the list, `add_paraphrases`
+        and `remove_paraphrases` keep the others); questions keep their vectors unless their text
+        changes, and a change that adds no question needs no model."""
         current = self.get(entry_id)
         if current is None:
             raise NoSuchEntry(entry_id)
-        limits = self.limits
-        question = clean(question, "question", limits) if question is not None else current.question
-        paraphrases = clean_list(paraphrases, "paraphrases", limits) if paraphrases is not None else current.paraphrases
-        texts = unique([question, *paraphrases])
-        answer = clean(answer, "answer", limits) if answer is not None else None
-        tags = clean_list(tags, "tags", limits) if tags is not None else None
-        model = self.need_model()
-        new_texts = [t for t in texts if t not in set(current.questions)]
+        change = EntryChange.of(current, self.limits, question, answer, paraphrases, tags, group, add_paraphrases,
+                                remove_paraphrases)
+        new_texts = [t for t in change.texts if t not in set(current.questions)]
+        model = self.need_model() if new_texts else self.model
         encoded = dict(zip(new_texts, model.encode(new_texts))) if new_texts else {}
 
         def write(conn):
             rows = store_writes.question_rows(conn, entry_id)
             if not rows:
                 raise NoSuchEntry(entry_id)
-            held_elsewhere(self.store, conn, entry_id, texts)  # one question, one entry, as add has it
-            return edit_questions(conn, entry_id, rows, texts, answer, tags, encoded, model)
+            held_elsewhere(self.store, conn, entry_id, change.texts)  # one question, one entry, as add has it
+            group_held_elsewhere(self.store, conn, entry_id, change.group)
+            return edit_questions(conn, entry_id, rows, change, encoded, model)
 
-        return self.get(self._commit(write))
+        return self.get(self._commit(write, stores_vectors=bool(new_texts)))
 
     def delete(self, entry_id: int) -> bool:
         """Whether there was such an entry to delete (any process may delete: no vector is stored)."""
@@ -267,10 +263,11 @@ class FaqBank:
         return self._commit(write, stores_vectors=False)
 
     def import_rows(self, rows: Sequence[FaqRow], report: ImportReport | None = None, on_error: str = "reject",
-                    source: str | os.PathLike | None = None) -> ImportReport:
+                    source: str | os.PathLike | None = None, on_change: str = "keep") -> ImportReport:
         """Add rows as entries, or to the entries already holding their group or question (see
         planner.py). All or nothing: one transaction. A row with a question another entry holds is
-        refused or skipped per `on_error`, its message naming `source` (planner.settle_conflicts)."""
+        refused or skipped per `on_error`, its message naming `source` (planner.settle_conflicts); one
+        with another answer than its stored entry's keeps or replaces it, or is refused, per `on_change`."""
         check_on_error(on_error)
         report = report or ImportReport()
         started = time.perf_counter()
@@ -284,6 +281,7 @@ class FaqBank:
         def write(conn):
             plans, conflicts = plan_import(entries, self.store, conn)
             settle_conflicts(conflicts, on_error, source, report)
+            settle_changes(plans, on_change, source, report)
             added_ids, added_texts = apply_plan(plans, conn, vector_of, report, self.show_progress)
             return report, added_ids, store_writes.matrix(vector_of, added_texts, model.dim), []
 
@@ -320,9 +318,9 @@ class FaqBank:
             raise SamesenseError("contains: not valid UTF-8")
         return self.store.list_entries(offset, limit, contains)
 
-    def count(self) -> tuple[int, int]:
-        """(entries, question vectors)."""
-        return self.store.count()
+    def count(self, contains: str | None = None) -> tuple[int, int]:
+        """(entries, question vectors); `contains`: of the entries list_entries gives for it."""
+        return self.store.count(contains)
 
     def search(self, questions: Sequence[str], k: int = 5, hybrid: float | None = None) -> list[list[Candidate]]:
         """For each question, up to k candidate entries, best first (search.py; `hybrid`: BM25's weight)."""

@@ -74,6 +74,7 @@ class Calibration:
     created: float = 0.0
     hybrid: float = 0.0  # the weight of BM25 in the scores the threshold was chosen on
     hybrid_tried: dict[str, float] | None = None  # with --hybrid choose: in-scope accuracy of each weight
+    margins_tried: dict[str, float] | None = None  # with --margin choose: in-scope accuracy of each margin
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -107,6 +108,15 @@ class TargetUnreachable(SamesenseError):
                          f"at {best_threshold:.3f}); lower --target-precision")
 
 
+class NothingAnswered(TargetUnreachable):
+    """No calibration question is answered at any threshold (with this margin): the farthest from a target."""
+
+    def __init__(self):
+        self.target, self.best_precision, self.best_threshold = None, -1.0, None
+        SamesenseError.__init__(self, "no calibration question is answered at any threshold (each is too close to "
+                                "call or unreadable): lower --margin, or check the questions")
+
+
 class CoverageTooLow(TargetUnreachable):
     """The target is met only by a threshold that would answer too few questions to be of use."""
 
@@ -127,8 +137,7 @@ def choose(outcomes: Outcomes, target: float) -> tuple[float, int, Curve]:
     meets = np.flatnonzero(c.precision >= target)  # NaN (nothing answered) never meets it
     if not len(meets):
         if np.isnan(c.precision).all():
-            raise SamesenseError("no calibration question is answered at any threshold (each is too close to call "
-                                 "or unreadable): lower --margin, or check the questions")
+            raise NothingAnswered()
         best = int(np.nanargmax(c.precision))
         raise TargetUnreachable(target, float(c.precision[best]), float(c.thresholds[best]))
     i = int(meets[-1])  # thresholds descend: the last that meets the target is the lowest
@@ -167,10 +176,14 @@ def pair_outcomes(bank: FaqBank, pairs_file: str) -> Outcomes:
 
 # the hybrid weights `calibrate(hybrid="choose")` tries: 0 is the model alone, 1 BM25 alone
 HYBRID_CHOICES = tuple(round(0.1 * i, 1) for i in range(11))
+# the margins `calibrate(margin="choose")` tries: 0 (no "too close to call") to 0.05. A model whose scores
+# bunch (e5-small's best matches lie between 0.85 and 0.95) loses most answers to a wide margin; one whose
+# scores spread gains precision from it
+MARGIN_CHOICES = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05)
 
 
 def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str | None = None,
-              pairs: str | None = None, margin: float | None = None, plot: str | os.PathLike | None = None,
+              pairs: str | None = None, margin: float | str | None = None, plot: str | os.PathLike | None = None,
               save: bool = True, min_coverage: float = MIN_COVERAGE,
               hybrid: float | str | None = None) -> Calibration:
     """Choose, report and (with `save`) store the threshold; CoverageTooLow, with nothing stored,
@@ -179,38 +192,68 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
     `hybrid`: the weight of BM25 in the scores (samesense.lexical.hybrid) to calibrate: None the bank's own,
     a number that weight (stored with the threshold), or "choose": each of HYBRID_CHOICES is
     calibrated and the one answering most in-scope questions right at the target precision is kept
-    (groups files only: a pairs file has no bank search to fuse)."""
+    (groups files only: a pairs file has no bank search to fuse).
+
+    `margin`: the "too close to call" margin, None the bank's own, a number that margin, or "choose":
+    threshold and margin chosen together, each of MARGIN_CHOICES calibrated and the one answering most
+    in-scope questions right at the target precision kept (the wider on a tie; groups files only)."""
     if not 0.0 < target <= 1.0:
         raise SamesenseError(f"target precision must be in (0, 1], got {target}")
     if not 0.0 <= min_coverage <= 1.0:
         raise SamesenseError(f"min_coverage must be from 0 to 1, got {min_coverage}")
     if (groups is None) == (pairs is None):
         raise SamesenseError("calibrate from either a groups file (with out-of-scope questions) or a pairs file")
-    margin = checked("margin", bank.policy.margin if margin is None else float(margin))
     weights = HYBRID_CHOICES if hybrid == "choose" else [bank.policy.hybrid if hybrid is None else float(hybrid)]
     weights = [checked("hybrid", weight) for weight in weights]
-    if pairs and max(weights) > 0:
-        raise SamesenseError("a hybrid bank (BM25 weight above 0) is calibrated from a groups file of questions "
-                             "(its scores come from searching the bank); a pairs file gives cosines alone")
-    tried: dict[float, tuple[Calibration, Curve] | SamesenseError] = {}
+    margins = MARGIN_CHOICES if margin == "choose" else [bank.policy.margin if margin is None else float(margin)]
+    margins = [checked("margin", m) for m in margins]
+    if pairs and (max(weights) > 0 or margin == "choose"):
+        raise SamesenseError("a hybrid bank (BM25 weight above 0), or a margin to choose, is calibrated from a groups "
+                             "file of questions (its scores come from searching the bank); a pairs file gives cosines alone")
+    tried: dict[tuple[float, float], tuple[Calibration, Curve] | SamesenseError] = {}
     for weight in weights:
-        try:
-            tried[weight] = calibrate_weight(bank, target, groups, oos, pairs, margin, min_coverage, weight)
-        except TargetUnreachable as err:
-            tried[weight] = err
-    results = {w: r for w, r in tried.items() if isinstance(r, tuple)}
-    if not results:  # no weight reaches the target: say so for the one that came nearest
+        for m in margins:
+            try:
+                tried[weight, m] = calibrate_weight(bank, target, groups, oos, pairs, m, min_coverage, weight)
+            except TargetUnreachable as err:
+                tried[weight, m] = err
+    results = {key: r for key, r in tried.items() if isinstance(r, tuple)}
+    if not results:  # no weight and margin reach the target: say so for the one that came nearest
         raise max(tried.values(), key=lambda err: err.best_precision)
-    weight = max(results, key=lambda w: (results[w][0].in_scope_accuracy or results[w][0].coverage, -w))
-    result, kept_curve = results[weight]
+    chosen = max(results, key=lambda key: (results[key][0].in_scope_accuracy or results[key][0].coverage,
+                                           -key[0], key[1]))
+    result, kept_curve = results[chosen]
+    weight, margin = chosen
     if hybrid == "choose":
-        result.hybrid_tried = {f"{w:g}": (r[0].in_scope_accuracy if isinstance(r, tuple) else None)
-                               for w, r in tried.items()}
+        result.hybrid_tried = best_of(tried, 0, margin)
+    if len(margins) > 1:
+        result.margins_tried = best_of(tried, 1, weight)
     if plot:
         plot_curve(kept_curve, result, plot)
     if save:
         bank.set_settings(threshold=result.threshold, margin=margin, hybrid=weight, calibration=result.to_dict())
     return result
+
+
+def best_of(tried: dict, axis: int, other: float) -> dict[str, float | None]:
+    """In-scope accuracy at the target of each value tried on `axis` (0 the weight, 1 the margin),
+    the other one held at `other`; None where the target was not reached."""
+    return {f"{key[axis]:g}": (r[0].in_scope_accuracy if isinstance(r, tuple) else None)
+            for key, r in tried.items() if key[1 - axis] == other}
+
+
+def recalibrate(bank: FaqBank, previous: dict, plot: str | os.PathLike | None = None) -> Calibration:
+    """Calibrate `bank`, just moved to another model, as `previous` (the old model's stored calibration)
+    was: on its files, for its target precision and hybrid weight, the margin chosen anew (groups); a
+    SamesenseError when its files are gone or the new model does not reach the target."""
+    files = previous.get("files") or []
+    gone = [f for f in files if not os.path.isfile(f)]
+    if not files or gone:
+        raise SamesenseError(f"its labelled files are gone ({', '.join(gone) or 'none recorded'})")
+    if previous.get("kind") == "pairs":
+        return calibrate(bank, previous["target_precision"], pairs=files[0], plot=plot)
+    return calibrate(bank, previous["target_precision"], groups=files[0], oos=files[1] if len(files) > 1 else None,
+                     margin="choose", plot=plot, hybrid=previous.get("hybrid", 0.0))
 
 
 def calibrate_weight(bank: FaqBank, target: float, groups: str | None, oos: str | None, pairs: str | None,
@@ -248,6 +291,9 @@ def plot_curve(c: Curve, result: Calibration, path: str | os.PathLike) -> None:
     if c.out_of_scope_recall is not None:
         ax.plot(c.thresholds, c.out_of_scope_recall, label="out-of-scope refused", alpha=0.7)
     ax.axhline(result.target_precision, color="grey", linestyle=":", label=f"target precision {result.target_precision:g}")
+    cap = float(np.nanmax(c.coverage)) if len(c.coverage) else 0.0
+    ax.axhline(cap, color="tab:orange", linestyle="-.", alpha=0.6,
+               label=f"coverage cap {cap:.3f} at margin {result.margin:g} (the rest too close to call or unreadable)")
     ax.axvline(result.threshold, color="black", linestyle="--",
                label=f"threshold {result.threshold:.3f}: precision {result.precision:.3f}, coverage {result.coverage:.3f}")
     ax.set(xlabel="threshold (cosine of the best match)", ylabel="share",

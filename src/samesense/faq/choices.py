@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 FORMATS = ("tsv", "csv", "jsonl")  # FAQ files, read and written by importer.py
 ON_ERROR = ("reject", "skip")  # what an import does with a malformed row: see importer.read_rows
+# what an import does with a row whose answer differs from that of the stored entry it joins (planner.py):
+# keep the bank's (the default: nothing is lost, each such row is reported), take the file's, or refuse
+ON_CHANGE = ("keep", "replace", "error")
 INDEX_KINDS = ("flat", "hnsw")  # vector indexes (index.py); a bank's `index` setting may also be "auto"
 MIN_TOKEN_CHARS = 16  # the server's bearer token: a shorter one is guessable, `serve` refuses it (guard.py)
 
@@ -75,9 +78,14 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
 # What the web page shows under "No confident answer" (`serve --fallback-text`).
 FALLBACK_TEXT = "Please rephrase the question, or contact support."
+# The pages' interface language (`serve --page-language`): auto, the browser's (Accept-Language)
+PAGE_LANGUAGES = ("auto", "en", "zh")
 MAX_FALLBACK_CHARS = 1000
 # The unanswered-questions log (unanswered.py): the rows it keeps (the oldest go first), what a
 # recorded question's outcome was (narrow: answered, but nearly not), and the orders it is read in.
 UNANSWERED_ROWS = 100_000
 UNANSWERED_OUTCOMES = ("abstained", "narrow")
 UNANSWERED_ORDERS = ("count", "newest")  # most asked first, or most recently asked first
+# what the support team did with a logged question: nothing yet (open: the list shows these), made it
+# a paraphrase of an entry (assigned), made it a new entry (added), or nothing to do (dismissed)
+UNANSWERED_STATUSES = ("open", "assigned", "added", "dismissed")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from typing import Annotated
+from typing import Annotated, Sequence
 
 import h11
 from fastapi import Depends, HTTPException
@@ -216,9 +216,17 @@ SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"x-content-type-options", b
 RETRY_AFTER = b"5"  # seconds, in a 503: the bank locked by another process, or the server full
 
 
-def security_headers(path: str) -> list[tuple[bytes, bytes]]:
-    """What every response carries: the CSP (the looser DOCS_POLICY on the API docs pages) and the rest."""
+WIDGET_PATH = "/widget"  # the page other origins may frame (page.py)
+
+
+def security_headers(path: str, frame_ancestors: Sequence[str] = ()) -> list[tuple[bytes, bytes]]:
+    """What every response carries: the CSP (the looser DOCS_POLICY on the API docs pages) and the
+    rest. The widget, with `frame_ancestors` (serve --embed-origin), may be framed by those origins:
+    its CSP names them, and X-Frame-Options (which cannot name an origin; the CSP rules it) is left off."""
     policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else PAGE_POLICY
+    if path == WIDGET_PATH and frame_ancestors:
+        policy = policy.replace("frame-ancestors 'none'", "frame-ancestors " + " ".join(frame_ancestors))
+        return [(b"content-security-policy", policy.encode()), *SECURITY_HEADERS[1:]]
     return [(b"content-security-policy", policy.encode()), *SECURITY_HEADERS]
 
 
@@ -227,13 +235,13 @@ class SecurityHeaders:
     API docs pages), X-Frame-Options DENY, X-Content-Type-Options nosniff and Referrer-Policy
     no-referrer. Plain ASGI, like BodyLimit."""
 
-    def __init__(self, app):
-        self.app = app
+    def __init__(self, app, frame_ancestors: Sequence[str] = ()):
+        self.app, self.frame_ancestors = app, tuple(frame_ancestors)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = security_headers(scope["path"])
+        headers = security_headers(scope["path"], self.frame_ancestors)
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

@@ -193,6 +193,22 @@ def read_rows(path: str | os.PathLike, fmt: str = "auto", on_error: str = "rejec
     return rows, skipped
 
 
+FULL_STOPS = (".", "。", "．")  # how an answer ends, and a question does not
+
+
+def swapped_columns(rows: list[FaqRow]) -> str | None:
+    """A warning when the file's "questions" look like answers (the columns swapped: answer,
+    question): in at least half its rows the question ends with a full stop and is more than twice
+    as long as the answer. None when they look like questions. Read, never refused: an FAQ may
+    hold a few such rows on purpose."""
+    looking = [row for row in rows if row.question.endswith(FULL_STOPS) and len(row.question) > 2 * len(row.answer)]
+    if not rows or len(looking) * 2 < len(rows):
+        return None
+    return (f"in {len(looking)} of {len(rows)} rows the question looks like an answer (a full stop at its end, more "
+            f"than twice as long as the answer; e.g. line {looking[0].line}: {looking[0].question[:60]!r}): are the "
+            "columns swapped? The columns are question, answer[, group]")
+
+
 # ---------------------------------------------------------------------------------------------
 # Export
 

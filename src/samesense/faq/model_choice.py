@@ -27,6 +27,8 @@ from ..encoder_spec import resolve_encoder
 from ..errors import SamesenseError
 from ..protocols import TextEncoder
 from . import store_writes
+from .choices import ANSWER_DEFAULTS
+from .policy import MODEL_SETTINGS
 from .store import Store
 from .text import unique
 
@@ -89,16 +91,38 @@ def claim_model(store: Store, model: TextEncoder, conn) -> None:
                              f"for that model)")
 
 
-def reencode(store: Store, model: TextEncoder, lock, show_progress: bool | None = False) -> None:
+def reencode(store: Store, model: TextEncoder, lock, show_progress: bool | None = False) -> str | None:
     """Encode every stored question with `model` and make the bank that model's (a new model means
     new vectors). Encoded first, then written in one transaction (under `lock`, the bank's) that also
-    encodes the questions added meanwhile, so no old vector is left under the new fingerprint."""
+    encodes the questions added meanwhile, so no old vector is left under the new fingerprint. The
+    settings measured with the old model go in the same transaction (forget_model_settings); what
+    was reset is returned, for a warning (None: nothing was)."""
     vector_of = encode_texts(model, unique(store.question_texts()[1]), show_progress)
     with lock, store.write() as conn:
+        old = stored_model(store, conn)[0]
         ids, texts = store.question_texts(conn)
         vector_of.update(encode_texts(model, unique(t for t in texts if t not in vector_of), show_progress))
         store_writes.replace_vectors(conn, ids, store_writes.matrix(vector_of, texts, model.dim))
         make_bank_model(conn, model)
+        return forget_model_settings(store, conn, old, model) if old is not None else None
+
+
+def forget_model_settings(store: Store, conn, old: str, model: TextEncoder) -> str | None:
+    """Inside the write that moves a bank to `model`: the threshold, margin and hybrid weight back to
+    a new bank's and the calibration forgotten, as another model's scores are on another scale (a
+    threshold kept from e5-small, whose cosines bunch near 0.9, answers nothing with MiniLM); what
+    changed, in words (None when they were a new bank's already)."""
+    kept = {key: store.setting(key, conn) for key in (*MODEL_SETTINGS, "margin")}
+    reset = {key: ANSWER_DEFAULTS.get(key) for key in kept if kept[key] != ANSWER_DEFAULTS.get(key)}
+    if not reset:
+        return None
+    for key, value in reset.items():
+        Store.put_setting(conn, key, value)
+    was = ", ".join(f"{key} {kept[key]:g}" for key in ANSWER_DEFAULTS if key in reset) or "its settings"
+    calibrated = " (calibrated)" if kept["calibration"] is not None else ""
+    now = ", ".join(f"{key} {ANSWER_DEFAULTS[key]:g}" for key in ANSWER_DEFAULTS if key in reset)
+    return (f"{store.path}: moved from model {old} to {model.fingerprint}: {was}{calibrated} were the old model's, "
+            f"reset to a new bank's{f' ({now})' if now else ''}; run samesense calibrate for this model")
 
 
 def encode_texts(model: TextEncoder, texts: list[str], show_progress: bool | None = False) -> dict:

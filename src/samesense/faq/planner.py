@@ -5,8 +5,9 @@ Rows that share a group are one entry: the first row's question is the entry's q
 rows' questions its paraphrases. A row without a group is an entry of its own, named by its
 question. Against the store as it stands inside the import's transaction, each such entry is
   add     nothing stored has its group (or, without a group, its question): a new entry
-  update  a stored entry has: it takes the file's answer and the union of both tag lists, and gains
-          the questions it lacks
+  update  a stored entry has: it gains the questions it lacks and the union of both tag lists; a
+          different answer in the file is reported row by row, and kept, replaced or refused as
+          `on_change` says (settle_changes: never replaced silently)
 and every question the entry already holds is skipped, so importing a file twice adds nothing.
 Planning reads and applying writes in the bank's one transaction: an import is all or nothing.
 FaqBank.add merges the same way (`repeat_of`); the report says how much of the questions the model
@@ -25,7 +26,7 @@ import numpy as np
 from ..console import progress
 from ..errors import SamesenseError
 from . import store_writes
-from .choices import TextLimits
+from .choices import ON_CHANGE, TextLimits
 from .matcher import unreadable_reason
 from .store import Entry, Store
 from .text import clean, clean_group, clean_list, unique
@@ -81,6 +82,7 @@ class ImportReport:
     unknown_share: float = 0.0  # their mean share of tokens the model does not know
     unreadable_questions: int = 0  # imported questions the model cannot read (ask would refuse them)
     warnings: list[str] = field(default_factory=list)  # what the user should know: poor vocabulary coverage
+    answers_changed: list[str] = field(default_factory=list)  # rows whose answer differs from their entry's
 
 
 @dataclass
@@ -95,6 +97,8 @@ class EntryPlan:
     new_questions: list[str]  # to insert, from position `first_position` on
     present_questions: list[str]  # already in the entry: skipped
     first_position: int = 0  # after the questions the entry holds
+    stored_answer: str | None = None  # an update's entry's answer as the bank holds it
+    line: int | None = None  # the row's, for messages
 
 
 def merge_rows(rows: Sequence[FaqRow]) -> list[FaqRow]:
@@ -158,7 +162,8 @@ def plan_import(entries: Sequence[FaqRow], store: Store,
             plans[existing.id] = EntryPlan("update", existing.id, row.answer, unique(existing.tags + row.tags),
                                            row.group, [q for q in row.questions if q not in held],
                                            [q for q in row.questions if q in held],
-                                           first_position=len(existing.questions))
+                                           first_position=len(existing.questions), stored_answer=existing.answer,
+                                           line=row.line)
     return list(plans.values()), conflicts
 
 
@@ -203,6 +208,29 @@ def settle_conflicts(conflicts: Sequence[Conflict], on_error: str, source: str |
         if on_error == "reject":
             raise SamesenseError(f"{message} (--on-error skip leaves such rows out)")
         report.skipped.append(message)
+
+
+def settle_changes(plans: Sequence[EntryPlan], on_change: str, source: str | os.PathLike | None,
+                   report: ImportReport) -> None:
+    """Each update whose answer differs from its stored entry's, as `on_change` says: "keep" the
+    bank's answer, "replace" it with the file's, "error" refuse the import; each reported in
+    `report.answers_changed`, its message naming `source` and the row's line."""
+    if on_change not in ON_CHANGE:
+        raise SamesenseError(f"on_change must be one of {', '.join(ON_CHANGE)}, got {on_change!r}")
+    for plan in plans:
+        if plan.action != "update" or plan.answer == plan.stored_answer:
+            continue
+        where = ":".join(str(part) for part in (source, plan.line) if part is not None)
+        message = (f"{where + ': ' if where else ''}{'group ' + repr(plan.group) if plan.group else 'the row'} joins "
+                   f"entry {plan.entry_id}, whose answer is another")
+        if on_change == "error":
+            raise SamesenseError(f"{message} (--on-change keep adds its questions and keeps the bank's answer, "
+                                 "replace takes the file's)")
+        if on_change == "keep":
+            plan.answer = plan.stored_answer
+            report.answers_changed.append(f"{message}: kept the bank's answer (--on-change replace takes the file's)")
+        else:
+            report.answers_changed.append(f"{message}: replaced it with the file's answer")
 
 
 class HeldByAnotherEntry(SamesenseError):
@@ -271,21 +299,27 @@ def add_questions(store: Store, conn: sqlite3.Connection, questions: list[str], 
     return entry_id, store_writes.insert_questions(conn, entry_id, new, vectors, first), vectors, []
 
 
-def edit_questions(conn: sqlite3.Connection, entry_id: int, rows: list[tuple[int, int, str]], texts: list[str],
-                   answer: str | None, tags: list[str] | None, encoded: dict[str, np.ndarray], model) -> tuple:
-    """Make the entry's questions `texts`, in that order (`rows`: its stored questions): a question
-    kept keeps its row and vector, a new one is inserted with its vector from `encoded` (encoded
-    here if another writer added it meanwhile); the answer and tags replaced when given."""
+def edit_questions(conn: sqlite3.Connection, entry_id: int, rows: list[tuple[int, int, str]], change,
+                   encoded: dict[str, np.ndarray], model) -> tuple:
+    """Make the entry what `change` (entry_change.EntryChange) says: its questions `change.texts`, in
+    that order (`rows`: its stored questions), a question kept keeping its row and vector, a new one
+    inserted with its vector from `encoded` (encoded here if another writer added it meanwhile); the
+    answer, tags and group changed when given."""
     by_text = {text: qid for qid, _, text in rows}
+    texts = change.texts
     fresh = [t for t in texts if t not in by_text]
     late = [t for t in fresh if t not in encoded]  # another writer changed the entry meanwhile
     if late:
+        if model is None:
+            raise SamesenseError(f"entry {entry_id} changed meanwhile: its new questions need the bank's model")
         encoded.update(zip(late, model.encode(late)))
-    vectors = store_writes.matrix(encoded, fresh, model.dim)
+    vectors = store_writes.matrix(encoded, fresh, model.dim if model is not None else 0)
     removed = [qid for qid, _, text in rows if text not in texts]
     store_writes.delete_questions(conn, removed)
     added = store_writes.insert_questions(conn, entry_id, fresh, vectors, first_position=len(rows) + len(texts))
     by_text.update(zip(fresh, added))
     store_writes.set_positions(conn, {by_text[t]: position for position, t in enumerate(texts)})
-    store_writes.update_entry_fields(conn, entry_id, answer, tags)
+    store_writes.update_entry_fields(conn, entry_id, change.answer, change.tags)
+    if change.changes_group:
+        store_writes.set_group(conn, entry_id, change.group)
     return entry_id, added, vectors, removed

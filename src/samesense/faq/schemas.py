@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from ..bounds import INT64_MAX
-from .choices import UNANSWERED_OUTCOMES, UNANSWERED_ORDERS, LimitValues
+from .choices import UNANSWERED_ORDERS, UNANSWERED_OUTCOMES, UNANSWERED_STATUSES, LimitValues
 from . import text as text_rules
 
 
@@ -65,6 +65,9 @@ class RequestBodies(NamedTuple):
     ask: type[BaseModel]
     entry_in: type[BaseModel]
     entry_change: type[BaseModel]
+    entry_patch: type[BaseModel]
+    logged_question: type[BaseModel]
+    assignment: type[BaseModel]
 
 
 def request_bodies(limits: LimitValues) -> RequestBodies:
@@ -90,14 +93,39 @@ def request_bodies(limits: LimitValues) -> RequestBodies:
         group: Group | None = None
 
     class EntryChange(Strict):
-        """Fields left out stay as they are."""
+        """PUT: fields left out stay as they are; a field given replaces what the entry holds (so
+        `paraphrases` is the whole new list: a paraphrase left out of it is removed). To add or
+        remove single paraphrases and keep the others, PATCH."""
 
         question: Question | None = None
         answer: Answer | None = None
         paraphrases: Paraphrases | None = None
         tags: Tags | None = None
 
-    return RequestBodies(AskRequest, EntryIn, EntryChange)
+    class EntryPatch(Strict):
+        """PATCH: fields left out stay as they are; paraphrases are added and removed one by one, the
+        others kept (removing one the entry does not hold is a 422). `group`: null takes it away."""
+
+        question: Question | None = None
+        answer: Answer | None = None
+        tags: Tags | None = None
+        group: Group | None = None
+        add_paraphrases: Paraphrases = []
+        remove_paraphrases: Paraphrases = []
+
+    class LoggedQuestion(Strict):
+        """A question of the unanswered-questions log, as it is listed (or differing from it only in
+        case, punctuation and spacing)."""
+
+        question: Question
+
+    class Assignment(LoggedQuestion):
+        """A logged question to make a paraphrase of an entry."""
+
+        # at most 2**53: every JSON parser reads such an integer exactly (an id the bank has not is a 404)
+        entry_id: int = Field(ge=1, le=2**53, description="the entry that answers it")
+
+    return RequestBodies(AskRequest, EntryIn, EntryChange, EntryPatch, LoggedQuestion, Assignment)
 
 
 class CandidateOut(BaseModel):
@@ -132,7 +160,7 @@ class EntryOut(BaseModel):
 
 
 class EntryList(BaseModel):
-    total: int
+    total: int = Field(description="entries that match `contains` (every entry without it)")
     entries: list[EntryOut]
 
 
@@ -173,11 +201,25 @@ class PageConfigOut(BaseModel):
 
     writable: bool = Field(description="whether entries can be changed here (with the token)")
     fallback_text: str = Field(description="shown under \"No confident answer\" (serve --fallback-text)")
+    fallback_is_default: bool = Field(False, description="the fallback text is samesense's own: the page says it "
+                                      "in the interface's language")
+    page_language: str = Field("auto", description="the interface's language: en, zh, or auto (the browser's)")
 
 
 Outcome = Literal[UNANSWERED_OUTCOMES]  # one of them; `all` in a query stands for every one
 OutcomeQuery = Literal[(*UNANSWERED_OUTCOMES, "all")]
 Order = Literal[UNANSWERED_ORDERS]
+Status = Literal[UNANSWERED_STATUSES]
+StatusQuery = Literal[(*UNANSWERED_STATUSES, "all")]
+
+
+class HandledOut(BaseModel):
+    """A logged question handled: how many times it had been asked (its rows now off the open list)."""
+
+    question: str
+    status: Status
+    entry_id: int | None
+    asks: int = Field(description="its rows in the log given this status")
 
 
 class NearestOut(BaseModel):
@@ -198,11 +240,14 @@ class UnansweredOut(BaseModel):
     outcome: Outcome = Field(description="the latest: abstained, or narrow (answered, but nearly not)")
     reason: str | None = Field(description="the latest reason")
     nearest: list[NearestOut]
+    status: Status = Field(description="open until handled: assigned to an entry as a paraphrase, added as an "
+                           "entry, or dismissed")
+    entry_id: int | None = Field(description="the entry it was assigned to or added as")
 
 
 class UnansweredList(BaseModel):
     recording: bool = Field(description="whether this server keeps an unanswered-questions log")
-    total: int = Field(description="distinct questions in the log that match")
+    total: int = Field(description="distinct questions in the log that match (outcome, status, since)")
     asks: int = Field(description="times they were asked")
     questions: list[UnansweredOut]
 

@@ -5,12 +5,13 @@
     POST   /faq            add an entry            } bearer token
     PUT    /faq/{id}       change an entry         } (Authorization: Bearer TOKEN)
     DELETE /faq/{id}       delete an entry         }
-    GET    /unanswered     the questions given no answer, grouped  } bearer token, read-only servers too
+    GET    /unanswered, POST /unanswered/..., PATCH /faq/{id}: the support team's loop (serve_loop.py)
     GET    /auth           204 with the right token, else 401      }
     GET    /config         what the page needs: writable, the text shown when there is no answer
     GET    /healthz        bank size, model, index, threshold (no filesystem paths)
     GET    /metrics        Prometheus text: requests, latencies, answers vs abstentions
-    GET    /               the web page; /docs and /openapi.json: the API
+    GET    /               the customer page; /widget to embed, /admin the support team's (page.py)
+    GET    /docs, /openapi.json: the API
 
 Every bad request is a 4xx with a JSON {"detail": "..."} naming what is wrong: bodies over the size
 limit are refused (413) before they are read whole, malformed JSON or invalid UTF-8 is 400, a field
@@ -31,13 +32,11 @@ import os
 import socket
 import sqlite3
 from collections.abc import Sequence
-from importlib import resources
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -53,8 +52,10 @@ from .guard import (RETRY_AFTER, BodyLimit, Limits, Methods, RequestDeadline, Se
                     check_token, default_allowed_hosts, token_access)
 from .metrics import Metrics, RequestObservers
 from .planner import HeldByAnotherEntry
-from .schemas import (EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, Order, OutcomeQuery,
-                      PageConfigOut, UnansweredList, error_responses, request_bodies, validation_detail)
+from .page import add_page_routes, allow_embedding, check_origins, check_page_language
+from .schemas import (EVERY_ROUTE, AnswerOut, EntryList, EntryOut, HealthOut, error_responses, request_bodies,
+                      validation_detail)
+from .serve_loop import EntryId, add_loop_routes
 from .text import checked_fallback
 from .unanswered import UnansweredLog, ask_and_record
 
@@ -62,25 +63,25 @@ __all__ = ["Limits", "create_app", "serve"]
 
 log = logging.getLogger("samesense.serve")
 
-STATIC = resources.files("samesense.faq") / "static"
-
-EntryId = Annotated[int, Path(ge=1, le=INT64_MAX, description="the entry's id")]
-SINCE_MAX = 2**53  # seconds since the epoch: far past any date, and exact as a float
 METRICS_TYPES = {"text/plain": {"schema": {"type": "string"}},  # or OpenMetrics, when the Accept header asks for it
                  "application/openmetrics-text": {"schema": {"type": "string"}}}
 
 
 def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, allowed_hosts: Sequence[str] = ("*",),
                *, read_only: bool = False, fallback_text: str = FALLBACK_TEXT,
-               unanswered: UnansweredLog | None = None, follower: ChangeFollower | None = None) -> FastAPIOffline:
+               unanswered: UnansweredLog | None = None, follower: ChangeFollower | None = None,
+               embed_origins: Sequence[str] = (), page_language: str = "auto") -> FastAPIOffline:
     """`token`: the bearer token writes, /auth and /unanswered need; None: no writes, and no
     /unanswered over HTTP. `read_only`: no writes even with the token. `allowed_hosts`: the Host
     headers answered (Starlette patterns: "example.com", "*.example.com", "*" for any).
     `fallback_text`: what the page shows under "No confident answer". `unanswered`: where /ask
-    records abstentions and narrow answers (None: nowhere). `follower`: a replica's (follower.py)."""
+    records abstentions and narrow answers (None: nowhere). `follower`: a replica's (follower.py).
+    `embed_origins`: the origins whose pages may frame /widget and call the API (page.py; none: no
+    embedding, no CORS). `page_language`: en, zh or auto."""
     limits = limits or Limits()
     writable = token is not None and not read_only
     check_allowed_hosts(list(allowed_hosts))
+    embed_origins, page_language = check_origins(embed_origins), check_page_language(page_language)
     metrics = Metrics()
     bodies = request_bodies(limits)
     # the /docs page's scripts come from the fastapi-offline package, not a CDN: support desks
@@ -92,14 +93,16 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
     # the last added is the outermost: metrics count every refusal, every refusal has the headers,
     # the Host is checked before the body is read
     app.add_middleware(Methods, router=app.router)
+    allow_embedding(app, embed_origins)  # outside Methods: it answers a CORS preflight (OPTIONS)
     app.add_middleware(BodyLimit, max_body_bytes=limits.max_body_bytes)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, frame_ancestors=embed_origins)
     app.add_middleware(RequestObservers, observers=[metrics.observe_request, logs.log_request])
     add_error_handlers(app)
     writer = [Depends(token_access(token if writable else None, writes=True))]
     with_token = [Depends(token_access(token, writes=False))]
-    AskRequest, EntryIn, EntryChange = bodies
+    AskRequest, EntryIn, EntryChange = bodies[:3]
+    add_loop_routes(app, bank, unanswered, bodies, limits, writer, with_token)  # the log, and PATCH /faq/{id}
 
     @app.post("/ask", response_model=AnswerOut, summary="answer a question or abstain",
               responses=error_responses(422))
@@ -114,7 +117,7 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                      contains: Annotated[str | None, Query(max_length=limits.max_question_chars)] = None):
         entries = bank.list_entries(offset, limit, contains or None)
-        return {"total": bank.count()[0], "entries": [e.to_dict() for e in entries]}
+        return {"total": bank.count(contains or None)[0], "entries": [e.to_dict() for e in entries]}
 
     @app.get("/faq/{entry_id}", response_model=EntryOut, summary="one entry", responses=error_responses(404, 422))
     def get_entry(entry_id: EntryId):
@@ -129,7 +132,7 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
         return bank.add(**limits.fields(entry)).to_dict()
 
     @app.put("/faq/{entry_id}", response_model=EntryOut, dependencies=writer,
-             summary="change an entry (token); fields left out stay",
+             summary="change an entry (token); fields left out stay, paraphrases given replace the list",
              responses=error_responses(401, 403, 404, 409, 422))
     def change_entry(entry_id: EntryId, change: EntryChange):
         return bank.update(entry_id, **limits.fields(change)).to_dict()
@@ -141,32 +144,11 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
             raise NoSuchEntry(entry_id)
         return Response(status_code=204)
 
-    @app.get("/unanswered", response_model=UnansweredList, dependencies=with_token,
-             summary="questions given no answer, identical ones as one, most asked first (token)",
-             responses=error_responses(401, 403, 422))
-    def unanswered_questions(offset: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
-                             limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                             since: Annotated[float | None, Query(ge=0, le=SINCE_MAX, allow_inf_nan=False,
-                                                                  description="seconds since the epoch")] = None,
-                             outcome: Annotated[OutcomeQuery, Query(description="narrow: answered, but nearly not; "
-                                                                    "all: both")] = "abstained",
-                             order: Annotated[Order, Query(description="count: most asked first; newest: "
-                                                           "most recently asked first")] = "count"):
-        if unanswered is None:
-            return {"recording": False, "total": 0, "asks": 0, "questions": []}
-        total, asks = unanswered.count(since, outcome)
-        found = unanswered.questions(since, outcome, order, offset, limit)
-        return {"recording": True, "total": total, "asks": asks, "questions": [q.to_dict() for q in found]}
-
     @app.get("/auth", status_code=204, response_class=Response, dependencies=with_token,
              summary="204 with the server's token, 401 without it (the page checks a token with it)",
              responses=error_responses(401, 403))
     def auth():
         return Response(status_code=204)
-
-    @app.get("/config", response_model=PageConfigOut, summary="what the web page needs to know")
-    def page_config():
-        return {"writable": writable, "fallback_text": fallback_text}
 
     @app.get("/healthz", response_model=HealthOut, summary="is the service up; what it serves")
     def healthz():
@@ -178,11 +160,7 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
         body, content_type = metrics.exposition(request.headers.get("accept"))
         return Response(body, media_type=content_type)
 
-    @app.get("/", include_in_schema=False)
-    def page():
-        return FileResponse(str(STATIC / "index.html"), media_type="text/html")
-
-    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    add_page_routes(app, writable, fallback_text, page_language)  # /, /widget, /admin, /config, /static
     return app
 
 
@@ -262,7 +240,8 @@ def serve(bank_path: str, model: str | None, host: str = "127.0.0.1", port: int 
           max_connections: int | None = 100, allowed_hosts: Sequence[str] | None = None, *,
           read_only: bool | None = None, fallback_text: str = FALLBACK_TEXT, record_unanswered: bool = True,
           unanswered_log: str | os.PathLike | None = None, unanswered_rows: int = UNANSWERED_ROWS,
-          log_level: str = "info", log_format: str = "text", log_file: str | None = None) -> None:
+          log_level: str = "info", log_format: str = "text", log_file: str | None = None,
+          embed_origins: Sequence[str] = (), page_language: str = "auto") -> None:
     """`allowed_hosts` None: the address bound and this machine's names (default_allowed_hosts).
     `read_only` None: read-only when there is no token. `unanswered_log` None: BANK.unanswered
     (written by a read-only server too: see unanswered.py); `record_unanswered` False: none kept.
@@ -272,6 +251,7 @@ def serve(bank_path: str, model: str | None, host: str = "127.0.0.1", port: int 
     allowed_hosts = list(allowed_hosts or default_allowed_hosts(host))
     check_allowed_hosts(allowed_hosts)
     fallback_text = checked_fallback(fallback_text)
+    check_origins(embed_origins), check_page_language(page_language)  # before anything is loaded
     sock = listening_socket(host, port)
     bank = unanswered = follower = None
     try:
@@ -281,7 +261,8 @@ def serve(bank_path: str, model: str | None, host: str = "127.0.0.1", port: int 
             unanswered = open_unanswered(unanswered_log or UnansweredLog.path_for(bank_path), unanswered_rows)
         follower = follow(bank)  # a replica of a PostgreSQL bank follows it; None for a file
         app = create_app(bank, token, limits, allowed_hosts, read_only=read_only, fallback_text=fallback_text,
-                         unanswered=unanswered, follower=follower)
+                         unanswered=unanswered, follower=follower, embed_origins=embed_origins,
+                         page_language=page_language)
         announce(bank, sock, allowed_hosts, unanswered)
         run_uvicorn(app, sock, server_settings(timeout, max_connections, log_level))
     finally:
@@ -301,6 +282,8 @@ def open_bank(bank_path: str, model: str | None, read_only: bool, limits: Limits
     bank = FaqBank.open(bank_path, model, create=False, show_progress=None, read_only=read_only, limits=limits)
     try:
         bank.need_model()
+        for notice in bank.notices:  # a writable open with another model reset the answer settings
+            log.warning(notice)
     except BaseException:
         bank.close()
         raise

@@ -1,7 +1,6 @@
-"""The FAQ bank's store: one SQLite file (the default: a path) or one PostgreSQL database (a
-postgresql:// address), behind this one class. Its SQL is here (the settings, the reads) and in
-store_writes.py (the writes, inside one transaction of this store's), written once, with `?`
-placeholders; database.py's dialects (postgres.py) carry what differs: types, transactions, PRAGMAs.
+"""The FAQ bank's store: one SQLite file (a path, the default) or one PostgreSQL database (a postgresql://
+address), behind this one class. Its SQL, written once with `?` placeholders, is here (settings, reads) and in
+store_writes.py (the writes, in one transaction of this store's); database.py's dialects carry what differs.
 
     settings(key, value)          JSON values: threshold, margin, model fingerprint, generation, ...
     entries(id, answer, grp, tags, created, updated)
@@ -9,14 +8,12 @@ placeholders; database.py's dialects (postgres.py) carry what differs: types, tr
                                   position 0 is the entry's question, 1.. its paraphrases;
                                   vector is the model's float32 vector of the text
 
-The unanswered-questions log (unanswered.py, unanswered_store.py): a file beside a SQLite bank, its
-own tables in a PostgreSQL bank's database.
+The unanswered-questions log (unanswered_store.py): a file beside a SQLite bank, tables in a PostgreSQL bank's.
 
-Every question row is immutable: editing a question deletes its row and inserts a new one, and ids
-are never reused (AUTOINCREMENT, identity columns). So a question id names one (text, vector) for
-good, and the vector index only has to agree with the store on the set of ids, which makes checking
-and repairing it a set difference. Every write transaction also bumps `generation`, so a process
-that holds an index in memory notices other processes' writes with one cheap read (follower.py).
+Every question row is immutable: editing a question deletes its row and inserts a new one, and ids are never
+reused (AUTOINCREMENT, identity columns). So a question id names one (text, vector) for good, and the vector index
+only has to agree with the store on the set of ids, which makes checking and repairing it a set difference. Every
+write also bumps `generation`: a process holding an index in memory notices others' writes with one cheap read.
 
 A write is one transaction, one writer at a time (BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so
 a process killed at any moment leaves the bank as it was before or after it; readers go on (WAL, MVCC).
@@ -104,8 +101,8 @@ def storable(number: int) -> bool:
 
 
 class Store:
-    """The SQLite file. Thread-safe: one writer connection behind a lock, one reader per thread.
-    `read_only`: every write is refused (a SamesenseError), so nothing can change the file."""
+    """The bank's database (database.py). Thread-safe: one writer connection behind a lock, one reader per
+    thread. `read_only`: every write is refused (a SamesenseError), so nothing can change the bank."""
 
     def __init__(self, path: str | os.PathLike, create: bool = True, read_only: bool = False):
         self.db = open_database(path)  # the dialect: a SQLite file, or a PostgreSQL database (database.py)
@@ -221,11 +218,12 @@ class Store:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def count(self) -> tuple[int, int]:
-        """(entries, question vectors)."""
-        conn = self.reader
-        return (conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0],
-                conn.execute("SELECT COUNT(*) FROM questions").fetchone()[0])
+    def count(self, contains: str | None = None) -> tuple[int, int]:
+        """(entries, question vectors); with `contains`, of the entries holding it (as list_entries)."""
+        conn, (where, params) = self.reader, holding(contains)
+        return (conn.execute(f"SELECT COUNT(*) FROM entries {where}", params).fetchone()[0],
+                conn.execute(f"SELECT COUNT(*) FROM questions WHERE entry_id IN (SELECT id FROM entries {where})"
+                             if where else "SELECT COUNT(*) FROM questions", params).fetchone()[0])
 
     def question_ids(self, above: int = 0) -> np.ndarray:
         """The question ids above `above` (ids start at 1: all by default)."""
@@ -336,13 +334,17 @@ class Store:
         offset, limit = max(int(offset), 0), INT64_MAX if limit is None else max(int(limit), 0)
         if not storable(offset):
             return []
-        where, params = "", []
-        if contains:
-            where = ("WHERE answer LIKE ? ESCAPE '\\' OR id IN (SELECT entry_id FROM questions "
-                     "WHERE text LIKE ? ESCAPE '\\')")
-            pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            params = [pattern, pattern]
+        where, params = holding(contains)
         return self._entries(where, [*params, limit if storable(limit) else INT64_MAX, offset], tail="LIMIT ? OFFSET ?")
 
     def check(self) -> str:
         return self.db.integrity(self.reader)
+
+
+def holding(contains: str | None) -> tuple[str, list]:
+    """The WHERE clause (and parameters) of the entries whose answer, question or paraphrase holds `contains`."""
+    if not contains:
+        return "", []
+    pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return ("WHERE answer LIKE ? ESCAPE '\\' OR id IN (SELECT entry_id FROM questions WHERE text LIKE ? ESCAPE '\\')",
+            [pattern, pattern])

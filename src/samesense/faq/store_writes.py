@@ -43,6 +43,10 @@ def update_entry_fields(conn: sqlite3.Connection, entry_id: int, answer: str | N
     conn.execute("UPDATE entries SET updated = ? WHERE id = ?", (time.time(), entry_id))
 
 
+def set_group(conn: sqlite3.Connection, entry_id: int, group: str | None) -> None:
+    conn.execute("UPDATE entries SET grp = ? WHERE id = ?", (group, entry_id))
+
+
 def insert_questions(conn: sqlite3.Connection, entry_id: int, texts: Sequence[str],
                      vectors: np.ndarray, first_position: int = 0) -> list[int]:
     ids = []

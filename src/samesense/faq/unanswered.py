@@ -26,7 +26,9 @@ What a row holds: the time, the question, the outcome (`abstained`, or `narrow`:
 threshold `margin` higher or a margin twice as wide would have withheld the answer), the reason,
 and the nearest entries (id, matched question, score; never their answers). Read grouped:
 questions that differ only in case, punctuation or spacing are one row with how often and when
-they were asked, and the latest wording, reason and nearest entries.
+they were asked, and the latest wording, reason and nearest entries. A question the support team has
+handled (`mark`: assigned to an entry as a paraphrase, added as an entry, dismissed) leaves the open
+list but stays in the log with its status; asked again afterwards, it is open again.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SamesenseError
-from .choices import UNANSWERED_ORDERS, UNANSWERED_OUTCOMES, UNANSWERED_ROWS
+from .choices import UNANSWERED_ORDERS, UNANSWERED_OUTCOMES, UNANSWERED_ROWS, UNANSWERED_STATUSES
 from .database import is_postgres
 from .matcher import Answer
 from .unanswered_store import UnansweredStore
@@ -84,6 +86,8 @@ class UnansweredQuestion:
     outcome: str
     reason: str | None
     nearest: list[dict] = field(default_factory=list)  # {"entry_id", "question", "score"}
+    status: str = "open"  # the latest row's: open, assigned, added, dismissed
+    entry_id: int | None = None  # the entry it was assigned to or added as
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,6 +96,8 @@ class UnansweredQuestion:
         """For a person: how often, the question, when last, why, and what it came nearest to."""
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.last_asked))
         lines = [f"{self.count:>6}  {self.question}", f"        last {when}; {self.outcome}: {self.reason or '-'}"]
+        if self.status != "open":
+            lines[1] += f"; {self.status}" + (f" (entry {self.entry_id})" if self.entry_id is not None else "")
         lines += [f"        nearest: \"{n['question']}\" [entry {n['entry_id']}] ({n['score']:.3f})"
                   for n in self.nearest]
         return "\n".join(lines)
@@ -155,26 +161,43 @@ class UnansweredLog:
             return False
         return True
 
-    def count(self, since: float | None = None, outcome: str = "abstained") -> tuple[int, int]:
+    def count(self, since: float | None = None, outcome: str = "abstained", status: str = "open") -> tuple[int, int]:
         """(distinct questions, times asked) since `since` (seconds since the epoch; None: ever),
-        with `outcome` (abstained, narrow or all)."""
-        return self.store.count(since or 0.0, outcomes(outcome))
+        with `outcome` (abstained, narrow or all) and `status` (open, assigned, added, dismissed or all)."""
+        return self.store.count(since or 0.0, outcomes(outcome), statuses(status))
 
     def questions(self, since: float | None = None, outcome: str = "abstained", order: str = "count",
-                  offset: int = 0, limit: int = 50) -> list[UnansweredQuestion]:
+                  offset: int = 0, limit: int = 50, status: str = "open") -> list[UnansweredQuestion]:
         """Identical questions as one, most asked first (`order` "count") or most recently asked
-        first ("newest"); `since` and `outcome` as in `count`."""
+        first ("newest"); `since`, `outcome` and `status` as in `count`."""
         if order not in UNANSWERED_ORDERS:
             raise SamesenseError(f"order {order!r}: one of {', '.join(UNANSWERED_ORDERS)}")
-        rows = self.store.groups(since or 0.0, outcomes(outcome), order == "newest", offset, limit)
-        return [UnansweredQuestion(question, count, first, last, kind, reason, json.loads(nearest))
-                for question, count, first, last, kind, reason, nearest in rows]
+        rows = self.store.groups(since or 0.0, outcomes(outcome), statuses(status), order == "newest", offset, limit)
+        return [UnansweredQuestion(question, count, first, last, kind, reason, json.loads(nearest), state, entry)
+                for question, count, first, last, kind, reason, nearest, state, entry in rows]
+
+    def mark(self, question: str, status: str, entry_id: int | None = None) -> int:
+        """The open rows of `question` (and of those differing from it only in case, punctuation
+        and spacing) get `status` (assigned, added, dismissed) and the entry it went to; how many
+        rows. They leave the open list and stay in the log."""
+        if status not in UNANSWERED_STATUSES[1:]:
+            raise SamesenseError(f"status {status!r}: one of {', '.join(UNANSWERED_STATUSES[1:])}")
+        return self.store.mark(grouping_key(question), status, entry_id)
 
 
 def outcomes(outcome: str) -> tuple[str, ...]:
     """The outcomes `outcome` stands for: itself, or every one for "all"."""
-    if outcome == "all":
-        return UNANSWERED_OUTCOMES
-    if outcome not in UNANSWERED_OUTCOMES:
-        raise SamesenseError(f"outcome {outcome!r}: one of {', '.join(UNANSWERED_OUTCOMES)} or all")
-    return (outcome,)
+    return one_or_all(outcome, UNANSWERED_OUTCOMES, "outcome")
+
+
+def statuses(status: str) -> tuple[str, ...]:
+    """The statuses `status` stands for: itself, or every one for "all"."""
+    return one_or_all(status, UNANSWERED_STATUSES, "status")
+
+
+def one_or_all(value: str, choices: tuple[str, ...], what: str) -> tuple[str, ...]:
+    if value == "all":
+        return choices
+    if value not in choices:
+        raise SamesenseError(f"{what} {value!r}: one of {', '.join(choices)} or all")
+    return (value,)

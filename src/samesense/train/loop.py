@@ -71,7 +71,8 @@ def run_training(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, 
         if cfg.model.init_from:  # before the centres, which may start at the groups' mean vectors
             start_from_teacher(cfg, data, run, parts.model.encoder)
         if parts.head is not None and plan.centre_init == "means":
-            start_centres_at_means(parts, data, cfg.run.eval_batch_size)
+            say(f"starting the class centres at each group's mean vector ({data.train.num_groups} groups)")
+            start_centres_at_means(parts, data, cfg.run.eval_batch_size, cfg.run.show_progress)
         if leader:
             atomic_write_json(run / RUN_CONFIG, cfg.to_dict())
     announce(plan, data, parts, taught)

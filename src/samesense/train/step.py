@@ -119,11 +119,12 @@ def epoch_batches(cfg: TrainConfig, data: TrainData, loss: Loss, epoch: int) -> 
 
 
 @torch.no_grad()
-def start_centres_at_means(parts: Trainable, data: TrainData, batch_size: int) -> None:
+def start_centres_at_means(parts: Trainable, data: TrainData, batch_size: int, show_progress: bool = False) -> None:
     """Each class centre starts at its group's mean vector by the untrained encoder (a pretrained
-    one's vectors already rank well: random centres would first pull them apart)."""
+    one's vectors already rank well: random centres would first pull them apart). A pretrained
+    transformer takes minutes over a big training set: the bar shows it."""
     rows = np.flatnonzero(data.row_labels >= 0)  # group sentences: hard negatives and unlabeled have none
-    vectors = parts.model.encode([data.row_texts[i] for i in rows], batch_size)
+    vectors = parts.model.encode([data.row_texts[i] for i in rows], batch_size, show_progress=show_progress)
     means = class_centroids(vectors, data.row_labels[rows], data.train.num_groups)
     weight = parts.head.weight
     first = getattr(parts.head, "first", 0)  # a process's share of the centres starts here

@@ -1,5 +1,6 @@
-// The FAQ page: ask box, and an admin view that needs the bearer token. Plain DOM, no build step;
-// every text from the server goes in with textContent, never as HTML.
+// The support team's page (/admin): ask box with scores and candidates, and, with the bearer token,
+// the entries and the unanswered questions (assign, add, dismiss). Plain DOM, no build step; every
+// text from the server goes in with textContent (answers through i18n.js's renderAnswer), never as HTML.
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
@@ -62,11 +63,11 @@ async function loadConfig() {
 function showAnswer(result) {
   const box = $("#answer-box");
   box.replaceChildren();
-  const main = document.createElement("p");
+  const main = document.createElement("div");
   if (result.answered) {
     box.className = "answered";
     main.id = "answer";
-    main.textContent = result.answer;
+    main.append(renderAnswer(result.answer));
     const matched = document.createElement("p");
     matched.className = "matched";
     matched.textContent = `matched "${result.matched_question}" (score ${result.score.toFixed(3)})`;
@@ -128,6 +129,7 @@ function adminStatus(message) {
 function resetForm() {
   $("#entry-form").reset();
   $("#entry-id").value = "";
+  $("#entry-from-log").value = "";
   $("#save-entry").textContent = "Add entry";
   $("#cancel-edit").hidden = true;
 }
@@ -180,13 +182,46 @@ async function loadEntries() {
   $("#previous-page").disabled = entriesOffset === 0;
   $("#next-page").disabled = data.entries.length <= limit;
   const range = shown.length ? `${entriesOffset + 1}–${entriesOffset + shown.length}` : "none";
-  $("#page-range").textContent = filter ? `${range} of the entries holding "${filter}" (${data.total} in all)`
-    : `${range} of ${data.total}`;
+  $("#page-range").textContent = filter ? `${range} of ${data.total} holding "${filter}"` : `${range} of ${data.total}`;
 }
 
 function turnPage(step) {
   entriesOffset = Math.max(0, entriesOffset + step * Number($("#page-size").value));
   loadEntries().catch((err) => adminStatus(err.message));
+}
+
+// the entries a logged question came nearest to first, then any entry by its id
+function assignChoice(q) {
+  const select = document.createElement("select");
+  select.className = "assign-to";
+  for (const near of q.nearest) {
+    const option = new Option(`#${near.entry_id} ${near.question} (${near.score.toFixed(3)})`, near.entry_id);
+    select.append(option);
+  }
+  select.append(new Option("another entry, by id:", ""));
+  const other = document.createElement("input");
+  other.type = "number";
+  other.min = "1";
+  other.className = "assign-id";
+  other.hidden = q.nearest.length > 0;
+  select.addEventListener("change", () => { other.hidden = select.value !== ""; });
+  const assign = button("Assign", "assign", async () => {
+    const entryId = Number(select.value || other.value);
+    if (!entryId) return adminStatus("Choose the entry that answers it.");
+    await logAction("/unanswered/assign", { question: q.question, entry_id: entryId },
+      `"${q.question}" is now a paraphrase of entry ${entryId}.`);
+  });
+  const span = document.createElement("span");
+  span.append(select, " ", other, " ", assign);
+  return span;
+}
+
+async function logAction(path, body, done) {
+  try {
+    await call("POST", path, body, true);
+    adminStatus(done);
+    await Promise.all([loadEntries(), loadUnanswered()]);
+  } catch (err) { adminStatus(err.message); }
 }
 
 async function loadUnanswered() {
@@ -195,14 +230,18 @@ async function loadUnanswered() {
   rows.replaceChildren();
   for (const q of data.questions) {
     const row = rows.insertRow();
+    row.dataset.question = q.question;
     cell(row, q.count, "count");
     cell(row, q.question);
     cell(row, q.reason || "");
-    row.insertCell().append(button("Add an entry", "add-entry", () => {
+    row.insertCell().append(assignChoice(q));
+    row.insertCell().append(button("Add as entry", "add-entry", () => {
       resetForm();
       $("#entry-question").value = q.question;
+      $("#entry-from-log").value = q.question;  // saved through /unanswered/add: it leaves this list
       $("#entry-answer").focus();
-    }));
+    }), " ", button("Dismiss", "dismiss", () => logAction("/unanswered/dismiss", { question: q.question },
+      `Dismissed "${q.question}".`)));
   }
   $("#unanswered-status").textContent = data.recording
     ? `${plural(data.total, "distinct question")}, asked ${plural(data.asks, "time")}; the most asked first.`
@@ -244,10 +283,12 @@ $("#entry-form").addEventListener("submit", async (event) => {
     paraphrases: $("#entry-paraphrases").value.split("\n").map((s) => s.trim()).filter(Boolean),
     tags: $("#entry-tags").value.split(",").map((s) => s.trim()).filter(Boolean),
   };
+  const fromLog = $("#entry-from-log").value;
   try {
-    const saved = id ? await call("PUT", "/faq/" + id, entry, true) : await call("POST", "/faq", entry, true);
+    const saved = id ? await call("PUT", "/faq/" + id, entry, true)
+      : await call("POST", fromLog ? "/unanswered/add" : "/faq", entry, true);
     resetForm();
-    await loadEntries();
+    await Promise.all([loadEntries(), fromLog ? loadUnanswered() : null]);
     adminStatus(`${id ? "Saved" : "Added"} entry ${saved.id}.`);
   } catch (err) { adminStatus(err.message); }
 });
