@@ -211,8 +211,8 @@ SQLite bank in WAL with synchronous=NORMAL (no sync at a commit). Target: /ask p
 {table(["entries", "store", "replicas", "/ask p50 ms", "/ask p99 ms", "writes/s"], rows)}
 
 /ask p99 against the SQLite service's: {'; '.join(ratios)}. With writers on both replicas, a write usually finds the
-other replica's write committed just before it, and its replica then catches up by a set difference of the question
-ids (`index_keeper.py`), reading all 100,000: the likely cause of two replicas' writes per second being half of one's.
+other replica's write committed just before it; its replica then catches up on the questions added since, its own
+among them (`FaqBank._commit`, `index_keeper.only_added`), without reading every question id.
 
 From a write's 201 (through each replica in turn) to every replica answering it (`/ask` finds the new entry first;
 the time includes at least one `/ask` to each replica, so it is an upper bound at the resolution of one request):

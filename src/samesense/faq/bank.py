@@ -207,11 +207,12 @@ class FaqBank:
             self.settings = self.store.settings()
             if self.index is not None:
                 self.index.remove(removed_ids)
-                self.index.add(np.asarray(added_ids, dtype=np.int64), added_vectors)
-                if before != self.generation:  # another process wrote too: look at everything
-                    self.keeper.sync()
-                elif self.index.needs_rebuild():
-                    self._build_index()
+                if before != self.generation:  # another process wrote first: catch up with the store, this
+                    self.keeper.sync()  # write's questions among the new ones (only_added: no reading every id)
+                else:
+                    self.index.add(np.asarray(added_ids, dtype=np.int64), added_vectors)
+                    if self.index.needs_rebuild():
+                        self._build_index()
             self.generation = self.store.generation()
             return result
 
