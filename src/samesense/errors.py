@@ -11,6 +11,11 @@ class SamesenseError(Exception):
     """An error the user can fix (bad input, bad option); the CLI prints it without a traceback."""
 
 
+class BankUnavailable(SamesenseError):
+    """An FAQ bank's database cannot be reached now (a server restarting, a lock held too long): the
+    request may succeed later (the service answers 503, not 500)."""
+
+
 class DataError(SamesenseError, ValueError):
     """Malformed input; the message names the file and the line."""
 

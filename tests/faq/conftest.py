@@ -83,3 +83,22 @@ def live_server(bank):
 
     with served(create_app(bank, TOKEN)) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster (pg_cluster.py) for the session; skipped, saying why, where
+    PostgreSQL is not installed."""
+    from pg_cluster import PgCluster, missing_reason
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with PgCluster.started() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_url(pg_cluster):
+    """The address of a new, empty database in the session's cluster."""
+    return pg_cluster.new_database()

@@ -7,8 +7,9 @@ from pathlib import Path
 import samesense.faq
 
 FAQ = Path(samesense.faq.__file__).parent
-# the bank's file (its reads, and its writes inside a transaction) and the unanswered-questions log's file
-STORE_MODULES = ("store.py", "store_writes.py", "unanswered_store.py")
+# the bank's store (its reads, its writes inside a transaction, a copy of it whole), the unanswered-questions log's,
+# and the database layer under them (database.py: SQLite's dialect; postgres.py: PostgreSQL's)
+STORE_MODULES = ("store.py", "store_writes.py", "store_copy.py", "unanswered_store.py", "database.py", "postgres.py")
 
 
 def attribute_uses(path: Path) -> set[str]:

@@ -137,49 +137,51 @@ def test_another_model_resets_the_threshold_and_margin_with_a_notice(tmp_path):
 
 
 @pytest.fixture
-def client(bank, log):
+def admin(bank, log):
+    """The app with the token, recording to `log` (not `client`: test_postgres_bank reruns these beside
+    test_serve's tests, whose `client` records nothing)."""
     return TestClient(create_app(bank, TOKEN, unanswered=log))
 
 
-def test_patch_adds_and_removes_paraphrases_and_put_replaces_the_list(client, bank):
+def test_patch_adds_and_removes_paraphrases_and_put_replaces_the_list(admin, bank):
     """Issue 34: PUT with `paraphrases` replaced the whole list and a paraphrase was lost; PATCH keeps them."""
-    r = client.patch("/faq/1", json={"add_paraphrases": ["lost my pin"]}, headers=AUTH)
+    r = admin.patch("/faq/1", json={"add_paraphrases": ["lost my pin"]}, headers=AUTH)
     assert r.status_code == 200 and r.json()["paraphrases"] == ["i forgot my pin code", "lost my pin"]
-    r = client.patch("/faq/1", json={"remove_paraphrases": ["i forgot my pin code"], "group": "pin"}, headers=AUTH)
+    r = admin.patch("/faq/1", json={"remove_paraphrases": ["i forgot my pin code"], "group": "pin"}, headers=AUTH)
     assert (r.json()["paraphrases"], r.json()["group"]) == (["lost my pin"], "pin")
-    assert client.patch("/faq/1", json={"answer": "Call us."}, headers=AUTH).json()["group"] == "pin"  # left out: kept
-    assert client.patch("/faq/1", json={"group": None}, headers=AUTH).json()["group"] is None
-    assert client.patch("/faq/1", json={"remove_paraphrases": ["nope"]}, headers=AUTH).status_code == 422
-    assert client.patch("/faq/1", json={"add_paraphrases": ["when are you open"]}, headers=AUTH).status_code == 409
-    assert client.patch("/faq/1", json={"add_paraphrases": ["x"]}).status_code == 401
-    assert client.patch("/faq/99", json={"answer": "x"}, headers=AUTH).status_code == 404
-    r = client.put("/faq/1", json={"paraphrases": ["pin lost"]}, headers=AUTH)  # PUT: the whole new list
+    assert admin.patch("/faq/1", json={"answer": "Call us."}, headers=AUTH).json()["group"] == "pin"  # left out: kept
+    assert admin.patch("/faq/1", json={"group": None}, headers=AUTH).json()["group"] is None
+    assert admin.patch("/faq/1", json={"remove_paraphrases": ["nope"]}, headers=AUTH).status_code == 422
+    assert admin.patch("/faq/1", json={"add_paraphrases": ["when are you open"]}, headers=AUTH).status_code == 409
+    assert admin.patch("/faq/1", json={"add_paraphrases": ["x"]}).status_code == 401
+    assert admin.patch("/faq/99", json={"answer": "x"}, headers=AUTH).status_code == 404
+    r = admin.put("/faq/1", json={"paraphrases": ["pin lost"]}, headers=AUTH)  # PUT: the whole new list
     assert r.json()["paraphrases"] == ["pin lost"]
 
 
-def test_a_filtered_list_counts_the_entries_it_matches(client):
+def test_a_filtered_list_counts_the_entries_it_matches(admin):
     """Issue 34: GET /faq?contains=zzzz reported the bank's total as the match count."""
-    assert client.get("/faq", params={"contains": "zzzz"}).json() == {"total": 0, "entries": []}
-    assert client.get("/faq", params={"contains": "pin"}).json()["total"] == 1
-    assert client.get("/faq").json()["total"] == 3
+    assert admin.get("/faq", params={"contains": "zzzz"}).json() == {"total": 0, "entries": []}
+    assert admin.get("/faq", params={"contains": "pin"}).json()["total"] == 1
+    assert admin.get("/faq").json()["total"] == 3
 
 
-def test_the_log_is_fixed_over_http(client, bank, log):
+def test_the_log_is_fixed_over_http(admin, bank, log):
     for question in ["forgotten pin", "do you ship abroad", "asdf qwer"]:
-        client.post("/ask", json={"question": question})
-    listed = client.get("/unanswered", headers=AUTH).json()
+        admin.post("/ask", json={"question": question})
+    listed = admin.get("/unanswered", headers=AUTH).json()
     assert listed["total"] == 3 and all(q["status"] == "open" for q in listed["questions"])
-    r = client.post("/unanswered/assign", json={"question": "forgotten pin", "entry_id": 1}, headers=AUTH)
+    r = admin.post("/unanswered/assign", json={"question": "forgotten pin", "entry_id": 1}, headers=AUTH)
     assert r.status_code == 200 and "forgotten pin" in r.json()["paraphrases"]
-    r = client.post("/unanswered/add", json={"question": "do you ship abroad", "answer": "Yes."}, headers=AUTH)
-    assert r.status_code == 201 and client.post("/ask", json={"question": "do you ship abroad"}).json()["answered"]
-    r = client.post("/unanswered/dismiss", json={"question": "asdf qwer"}, headers=AUTH)
+    r = admin.post("/unanswered/add", json={"question": "do you ship abroad", "answer": "Yes."}, headers=AUTH)
+    assert r.status_code == 201 and admin.post("/ask", json={"question": "do you ship abroad"}).json()["answered"]
+    r = admin.post("/unanswered/dismiss", json={"question": "asdf qwer"}, headers=AUTH)
     assert r.json() == {"question": "asdf qwer", "status": "dismissed", "entry_id": None, "asks": 1}
-    assert client.post("/unanswered/dismiss", json={"question": "asdf qwer"}, headers=AUTH).status_code == 404
-    assert client.post("/unanswered/dismiss", json={"question": "x"}).status_code == 401
-    assert client.post("/unanswered/assign", json={"question": "x", "entry_id": 99}, headers=AUTH).status_code == 404
-    assert client.get("/unanswered", headers=AUTH).json()["total"] == 0
-    every = client.get("/unanswered", params={"status": "all"}, headers=AUTH).json()["questions"]
+    assert admin.post("/unanswered/dismiss", json={"question": "asdf qwer"}, headers=AUTH).status_code == 404
+    assert admin.post("/unanswered/dismiss", json={"question": "x"}).status_code == 401
+    assert admin.post("/unanswered/assign", json={"question": "x", "entry_id": 99}, headers=AUTH).status_code == 404
+    assert admin.get("/unanswered", headers=AUTH).json()["total"] == 0
+    every = admin.get("/unanswered", params={"status": "all"}, headers=AUTH).json()["questions"]
     assert sorted(q["status"] for q in every) == ["added", "assigned", "dismissed"]
 
 

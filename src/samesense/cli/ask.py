@@ -115,16 +115,18 @@ def add_calibrate(p: argparse.ArgumentParser) -> None:
 def run_calibrate(args) -> int:
     from ..faq.bank import FaqBank
     from ..faq.calibrate import calibrate
+    from ..faq.database import file_beside
 
     if args.oos and not args.groups:
         raise SamesenseError("--oos goes with --groups")
-    plot = args.plot or f"{args.bank}.calibration.png"
+    plot = args.plot or str(file_beside(args.bank, ".calibration.png"))
     use_threads(args.threads)
     with FaqBank.open(args.bank, args.model, create=False, read_only=args.dry_run) as bank:
         result = calibrate(bank, args.target_precision, groups=args.groups, oos=args.oos, pairs=args.pairs,
                            margin=args.margin if args.margin is not None or not args.groups else "choose",
                            plot=plot, save=not args.dry_run, min_coverage=args.min_coverage,
                            hybrid=args.hybrid)
+        where = bank.path
     if args.json:
         print(json.dumps(result.to_dict()))
         return 0
@@ -137,7 +139,7 @@ def run_calibrate(args) -> int:
     if result.hybrid or result.hybrid_tried:
         print(f"  hybrid weight {result.hybrid:g} (BM25 in the score){tried_text('weight', result.hybrid_tried)}")
     print(f"  margin {result.margin:g} (too close to call){tried_text('margin', result.margins_tried)}")
-    print(f"  {'not stored (--dry-run)' if args.dry_run else f'stored in {args.bank}'}; plot: {plot}")
+    print(f"  {'not stored (--dry-run)' if args.dry_run else f'stored in {where}'}; plot: {plot}")
     return 0
 
 

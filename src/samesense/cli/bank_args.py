@@ -16,7 +16,9 @@ from .parsing import cpu_count
 
 
 def bank_arg(p, create: bool = False) -> None:
-    p.add_argument("bank", metavar="BANK", help="FAQ bank file (SQLite)" + ("; created if missing" if create else ""))
+    p.add_argument("bank", metavar="BANK", help="FAQ bank: a SQLite file, or a PostgreSQL database "
+                   "(postgresql://USER@HOST:PORT/DB; the PG* environment variables fill in what it leaves out)"
+                   + ("; created if missing" if create else ""))
 
 
 def model_arg(p, required: bool = False) -> None:

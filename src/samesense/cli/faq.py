@@ -25,6 +25,7 @@ from ..faq.choices import (ANSWER_DEFAULTS, FORMATS, INDEX_KINDS, ON_CHANGE, ON_
 from .bank_args import answer_setting, bank_arg, model_arg, threads_arg, unanswered_log_arg, use_threads
 from .faq_edit import add_faq_edits, recalibrate_for_new_model, report_notices, stored_calibration, unanswered_log
 from .faq_learn import add_learn_commands
+from .faq_migrate import add_migrate
 from .parsing import HelpFormatter, add_progress_flags, non_negative_int, positive_int, text
 
 FILE_FORMATS = ("auto", *FORMATS)  # auto: by the file's extension
@@ -108,6 +109,7 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run_info)
 
     add_unanswered(cmds)
+    add_migrate(cmds)
     add_faq_edits(cmds)
     add_learn_commands(cmds)  # evaluate, learn, rollback: faq_learn.py
 
@@ -177,7 +179,7 @@ def run_import(args) -> int:
                   f"{f', {len(skipped)} malformed rows skipped' if skipped else ''}"
                   f"{f', {held} rows skipped (questions other entries hold)' if held else ''}"
                   f" in {report.seconds:.1f}s; "
-                  f"{args.bank} holds {bank.count()[0]} entries ({bank.index_kind} index)")
+                  f"{bank.path} holds {bank.count()[0]} entries ({bank.index_kind} index)")
             recalibrate_for_new_model(bank, calibration)  # after the import: the labels may name its entries
     except BaseException:
         if created:  # a failed import leaves no empty bank behind
@@ -262,12 +264,12 @@ def run_set(args) -> int:
     with open_without_model(args.bank) as bank:
         calibration = bank.settings.get("calibration")
         bank.set_settings(**values, **({"calibration": None} if forget else {}))
-        policy = bank.policy
+        policy, where = bank.policy, bank.path
     shown = ", ".join(f"{key} {value:g}" for key, value in policy.as_settings().items())
     forgotten = ""
     if forget and calibration:
         forgotten = f"; calibration forgotten (it chose threshold {calibration['threshold']:g})"
-    print(f"{args.bank}: {shown}{forgotten}")
+    print(f"{where}: {shown}{forgotten}")
     return 0
 
 

@@ -133,13 +133,15 @@ def unanswered_log(args, must_exist: bool = False):
     """The unanswered-questions log the command names (default: the bank's, beside it); None when
     there is none yet (nothing was ever logged: no file is made for nothing), or with `must_exist`
     a one-line error."""
+    from ..faq.database import is_postgres
     from ..faq.unanswered import UnansweredLog
 
-    path = Path(args.unanswered_log or UnansweredLog.path_for(args.bank))
-    if not path.exists() and not must_exist:
+    where = args.unanswered_log or UnansweredLog.path_for(args.bank)
+    shared = is_postgres(where)  # tables in a PostgreSQL bank's database: made on first use, no file left behind
+    if not (shared or must_exist or Path(where).exists()):
         yield None
         return
-    with UnansweredLog(path, create=False) as log:
+    with UnansweredLog(where, create=shared and not must_exist) as log:
         yield log
 
 
@@ -162,11 +164,15 @@ def stored_calibration(path: str) -> dict | None:
     """The calibration a bank holds before a command opens it (with another model, it is forgotten),
     None for none or no bank yet; read without loading a model."""
     from ..faq.bank import FaqBank
+    from ..faq.database import is_postgres
 
-    if not Path(path).is_file():
+    if not (is_postgres(path) or Path(path).is_file()):
         return None
-    with FaqBank.open_without_model(path) as bank:
-        return bank.settings.get("calibration")
+    try:
+        with FaqBank.open_without_model(path) as bank:
+            return bank.settings.get("calibration")
+    except SamesenseError:
+        return None  # no bank yet (a database without its tables), or none at all: the command says which
 
 
 def recalibrate_for_new_model(bank, previous: dict | None) -> None:
@@ -174,12 +180,13 @@ def recalibrate_for_new_model(bank, previous: dict | None) -> None:
     calibrated again for the new model on the same labelled files, when they are still there; either
     way a warning says which it was (reset, or recalibrated to what)."""
     from ..faq.calibrate import recalibrate
+    from ..faq.database import file_beside
 
     if not bank.notices or not previous:
         report_notices(bank)
         return
     try:
-        result = recalibrate(bank, previous, plot=f"{bank.path}.calibration.png")
+        result = recalibrate(bank, previous, plot=str(file_beside(bank.path, ".calibration.png")))
     except SamesenseError as err:
         report_notices(bank)
         print(f"samesense: warning: {bank.path}: not recalibrated for the new model: {err}", file=sys.stderr)

@@ -6,8 +6,12 @@ or say there is no confident answer.
     bank.ask("how do i reset my pin")
 
 One job a file:
-  store.py         the bank's SQLite file: its schema, settings and reads; one transaction a write
+  store.py         the bank's store: its schema, settings and reads; one transaction a write
   store_writes.py  the bank's writes to entries and questions, inside that transaction
+  database.py      under the store: the database a bank's address names, and what differs between
+                   SQLite (a file) and PostgreSQL (postgres.py), so the store's SQL is written once
+  follower.py      a replica kept in step with its PostgreSQL bank (LISTEN/NOTIFY); is it ready
+  migrate.py       a bank copied between SQLite and PostgreSQL, and verified (its SQL: store_copy.py)
   index.py         the FAISS vector index over the question vectors
   index_keeper.py  that index built from the store, kept agreeing with it, its HNSW graph on disk
   bank.py          store, model and index kept in step (and in step with other processes)
@@ -38,7 +42,7 @@ One job a file:
   logs.py          the service's logs (access, application, uvicorn's): one format, text or JSON
   unanswered.py    the unanswered-questions log, a file beside the bank: what to add to the FAQ next;
                    ask_and_record, the one way /ask and `ask --record` answer
-  unanswered_store.py  that log's SQLite file
+  unanswered_store.py  that log's SQLite file (or its tables beside a PostgreSQL bank)
   log_fixes.py     fixing the bank from that log: assign a question to an entry, add it, dismiss it
   static/          the web page
 The commands are in samesense/cli/: faq.py (samesense faq; edit, assign, dismiss in faq_edit.py;

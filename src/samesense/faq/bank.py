@@ -4,10 +4,9 @@
     bank.add("how do i reset my pin", "Settings > Security > Reset PIN.", paraphrases=["forgot my pin"])
     bank.ask("i can't remember my pin")     # Answer(answered=True, answer="Settings > ...", ...)
 
-Every write goes to SQLite first (one transaction) and then to the index, under one lock, so a
-reader in this process never sees the index ahead of the store. A bank opened in another process
-is noticed by the store's generation counter: before each search the index is synced with the store
-if the counter moved. Every text is checked by text.py's rules (and the bank's limits) first.
+Every write goes to the store first (one transaction), then to the index, under one lock: a reader
+here never sees the index ahead of the store. Other processes' writes are noticed by the store's
+generation, before each search (or when a replica's follower is told). Texts obey text.py's rules.
 
 A bank never mixes models (model_choice.py). What a write does is decided in planner.py (an
 entry's change in entry_change.py), the SQL is in store.py and store_writes.py, the index kept in
@@ -55,6 +54,7 @@ class FaqBank:
         self.keeper: IndexKeeper | None = None  # the vector index, with a model
         self.searcher = BankSearch(self)
         self.generation = -1
+        self.followed = False  # a follower keeps it in step (follower.py): a question need not look
         self.settings = self.store.settings()
         self._policy: tuple[dict, AnswerPolicy] | None = None  # the settings it was made from, and it
         self.notices: list[str] = []  # what opening it did that the user must know (settings reset for a new model)
@@ -65,19 +65,15 @@ class FaqBank:
     def open(cls, path: str | os.PathLike, model: TextEncoder | str | os.PathLike | None = None,
              create: bool = True, show_progress: bool | None = False, read_only: bool = False,
              limits: TextLimits | None = None) -> "FaqBank":
-        """Open (or create) a bank. `model`: a loaded encoder, a spec naming one (a model or run
-        folder, a sentence-transformers folder, or a baseline: minilm, e5-small; see
-        samesense.encoder_spec), or None for the one the bank remembers (if its folder is still there).
-
+        """Open (or create) a bank: `path` a file, or a postgresql:// address (store.py). `model`: a
+        loaded encoder, a spec naming one (a model or run folder, a sentence-transformers folder, or a
+        baseline: minilm, e5-small; see samesense.encoder_spec), or None for the one the bank remembers.
         `read_only`: for a process that only reads (a read-only server, `ask`, a calibration dry
-        run): the bank must exist, and nothing is written to it or to its index file, ever; every
-        write is refused. With a model other than the one the bank's vectors were made by, the
-        stored questions are encoded with it in memory, for this process alone, and the bank is
-        left as it is: a read-only server can try another model on a bank that a writable server
-        goes on serving. Writable (the default), another model re-encodes the bank for good.
-
-        `limits`: the longest texts (and lists) this process stores (default: choices.TextLimits).
-        """
+        run): the bank must exist, and nothing is written to it or to its index file, ever. With a
+        model other than the bank's, the stored questions are encoded with it in memory, for this
+        process alone: a read-only server can try another model on a bank that a writable server goes
+        on serving. Writable (the default), another model re-encodes the bank for good. `limits`: the
+        longest texts (and lists) this process stores (default: choices.TextLimits)."""
         store = Store(path, create=create and not read_only, read_only=read_only)
         try:
             return cls(store, choose_model(store, model, remember=not read_only), show_progress, limits)
@@ -89,13 +85,13 @@ class FaqBank:
     def remove_if_empty(cls, path: str | os.PathLike) -> bool:
         """Delete a bank that holds no entry, with the files SQLite and the index keep beside it
         (what a failed first import leaves); whether it was deleted."""
-        path = Path(path)
         try:
             with cls.open_without_model(path) as bank:
-                if bank.count() != (0, 0):
+                if bank.count() != (0, 0) or bank.store.db.shared:  # a database's tables: the server's to drop
                     return False
         except SamesenseError:
             return False  # not a bank (or none): not ours to delete
+        path = Path(path)
         for suffix in ("", "-wal", "-shm", "-journal", ".hnsw"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
         return True
@@ -124,7 +120,7 @@ class FaqBank:
         return self.index.kind if self.index is not None else None
 
     @property
-    def index_path(self) -> Path:
+    def index_path(self) -> Path | None:
         return graph_path(self.path)
 
     def close(self) -> None:
@@ -179,18 +175,22 @@ class FaqBank:
         store_ids = self.store.question_ids()
         self.keeper.build(self.wanted_kind(len(store_ids)), store_ids)
 
-    def refresh(self) -> None:
-        """Catch up with writes made by other processes (one small read when there were none)."""
-        if self.store.generation() != self.generation:
-            with self.lock:
-                self.generation = self.store.generation()
-                self.settings = self.store.settings()
-                if self.index is None:  # opened without a model: no index to catch up
-                    return
-                if self.index.kind != self.wanted_kind(self.store.count()[1]):
-                    self._build_index()
-                else:
-                    self.keeper.sync()
+    def refresh(self, followed_too: bool = False) -> None:
+        """Catch up with other processes' writes (one small read when there were none); a bank its
+        follower keeps in step (`followed`: follower.py) is left to it, unless `followed_too`."""
+        if (self.followed and not followed_too) or self.store.generation() == self.generation:
+            return
+        with self.lock:
+            if self.store.generation() == self.generation:  # caught up by the write it waited for
+                return
+            self.generation = self.store.generation()
+            self.settings = self.store.settings()
+            if self.index is None:  # opened without a model: no index to catch up
+                return
+            if self.index.kind != self.wanted_kind(self.store.count()[1]):
+                self._build_index()
+            else:
+                self.keeper.sync()
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -207,11 +207,12 @@ class FaqBank:
             self.settings = self.store.settings()
             if self.index is not None:
                 self.index.remove(removed_ids)
-                self.index.add(np.asarray(added_ids, dtype=np.int64), added_vectors)
-                if before != self.generation:  # another process wrote too: look at everything
-                    self.keeper.sync()
-                elif self.index.needs_rebuild():
-                    self._build_index()
+                if before != self.generation:  # another process wrote first: catch up with the store, this
+                    self.keeper.sync()  # write's questions among the new ones (only_added: no reading every id)
+                else:
+                    self.index.add(np.asarray(added_ids, dtype=np.int64), added_vectors)
+                    if self.index.needs_rebuild():
+                        self._build_index()
             self.generation = self.store.generation()
             return result
 

@@ -35,8 +35,9 @@ ERRORS = {
     413: "a request body over the server's size limit",
     422: "a field missing, of the wrong type, empty, too long or out of range, or an extra field",
     500: "a fault of the server, not of the request (the server's log has the details)",
-    503: "the bank locked by another process's write past the write timeout, or more requests at once than the "
-         "server takes (--max-connections): try again after Retry-After seconds",
+    503: "the bank locked by another process's write past the write timeout, its database unreachable, a replica "
+         "not ready (/healthz), or more requests at once than the server takes (--max-connections): try again "
+         "after Retry-After seconds",
 }
 EVERY_ROUTE = (400, 413, 500, 503)  # the body guard and the last-resort handlers answer on every route
 
@@ -179,8 +180,10 @@ class HealthOut(BaseModel):
     """What a client needs to know of the service: no filesystem paths."""
 
     status: str
+    ready: bool = Field(True, description="whether this server is ready to answer (a replica of a PostgreSQL "
+                        "bank: in step with the database); a 503 says why not")
     writable: bool
-    bank: str = Field(description="the bank's file name")
+    bank: str = Field(description="the bank's file name, or its database's address without user or password")
     entries: int
     questions: int
     index: str | None

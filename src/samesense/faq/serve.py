@@ -46,6 +46,8 @@ from ..errors import SamesenseError
 from . import logs
 from .bank import FaqBank, NoSuchEntry
 from .choices import FALLBACK_TEXT, UNANSWERED_ROWS
+from .database import BankUnavailable
+from .follower import ChangeFollower, check_model, database_unavailable, follow, health
 from .guard import (RETRY_AFTER, BodyLimit, Limits, Methods, RequestDeadline, SecurityHeaders, check_allowed_hosts,
                     check_token, default_allowed_hosts, token_access)
 from .metrics import Metrics, RequestObservers
@@ -67,14 +69,15 @@ METRICS_TYPES = {"text/plain": {"schema": {"type": "string"}},  # or OpenMetrics
 
 def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, allowed_hosts: Sequence[str] = ("*",),
                *, read_only: bool = False, fallback_text: str = FALLBACK_TEXT,
-               unanswered: UnansweredLog | None = None, embed_origins: Sequence[str] = (),
-               page_language: str = "auto") -> FastAPIOffline:
+               unanswered: UnansweredLog | None = None, follower: ChangeFollower | None = None,
+               embed_origins: Sequence[str] = (), page_language: str = "auto") -> FastAPIOffline:
     """`token`: the bearer token writes, /auth and /unanswered need; None: no writes, and no
     /unanswered over HTTP. `read_only`: no writes even with the token. `allowed_hosts`: the Host
     headers answered (Starlette patterns: "example.com", "*.example.com", "*" for any).
     `fallback_text`: what the page shows under "No confident answer". `unanswered`: where /ask
-    records abstentions and narrow answers (None: nowhere). `embed_origins`: the origins whose pages may
-    frame /widget and call the API (page.py; none: no embedding, no CORS). `page_language`: en, zh or auto."""
+    records abstentions and narrow answers (None: nowhere). `follower`: a replica's (follower.py).
+    `embed_origins`: the origins whose pages may frame /widget and call the API (page.py; none: no
+    embedding, no CORS). `page_language`: en, zh or auto."""
     limits = limits or Limits()
     writable = token is not None and not read_only
     check_allowed_hosts(list(allowed_hosts))
@@ -104,6 +107,7 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
     @app.post("/ask", response_model=AnswerOut, summary="answer a question or abstain",
               responses=error_responses(422))
     def ask(body: AskRequest):
+        check_model(follower)
         answer = ask_and_record(bank, unanswered, limits.text("question", body.question), k=min(body.k, limits.max_k))
         metrics.ask(answer.answered)
         return answer.to_dict()
@@ -148,7 +152,7 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
 
     @app.get("/healthz", response_model=HealthOut, summary="is the service up; what it serves")
     def healthz():
-        return health(bank, writable=writable)
+        return health(bank, writable, follower)
 
     @app.get("/metrics", response_class=Response, summary="Prometheus metrics",
              responses={200: {"content": METRICS_TYPES}})
@@ -158,13 +162,6 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
 
     add_page_routes(app, writable, fallback_text, page_language)  # /, /widget, /admin, /config, /static
     return app
-
-
-def health(bank: FaqBank, writable: bool) -> dict:
-    """/healthz: the bank's info, its file by name alone (HealthOut drops the rest: the model's
-    folder, the calibration's files)."""
-    info = bank.info()
-    return {**info, "status": "ok", "writable": writable, "bank": bank.path.name}
 
 
 def add_error_handlers(app) -> None:
@@ -182,6 +179,8 @@ def add_error_handlers(app) -> None:
         status = 404 if isinstance(err, NoSuchEntry) else 409 if isinstance(err, HeldByAnotherEntry) else 422
         log.debug("refused %s %s: %s (%d)", request.method, request.url.path, type(err).__name__, status)
         return JSONResponse({"detail": str(err)}, status_code=status)
+
+    app.add_exception_handler(BankUnavailable, database_unavailable)
 
     @app.exception_handler(sqlite3.OperationalError)
     async def bank_busy(request: Request, err: sqlite3.OperationalError):
@@ -254,19 +253,21 @@ def serve(bank_path: str, model: str | None, host: str = "127.0.0.1", port: int 
     fallback_text = checked_fallback(fallback_text)
     check_origins(embed_origins), check_page_language(page_language)  # before anything is loaded
     sock = listening_socket(host, port)
-    bank = unanswered = None
+    bank = unanswered = follower = None
     try:
         logs.configure(log_level, log_format, log_file)
         bank = open_bank(bank_path, model, read_only or token is None, limits, threads)
         if record_unanswered:  # after the bank: a name mistyped must leave no log file behind
             unanswered = open_unanswered(unanswered_log or UnansweredLog.path_for(bank_path), unanswered_rows)
+        follower = follow(bank)  # a replica of a PostgreSQL bank follows it; None for a file
         app = create_app(bank, token, limits, allowed_hosts, read_only=read_only, fallback_text=fallback_text,
-                         unanswered=unanswered, embed_origins=embed_origins, page_language=page_language)
-        announce(bank, bank_path, sock, allowed_hosts, unanswered)
+                         unanswered=unanswered, follower=follower, embed_origins=embed_origins,
+                         page_language=page_language)
+        announce(bank, sock, allowed_hosts, unanswered)
         run_uvicorn(app, sock, server_settings(timeout, max_connections, log_level))
     finally:
         sock.close()
-        for opened in (unanswered, bank):
+        for opened in (follower, unanswered, bank):
             if opened is not None:
                 opened.close()
 
@@ -297,14 +298,14 @@ def open_unanswered(path: str | os.PathLike, keep: int) -> UnansweredLog:
             from None
 
 
-def announce(bank: FaqBank, bank_path: str, sock: socket.socket, allowed_hosts: list[str],
+def announce(bank: FaqBank, sock: socket.socket, allowed_hosts: list[str],
              unanswered: UnansweredLog | None) -> None:
     """The "serving ..." line on stdout, and the start in the application log (its fields for JSON)."""
     info = bank.info()
     host, port = sock.getsockname()[:2]
     address = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
     mode = "read-only" if bank.read_only else "writable with the token"
-    print(f"serving {bank_path}: {info['entries']} entries, {info['questions']} questions, {info['index']} "
+    print(f"serving {bank.path}: {info['entries']} entries, {info['questions']} questions, {info['index']} "
           f"index, threshold {info['threshold']:.3f}, {mode}; {address} (Host: {', '.join(allowed_hosts)})",
           flush=True)
     log.info("serving %s on %s: %d entries, %d questions, %s index, model %s, threshold %.3f, %s; unanswered "

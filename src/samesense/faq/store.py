@@ -1,5 +1,6 @@
-"""The FAQ bank on disk: one SQLite file, no server. Its SQL is here (the file, its settings, the
-reads) and in store_writes.py (the writes, inside one transaction of this store's).
+"""The FAQ bank's store: one SQLite file (a path, the default) or one PostgreSQL database (a postgresql://
+address), behind this one class. Its SQL, written once with `?` placeholders, is here (settings, reads) and in
+store_writes.py (the writes, in one transaction of this store's); database.py's dialects carry what differs.
 
     settings(key, value)          JSON values: threshold, margin, model fingerprint, generation, ...
     entries(id, answer, grp, tags, created, updated)
@@ -7,16 +8,15 @@ reads) and in store_writes.py (the writes, inside one transaction of this store'
                                   position 0 is the entry's question, 1.. its paraphrases;
                                   vector is the model's float32 vector of the text
 
-The unanswered-questions log (unanswered.py) is a file of its own, with its SQL in unanswered_store.py.
+The unanswered-questions log (unanswered_store.py): a file beside a SQLite bank, tables in a PostgreSQL bank's.
 
-Every question row is immutable: editing a question deletes its row and inserts a new one, and ids
-are never reused (AUTOINCREMENT). So a question id names one (text, vector) for good, and the vector
-index only has to agree with the store on the set of ids, which makes checking and repairing it a
-set difference. Every write transaction also bumps `generation`, so a process that holds an index
-in memory notices writes made by another process with one cheap read.
+Every question row is immutable: editing a question deletes its row and inserts a new one, and ids are never
+reused (AUTOINCREMENT, identity columns). So a question id names one (text, vector) for good, and the vector index
+only has to agree with the store on the set of ids, which makes checking and repairing it a set difference. Every
+write also bumps `generation`: a process holding an index in memory notices others' writes with one cheap read.
 
-WAL mode lets readers go on while one writer writes; a write is one transaction (BEGIN IMMEDIATE),
-so a process killed at any moment leaves the bank as it was before or after that write.
+A write is one transaction, one writer at a time (BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so
+a process killed at any moment leaves the bank as it was before or after it; readers go on (WAL, MVCC).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import os
 import sqlite3
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -35,6 +34,7 @@ import numpy as np
 from ..bounds import INT64_MAX
 from ..errors import SamesenseError
 from .choices import ANSWER_DEFAULTS
+from .database import open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,55 +101,52 @@ def storable(number: int) -> bool:
 
 
 class Store:
-    """The SQLite file. Thread-safe: one writer connection behind a lock, one reader per thread.
-    `read_only`: every write is refused (a SamesenseError), so nothing can change the file."""
+    """The bank's database (database.py). Thread-safe: one writer connection behind a lock, one reader per
+    thread. `read_only`: every write is refused (a SamesenseError), so nothing can change the bank."""
 
     def __init__(self, path: str | os.PathLike, create: bool = True, read_only: bool = False):
-        self.path = Path(path)
+        self.db = open_database(path)  # the dialect: a SQLite file, or a PostgreSQL database (database.py)
+        self.path = self.db.location  # what messages name: the file, or the address without its password
         self.read_only = read_only
-        if not self.path.exists() and (not create or read_only):
+        if not self.db.exists() and (not create or read_only):
             raise SamesenseError(f"{self.path}: no such FAQ bank")
-        if self.path.is_dir():
-            raise SamesenseError(f"{self.path}: is a folder, not an FAQ bank file")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.db.shared:
+            if self.path.is_dir():
+                raise SamesenseError(f"{self.path}: is a folder, not an FAQ bank file")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self.write_lock = threading.RLock()
         try:
-            self._writer = self._connect()
-            self._create_schema()
-        except sqlite3.DatabaseError as err:
+            self._writer = self.db.connect()
+            self._create_schema(create)
+        except (sqlite3.DatabaseError, *self.db.errors) as err:
+            self.db.close_all()
             raise SamesenseError(f"{self.path}: not an FAQ bank ({err})") from None
         version = self.setting("schema_version")
         if version != SCHEMA_VERSION:
             raise SamesenseError(f"{self.path}: bank format {version}, this samesense reads {SCHEMA_VERSION}")
 
-    def _create_schema(self) -> None:
+    def _create_schema(self, create: bool = True) -> None:
         """Tables and default settings, once; an existing bank is not written to (opening it for
         reading must not look like a change to the processes that hold it open)."""
         conn = self._writer
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'settings'").fetchone():
+        if self.db.has_table(conn, "settings"):
             return
-        if self.read_only:
-            raise sqlite3.DatabaseError("no FAQ tables")
-        conn.execute("PRAGMA journal_mode=WAL")  # stays with the file
+        if self.read_only or (self.db.shared and not create):
+            raise SamesenseError(f"{self.path}: no such FAQ bank (the database holds no FAQ tables)")
+        self.db.prepare_new(conn)
         with self.write(bump=False):
-            for statement in filter(str.strip, SCHEMA.split(";")):  # executescript would commit
+            for statement in self.db.ddl(SCHEMA):  # executescript would commit
                 conn.execute(statement)
             for key, value in DEFAULT_SETTINGS.items():
-                conn.execute("INSERT OR IGNORE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=60000")  # another process writing: wait, don't fail
-        conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: a killed process loses nothing committed
-        return conn
+                conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                             (key, json.dumps(value)))
 
     @property
     def reader(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect()
+        if conn is None or not self.db.usable(conn):  # a database server restarted: connect again
+            conn = self._local.conn = self.db.connect()
         return conn
 
     def close(self) -> None:
@@ -159,6 +156,7 @@ class Store:
         if conn is not None:
             conn.close()
             self._local.conn = None
+        self.db.close_all()  # the other threads' readers, for a database server
 
     @contextlib.contextmanager
     def write(self, bump: bool = True) -> Iterator[sqlite3.Connection]:
@@ -166,15 +164,18 @@ class Store:
         if self.read_only:
             raise SamesenseError(f"{self.path}: opened read-only; open it writable to change it")
         with self.write_lock:
+            if not self.db.usable(self._writer):  # a database server restarted: connect again
+                self._writer = self.db.connect()
             conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
+            self.db.begin_write(conn)  # one writer at a time: SQLite's BEGIN IMMEDIATE, or a lock
             try:
                 yield conn
                 if bump:
                     conn.execute("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                    self.db.notify_change(conn)  # the other replicas learn of it at the commit
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                self.db.rollback(conn)
                 raise
 
     @contextlib.contextmanager
@@ -185,7 +186,7 @@ class Store:
         if conn.in_transaction:  # inside another snapshot already: that one holds
             yield conn
             return
-        conn.execute("BEGIN")
+        self.db.begin_read(conn)
         try:
             yield conn
         finally:
@@ -203,7 +204,8 @@ class Store:
 
     @staticmethod
     def put_setting(conn: sqlite3.Connection, key: str, value) -> None:
-        conn.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value)))
+        conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     (key, json.dumps(value)))
 
     def put_settings(self, **values) -> None:
         """Several settings in one write transaction."""
@@ -223,8 +225,9 @@ class Store:
                 conn.execute(f"SELECT COUNT(*) FROM questions WHERE entry_id IN (SELECT id FROM entries {where})"
                              if where else "SELECT COUNT(*) FROM questions", params).fetchone()[0])
 
-    def question_ids(self) -> np.ndarray:
-        rows = self.reader.execute("SELECT id FROM questions").fetchall()
+    def question_ids(self, above: int = 0) -> np.ndarray:
+        """The question ids above `above` (ids start at 1: all by default)."""
+        rows = self.reader.execute("SELECT id FROM questions WHERE id > ?", (int(above),)).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def vectors(self, ids: Sequence[int] | None = None, dim: int | None = None,
@@ -328,19 +331,18 @@ class Store:
 
     def list_entries(self, offset: int = 0, limit: int | None = None, contains: str | None = None) -> list[Entry]:
         """Entries by id, from the `offset`-th (none past the last), at most `limit` (None: all)."""
-        offset, limit = max(int(offset), 0), -1 if limit is None else max(int(limit), 0)
+        offset, limit = max(int(offset), 0), INT64_MAX if limit is None else max(int(limit), 0)
         if not storable(offset):
             return []
         where, params = holding(contains)
-        return self._entries(where, [*params, limit if storable(limit) else -1, offset], tail="LIMIT ? OFFSET ?")
+        return self._entries(where, [*params, limit if storable(limit) else INT64_MAX, offset], tail="LIMIT ? OFFSET ?")
 
     def check(self) -> str:
-        return self.reader.execute("PRAGMA integrity_check").fetchone()[0]
+        return self.db.integrity(self.reader)
 
 
 def holding(contains: str | None) -> tuple[str, list]:
-    """The WHERE clause (and its parameters) of the entries whose answer, question or paraphrase holds
-    `contains`; none for None or empty."""
+    """The WHERE clause (and parameters) of the entries whose answer, question or paraphrase holds `contains`."""
     if not contains:
         return "", []
     pattern = "%" + contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

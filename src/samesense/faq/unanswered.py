@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SamesenseError
 from .choices import UNANSWERED_ORDERS, UNANSWERED_OUTCOMES, UNANSWERED_ROWS, UNANSWERED_STATUSES
+from .database import is_postgres
 from .matcher import Answer
 from .unanswered_store import UnansweredStore
 
@@ -124,7 +125,10 @@ class UnansweredLog:
 
     @staticmethod
     def path_for(bank_path: str | os.PathLike) -> Path:
-        """Where a bank's log lives by default: beside it, BANK.unanswered."""
+        """Where a bank's log lives by default: beside it, BANK.unanswered; a PostgreSQL bank's in
+        its own database, tables of its own."""
+        if is_postgres(bank_path):
+            return bank_path
         bank_path = Path(bank_path)
         return bank_path.with_name(bank_path.name + SUFFIX)
 

@@ -9,7 +9,9 @@ the bank and what goes in it): its schema and every statement run on it.
 
 The file's format is its PRAGMA user_version; an empty file is given the table, any other SQLite file
 is refused (a bank named by mistake). A format 1 file (no status) gains the two columns when opened
-(MIGRATIONS: plain ALTER TABLE ... ADD COLUMN, as any SQL database takes it).
+(MIGRATIONS: plain ALTER TABLE ... ADD COLUMN, as any SQL database takes it). Beside a PostgreSQL bank
+the table is in the bank's database, its format a row of store_formats (database.py's dialects carry
+the difference; the SQL, migrations included, is this one).
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import contextlib
 import os
 import sqlite3
 import threading
-from pathlib import Path
 from typing import Iterator, Sequence
 
 from ..errors import SamesenseError
+from .database import open_database
 from .store import storable
 
 UNANSWERED_SCHEMA = """
@@ -51,58 +53,64 @@ class UnansweredStore:
     administrator's read of a large log never holds up the recording of an answer (WAL)."""
 
     def __init__(self, path: str | os.PathLike, create: bool = True):
-        self.path = Path(path)
-        if self.path.is_dir():
+        self.db = open_database(path, purpose="unanswered", lock_wait=2)
+        self.path = self.db.location
+        if not self.db.shared and self.path.is_dir():
             raise SamesenseError(f"{self.path}: is a folder, not an unanswered-questions log")
-        if not create and not self.path.exists():
+        if not create and not self.db.shared and not self.path.exists():
             raise SamesenseError(f"{self.path}: no unanswered-questions log (nothing recorded yet)")
         self.lock = threading.Lock()
         try:
-            # a short wait: a record is on the answering path, and is dropped rather than keep a client waiting
-            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=2)
-            # as the bank's store: with WAL a killed process loses nothing committed, and a commit does
-            # not wait for the disk (FULL synced every record: ~40 ms an abstention on the answering path)
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self._create_schema()
-        except sqlite3.Error as err:
+            # a short wait (lock_wait): a record is on the answering path, and is dropped rather than keep a
+            # client waiting. As the bank's store: with WAL a killed process loses nothing committed, and a
+            # commit does not wait for the disk (FULL synced every record: ~40 ms an abstention)
+            self.conn = self.db.connect()
+            self._create_schema(create)
+        except (sqlite3.Error, *self.db.errors) as err:
             self.close()
             raise SamesenseError(f"{self.path}: cannot use it as the unanswered-questions log ({err})") from None
 
-    def _create_schema(self) -> None:
+    def _create_schema(self, create: bool = True) -> None:
         """The table on a new (empty) file; refused on any other SQLite file (a bank named by mistake)."""
-        conn = self.conn
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn, db = self.conn, self.db
+        version = db.format_version(conn)
         if version == UNANSWERED_FORMAT:
             return
-        if version not in MIGRATIONS and conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+        if db.shared and not create and version not in MIGRATIONS:
+            raise SamesenseError(f"{self.path}: no unanswered-questions log (nothing recorded yet)")
+        if version not in MIGRATIONS and (version or not db.is_empty(conn)):  # a newer log, or not a log
             raise sqlite3.DatabaseError("another kind of SQLite file")
-        conn.execute("PRAGMA journal_mode=WAL")  # writers in several processes, readers never blocked
+        db.prepare_new(conn)  # SQLite: WAL, writers in several processes, readers never blocked
         with self._transaction():  # looked at again inside: another process may have just made it
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            version = db.format_version(conn)
             if version == 0:
-                for statement in UNANSWERED_SCHEMA.split(";"):
+                for statement in db.ddl(UNANSWERED_SCHEMA):
                     conn.execute(statement)
             while version in MIGRATIONS:  # an older log: its rows kept, open
-                for statement in MIGRATIONS[version]:
+                for statement in db.ddl(";".join(MIGRATIONS[version])):
                     conn.execute(statement)
                 version += 1
-            conn.execute(f"PRAGMA user_version = {UNANSWERED_FORMAT}")
+            db.set_format_version(conn, UNANSWERED_FORMAT)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            if not self.db.usable(self.conn):  # a database server restarted: connect again
+                self.conn = self.db.connect()
+            self.db.begin_write(self.conn)
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")
             except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                self.db.rollback(self.conn)
                 raise
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=rw", uri=True, timeout=2)  # never creates one
+        if self.db.shared:
+            conn = self.db.connect()
+        else:
+            conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=rw", uri=True, timeout=2)  # never creates one
         try:
             yield conn
         finally:
@@ -113,6 +121,8 @@ class UnansweredStore:
         if conn is not None:
             with self.lock:
                 conn.close()
+        if hasattr(self, "db"):
+            self.db.close_all()
 
     def add(self, time: float, question: str, grouped: str, outcome: str, reason: str | None, nearest: str,
             keep: int) -> None:
