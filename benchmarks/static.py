@@ -24,6 +24,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -95,6 +96,9 @@ def train_configs(args) -> dict[str, dict[str, "object"]]:
         rows["static + groups"][name] = TrainConfig.of(out=str(runs / f"static-{name}"), **static, **common)
         rows["static + groups + sentence distillation"][name] = TrainConfig.of(
             out=str(runs / f"static-distil-{name}"), teacher=TEACHER, unlabeled=unlabeled, **static, **common)
+    if args.no_unlabeled:  # the teacher on the training sentences alone
+        for name, cfg in rows["static + groups + sentence distillation"].items():
+            cfg.distil.unlabeled = []
     return rows
 
 
@@ -109,10 +113,10 @@ def train_all(args) -> dict[str, dict[str, dict]]:
     """{row: {set: the run's summary}}; finished runs are read back, not trained again."""
     configs = train_configs(args)
     flat = [(row, name, cfg) for row, by_set in configs.items() for name, cfg in by_set.items()]
-    # the first distillation run encodes the unlabeled text with the teacher (minutes) while the others train;
-    # the other distillation runs last, when the teacher cache holds it all
+    # the static rows first (the GRU's runs, finished first in an earlier call, are read back)
     distil = [run for run in flat if run[0].endswith("distillation")]
-    flat = distil[:1] + [run for run in flat if run not in distil] + distil[1:]
+    flat = [run for run in flat if run not in distil and run[0].startswith("static")] + distil + \
+        [run for run in flat if run not in distil and not run[0].startswith("static")]
     if args.jobs > 1:
         for _, _, cfg in flat:
             cfg.run.threads = 1
@@ -187,6 +191,30 @@ def speed_of(encoder, sentences: list[str], single: int, threads: int) -> dict:
     return {"sentences_per_second": batch, "single_ms": 1000 / one}
 
 
+def cold_ask(model: str, bank_dir: Path, repeats: int = 3) -> dict:
+    """Seconds of a whole `samesense ask` process (start, open the bank, load the model, encode, answer) on a
+    bank of banking77's training questions made with `model`: the median of `repeats`, and whether torch
+    was imported (python -X importtime lists it)."""
+    from samesense.data import read_groups
+
+    groups = read_groups(data_path(SETS["banking77"][0]), normalize=False)
+    rows = bank_dir / "faq.tsv"
+    rows.write_text("".join(f"{s}\t{groups.names[g]}\t{groups.names[g]}\n" for s, g in zip(groups.sentences,
+                                                                                         groups.labels)))
+    bank = bank_dir / "bank.sqlite"
+    subprocess.run([sys.executable, "-m", "samesense", "faq", "import", str(bank), str(rows), "--model", model,
+                    "--quiet"], check=True, capture_output=True)
+    seconds, imports = [], ""
+    for _ in range(repeats):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "samesense", "ask", str(bank),
+                               "my card has not arrived yet"], check=True, capture_output=True, text=True)
+        seconds.append(time.perf_counter() - started)
+        imports = done.stderr
+    return {"seconds": sorted(seconds)[repeats // 2],
+            "torch_imported": re.search(r"\|\s+torch$", imports, re.MULTILINE) is not None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=6)
@@ -195,6 +223,9 @@ def main() -> None:
     parser.add_argument("--m2v-python", default="/work/m2v-venv/bin/python", help="a Python with model2vec[distill]")
     parser.add_argument("--runs", default="benchmarks/out/static")
     parser.add_argument("--unlabeled", default="benchmarks/out/unlabeled", help="folder of benchmarks/unlabeled.py")
+    parser.add_argument("--no-unlabeled", action="store_true", help="sentence distillation on the training sentences "
+                        "alone (MiniLM encodes ~100 sentences/s on a busy 2-core machine: the 75,000 unlabeled ones "
+                        "take a quarter of an hour even on a quiet one)")
     parser.add_argument("--teacher-cache", default="benchmarks/out/teacher")
     parser.add_argument("--vectors", default="benchmarks/out/vectors", help="folder keeping the teacher's vectors")
     parser.add_argument("--speed-sentences", type=int, default=30000)
@@ -235,11 +266,17 @@ def main() -> None:
         report["trained"] = {row: {name: {"dev_top1": s["val_top1"], "best_epoch": s["best_epoch"],
                                           "train_seconds": round(s["train_seconds"])} for name, s in by_set.items()}
                              for row, by_set in trained.items()}
+    report["cold_ask"] = {}
+    for row in ("static + groups", "GRU, today's default"):
+        with tempfile.TemporaryDirectory() as tmp:
+            report["cold_ask"][row] = cold_ask(str(rows[row]["banking77"].spec), Path(tmp))
+        print("cold ask", row, report["cold_ask"][row], flush=True)
     report["results"][f"teacher: {TEACHER}"]["speed"] = speed_of(teacher.encoder, sentences[:1000], 100, args.threads)
     report["results"][f"teacher: {TEACHER}"]["dim"] = teacher.encoder.dim
     report.update(command="python benchmarks/static.py " + " ".join(a for a in sys.argv[1:] if a != "--no-doc"),
                   machine=machine(), date=time.strftime("%Y-%m-%d"), note=args.note or report.get("note", ""),
-                  epochs=args.epochs, speed_sentences=len(sentences), single=args.single)
+                  epochs=args.epochs, speed_sentences=len(sentences), single=args.single,
+                  no_unlabeled=args.no_unlabeled)
     if not args.no_doc:
         atomic_write_json(RESULTS, report)
         write_section("static", markdown(report))
@@ -270,7 +307,9 @@ def markdown(report: dict) -> str:
         "through MiniLM by its id, PCA to 256, Zipf/SIF weights), no training. static + groups: that table trained "
         "on the set's training groups with AM-Softmax (`train --encoder static --init-from minilm --tokenizer "
         f"teacher --embed-dim 256 --max-len 128`, {report['epochs']} epochs, the best by dev top-1 kept); + sentence "
-        "distillation: also `--teacher minilm --unlabeled` (every training-split sentence, benchmarks/unlabeled.py). "
+        "distillation: also `--teacher minilm`" + (" on the training sentences alone (--no-unlabeled)"
+                                                    if report.get("no_unlabeled") else " --unlabeled (every training-"
+                                                    "split sentence, benchmarks/unlabeled.py)") + ". "
         "GRU: `samesense train` defaults (word tokens, min count 2), same sets and epochs. The trained rows are "
         "one model per set. clinc150 and banking77: the intent of the nearest training example; clinc150's "
         "out-of-scope threshold chosen on dev + oos dev. Speed: the first "
@@ -278,7 +317,11 @@ def markdown(report: dict) -> str:
         f"after a warm-up), and one sentence at a time (first {report['single']}, ms each); the teacher on 1,000 "
         "and 100.", "",
         table(["method", "qqp test top-1/5/10", "qqp pairs Spearman", "clinc150 in-scope acc.", "clinc150 OOS recall",
-               "banking77 acc.", "sentences/s", "ms / sentence"], rows), ""])
+               "banking77 acc.", "sentences/s", "ms / sentence"], rows), "",
+        "A cold `samesense ask` (a new process: start, open the bank, load the model, encode, answer; median of 3) "
+        "on a bank of banking77's training questions: " + "; ".join(
+            f"{row}'s banking77 model {r['seconds']:.2f} s (torch {'imported' if r['torch_imported'] else 'never imported'})"
+            for row, r in report.get("cold_ask", {}).items()) + ".", ""])
 
 
 if __name__ == "__main__":

@@ -110,32 +110,44 @@ class TeacherTokenizer(Tokenizer):
     def __len__(self) -> int:
         return self.num_ids
 
-    def _pieces(self, word: str) -> list[int]:
-        ids = self.fast.encode(word, add_special_tokens=False).ids
-        if len(self.word_pieces) < CACHE_WORDS:
-            self.word_pieces[word] = ids
-        return ids
-
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Each text's ids (the teacher's, no special tokens), cut at max_len; an empty text is the
         unknown token, so every text has a vector."""
         texts = [self._prepare(t) for t in texts] if self.normalize else list(texts)
         rows: list[list[int] | None] = [None] * len(texts)
         if self.word_pieces is not None:
-            get, split = self.word_pieces.get, BERT_ASCII_WORDS.findall
-            for i, text in enumerate(texts):
-                if text.isascii() and not ASCII_CONTROL.search(text):
-                    row: list[int] = []
-                    for word in split(text.lower()):
-                        pieces = get(word)
-                        row += pieces if pieces is not None else self._pieces(word)
-                    rows[i] = row
+            self._cached_split(texts, rows)
         rest = [i for i, row in enumerate(rows) if row is None]
         if rest:
             for i, encoding in zip(rest, self.fast.encode_batch_fast([texts[i] for i in rest], add_special_tokens=False)):
                 rows[i] = encoding.ids
         cut, unk = self.max_len, [self.unk_id]
         return [row[:cut] if row else unk for row in rows]
+
+    def _cached_split(self, texts: list[str], rows: list) -> None:
+        """Fill the rows of the ASCII texts by BERT's split and the word cache (the others stay None);
+        the words not in the cache go through the library in one batch, then their sentences again."""
+        pieces, split, control, joined = self.word_pieces, BERT_ASCII_WORDS.findall, ASCII_CONTROL.search, \
+            itertools.chain.from_iterable
+        todo: Sequence[int] = range(len(texts))
+        for _ in range(2):
+            get, missed = pieces.get, []
+            for i in todo:
+                text = texts[i]
+                if text.isascii() and (text.isprintable() or not control(text)):
+                    try:  # a word not in the cache is None, which cannot be joined
+                        rows[i] = [*joined(map(get, split(text.lower())))]
+                    except TypeError:
+                        missed.append(i)
+            if not missed:
+                return
+            words = list(dict.fromkeys(w for i in missed for w in split(texts[i].lower()) if w not in pieces))
+            learned = dict(zip(words, (e.ids for e in self.fast.encode_batch_fast(words, add_special_tokens=False))))
+            if len(pieces) + len(learned) <= CACHE_WORDS:
+                pieces.update(learned)
+            else:  # the cache is full: these words for this call only
+                pieces = {**pieces, **learned}
+            todo = missed
 
     def encode(self, text: str) -> list[int]:
         return self.tokenize([text])[0]
