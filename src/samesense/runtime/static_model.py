@@ -23,7 +23,7 @@ import numpy as np
 
 from ..components import CONFIG, WEIGHTS, build, check_model_files, load_component, read_json_object
 from ..errors import SamesenseError
-from ..tokenize import Tokenizer
+from ..tokenize import ReadsText, Tokenizer
 from .folder import MANIFEST, check_file_digests, read_folder, read_manifest, resolve_model_dir
 from .static_table import STATIC, STATIC_INT8, Int8TableFiles, StaticInt8Table, StaticTable, read_table
 
@@ -84,7 +84,7 @@ def load_static(folder: Path, entries: list[tuple[str, str, str]]) -> "StaticMod
     return model
 
 
-class StaticModel:
+class StaticModel(ReadsText):
     """Text in, unit vectors out, with numpy (fills samesense.protocols.TextEncoder)."""
 
     def __init__(self, tokenizer: Tokenizer, vectors: np.ndarray, info: dict | None = None):
@@ -94,14 +94,6 @@ class StaticModel:
     @property
     def dim(self) -> int:
         return self.vectors.shape[1]
-
-    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer.tokenize(texts)
-
-    def unknown_fraction(self, texts: Sequence[str] | str) -> list[float] | float:
-        if isinstance(texts, str):
-            return self.tokenizer.unknown_fraction([texts])[0]
-        return self.tokenizer.unknown_fraction(texts)
 
     def encode(self, texts: Sequence[str] | str, batch_size: int = CHUNK,
                show_progress: bool | None = False) -> np.ndarray:
