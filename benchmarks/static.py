@@ -215,6 +215,16 @@ def cold_ask(model: str, bank_dir: Path, repeats: int = 3) -> dict:
             "torch_imported": re.search(r"\|\s+torch$", imports, re.MULTILINE) is not None}
 
 
+def teacher_vectors(teacher: VectorMethod, folder: str) -> None:
+    """The teacher's vectors of every sentence the tasks read, kept in `folder` (encoded once: MiniLM takes
+    minutes over them)."""
+    every = [s for _, (_, _, _, tasks) in SETS.items() for task in tasks for s in task.sentences(task.load(DATA))]
+    teacher.load_vectors(folder, every)
+    for start in range(0, len(every), 4096):  # kept as it goes: a killed run loses one part
+        if teacher.prepare(every[start: start + 4096]):
+            teacher.save_vectors(folder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=6)
@@ -231,10 +241,15 @@ def main() -> None:
     parser.add_argument("--speed-sentences", type=int, default=30000)
     parser.add_argument("--single", type=int, default=1000, help="sentences timed one at a time")
     parser.add_argument("--train-only", action="store_true")
+    parser.add_argument("--teacher-only", action="store_true", help="encode the teacher's vectors alone (kept)")
     parser.add_argument("--speed-only", action="store_true", help="measure the speed rows again, keep the scores")
     parser.add_argument("--no-doc", action="store_true")
     parser.add_argument("--note", default="", help="what else ran on the machine, for the docs")
     args = parser.parse_args()
+    if args.teacher_only:
+        teacher_vectors(VectorMethod(f"teacher: {TEACHER}", samesense.resolve_encoder(TEACHER, args.threads), ("en",),
+                                     128, None), args.vectors)
+        return
     trained = train_all(args)
     if args.train_only:
         return
@@ -258,10 +273,7 @@ def main() -> None:
         print(row, json.dumps(report["results"][row]), flush=True)
     if not args.speed_only:
         report["results"]["BM25"] = scores(RankerMethod("BM25", samesense.resolve_encoder("bm25"), ("en",)), args)
-        every = [s for _, (_, _, _, tasks) in SETS.items() for task in tasks for s in task.sentences(task.load(DATA))]
-        teacher.load_vectors(args.vectors, every)
-        if teacher.prepare(every):
-            teacher.save_vectors(args.vectors)
+        teacher_vectors(teacher, args.vectors)
         report["results"][f"teacher: {TEACHER}"] = scores(teacher, args)
         report["trained"] = {row: {name: {"dev_top1": s["val_top1"], "best_epoch": s["best_epoch"],
                                           "train_seconds": round(s["train_seconds"])} for name, s in by_set.items()}

@@ -111,3 +111,20 @@ def test_the_table_exports_as_int8_and_loads_without_torch(saved, tmp_path, caps
     assert main(["export", str(folder), "--table", str(out), "--quantize", "int8"]) == 2  # no --overwrite
     assert main(["export", str(folder), "--table", str(tmp_path / "again")]) == 2
     assert "--table writes an int8 table: add --quantize int8" in capsys.readouterr().err
+
+
+def test_a_static_bank_answers_with_torch_not_importable(saved, tmp_path):
+    _, folder = saved
+    rows = tmp_path / "faq.tsv"
+    rows.write_text("how do i reset my pin\tSettings, then PIN.\nbook a table for two\tCall us.\n")
+    assert main(["faq", "import", str(tmp_path / "bank.sqlite"), str(rows), "--model", str(folder), "--quiet"]) == 0
+    ask = WITHOUT_TORCH.split("import json")[0] + textwrap.dedent("""
+        from samesense.cli import main
+        code = main(["ask", sys.argv[1], "how do i reset my pin", "--json"])
+        print("torch" in sys.modules)
+        sys.exit(code)
+    """)
+    done = subprocess.run([sys.executable, "-c", ask, str(tmp_path / "bank.sqlite")], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(SRC)})
+    assert done.returncode == 0, done.stderr
+    assert "Settings, then PIN." in done.stdout and done.stdout.split()[-1] == "False"

@@ -83,3 +83,12 @@ def test_a_damaged_or_missing_tokenizer_file_is_one_line_naming_it(tmp_path):
         load_component(tmp_path / "tokenizer")
     with pytest.raises(SamesenseError, match="no tokenizer.json there"):
         TeacherTokenizer(source=str(tmp_path / "tokenizer"))
+
+
+def test_a_full_word_cache_still_gives_the_librarys_ids(tmp_path, monkeypatch):
+    monkeypatch.setattr("samesense.runtime.teacher_tokenizer.CACHE_WORDS", 3)
+    path = bert_file(tmp_path)
+    tokenizer = TeacherTokenizer(file=path, max_len=512)
+    expected = [ids or [tokenizer.unk_id] for ids in library_ids(path, SENTENCES)]
+    assert tokenizer.tokenize(SENTENCES) == expected and tokenizer.tokenize(SENTENCES[::-1]) == expected[::-1]
+    assert len(tokenizer.word_pieces) <= 3
