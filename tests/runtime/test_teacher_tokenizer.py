@@ -61,6 +61,11 @@ def test_ids_are_cut_at_max_len_and_an_empty_text_is_the_unknown_token(tmp_path)
     assert [len(ids) for ids in tokenizer.tokenize(["how do i reset my pin", "pin", "", "🙂"])] == [3, 1, 1, 1]
     assert tokenizer.tokenize(["", "🙂"]) == [[tokenizer.unk_id]] * 2
     assert tokenizer.unknown_fraction(["how do i", "🙂 pin", ""]) == [0.0, 0.5, 1.0]
+    for cut in (1, 2, 5, 512):  # the numpy way of tokenize_compact cuts and fills as tokenize does
+        tokenizer.max_len = cut
+        for texts in (SENTENCES, ["", "", "pin"], [""], SENTENCES[::-1] + [""]):
+            compact = tokenizer.tokenize_compact(texts)
+            assert [compact[i].tolist() for i in range(len(texts))] == tokenizer.tokenize(texts)
 
 
 def test_saved_in_a_model_folder_with_its_file_and_read_back(tmp_path):

@@ -113,6 +113,11 @@ class TeacherTokenizer(Tokenizer):
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Each text's ids (the teacher's, no special tokens), cut at max_len; an empty text is the
         unknown token, so every text has a vector."""
+        cut, unk = self.max_len, [self.unk_id]
+        return [row[:cut] if row else unk for row in self._rows(texts)]
+
+    def _rows(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's ids, whole (maybe none)."""
         texts = [self._prepare(t) for t in texts] if self.normalize else list(texts)
         rows: list[list[int] | None] = [None] * len(texts)
         if self.word_pieces is not None:
@@ -121,8 +126,7 @@ class TeacherTokenizer(Tokenizer):
         if rest:
             for i, encoding in zip(rest, self.fast.encode_batch_fast([texts[i] for i in rest], add_special_tokens=False)):
                 rows[i] = encoding.ids
-        cut, unk = self.max_len, [self.unk_id]
-        return [row[:cut] if row else unk for row in rows]
+        return rows
 
     def _cached_split(self, texts: list[str], rows: list) -> None:
         """Fill the rows of the ASCII texts by BERT's split and the word cache (the others stay None);
@@ -154,9 +158,17 @@ class TeacherTokenizer(Tokenizer):
 
     def tokenize_compact(self, texts: Sequence[str], show_progress: bool | None = False,
                          chunk: int = 65536) -> TokenIds:
-        rows = self.tokenize(texts)
+        """tokenize's ids in a TokenIds, cut and filled with numpy rather than row by row."""
+        rows = self._rows(texts)
         lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
         flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int32, count=int(lengths.sum()))
+        if len(rows) and (lengths.max() > self.max_len or lengths.min() == 0):
+            starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+            flat = flat[np.arange(len(flat)) - starts < self.max_len]  # each row's first max_len
+            empty = np.flatnonzero(lengths == 0)
+            lengths = np.clip(lengths, 1, self.max_len)
+            ends = np.cumsum(lengths)
+            flat = np.insert(flat, ends[empty] - 1 - np.arange(len(empty)), self.unk_id)  # an empty text: unknown
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         return TokenIds(flat, offsets)
