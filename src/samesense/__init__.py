@@ -17,7 +17,7 @@ from .lazy import lazy_names
 __version__ = "0.1.0"
 
 _LAZY = {"DataError": "errors", "SamesenseError": "errors", "load_groups": "data", "read_groups": "data",
-         "read_pairs": "data", "SentenceModel": "model", "load": "model", "TrainConfig": "train.config",
+         "read_pairs": "data", "SentenceModel": "model", "load": "runtime.static_model", "TrainConfig": "train.config",
          "TextEncoder": "protocols", "resolve_encoder": "encoder_spec", "export_onnx": "export"}
 
 __all__ = [*_LAZY, "__version__"]

@@ -77,7 +77,7 @@ def _folder_spec(path: Path) -> EncoderSpec:
         raise SamesenseError(f"{path}: no such model folder, nor a baseline ({', '.join(BASELINES)})")
     if any((path / marker).is_file() for marker in SENTENCE_TRANSFORMERS_MARKERS):
         return EncoderSpec("sentence-transformers", str(path.resolve()))
-    from .model import MANIFEST, resolve_model_dir  # torch: only for a folder
+    from .runtime.folder import MANIFEST, resolve_model_dir
 
     try:
         return EncoderSpec("samesense", str(resolve_model_dir(path).resolve()))
@@ -109,6 +109,6 @@ def _load(spec: EncoderSpec, threads: int | None):
         from .baselines.dense import SentenceTransformerFolder
 
         return SentenceTransformerFolder(spec.source, threads=threads)
-    from .model import load
+    from .runtime.static_model import load  # a static model with numpy alone, any other with torch
 
     return load(spec.source)

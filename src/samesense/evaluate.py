@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 from .data import Groups, Pairs, has_partner
 
@@ -35,6 +34,9 @@ def top_k(queries: np.ndarray, pool: np.ndarray, k: int, block: int = 2048,
           skip_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(indices, similarities) of each query's k most similar pool rows by inner product, best
     first. skip_self: the queries are the pool, and a sentence is not its own neighbour."""
+    import torch  # here, not at the top: the FAQ bank's search imports this module, and a bank on a static
+    # model answers without torch (runtime/static_model.py)
+
     queries_t = torch.from_numpy(np.ascontiguousarray(queries, dtype=np.float32))
     pool_t = torch.from_numpy(np.ascontiguousarray(pool, dtype=np.float32))
     k = max(0, min(k, pool_t.shape[0] - (1 if skip_self else 0)))  # an empty pool has no neighbour

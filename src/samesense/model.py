@@ -17,7 +17,6 @@ Only the encoder side is kept: the classification head used in training is not p
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Sequence
@@ -33,14 +32,13 @@ from .components import (CONFIG, Component, build, check_model_files, load_compo
 from .console import progress
 from .encoders import GRUEncoder, Pooling, Projection
 from .errors import SamesenseError
-from .files import atomic_dir, atomic_write_json, recover_dir
+from .files import atomic_dir, atomic_write_json
+from .runtime.folder import (FORMAT, FORMAT_VERSION, LEGACY_CONFIG, LEGACY_VOCAB, LEGACY_WEIGHTS,  # noqa: F401
+                             MANIFEST, check_file_digests, fingerprint, read_folder, read_manifest,
+                             resolve_model_dir)
 from .runtime.onnx import OnnxGraph, OnnxModel, exported_model  # registers the "onnx" component
 from .tokenize import UNK_ID, VOCAB, Tokenizer, make_tokenizer, read_vocabulary
 
-MANIFEST = "manifest.json"
-FORMAT = "samesense-model"
-FORMAT_VERSION = 2  # of the manifest: a folder written by a newer samesense says a larger one
-LEGACY_CONFIG, LEGACY_VOCAB, LEGACY_WEIGHTS = "config.json", "vocab.json", "model.safetensors"
 
 
 class SentenceModel(nn.Module):
@@ -159,56 +157,6 @@ def save_model_folder(path: str | os.PathLike, components: Sequence[Component], 
     return fingerprint(path)
 
 
-def fingerprint(path: str | os.PathLike) -> str:
-    """sha256 over every file of a model folder (names and bytes): equal fingerprints, equal vectors."""
-    return read_folder(Path(path))[0]
-
-
-def read_folder(path: Path) -> tuple[str, dict[str, str]]:
-    """In one pass over every file of a model folder: the fingerprint (sha256 over each file's name
-    and bytes, in name order) and each file's own sha256 (by its path in the folder, but the
-    manifest's, which holds them)."""
-    digest, files = hashlib.sha256(), {}
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        name = file.relative_to(path).as_posix()
-        digest.update(name.encode() + b"\0")
-        own = hashlib.sha256()
-        with open(file, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-                own.update(chunk)
-        if name != MANIFEST:
-            files[name] = own.hexdigest()
-    return digest.hexdigest(), files
-
-
-def check_file_digests(path: Path, manifest: dict, digests: dict[str, str]) -> None:
-    """Every file the manifest records (folders saved before it recorded them record none) is there
-    with the bytes it was saved with: a damaged file (a flipped bit in the weights reads as other
-    weights) is refused, never turned into other vectors."""
-    recorded = manifest.get("files")
-    if recorded is None:
-        return
-    if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
-        raise SamesenseError(f"{path / MANIFEST}: damaged manifest (files must map each file to its sha256)")
-    for name, sha256 in sorted(recorded.items()):
-        if digests.get(name) != sha256:
-            what = "missing" if name not in digests else "not as saved (its sha256 differs from the manifest's)"
-            raise SamesenseError(f"{path / name}: damaged model file: {what}")
-
-
-def resolve_model_dir(path: str | os.PathLike) -> Path:
-    """A model folder, or a training run folder holding one under `model/`."""
-    path = Path(path)
-    for candidate in (path, path / "model"):
-        recover_dir(candidate)
-        if (candidate / MANIFEST).is_file() or (candidate / LEGACY_CONFIG).is_file():
-            return candidate
-    if not path.exists():
-        raise SamesenseError(f"{path}: no such model folder")
-    raise SamesenseError(f"{path}: not a samesense model folder (no {MANIFEST})")
-
-
 def load(path: str | os.PathLike, device: str = "cpu") -> SentenceModel | OnnxModel:
     """Load a saved model folder (or a run folder with its best model under `model/`); an exported
     one (`samesense export --onnx`) gives an OnnxModel, which encodes as a SentenceModel does."""
@@ -225,19 +173,7 @@ def load(path: str | os.PathLike, device: str = "cpu") -> SentenceModel | OnnxMo
 
 
 def load_components(manifest_path: Path, digests: dict[str, str]) -> SentenceModel | OnnxModel:
-    manifest = read_json_object(manifest_path)
-    if manifest.get("format") != FORMAT:
-        raise SamesenseError(f"{manifest_path}: not a samesense model manifest")
-    version = manifest.get("format_version", FORMAT_VERSION)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise SamesenseError(f"{manifest_path}: damaged manifest (format_version must be an integer)")
-    if version > FORMAT_VERSION:
-        raise SamesenseError(f"{manifest_path}: made by a newer samesense (format_version {version}; this one reads "
-                             f"up to {FORMAT_VERSION}): upgrade samesense to load it")
-    info = manifest.get("info")
-    if info is not None and not isinstance(info, dict):
-        raise SamesenseError(f"{manifest_path}: info must be a JSON object")
-    entries = manifest_entries(manifest_path, manifest.get("components"))
+    manifest, info, entries = read_manifest(manifest_path)
     parts = []
     for role, kind, folder in entries:
         part = load_component(manifest_path.parent / folder)
@@ -256,24 +192,6 @@ def load_components(manifest_path: Path, digests: dict[str, str]) -> SentenceMod
     # this catches what they cannot, bytes changed by damage into other valid values (weights)
     check_file_digests(manifest_path.parent, manifest, digests)
     return model
-
-
-def manifest_entries(manifest_path: Path, components: object) -> list[tuple[str, str, str]]:
-    """(role, type, folder) of each listed component; each folder a plain name inside the model
-    folder, so a manifest cannot point the loader elsewhere."""
-    if not isinstance(components, list) or not components:
-        raise SamesenseError(f"{manifest_path}: damaged manifest (components must be a non-empty list)")
-    entries = []
-    for i, entry in enumerate(components):
-        if not isinstance(entry, dict) or not all(isinstance(entry.get(key), str) for key in ("role", "type", "path")):
-            raise SamesenseError(f"{manifest_path}: damaged manifest (components[{i}] needs a role, a type and a "
-                                 "path, each a string)")
-        if entry["path"] in ("", ".", "..") or Path(entry["path"]).name != entry["path"] or "\\" in entry["path"] \
-                or "\0" in entry["path"]:
-            raise SamesenseError(f"{manifest_path}: components[{i}].path must name a folder inside the model "
-                                 f"folder, got {entry['path']!r}")
-        entries.append((entry["role"], entry["type"], entry["path"]))
-    return entries
 
 
 def check_parts_fit(manifest_path: Path, parts: list[Component], configs: list[Path]) -> None:

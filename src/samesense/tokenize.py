@@ -287,6 +287,22 @@ class WordTokenizer(Tokenizer):
         return self._pattern.findall(text)
 
 
+class ReadsText:
+    """What a model that encodes through `self.tokenizer` answers from it (the ONNX and the numpy static
+    models; SentenceModel says the same at more length)."""
+
+    tokenizer: Tokenizer
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer.tokenize(texts)
+
+    def unknown_fraction(self, texts: Sequence[str] | str) -> list[float] | float:
+        """For each text, the share of its tokens the vocabulary does not hold; one string, one share."""
+        if isinstance(texts, str):
+            return self.tokenizer.unknown_fraction([texts])[0]
+        return self.tokenizer.unknown_fraction(texts)
+
+
 TOKENIZERS: dict[str, type[Tokenizer]] = {cls.type: cls for cls in (CharTokenizer, WordTokenizer)}
 
 

@@ -13,6 +13,9 @@ from samesense.errors import SamesenseError
 from samesense.tokenize import CharTokenizer
 from samesense.train import TrainConfig, plan_run, prepare_data, train
 from samesense.train.step import build, make_batch, train_step
+from samesense.model import load as load_torch
+from samesense.runtime.static_model import StaticModel
+from samesense.runtime.teacher_tokenizer import TeacherTokenizer
 from samesense.train.token_teacher import reduced, sif_weights, token_start
 
 
@@ -83,11 +86,14 @@ def test_a_static_student_trains_from_its_teachers_start_saves_and_loads(setting
     monkeypatch.setattr("samesense.encoder_spec.resolve_encoder", lambda *a, **k: teacher)
     result = train(TrainConfig.of(out=str(tmp_path / "run"), epochs=3, init_from="char-teacher", **settings))
     assert result["history"][-1]["loss"] < result["history"][0]["loss"] and result["val_top1"] > 0.3
-    model = samesense.load(tmp_path / "run")
+    model = load_torch(tmp_path / "run")
     assert model.encoder.type == "static" and model.stages["pooling"].mode == "mean"
     texts = ["abcde", "xyz12", ""]
-    again = samesense.load(model.save(tmp_path / "again"))
+    again = load_torch(model.save(tmp_path / "again"))
     assert np.array_equal(again.encode(texts), model.encode(texts))
+    numpy_model = samesense.load(tmp_path / "run")  # what every --model and samesense.load give: numpy alone
+    assert isinstance(numpy_model, StaticModel) and numpy_model.fingerprint == model.fingerprint
+    assert np.allclose(numpy_model.encode(texts), model.encode(texts), atol=1e-6)
 
 
 def test_rows_no_batch_touches_keep_their_teachers_start(settings, tmp_path, monkeypatch):
@@ -107,3 +113,46 @@ def test_rows_no_batch_touches_keep_their_teachers_start(settings, tmp_path, mon
     untouched = sorted(set(range(len(before))) - seen)
     assert untouched and torch.equal(after[untouched], before[untouched])
     assert not torch.equal(after[sorted(seen)], before[sorted(seen)])
+
+
+def test_with_the_teachers_tokenizer_each_token_goes_in_by_its_id(tmp_path):
+    pytest.importorskip("transformers")
+    from transformers import AutoModel
+
+    from fake_encoders import write_sentence_transformers_folder
+    from samesense.encoder_spec import resolve_encoder
+    from samesense.runtime.teacher_tokenizer import TeacherTokenizer
+    from samesense.train.token_pass import TokenTeacher
+    from samesense.train.token_teacher import zipf_shares
+
+    folder = write_sentence_transformers_folder(tmp_path / "teacher")
+    teacher, tokenizer = resolve_encoder(str(folder)), TeacherTokenizer(source=str(folder))
+    assert TokenTeacher(teacher, tokenizer).fingerprint.endswith("/tokens-by-id")
+    table, weights = token_start(teacher, tokenizer, [], 8, tmp_path / "cache.sqlite")
+    network = AutoModel.from_pretrained(str(folder)).eval()
+    kept = list(range(1, tokenizer.num_ids))  # all but [PAD]
+    ids = torch.tensor([[tokenizer.ids["[CLS]"], i, tokenizer.ids["[SEP]"]] for i in kept])
+    with torch.no_grad():
+        alone = network(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state.mean(1).numpy()
+    assert not table[0].any() and weights[0] == 1.0  # [PAD]: no row
+    assert np.allclose(table[kept].numpy(), reduced(alone, 8), atol=1e-4)
+    # weights by Zipf's law over the rank in the teacher's vocabulary: later, rarer, heavier
+    assert np.allclose(weights[kept].numpy(), 1e-4 / (1e-4 + zipf_shares(len(kept))))
+    assert np.all(np.diff(weights[kept].numpy()) > 0)
+
+
+def test_a_static_student_trains_on_the_teachers_own_tokens(settings, tmp_path, monkeypatch):
+    from fake_encoders import write_pretrained_folder
+
+    vocabulary = write_pretrained_folder(tmp_path / "pieces")  # a WordPiece of characters and ## pieces
+    teacher = CharTeacher()  # no network of its own: each token goes in as its text, ## taken off
+    monkeypatch.setattr("samesense.encoder_spec.resolve_encoder", lambda *a, **k: teacher)
+    with pytest.raises(SamesenseError, match="--tokenizer teacher reads the vocabulary of the teacher --init-from"):
+        plan_run(TrainConfig.of(out=str(tmp_path / "x"), tokenizer="teacher", **settings))
+    result = train(TrainConfig.of(out=str(tmp_path / "run"), epochs=2, init_from=str(vocabulary),
+                                  tokenizer="teacher", **settings))
+    assert result["val_top1"] > 0.3
+    model = samesense.load(tmp_path / "run")
+    assert isinstance(model, StaticModel) and model.tokenizer.type == "teacher"
+    assert model.tokenizer.tokens == TeacherTokenizer(source=str(vocabulary)).tokens
+    assert np.allclose(model.encode(["abc12", "zz"]), load_torch(tmp_path / "run").encode(["abc12", "zz"]), atol=1e-6)

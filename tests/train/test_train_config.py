@@ -113,7 +113,7 @@ def test_replace_returns_a_copy():
     ({"checkpoint_every": -1}, "checkpoint_every must be at least 0, got -1"),
     ({"loss": "hinge"}, "loss must be one of softmax, am-softmax"),
     ({"pooling": "median"}, "pooling must be one of max, last, mean, cls, got 'median'"),
-    ({"tokenizer": "bpe"}, "tokenizer must be one of char, word, got 'bpe'"),
+    ({"tokenizer": "bpe"}, "tokenizer must be one of char, teacher, word, got 'bpe'"),
     ({"encoder": "lstm"}, "encoder must be one of gru, srnn, static, transformer, got 'lstm'"),
     ({"lr_schedule": "step"}, "lr_schedule must be one of constant, cosine, linear"),
     ({"format": "csv"}, "format must be one of auto, groups, pairs"),

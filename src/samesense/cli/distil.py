@@ -11,20 +11,24 @@ from .parsing import add_progress_flags, cpu_count, non_negative_int, positive_i
 
 def add_distil(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Make a static model from TEACHER: the vocabulary fitted on the sentences of --vocab-from, each token "
+        "Make a static model from TEACHER: the teacher's own vocabulary (or one fitted on --vocab-from), each token "
         "encoded alone by the teacher (kept in a cache, so a killed run resumes), the vectors reduced by PCA to "
-        "--dims, each token weighted by its rarity in those sentences. Use it as any model (eval, similar, the "
+        "--dims, each token weighted by its rarity. Use it as any model (eval, similar, the "
         "FAQ commands), or train one on your groups: train --encoder static --init-from TEACHER.")
     parser.add_argument("teacher", metavar="TEACHER", help=f"the teacher: {spec_help(need_vectors=True)}")
     parser.add_argument("--out", required=True, metavar="DIR", help="the model folder to write")
-    parser.add_argument("--vocab-from", required=True, nargs="+", metavar="FILE",
+    parser.add_argument("--vocab-from", nargs="+", default=[], metavar="FILE",
                         help="groups, pairs or plain text files (one sentence a line): the vocabulary and the "
-                             "tokens' frequencies")
+                             "tokens' frequencies of the word and char tokenizers (needed by them; the teacher's "
+                             "tokenizer weighs its tokens by their rank in its vocabulary)")
     parser.add_argument("--dims", type=positive_int, default=256, help="size of the token vectors (at most the "
                         "teacher's)")
-    parser.add_argument("--tokenizer", choices=["word", "char"], default="word",
-                        help="word: words and punctuation, CJK characters one by one; char: every character")
-    parser.add_argument("--min-count", type=positive_int, default=2, help="tokens seen fewer times are left out")
+    parser.add_argument("--tokenizer", choices=["teacher", "word", "char"], default="teacher",
+                        help="teacher: the teacher's own (WordPiece, SentencePiece), every token of its vocabulary a "
+                             "row, as model2vec does; word: words and punctuation of --vocab-from, CJK characters one "
+                             "by one; char: every character")
+    parser.add_argument("--min-count", type=positive_int, default=2, help="word, char: tokens seen fewer times are "
+                        "left out")
     parser.add_argument("--max-len", type=positive_int, default=128, help="tokens read per sentence")
     parser.add_argument("--unknown-buckets", type=non_negative_int, default=0,
                         help="hashed rows for tokens outside the vocabulary (zero until trained)")
@@ -46,9 +50,11 @@ def run_distil(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     check_model_out(out, args.overwrite)
-    bounds = {"max_len": args.max_len, "min_count": args.min_count, "unknown_buckets": args.unknown_buckets}
+    bounds = ({"max_len": args.max_len, "source": args.teacher} if args.tokenizer == "teacher" else
+              {"max_len": args.max_len, "min_count": args.min_count, "unknown_buckets": args.unknown_buckets})
     cache = Path(args.teacher_cache) if args.teacher_cache else cache_folder()
     model = distil_static(args.teacher, args.vocab_from, out, args.dims, {"type": args.tokenizer, **bounds},
                           cache / CACHE_FILE, args.threads, args.show_progress)
-    print(f"distilled {args.teacher} into {out}: {len(model.tokenizer) - 2} tokens, {args.dims}-d")
+    print(f"distilled {args.teacher} into {out}: {len(model.tokenizer)} token ids ({args.tokenizer} tokenizer), "
+          f"{args.dims}-d")
     return 0

@@ -15,9 +15,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..bounds import DIM, SHARE, VOCAB
 from ..components import register
 from ..errors import SamesenseError
+from ..runtime.teacher_tokenizer import TeacherTokenizer  # registered: a static model may read the teacher's tokens
+from ..runtime.static_table import StaticTable
 from .base import Encoder, Features
 
 
@@ -26,7 +27,7 @@ class StaticEncoder(Encoder):
     type = "static"
     default_pooling = "mean"
     starts_from_teacher = True
-    bounds = {"vocab_size": VOCAB, "dim": DIM, "dropout": SHARE}
+    bounds = StaticTable.bounds  # the numpy loader (runtime/static_model.py) checks a folder against the same
 
     def __init__(self, vocab_size: int, dim: int = 256, dropout: float = 0.0):
         super().__init__()
@@ -43,6 +44,18 @@ class StaticEncoder(Encoder):
     def check_settings(cls, model) -> None:
         if model.glyphs:
             raise SamesenseError("--glyphs is for the gru and srnn encoders, not static")
+        if model.tokenizer == TeacherTokenizer.type and not model.init_from:
+            raise SamesenseError("--tokenizer teacher reads the vocabulary of the teacher --init-from names: give "
+                                 "--init-from TEACHER")
+
+    @classmethod
+    def tokenizer_settings(cls, model, train_sentences: int) -> dict:
+        """With --tokenizer teacher, the --init-from teacher's own (its normaliser, not ours); else ours,
+        fitted on the training text."""
+        if model.tokenizer == TeacherTokenizer.type:
+            return {"type": TeacherTokenizer.type, "source": model.init_from, "max_len": model.max_len,
+                    "normalize": False}
+        return super().tokenizer_settings(model, train_sentences)
 
     @classmethod
     def weight_shapes(cls, vocab_size: int, dim: int, **_) -> dict[str, tuple[int, ...]]:

@@ -33,7 +33,7 @@ from ..components import CONFIG, Component, build, register
 from ..console import progress
 from ..errors import SamesenseError
 from ..files import atomic_write_bytes
-from ..tokenize import UNK_ID, Tokenizer
+from ..tokenize import UNK_ID, ReadsText, Tokenizer
 
 GRAPH = "model.onnx"
 INPUTS, OUTPUT = ("input_ids", "lengths"), "embeddings"
@@ -140,7 +140,7 @@ def padded(token_ids: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     return input_ids, lengths
 
 
-class OnnxModel:
+class OnnxModel(ReadsText):
     """Text in, unit vectors out, from an exported graph (fills samesense.protocols.TextEncoder,
     as SentenceModel does)."""
 
@@ -156,15 +156,6 @@ class OnnxModel:
     @property
     def dim(self) -> int:
         return self.graph.dim
-
-    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer.tokenize(texts)
-
-    def unknown_fraction(self, texts: Sequence[str] | str) -> list[float] | float:
-        """For each text, the share of its tokens the vocabulary does not hold (SentenceModel's)."""
-        if isinstance(texts, str):
-            return self.tokenizer.unknown_fraction([texts])[0]
-        return self.tokenizer.unknown_fraction(texts)
 
     def encode(self, texts: Sequence[str] | str, batch_size: int = 256,
                show_progress: bool | None = False) -> np.ndarray:

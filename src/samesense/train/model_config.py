@@ -16,7 +16,7 @@ from ..bounds import DIM, GLYPH_SIZE, LAYERS, MIN_COUNT, SHARE, SLICE_LEVELS, SL
 def _tokenizers() -> list[str]:
     from ..tokenize import TOKENIZERS
 
-    return sorted(TOKENIZERS)
+    return sorted([*TOKENIZERS, "teacher"])  # teacher: runtime/teacher_tokenizer.py, for --encoder static
 
 
 def _glyph_scopes() -> list[str]:
@@ -49,7 +49,8 @@ class ModelConfig:
     """model: tokenizer, encoder, pooling"""
 
     tokenizer: str = setting("char", "char: one token a character (Chinese); word: words and punctuation, "
-                             "CJK characters one by one (spaced languages)", choices=_tokenizers)
+                             "CJK characters one by one (spaced languages); teacher: the --init-from teacher's own "
+                             "(WordPiece, SentencePiece), for --encoder static", choices=_tokenizers)
     max_len: int = setting(32, "tokens kept per sentence", **TOKENS)
     min_count: int | None = setting(None, "a token seen fewer times in training is unknown: it shares one "
                                     "embedding with the other unknown tokens (or those of its hash bucket: "
