@@ -37,8 +37,9 @@ def stay_offline() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when transformers is imported
-    if "transformers" in sys.modules and os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1":  # imported already
-        sys.modules["transformers"].utils.logging.disable_progress_bar()
+    transformers = sys.modules.get("transformers")  # None: not imported yet, or blocked (None in sys.modules)
+    if transformers is not None and os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1":
+        transformers.utils.logging.disable_progress_bar()
 
 
 def require(module: str, baseline: str):
