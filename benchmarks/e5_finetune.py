@@ -99,7 +99,11 @@ def main() -> None:
     parser.add_argument("--all-pairs", action="store_true", help="also lcqmc's and bq's pair files")
     parser.add_argument("--note", default="", help="what else ran on the machine, for the docs")
     parser.add_argument("--no-doc", action="store_true")
+    parser.add_argument("--from-json", action="store_true", help="write the section again from the results file")
     args = parser.parse_args()
+    if args.from_json:
+        write_section("e5_finetune", report_markdown(json.loads(RESULTS_JSON.read_text())))
+        return
     runs = Path(args.runs)
 
     # 1. fine-tuning, one run per loss
@@ -155,9 +159,11 @@ def report_markdown(report: dict) -> str:
              + (f" ({report['note']})" if report["note"] else "") + f", {report['threads']} threads. "
              "Every row below was measured in this one run. Fine-tuning settings (fixed before any run): "
              f"`{json.dumps(report['settings'])}` on the Chinese training union, validated on lcqmc dev. "
-             f"Students: `samesense train` defaults (static: `--encoder static --init-from` the teacher), "
-             f"{report['student_epochs']} epochs, AM-Softmax plus distillation from the AM-Softmax model on the "
-             f"training sentences and {report['unlabeled_sample']} unlabeled training-split sentences.", "",
+             + (f"Students: `samesense train` defaults (static: `--encoder static --init-from` the teacher), "
+              f"{report['student_epochs']} epochs, AM-Softmax plus distillation from the AM-Softmax model on the "
+              f"training sentences and {report['unlabeled_sample']} unlabeled training-split sentences."
+              if any(name.startswith("student") for name in report["training"]) else
+              "No student was trained in this run (--students left empty)."), "",
              "Training on 2 cores (time per epoch = training time / epochs):", "",
              table(["run", "lcqmc dev top-1", "epochs", "minutes", "sentences/s"], training), "",
              "Four-set mean open-set top-1 (lcqmc test, bq test, afqmc dev, stsb_zh test): "
