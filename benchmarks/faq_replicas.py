@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from common import REPO, machine, table, write_section  # noqa: E402
-from faq_load import bank_questions, cpu_neighbours  # noqa: E402
+from faq_load import bank_questions, cpu_neighbours, percentiles  # noqa: E402
 from pg_cluster import PgCluster, missing_reason, replicas  # noqa: E402
 
 from samesense import datasets  # noqa: E402
@@ -59,11 +59,6 @@ def tiny_model(out: Path) -> str:
 def serving(bank: str, model: str, count: int, logs: Path):
     """`count` `samesense serve` processes on `bank`, writable, recording no unanswered questions."""
     return replicas(bank, model, TOKEN, logs, count, extra=("--no-unanswered-log",), wait=600)
-
-
-def percentiles(seconds: list[float]) -> dict:
-    ms = np.array(seconds) * 1000
-    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max())}
 
 
 def time_asks(urls: list[str], asked: list[str], n: int) -> dict:
