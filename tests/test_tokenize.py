@@ -115,3 +115,26 @@ def test_token_ids_are_compact_rows_that_add_up():
     texts = ["你好世界啊", "", "abc", "zz"] * 10
     assert [r.tolist() for r in tok.tokenize_compact(texts, chunk=3)] == tok.tokenize(texts)
     assert len(tok.tokenize_compact([])) == 0
+
+
+def test_jieba_reads_characters_and_the_words_the_vocabulary_holds():
+    tok = make_tokenizer({"type": "jieba", "max_len": 32, "min_count": 2}).fit(
+        ["我想查询银行卡余额", "银行卡丢了", "余额不足 ok", "信用卡 ok"])
+    assert {"银行卡", "余额"} <= set(tok.tokens) and "信用卡" not in tok.tokens  # words seen twice kept
+    assert tok.tokens_of("银行卡余额 ok") == ["银", "行", "卡", "余", "额", "银行卡", "余额", "ok"]
+    # a word the vocabulary lacks is left to its characters, never read as <unk>
+    assert tok.tokens_of("信用卡") == ["信", "用", "卡"]
+    assert tok.encode("信用卡") == [UNK_ID, UNK_ID, tok.ids["卡"]]
+    assert tok.unknown_fraction(["银行卡"]) == [0.0]
+
+
+def test_jieba_saves_and_loads_to_the_same_ids(tmp_path):
+    from samesense.components import load_component
+
+    tok = make_tokenizer({"type": "jieba", "max_len": 8, "min_count": 1, "unknown_buckets": 3}).fit(
+        ["我想查询银行卡余额", "hello world"])
+    tok.save(tmp_path / "tok")
+    again = load_component(tmp_path / "tok")
+    assert type(again) is type(tok)
+    for text in ["银行卡余额查询", "hello 银行 there", "完全陌生的句子"]:
+        assert again.encode(text) == tok.encode(text) and len(tok.encode(text)) <= 8

@@ -144,7 +144,7 @@ class Tokenizer(Component):
     def settings_from(cls, model, train_sentences: int) -> dict:
         """A tokenizer's settings (with its `type`) from a run's model settings (ModelConfig), its
         min count chosen from the number of training sentences when not given."""
-        return {"type": model.tokenizer, "max_len": model.max_len, "min_count": model.min_count_for(train_sentences),
+        return {"type": model.tokenizer_kind, "max_len": model.max_len, "min_count": model.min_count_for(train_sentences),
                 "normalize": model.normalize, "unknown_buckets": model.unknown_buckets,
                 **({"glyphs": True, "glyph_scope": model.glyph_scope} if model.glyphs else {})}
 
@@ -287,6 +287,29 @@ class WordTokenizer(Tokenizer):
         return self._pattern.findall(text)
 
 
+@register
+class JiebaTokenizer(WordTokenizer):
+    """word's tokens, and after each run of Chinese characters the words of two or more that jieba cuts
+    from it (its dictionary alone, no HMM guesses) that the vocabulary holds: a static table then holds
+    银行 as well as 银 and 行. Words outside the vocabulary are skipped: their characters carry them."""
+
+    type = "jieba"
+    _han_run = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,})")
+
+    def split(self, text: str) -> list[str]:  # every word (fit counts them all)
+        import jieba
+
+        jieba.setLogLevel(30)  # warnings only: not its "Building prefix dict" lines on stderr
+        pieces = self._han_run.split(text)  # odd pieces: runs of Chinese characters
+        words = WordTokenizer.split
+        return [token for i, piece in enumerate(pieces) for token in words(self, piece)
+                + ([w for w in jieba.lcut(piece, HMM=False) if len(w) > 1] if i % 2 else [])]
+
+    def tokens_of(self, text: str) -> list[str]:
+        tokens = self.split(self._prepare(text))
+        return [t for t in tokens if t in self.ids or not self._han_run.fullmatch(t)][: self.max_len]
+
+
 class ReadsText:
     """What a model that encodes through `self.tokenizer` answers from it (the ONNX and the numpy static
     models; SentenceModel says the same at more length)."""
@@ -303,7 +326,7 @@ class ReadsText:
         return self.tokenizer.unknown_fraction(texts)
 
 
-TOKENIZERS: dict[str, type[Tokenizer]] = {cls.type: cls for cls in (CharTokenizer, WordTokenizer)}
+TOKENIZERS: dict[str, type[Tokenizer]] = {cls.type: cls for cls in (CharTokenizer, WordTokenizer, JiebaTokenizer)}
 
 
 def make_tokenizer(config: dict, tokens: list[str] | None = None,

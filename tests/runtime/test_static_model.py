@@ -20,9 +20,12 @@ from samesense.model import SentenceModel
 from samesense.model import load as load_torch
 from samesense.runtime.static_model import StaticModel
 from samesense.runtime.teacher_tokenizer import TeacherTokenizer
-from samesense.tokenize import WordTokenizer
+from samesense.tokenize import JiebaTokenizer, WordTokenizer
 
-from runtime.test_teacher_tokenizer import SENTENCES, bert_file
+from runtime.test_teacher_tokenizer import SENTENCES as ENGLISH
+from runtime.test_teacher_tokenizer import bert_file
+
+SENTENCES = ENGLISH + ["我想查询银行卡的余额", "银行卡丢了怎么办", "信用卡还款 by card"]
 
 SRC = Path(samesense.__file__).resolve().parent.parent
 WITHOUT_TORCH = textwrap.dedent("""
@@ -47,12 +50,13 @@ def static_model(tokenizer, dim: int = 8) -> SentenceModel:
     return SentenceModel(tokenizer, [encoder, Pooling("mean")], {"made_by": "a test"})
 
 
-@pytest.fixture(params=["teacher", "word"])
+@pytest.fixture(params=["teacher", "word", "jieba"])
 def saved(request, tmp_path):
     if request.param == "teacher":
         tokenizer = TeacherTokenizer(file=bert_file(tmp_path), max_len=16)
     else:
-        tokenizer = WordTokenizer(min_count=1, unknown_buckets=5).fit(SENTENCES)
+        kind = WordTokenizer if request.param == "word" else JiebaTokenizer
+        tokenizer = kind(min_count=1, unknown_buckets=5).fit(SENTENCES)
     model = static_model(tokenizer)
     model.save(tmp_path / "model")
     return model, tmp_path / "model"

@@ -23,12 +23,13 @@ def add_distil(parser: argparse.ArgumentParser) -> None:
                              "tokenizer weighs its tokens by their rank in its vocabulary)")
     parser.add_argument("--dims", type=positive_int, default=256, help="size of the token vectors (at most the "
                         "teacher's)")
-    parser.add_argument("--tokenizer", choices=["teacher", "word", "char"], default="teacher",
+    parser.add_argument("--tokenizer", choices=["teacher", "word", "char", "jieba"], default="teacher",
                         help="teacher: the teacher's own (WordPiece, SentencePiece), every token of its vocabulary a "
                              "row, as model2vec does; word: words and punctuation of --vocab-from, CJK characters one "
-                             "by one; char: every character")
-    parser.add_argument("--min-count", type=positive_int, default=2, help="word, char: tokens seen fewer times are "
-                        "left out")
+                             "by one; char: every character; jieba: word's tokens and jieba's Chinese words of two "
+                             "or more characters (Chinese)")
+    parser.add_argument("--min-count", type=positive_int, default=2, help="word, char, jieba: tokens seen fewer "
+                        "times are left out")
     parser.add_argument("--max-len", type=positive_int, default=128, help="tokens read per sentence")
     parser.add_argument("--unknown-buckets", type=non_negative_int, default=0,
                         help="hashed rows for tokens outside the vocabulary (zero until trained)")

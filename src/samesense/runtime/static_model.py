@@ -27,7 +27,7 @@ from ..tokenize import ReadsText, Tokenizer
 from .folder import MANIFEST, check_file_digests, read_folder, read_manifest, resolve_model_dir
 from .static_table import STATIC, STATIC_INT8, Int8TableFiles, StaticInt8Table, StaticTable, read_table
 
-READ_TOKENIZERS = [("tokenizer", kind) for kind in ("word", "char", "teacher")]  # no torch, no transformers
+READ_TOKENIZERS = [("tokenizer", kind) for kind in ("word", "char", "jieba", "teacher")]  # no torch, no transformers
 CHUNK = 16384  # sentences summed at a time
 FEW = 32
 
