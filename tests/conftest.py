@@ -23,12 +23,13 @@ def synthetic_files(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def trained_run(synthetic_files, tmp_path_factory):
-    """A small model trained on the generated groups; shared by tests that need any model."""
+    """A small GRU trained on the generated groups (strings of characters: a character model reads them);
+    shared by tests that need any model."""
     from samesense.train import TrainConfig, train
 
     train_file, test_file = synthetic_files
     out = tmp_path_factory.mktemp("run") / "run"
-    cfg = TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(out), epochs=6,
+    cfg = TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(out), epochs=6, encoder="gru",
                          min_count=1, embed_dim=32, hidden_dim=64, batch_size=32, lr=3e-3,
                          show_progress=False, seed=0)
     result = train(cfg)

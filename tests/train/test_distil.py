@@ -99,7 +99,7 @@ def geometry(model, teacher, sentences) -> tuple[float, float]:
 # read untrained random rows; one <unk> is the setting these margins were measured with
 # the centres at the encoder's rate, as the geometry thresholds below were measured: at 3e-2 the
 # 4-epoch margin loss alone already shapes the space, and the cosine objective's gain shrinks to +0.02
-TINY = dict(min_count=1, embed_dim=16, hidden_dim=32, batch_size=32, lr=3e-3, head_lr=3e-3, epochs=4,
+TINY = dict(encoder="gru", min_count=1, embed_dim=16, hidden_dim=32, batch_size=32, lr=3e-3, head_lr=3e-3, epochs=4,
             show_progress=False, spectra=False, unknown_buckets=0)
 
 

@@ -71,13 +71,14 @@ def test_more_dimensions_than_the_teacher_has_is_one_line_before_the_teacher_run
 
 def test_init_from_is_for_the_static_encoder():
     with pytest.raises(SamesenseError, match="--init-from starts a static encoder's table from a teacher"):
-        plan_run(TrainConfig.of(train=["x"], out="y", init_from="minilm"))
+        plan_run(TrainConfig.of(train=["x"], out="y", encoder="gru", init_from="minilm"))
 
 
 @pytest.fixture
 def settings(synthetic_files, tmp_path):
     train_file, test_file = synthetic_files
-    return dict(train=[str(train_file)], val=str(test_file), encoder="static", embed_dim=8, min_count=1,
+    return dict(train=[str(train_file)], val=str(test_file), encoder="static", tokenizer="char", embed_dim=8,
+                min_count=1,
                 batch_size=32, show_progress=False, spectra=False, threads=1)
 
 
@@ -148,9 +149,9 @@ def test_a_static_student_trains_on_the_teachers_own_tokens(settings, tmp_path, 
     teacher = CharTeacher()  # no network of its own: each token goes in as its text, ## taken off
     monkeypatch.setattr("samesense.encoder_spec.resolve_encoder", lambda *a, **k: teacher)
     with pytest.raises(SamesenseError, match="--tokenizer teacher reads the vocabulary of the teacher --init-from"):
-        plan_run(TrainConfig.of(out=str(tmp_path / "x"), tokenizer="teacher", **settings))
+        plan_run(TrainConfig.of(out=str(tmp_path / "x"), **{**settings, "tokenizer": "teacher"}))
     result = train(TrainConfig.of(out=str(tmp_path / "run"), epochs=2, init_from=str(vocabulary),
-                                  tokenizer="teacher", **settings))
+                                  **{**settings, "tokenizer": "teacher"}))
     assert result["val_top1"] > 0.3
     model = samesense.load(tmp_path / "run")
     assert isinstance(model, StaticModel) and model.tokenizer.type == "teacher"

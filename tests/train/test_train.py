@@ -114,7 +114,7 @@ def test_resume_after_kill_9_matches_an_uninterrupted_run(synthetic_files, tmp_p
 def test_every_loss_learns_on_generated_groups(loss, synthetic_files, tmp_path):
     train_file, test_file = synthetic_files
     cfg = TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(tmp_path / loss), loss=loss,
-                         epochs=6, min_count=1, embed_dim=32, hidden_dim=64, batch_size=32, lr=3e-3,
+                         encoder="gru", epochs=6, min_count=1, embed_dim=32, hidden_dim=64, batch_size=32, lr=3e-3,
                          show_progress=False, spectra=False)
     result = train(cfg)
     assert result["val_top1"] >= 0.7, result["history"]  # an untrained encoder scores about 0.2
@@ -132,7 +132,7 @@ def write_hard_negatives(path, train_file):
 def test_regularisers_hard_negatives_and_spectra_are_logged(synthetic_files, tmp_path):
     train_file, test_file = synthetic_files
     common = dict(train=[str(train_file)], val=str(test_file), epochs=2, min_count=1, embed_dim=16,
-                  hidden_dim=16, batch_size=32, show_progress=False)
+                  hidden_dim=16, batch_size=32, show_progress=False, encoder="gru")
     result = train(TrainConfig.of(out=str(tmp_path / "am"), center_loss=0.01, orthogonal=1e-4, **common))
     record = result["history"][-1]
     assert {"head.centres", "encoder.embedding.weight", "encoder.gru.weight_hh_l0"} <= set(record["singular_values"])
@@ -181,7 +181,7 @@ def test_the_centres_rate_is_written_into_run_json_and_an_older_run_resumes_at_i
     default (null: the centres at the encoder's rate) resumes at that rate, not the new default."""
     train_file, test_file = synthetic_files
     common = dict(train=[str(train_file)], val=str(test_file), min_count=1, embed_dim=16, hidden_dim=16,
-                  batch_size=32, show_progress=False, spectra=False)
+                  batch_size=32, show_progress=False, spectra=False, encoder="gru")
     train(TrainConfig.of(out=str(tmp_path / "new"), epochs=1, **common))
     assert json.loads((tmp_path / "new" / "run.json").read_text())["optim"]["head_lr"] == 0.03
 

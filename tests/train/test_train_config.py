@@ -37,9 +37,15 @@ def test_flat_keywords_land_in_their_sections():
     assert cfg.run.out == "runs/a" and cfg.run.resume is True and cfg.run.overwrite is False
     assert cfg == TrainConfig.from_dict({"train": ["a.tsv"], "out": "runs/a", "loss": "triplet", "epochs": 4,
                                          "hidden_dim": 64, "pooling": "mean", "resume": True, "val_fraction": 0.2})
-    assert cfg.model.encoder_config() == {"type": "gru", "embed_dim": 128, "hidden_dim": 64, "num_layers": 1,
-                                          "bidirectional": False, "dropout": 0.2}  # pooling is no encoder setting
-    assert cfg.model.tokenizer_config(70_000) == {"type": "char", "max_len": 32, "min_count": 5, "normalize": True,
+    # the default encoder: a static table of words (jieba's for Chinese), Adam at 1e-2 from random rows
+    assert cfg.model.encoder_config() == {"type": "static", "dim": 128, "dropout": 0.2}  # pooling: no encoder setting
+    assert cfg.model.tokenizer_kind == "jieba" and cfg.base_lr() == 1e-2
+    gru = cfg.replace(encoder="gru")
+    assert gru.model.encoder_config() == {"type": "gru", "embed_dim": 128, "hidden_dim": 64, "num_layers": 1,
+                                          "bidirectional": False, "dropout": 0.2}
+    assert gru.model.tokenizer_kind == "char" and gru.base_lr() == 1e-3
+    assert cfg.replace(init_from="minilm").base_lr() == 1e-3  # a teacher's start: the English figures' rate
+    assert gru.model.tokenizer_config(70_000) == {"type": "char", "max_len": 32, "min_count": 5, "normalize": True,
                                                   "unknown_buckets": 4096}
 
 
@@ -113,7 +119,7 @@ def test_replace_returns_a_copy():
     ({"checkpoint_every": -1}, "checkpoint_every must be at least 0, got -1"),
     ({"loss": "hinge"}, "loss must be one of softmax, am-softmax"),
     ({"pooling": "median"}, "pooling must be one of max, last, mean, cls, got 'median'"),
-    ({"tokenizer": "bpe"}, "tokenizer must be one of char, teacher, word, got 'bpe'"),
+    ({"tokenizer": "bpe"}, "tokenizer must be one of char, jieba, teacher, word, got 'bpe'"),
     ({"encoder": "lstm"}, "encoder must be one of gru, srnn, static, transformer, got 'lstm'"),
     ({"lr_schedule": "step"}, "lr_schedule must be one of constant, cosine, linear"),
     ({"format": "csv"}, "format must be one of auto, groups, pairs"),

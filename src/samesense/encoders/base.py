@@ -107,6 +107,12 @@ class Encoder(TorchComponent):
     default_pooling: ClassVar[str] = "max"
     fine_tuned: ClassVar[bool] = False  # a pretrained network fine-tuned, not one trained from scratch
     starts_from_teacher: ClassVar[bool] = False  # its table may start from a teacher's token vectors (--init-from)
+    default_tokenizer: ClassVar[str] = "char"  # when --tokenizer is not given
+
+    @classmethod
+    def default_lr(cls, model: Any) -> float:
+        """Adam's rate of the encoder when --lr is not given."""
+        return 1e-3
 
     @classmethod
     def settings_from(cls, model: Any) -> dict:

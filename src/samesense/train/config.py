@@ -255,7 +255,7 @@ class TrainConfig:
     def base_lr(self) -> float:
         if self.optim.lr is not None:
             return self.optim.lr
-        return 5e-5 if self.model.fine_tuned else 1e-3
+        return self.model.encoder_class().default_lr(self.model)
 
     def head_lr(self) -> float:
         if self.optim.head_lr is not None:

@@ -148,8 +148,9 @@ def announce(plan: RunPlan, data: TrainData, parts: Trainable, taught: Taught | 
     say(f"training on {s['train_sentences']} sentences in {s['train_groups']} groups, "
         f"validating on {s['val_sentences']} sentences in {validation_groups(data)}; "
         + (f"{cfg.model.pretrained}'s own tokenizer ({len(data.tokenizer)} tokens), " if cfg.model.fine_tuned else
-           f"{cfg.model.init_from}'s own tokenizer ({len(data.tokenizer)} tokens), " if cfg.model.tokenizer == "teacher"
-           else f"vocabulary {len(data.tokenizer)} {cfg.model.tokenizer}s ({min_count_chosen(cfg, data)}), ")
+           f"{cfg.model.init_from}'s own tokenizer ({len(data.tokenizer)} tokens), " if cfg.model.tokenizer_kind == "teacher"
+           else f"vocabulary {len(data.tokenizer)} {TOKEN_NAMES.get(cfg.model.tokenizer_kind, 'token')}s "
+                f"({min_count_chosen(cfg, data)}), ")
         + f"loss {parts.loss.name} ({parts.loss.extra_repr()})"
         + (f"; {s['hard_negatives']} hard negatives" if s["hard_negatives"] else "")
         + (f"; {s['unlabeled_sentences']} unlabeled sentences" if s.get("unlabeled_sentences") else "")
@@ -194,6 +195,9 @@ def validation_groups(data: TrainData) -> str:
     if seen == total:
         return f"{plural(total, 'group')} seen in training"
     return f"{plural(total, 'group')}, {seen} of them seen in training"
+
+
+TOKEN_NAMES = {"char": "char", "word": "word", "jieba": "word and character"}  # what a vocabulary holds
 
 
 def min_count_chosen(cfg: TrainConfig, data: TrainData) -> str:

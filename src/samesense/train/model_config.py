@@ -48,9 +48,11 @@ AUTO_MIN_COUNT = ((10_000, 5), (1_000, 2), (0, 1))
 class ModelConfig:
     """model: tokenizer, encoder, pooling"""
 
-    tokenizer: str = setting("char", "char: one token a character (Chinese); word: words and punctuation, "
-                             "CJK characters one by one (spaced languages); teacher: the --init-from teacher's own "
-                             "(WordPiece, SentencePiece), for --encoder static", choices=_tokenizers)
+    tokenizer: str | None = setting(None, "default: --encoder's (static: jieba; gru, srnn: char). char: one token a "
+                                    "character (Chinese); word: words and punctuation, CJK characters one by one "
+                                    "(spaced languages); jieba: word's, and jieba's Chinese words of two or more "
+                                    "characters beside their characters; teacher: the --init-from teacher's own "
+                                    "(WordPiece, SentencePiece), for --encoder static", choices=_tokenizers)
     max_len: int = setting(32, "tokens kept per sentence", **TOKENS)
     min_count: int | None = setting(None, "a token seen fewer times in training is unknown: it shares one "
                                     "embedding with the other unknown tokens (or those of its hash bucket: "
@@ -66,9 +68,10 @@ class ModelConfig:
                                    metavar="N")
     normalize: bool = setting(True, "full-width to half-width, lower case, one space (--no-normalize: "
                               "keep text as it is)")
-    encoder: str = setting("gru", "encoder architecture: gru (trained from scratch, fast), srnn (a sliced GRU, Yu & "
-                           "Liu 2018: --slices, --slice-levels), static (a table of token vectors, their weighted "
-                           "mean; --init-from a teacher) or transformer (a pretrained one fine-tuned: --pretrained)",
+    encoder: str = setting("static", "encoder architecture: static (a table of token vectors, their weighted "
+                           "mean: the fastest, and the better ranker in docs/benchmarks.md; --init-from a teacher), "
+                           "gru (a recurrent network, the article's), srnn (a sliced GRU, Yu & "
+                           "Liu 2018: --slices, --slice-levels) or transformer (a pretrained one fine-tuned: --pretrained)",
                            choices=_encoders)
     init_from: str | None = setting(None, "static encoder: start each token's vector from a teacher (e5-small, minilm, "
                                     "a model folder): the token encoded alone, reduced by PCA to --embed-dim, weighted "
@@ -113,6 +116,11 @@ class ModelConfig:
         if self.min_count is not None:
             return self.min_count
         return next(count for at_least, count in AUTO_MIN_COUNT if train_sentences >= at_least)
+
+    @property
+    def tokenizer_kind(self) -> str:
+        """The tokenizer given, or the encoder's own default (its class says which)."""
+        return self.tokenizer or self.encoder_class().default_tokenizer
 
     def encoder_class(self):
         """The encoder `encoder` names (encoders/: each says how it is made from these settings)."""
