@@ -35,7 +35,8 @@ def run_export(args: argparse.Namespace) -> int:
     print(f"exported {args.model} to {report['path']}: {report['graph_bytes'] / 1e6:.2f} MB graph"
           f"{', int8 weights' if report['quantization'] == 'int8' else ''}; largest |torch - onnx| "
           f"{report['max_abs_difference_from_torch']:.1e} over {report['probe_sentences']} probe sentences, "
-          f"{report['max_abs_difference_on_texts']:.1e} over the probe texts")
+          f"{report['max_abs_difference_on_texts']:.1e} over the probe texts (lowest cosine "
+          f"{report['lowest_cosine_on_texts']:.4f})")
     return 0
 
 
