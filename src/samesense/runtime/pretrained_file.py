@@ -18,16 +18,15 @@ from pathlib import Path
 from typing import Sequence
 
 from ..bounds import TOKENS
-from ..components import CONFIG, Component, build, register
+from ..components import Component, register
 from ..errors import SamesenseError
-from ..tokenize import Tokenizer
-from .teacher_tokenizer import PAD_NAMES, TOKENIZER_FILE, UNKNOWN_NAMES, read_fast
+from .teacher_tokenizer import PAD_NAMES, TOKENIZER_FILE, UNKNOWN_NAMES, TokenizersFile, read_fast
 
 SIDES = ("right", "left")  # which end a text too long loses, as transformers' truncation_side says
 
 
 @register
-class PretrainedFileTokenizer(Tokenizer):
+class PretrainedFileTokenizer(TokenizersFile):
     type = "pretrained-file"
     bounds = {"max_len": TOKENS, "truncation_side": {"choices": lambda: list(SIDES)}}
 
@@ -51,16 +50,6 @@ class PretrainedFileTokenizer(Tokenizer):
         self.tokens, self.ids = sorted(vocab, key=vocab.get), vocab
         self.unk_id = next((vocab[name] for name in UNKNOWN_NAMES if name in vocab), None)
         self.pad_id = next((vocab[name] for name in PAD_NAMES if name in vocab), 0)
-
-    def fit(self, texts) -> "PretrainedFileTokenizer":
-        return self  # the vocabulary is the pretrained model's
-
-    @property
-    def num_ids(self) -> int:
-        return self.fast.get_vocab_size(with_added_tokens=True)
-
-    def __len__(self) -> int:
-        return self.num_ids
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Each text's ids with the model's special tokens, at most max_len of them."""
@@ -103,11 +92,3 @@ class PretrainedFileTokenizer(Tokenizer):
             self.fast.save(str(folder / TOKENIZER_FILE))
         finally:
             self.fast.enable_truncation(self.max_len, direction=self.truncation_side)
-
-    @classmethod
-    def load(cls, folder: Path, config: dict) -> "PretrainedFileTokenizer":
-        if "file" in config:
-            raise SamesenseError(f"{folder / CONFIG}: bad settings for tokenizer {cls.type!r}: unknown setting 'file'")
-        if not (folder / TOKENIZER_FILE).is_file():
-            raise SamesenseError(f"{folder}: incomplete model folder ({TOKENIZER_FILE} missing)")
-        return build(cls, {**config, "file": str(folder / TOKENIZER_FILE)}, folder / CONFIG)
