@@ -14,6 +14,7 @@ Saved in its own folder of the model: config.json and tokenizer.json.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Sequence
 
@@ -46,10 +47,18 @@ class PretrainedFileTokenizer(TokenizersFile):
         # the library keeps room for the special tokens when it cuts, as transformers' call does
         self.fast.enable_truncation(max_len, direction=truncation_side)
         self.special_count = self.fast.num_special_tokens_to_add(False)
-        vocab = self.fast.get_vocab(with_added_tokens=True)
-        self.tokens, self.ids = sorted(vocab, key=vocab.get), vocab
-        self.unk_id = next((vocab[name] for name in UNKNOWN_NAMES if name in vocab), None)
-        self.pad_id = next((vocab[name] for name in PAD_NAMES if name in vocab), 0)
+        # looked up by name, not through the whole vocabulary: e5-small's 250,000 pieces took a second
+        # to list at every cold start (tokens and ids are listed when asked for)
+        self.unk_id = next((i for i in map(self.fast.token_to_id, UNKNOWN_NAMES) if i is not None), None)
+        self.pad_id = next((i for i in map(self.fast.token_to_id, PAD_NAMES) if i is not None), 0)
+
+    @cached_property
+    def ids(self) -> dict[str, int]:
+        return self.fast.get_vocab(with_added_tokens=True)
+
+    @cached_property
+    def tokens(self) -> list[str]:
+        return sorted(self.ids, key=self.ids.get)
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Each text's ids with the model's special tokens, at most max_len of them."""
@@ -69,7 +78,7 @@ class PretrainedFileTokenizer(TokenizersFile):
     def tokens_of(self, text: str) -> list[str]:
         """The model's tokens of a text that it reads (its special tokens aside)."""
         (encoding,), kept = self._read([text])
-        return [self.tokens[i] for i in encoding.ids[:kept]]
+        return [self.fast.id_to_token(i) for i in encoding.ids[:kept]]
 
     def unknown_fraction(self, texts: Sequence[str]) -> list[float]:
         """Share of the tokens read that are the model's unknown token; 1.0 for a text with none; 0.0
