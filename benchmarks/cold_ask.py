@@ -78,7 +78,8 @@ def exported(name: str, spec: str, quantize: str | None, env: dict) -> Path:
         print(subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout.strip())
     else:
         print(f"{out}: exported before, largest |torch - onnx| {made['max_abs_difference_from_torch']:.1e} over "
-              f"probe sentences, {made['max_abs_difference_on_texts']:.1e} over probe texts")
+              f"probe sentences, {made['max_abs_difference_on_texts']:.1e} over probe texts (lowest cosine "
+              f"{made['lowest_cosine_on_texts']:.4f})")
     return out
 
 
