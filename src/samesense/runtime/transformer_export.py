@@ -52,7 +52,7 @@ def is_transformer(source: str | Path) -> bool:
         return True
     spec = parse_encoder_spec(text)
     if spec.kind != "samesense":
-        return True  # export_source refuses those without vectors (bm25) in words
+        return True  # transformer_source refuses those without a network (bm25) in words
     folder = resolve_model_dir(spec.source)
     if not (folder / MANIFEST).is_file():
         return False
@@ -123,10 +123,11 @@ class SentenceTransformersSource(TransformerSource):
         if getattr(st, "default_prompt_name", None):
             raise SamesenseError(f"{encoder.path}: a sentence-transformers model with a default prompt "
                                  f"({st.default_prompt_name!r}) does not export yet")
-        hf = st.tokenizer
-        tokenizer = file_tokenizer(hf.backend_tokenizer, int(st.max_seq_length or hf.model_max_length), False,
-                                   hf.truncation_side, encoder.spec)
-        vocab_size = int(st[0].auto_model.config.vocab_size)
+        hf, config = st.tokenizer, st[0].auto_model.config
+        # a folder that sets no max_seq_length reads what its tokenizer and position table allow
+        limit = st.max_seq_length or min(hf.model_max_length, getattr(config, "max_position_embeddings", 512))
+        tokenizer = file_tokenizer(hf.backend_tokenizer, int(limit), False, hf.truncation_side, encoder.spec)
+        vocab_size = int(config.vocab_size)
         super().__init__(SentenceTransformersStages(st), tokenizer, encoder.dim, vocab_size, encoder.path, info,
                          encoder.fingerprint)
         self.encoder = encoder
@@ -148,7 +149,7 @@ def file_tokenizer(backend, max_len: int, normalize: bool, side: str, source: st
                                        file=str(path))
 
 
-def transformer_source(source: str | Path, threads: int | None = None) -> TransformerSource:
+def transformer_source(source: str | Path) -> TransformerSource:
     """What `source` names (see the module's doc), ready to export."""
     text = str(source)
     name = text.removeprefix(BASELINE_PREFIX)
@@ -157,12 +158,12 @@ def transformer_source(source: str | Path, threads: int | None = None) -> Transf
     spec = parse_encoder_spec(text)
     if spec.kind == "baseline":
         if name != "minilm":
-            raise SamesenseError(f"{text}: a baseline without vectors of a network to export (bm25 ranks by words)")
+            raise SamesenseError(f"{text}: ranks by shared words: it has no network to export")
         return pretrained_source(name, text)
     if spec.kind == "sentence-transformers":
         from ..baselines.dense import SentenceTransformerFolder
 
-        encoder = SentenceTransformerFolder(spec.source, threads=threads)
+        encoder = SentenceTransformerFolder(spec.source)
         return SentenceTransformersSource(encoder, {"source": spec.text})
     model = load(spec.source)
     return SamesenseTransformer(model, Path(spec.source), dict(model.info), model.fingerprint)
