@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 _LAZY = {"DataError": "errors", "SamesenseError": "errors", "load_groups": "data", "read_groups": "data",
          "read_pairs": "data", "SentenceModel": "model", "load": "runtime.static_model", "TrainConfig": "train.config",
-         "TextEncoder": "protocols", "resolve_encoder": "encoder_spec", "export_onnx": "export"}
+         "TextEncoder": "protocols", "resolve_encoder": "encoder_spec", "export_onnx": "runtime.export"}
 
 __all__ = [*_LAZY, "__version__"]
 

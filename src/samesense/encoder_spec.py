@@ -109,6 +109,6 @@ def _load(spec: EncoderSpec, threads: int | None):
         from .baselines.dense import SentenceTransformerFolder
 
         return SentenceTransformerFolder(spec.source, threads=threads)
-    from .runtime.static_model import load  # a static model with numpy alone, any other with torch
+    from .runtime.static_model import load  # numpy for a static model, onnxruntime for an exported one, else torch
 
     return load(spec.source)

@@ -27,16 +27,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import __version__
-from .components import (CONFIG, Component, build, check_model_files, load_component, make_component,
+from .components import (CONFIG, Component, build, check_model_files, make_component,
                          read_json_object)
 from .console import progress
 from .encoders import GRUEncoder, Pooling, Projection
 from .errors import SamesenseError
 from .files import atomic_dir, atomic_write_json
 from .runtime.folder import (FORMAT, FORMAT_VERSION, LEGACY_CONFIG, LEGACY_VOCAB, LEGACY_WEIGHTS,  # noqa: F401
-                             MANIFEST, check_file_digests, fingerprint, read_folder, read_manifest,
+                             MANIFEST, check_file_digests, fingerprint, load_parts, read_folder, read_manifest,
                              resolve_model_dir)
-from .runtime.onnx import OnnxGraph, OnnxModel, exported_model  # registers the "onnx" component
+from .runtime.onnx import OnnxModel, is_exported, load_exported
 from .tokenize import UNK_ID, VOCAB, Tokenizer, make_tokenizer, read_vocabulary
 
 
@@ -162,6 +162,8 @@ def load(path: str | os.PathLike, device: str = "cpu") -> SentenceModel | OnnxMo
     one (`samesense export --onnx`) gives an OnnxModel, which encodes as a SentenceModel does."""
     path = resolve_model_dir(path)
     check_model_files(path)
+    if (path / MANIFEST).is_file() and is_exported(path / MANIFEST):
+        return load_exported(path).to(device)  # the one loader of exported folders, torch or not
     folder_fingerprint, digests = read_folder(path)
     if (path / MANIFEST).is_file():
         model = load_components(path / MANIFEST, digests)
@@ -172,22 +174,11 @@ def load(path: str | os.PathLike, device: str = "cpu") -> SentenceModel | OnnxMo
     return model.to(device).eval()
 
 
-def load_components(manifest_path: Path, digests: dict[str, str]) -> SentenceModel | OnnxModel:
+def load_components(manifest_path: Path, digests: dict[str, str]) -> SentenceModel:
     manifest, info, entries = read_manifest(manifest_path)
-    parts = []
-    for role, kind, folder in entries:
-        part = load_component(manifest_path.parent / folder)
-        if (part.role, part.type) != (role, kind):  # the manifest and the part must tell one story
-            raise SamesenseError(f"{manifest_path}: lists {folder}/ as {role} {kind!r}, but it holds "
-                                 f"{part.role} {part.type!r}")
-        parts.append(part)
-    if not isinstance(parts[0], Tokenizer):
-        raise SamesenseError(f"{manifest_path}: the first component must be a tokenizer")
+    parts = load_parts(manifest_path, entries)
     check_parts_fit(manifest_path, parts, [manifest_path.parent / folder / CONFIG for _, _, folder in entries])
-    if any(isinstance(part, OnnxGraph) for part in parts):  # exported: one graph in place of the torch stages
-        model = exported_model(manifest_path, parts, info)
-    else:
-        model = checked_to_run(manifest_path, SentenceModel(parts[0], parts[1:], info))
+    model = checked_to_run(manifest_path, SentenceModel(parts[0], parts[1:], info))
     # last: a hand-made or hostile folder is refused by the checks above with what is wrong in it;
     # this catches what they cannot, bytes changed by damage into other valid values (weights)
     check_file_digests(manifest_path.parent, manifest, digests)

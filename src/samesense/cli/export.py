@@ -9,9 +9,10 @@ def add_export(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Write MODEL as a model folder whose encoder, pooling and projection are one ONNX graph, run by "
         "onnxruntime, beside the same tokenizer: eval, similar, bench and the FAQ commands take it as they "
-        "take MODEL, with the same vectors (checked on probe sentences before it is written). Needs the "
-        "export extra: pip install 'samesense[export]'.")
-    parser.add_argument("model", metavar="MODEL", help="model folder (or a run folder with model/ inside)")
+        "take MODEL, with the same vectors (checked on probe sentences before it is written), and load it "
+        "without torch. Needs the export extra: pip install 'samesense[export]'.")
+    parser.add_argument("model", metavar="MODEL", help="model folder (or a run folder with model/ inside); for "
+                        "--onnx also a transformer: minilm, mpnet, e5-small, a sentence-transformers folder")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--onnx", metavar="OUT", help="the model folder to write")
     target.add_argument("--table", metavar="OUT", help="a static model: the model folder to write, its table of "
@@ -28,24 +29,14 @@ def add_export(parser: argparse.ArgumentParser) -> None:
 def run_export(args: argparse.Namespace) -> int:
     if args.table:
         return run_table_export(args)
-    from ..encoder_spec import parse_encoder_spec
-    from ..errors import SamesenseError
     from ..runtime.export import export_onnx
-
-    spec = parse_encoder_spec(args.model)
-    if spec.kind != "samesense":
-        # the graph export traces samesense's own encoders (token ids in, one vector out); a transformer's
-        # graph (attention over a WordPiece or SentencePiece tokenizer's ids, pooling, normalising) and a
-        # runtime reading its tokenizer without torch are another export, not written yet
-        raise SamesenseError(f"{args.model}: a {spec.kind} model ({spec.text}), a pretrained transformer; export "
-                             "writes samesense model folders "
-                             "(train, distil) as ONNX, not pretrained transformers: use it as it is (--model "
-                             f"{args.model}), or a samesense model distilled from it (samesense distil)")
 
     report = export_onnx(args.model, args.onnx, quantization=args.quantize or "none", overwrite=args.overwrite)
     print(f"exported {args.model} to {report['path']}: {report['graph_bytes'] / 1e6:.2f} MB graph"
           f"{', int8 weights' if report['quantization'] == 'int8' else ''}; largest |torch - onnx| "
-          f"{report['max_abs_difference_from_torch']:.1e} over {report['probe_sentences']} probe sentences")
+          f"{report['max_abs_difference_from_torch']:.1e} over {report['probe_sentences']} probe sentences, "
+          f"{report['max_abs_difference_on_texts']:.1e} over the probe texts (lowest cosine "
+          f"{report['lowest_cosine_on_texts']:.4f})")
     return 0
 
 

@@ -11,9 +11,10 @@ import hashlib
 import os
 from pathlib import Path
 
-from ..components import read_json_object
+from ..components import Component, load_component, read_json_object
 from ..errors import SamesenseError
 from ..files import recover_dir
+from ..tokenize import Tokenizer
 
 MANIFEST = "manifest.json"
 FORMAT = "samesense-model"
@@ -105,3 +106,18 @@ def manifest_entries(manifest_path: Path, components: object) -> list[tuple[str,
                                  f"folder, got {entry['path']!r}")
         entries.append((entry["role"], entry["type"], entry["path"]))
     return entries
+
+
+def load_parts(manifest_path: Path, entries: list[tuple[str, str, str]]) -> list[Component]:
+    """Each listed component, loaded from its folder, once it is what the manifest says it is; the
+    first one a tokenizer."""
+    parts = []
+    for role, kind, folder in entries:
+        part = load_component(manifest_path.parent / folder)
+        if (part.role, part.type) != (role, kind):  # the manifest and the part must tell one story
+            raise SamesenseError(f"{manifest_path}: lists {folder}/ as {role} {kind!r}, but it holds "
+                                 f"{part.role} {part.type!r}")
+        parts.append(part)
+    if not isinstance(parts[0], Tokenizer):
+        raise SamesenseError(f"{manifest_path}: the first component must be a tokenizer")
+    return parts

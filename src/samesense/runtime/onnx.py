@@ -22,6 +22,7 @@ apply here too.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -34,6 +35,7 @@ from ..console import progress
 from ..errors import SamesenseError
 from ..files import atomic_write_bytes
 from ..tokenize import UNK_ID, ReadsText, Tokenizer
+from .folder import MANIFEST, check_file_digests, load_parts, read_folder, read_manifest
 
 GRAPH = "model.onnx"
 INPUTS, OUTPUT = ("input_ids", "lengths"), "embeddings"
@@ -108,10 +110,14 @@ def first_line(err: Exception) -> str:
 
 
 def torch_threads() -> int:
-    """torch's thread setting when torch is loaded (serve --threads and bench --threads set it);
-    0, onnxruntime's default, when it is not."""
+    """torch's thread setting when torch is loaded (serve --threads and bench --threads set it); when
+    it is not (an exported model loads without it), OMP_NUM_THREADS, which --threads sets
+    (cli/bank_args.py); else 0, onnxruntime's default."""
     torch = sys.modules.get("torch")
-    return torch.get_num_threads() if torch is not None else 0
+    if torch is not None:
+        return torch.get_num_threads()
+    variable = os.environ.get("OMP_NUM_THREADS", "")
+    return int(variable) if variable.isdigit() else 0
 
 
 def signature_problem(session, dim: int) -> str:
@@ -200,4 +206,29 @@ def exported_model(manifest_path: Path, parts: list[Component], info: dict | Non
     if vectors.shape != (2, model.dim):
         raise SamesenseError(f"{manifest_path}: the graph gives vectors of shape {list(vectors.shape[1:])}, "
                              f"not [{model.dim}] as its {CONFIG} says")
+    return model
+
+
+def is_exported(manifest_path: Path) -> bool:
+    """True when a manifest lists an ONNX graph (then load_exported, not torch, reads the folder)."""
+    _, _, entries = read_manifest(manifest_path)
+    return any(kind == OnnxGraph.type for _, kind, _ in entries)
+
+
+def load_exported(folder: Path) -> OnnxModel:
+    """An exported model folder (resolved, its files checked by check_model_files) as an OnnxModel,
+    with numpy, onnxruntime and the tokenizer's own library alone: no torch, no transformers."""
+    from . import pretrained_file, teacher_tokenizer  # noqa: F401  (register their tokenizers)
+
+    manifest_path = folder / MANIFEST
+    fingerprint, digests = read_folder(folder)
+    manifest, info, entries = read_manifest(manifest_path)
+    parts = load_parts(manifest_path, entries)
+    graph = parts[-1]
+    if isinstance(graph, OnnxGraph) and graph.vocab_size < parts[0].num_ids:
+        raise SamesenseError(f"{folder / entries[-1][2] / CONFIG}: vocab_size is {graph.vocab_size}, but the "
+                             f"tokenizer gives {parts[0].num_ids} ids")
+    model = exported_model(manifest_path, parts, info)
+    check_file_digests(folder, manifest, digests)  # last, as model.load: what the checks above cannot see
+    model.fingerprint, model.spec = fingerprint, str(folder.resolve())
     return model

@@ -3,7 +3,8 @@ with numpy alone, never importing torch: a cold `samesense ask` on a static bank
 only encodes, starts in a fraction of a second and encodes at table-lookup speed.
 
 `load` is what samesense.load and every --model spec (encoder_spec) call: a folder whose components
-are a tokenizer, a static table and mean pooling gives a StaticModel; any other folder goes to
+are a tokenizer, a static table and mean pooling gives a StaticModel; an exported one (`samesense
+export --onnx`) an OnnxModel, with onnxruntime (runtime/onnx.py); any other folder goes to
 model.load (torch). The folder is read and checked as model.load reads it (runtime/folder.py: the
 manifest, every file's sha256, the settings against the same bounds), and the vectors are the torch
 model's: the mean of table[id] * weight[id] over the sentence's ids, then unit length
@@ -25,6 +26,7 @@ from ..components import CONFIG, WEIGHTS, build, check_model_files, load_compone
 from ..errors import SamesenseError
 from ..tokenize import ReadsText, Tokenizer
 from .folder import MANIFEST, check_file_digests, read_folder, read_manifest, resolve_model_dir
+from .onnx import is_exported, load_exported
 from .static_table import STATIC, STATIC_INT8, Int8TableFiles, StaticInt8Table, StaticTable, read_table
 
 READ_TOKENIZERS = [("tokenizer", kind) for kind in ("word", "char", "jieba", "teacher")]  # no torch, no transformers
@@ -54,6 +56,8 @@ def load(path: str | os.PathLike, device: str = "cpu"):
         entries = static_parts(folder / MANIFEST)
         if entries is not None:
             return load_static(folder, entries)
+        if is_exported(folder / MANIFEST):  # an ONNX export: onnxruntime, no torch either
+            return load_exported(folder)
     from ..model import load as load_torch
 
     return load_torch(folder, device)

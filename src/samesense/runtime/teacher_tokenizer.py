@@ -76,8 +76,34 @@ def is_bert_lowercase(path: Path) -> bool:
             and (spec.get("model") or {}).get("type") == "WordPiece")
 
 
+class TokenizersFile(Tokenizer):
+    """What a tokenizer read from a `tokenizers` file (its `fast`, saved as tokenizer.json in its
+    folder beside config.json) answers alike, whichever ids it gives (TeacherTokenizer's, or
+    pretrained_file.py's with special tokens)."""
+
+    fast: object
+
+    def fit(self, texts) -> "TokenizersFile":
+        return self  # the vocabulary is the file's
+
+    @property
+    def num_ids(self) -> int:
+        return self.fast.get_vocab_size(with_added_tokens=True)
+
+    def __len__(self) -> int:
+        return self.num_ids
+
+    @classmethod
+    def load(cls, folder: Path, config: dict) -> "TokenizersFile":
+        if "file" in config:
+            raise SamesenseError(f"{folder / CONFIG}: bad settings for tokenizer {cls.type!r}: unknown setting 'file'")
+        if not (folder / TOKENIZER_FILE).is_file():
+            raise SamesenseError(f"{folder}: incomplete model folder ({TOKENIZER_FILE} missing)")
+        return build(cls, {**config, "file": str(folder / TOKENIZER_FILE)}, folder / CONFIG)
+
+
 @register
-class TeacherTokenizer(Tokenizer):
+class TeacherTokenizer(TokenizersFile):
     type = "teacher"
     bounds = {"max_len": TOKENS}
 
@@ -99,16 +125,6 @@ class TeacherTokenizer(Tokenizer):
         self.unk_id = unknown[0]
         self.pad_id = next((vocab[name] for name in PAD_NAMES if name in vocab), -1)  # its row stays zero
         self.word_pieces: dict[str, list[int]] | None = {} if is_bert_lowercase(path) else None
-
-    def fit(self, texts) -> "TeacherTokenizer":
-        return self  # the vocabulary is the teacher's
-
-    @property
-    def num_ids(self) -> int:
-        return self.fast.get_vocab_size(with_added_tokens=True)
-
-    def __len__(self) -> int:
-        return self.num_ids
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         """Each text's ids (the teacher's, no special tokens), cut at max_len; an empty text is the
@@ -188,11 +204,3 @@ class TeacherTokenizer(Tokenizer):
     def save(self, folder: Path) -> None:
         Component.save(self, folder)  # config.json; the vocabulary is the tokenizer file's
         self.fast.save(str(folder / TOKENIZER_FILE))
-
-    @classmethod
-    def load(cls, folder: Path, config: dict) -> "TeacherTokenizer":
-        if "file" in config:
-            raise SamesenseError(f"{folder / CONFIG}: bad settings for tokenizer 'teacher': unknown setting 'file'")
-        if not (folder / TOKENIZER_FILE).is_file():
-            raise SamesenseError(f"{folder}: incomplete model folder ({TOKENIZER_FILE} missing)")
-        return build(cls, {**config, "file": str(folder / TOKENIZER_FILE)}, folder / CONFIG)
