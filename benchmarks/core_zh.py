@@ -186,7 +186,7 @@ def main() -> None:
     results["encode_sentences_per_second"] = {}
     for setting in args.settings:
         for loss in args.losses:
-            cfg = TrainConfig.of(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL),
+            cfg = TrainConfig.of(encoder="gru", train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL),
                                  out=str(Path(args.out) / f"{loss}-{setting}"), loss=loss, **SETTINGS[setting][1],
                                  epochs=args.epochs, seed=args.seed, show_progress=False, threads=args.threads,
                                  resume=True)

@@ -120,8 +120,8 @@ def main() -> None:
         return
     lang = LANGUAGES[args.language]
     runs = Path(args.runs) / args.language
-    common = dict(train=[data_path(p) for p in lang["train"]], val=data_path(lang["val"]), epochs=args.epochs,
-                  threads=args.threads, show_progress=False, **lang["model"])
+    common = dict(encoder="gru", train=[data_path(p) for p in lang["train"]], val=data_path(lang["val"]),
+                  epochs=args.epochs, threads=args.threads, show_progress=False, **lang["model"])
     if args.language == "en":
         common["val_same_groups"] = False
     unlabeled = [] if args.no_unlabeled else [str(Path(args.unlabeled) / f"{args.language}.txt")]

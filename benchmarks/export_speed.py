@@ -61,7 +61,7 @@ def trained_model(args: argparse.Namespace, work: Path) -> Path:
     if args.quick:
         train_files = [head_file(train_files[1], QUICK["train_lines"], work)]
         val, settings = head_file(val, QUICK["val_lines"], work), QUICK["model"]
-    cfg = TrainConfig.of(train=train_files, val=val, out=str(Path(args.out) / "run"), epochs=args.epochs,
+    cfg = TrainConfig.of(encoder="gru", train=train_files, val=val, out=str(Path(args.out) / "run"), epochs=args.epochs,
                          seed=0, show_progress=False, resume=not args.quick, overwrite=args.quick, **settings)
     return Path(train(cfg)["model"])
 

@@ -52,7 +52,7 @@ def main() -> None:
     files = {name: str(datasets.path("clinc150", name)) for name in
              ("groups_train.tsv.gz", "groups_dev.tsv.gz", "groups_test.tsv.gz", "oos_dev.txt.gz", "oos_test.txt.gz")}
 
-    run = train(TrainConfig.of(train=[files["groups_train.tsv.gz"]], val=files["groups_dev.tsv.gz"],
+    run = train(TrainConfig.of(encoder="gru", train=[files["groups_train.tsv.gz"]], val=files["groups_dev.tsv.gz"],
                                out=str(out / "run"), tokenizer="word", min_count=2, epochs=args.epochs,
                                val_same_groups=True,  # the FAQ's own intents: dev questions of them
                                show_progress=False, resume=True))

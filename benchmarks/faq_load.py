@@ -81,7 +81,8 @@ def model_dir(out: Path) -> str:
     if trained.exists():
         return str(trained)
     files = [str(datasets.path("clinc150", f)) for f in ("groups_train.tsv.gz", "groups_dev.tsv.gz")]
-    return train(TrainConfig.of(train=files[:1], val=files[1], out=str(out / "run"), tokenizer="word", min_count=2,
+    return train(TrainConfig.of(encoder="gru", train=files[:1], val=files[1], out=str(out / "run"), tokenizer="word",
+                                min_count=2,
                                 val_same_groups=True, epochs=10, show_progress=False, resume=True))["model"]
 
 

@@ -297,7 +297,8 @@ def train_on_faq(lang: str, entries: list, data: dict, out: Path) -> tuple[str, 
     stored = [(g, s) for g, e in zip(data["groups"], entries) for s in [e[0], *e[2]]]
     val = [(g, e[0]) for g, e in zip(data["groups"], entries)] + data["dev"]
     s = FAQ_TRAINING
-    cfg = TrainConfig.of(out=str(out / f"run_{lang}"), tokenizer=TOKENIZERS[lang], embed_dim=s["embed_dim"],
+    cfg = TrainConfig.of(encoder="gru", out=str(out / f"run_{lang}"), tokenizer=TOKENIZERS[lang],
+                         embed_dim=s["embed_dim"],
                          hidden_dim=s["hidden_dim"], loss=s["loss"], batch_size=s["batch_size"],
                          epochs=s["epochs"], lr=s["lr"], dropout=s["dropout"], seed=s["seed"], threads=s["threads"],
                          val_same_groups=True, spectra=False, show_progress=False, overwrite=True)

@@ -51,7 +51,8 @@ WARMUP = 100
 
 def tiny_model(out: Path) -> str:
     files = [str(datasets.path("clinc150", f)) for f in ("groups_train.tsv.gz", "groups_dev.tsv.gz")]
-    return train(TrainConfig.of(train=files[:1], val=files[1], out=str(out / "run"), tokenizer="word", min_count=2,
+    return train(TrainConfig.of(encoder="gru", train=files[:1], val=files[1], out=str(out / "run"), tokenizer="word",
+                                min_count=2,
                                 val_same_groups=True, epochs=2, embed_dim=64, hidden_dim=64, show_progress=False,
                                 resume=True, seed=0))["model"]
 

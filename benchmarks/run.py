@@ -65,7 +65,7 @@ def train_all(args) -> tuple[dict[str, str], float]:
     """Train (or resume) every model; return {method name: model folder} and the total training
     time of all runs (their own clocks, so resumed runs count once)."""
     out = Path(args.out)
-    common = dict(epochs=args.epochs, seed=args.seed, threads=args.threads, show_progress=args.progress,
+    common = dict(encoder="gru", epochs=args.epochs, seed=args.seed, threads=args.threads, show_progress=args.progress,
                   resume=True)
     zh = dict(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL))
     runs: dict[str, TrainConfig] = {}

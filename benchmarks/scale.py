@@ -57,7 +57,8 @@ def measure(groups: int, sample_rate: float, steps: int, precision: str = "float
     torch.set_num_threads(1)
     # unknown_buckets=0: the random ids are all in the vocabulary, so no bucket is read; the table stays
     # the size it had when these steps were first measured
-    cfg = TrainConfig.of(out="unused", sample_rate=sample_rate, processes=distributed.world_size(), unknown_buckets=0,
+    cfg = TrainConfig.of(encoder="gru", out="unused", sample_rate=sample_rate, processes=distributed.world_size(),
+                         unknown_buckets=0,
                          head_precision=precision, centres_optimizer=optimizer)
     tokenizer = make_tokenizer(cfg.model.tokenizer_config(10_000), None)
     tokenizer.fit(VOCAB * 5)

@@ -34,7 +34,8 @@ def train_one(setting: tuple[float, str], args: argparse.Namespace) -> dict:
     rate, precision, head_lr, optimizer = setting
     suffix = (("" if precision == "float32" else f"-{precision}") + ("" if head_lr == ENCODER_LR else f"-centres-{head_lr:g}")
               + ("" if optimizer == "adam" else f"-{optimizer}"))
-    cfg = TrainConfig.of(train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL), epochs=args.epochs,
+    cfg = TrainConfig.of(encoder="gru", train=[data_path(p) for p in ZH_TRAIN], val=data_path(ZH_VAL),
+                         epochs=args.epochs,
                          sample_rate=rate, head_precision=precision, head_lr=head_lr, threads=args.threads,
                          centres_optimizer=optimizer,
                          out=f"{args.out}/rate-{rate:g}{suffix}", unknown_buckets=args.unknown_buckets,

@@ -62,7 +62,7 @@ def run(args) -> dict:
     spec = SyntheticSpec(args.groups, per_group=args.per_group, seed=0)
     train_file, val_file = synthetic_files(Path(args.folder), spec)
     torch.set_num_threads(args.threads)
-    cfg = TrainConfig.of(train=[str(train_file)], val=str(val_file), out=str(Path(args.folder) / "run"),
+    cfg = TrainConfig.of(encoder="gru", train=[str(train_file)], val=str(val_file), out=str(Path(args.folder) / "run"),
                          sample_rate=args.sample_rate, batch_size=args.batch_size, spectra=False, show_progress=True)
     started = time.perf_counter()
     data = prepare_data(cfg)

