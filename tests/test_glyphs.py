@@ -110,8 +110,8 @@ def test_a_glyph_model_saved_before_the_scope_reads_every_characters_glyph(glyph
 
 def test_a_run_can_read_the_glyphs_of_rare_characters_only(tmp_path):
     train_file = write_groups(tmp_path / "train.tsv", chinese_groups(30, seed=0, prefix="g"))
-    result = train(TrainConfig.of(train=[str(train_file)], out=str(tmp_path / "run"), glyphs=True, glyph_scope="rare",
-                                  glyph_size=8, embed_dim=16, hidden_dim=24, epochs=1, batch_size=32, min_count=3,
+    result = train(TrainConfig.of(encoder="gru", train=[str(train_file)], out=str(tmp_path / "run"), glyphs=True,
+                                  glyph_scope="rare", glyph_size=8, embed_dim=16, hidden_dim=24, epochs=1, batch_size=32, min_count=3,
                                   show_progress=False, threads=1))
     model = samesense.load(result["model"])
     assert model.tokenizer.glyph_scope == "rare"
@@ -168,7 +168,7 @@ def glyph_run(tmp_path_factory):
     train_file = write_groups(folder / "train.tsv", chinese_groups(60, seed=0, prefix="g"))
     val_file = write_groups(folder / "val.tsv", chinese_groups(15, seed=1, prefix="v"))
     out = folder / "run"
-    result = train(TrainConfig.of(train=[str(train_file)], val=str(val_file), out=str(out), glyphs=True,
+    result = train(TrainConfig.of(encoder="gru", train=[str(train_file)], val=str(val_file), out=str(out), glyphs=True,
                                   glyph_size=8, embed_dim=16, hidden_dim=24, epochs=2, batch_size=32, lr=3e-3,
                                   min_count=3, show_progress=False, threads=1))
     return out, result
@@ -201,9 +201,9 @@ def test_a_tokenizer_and_an_encoder_that_disagree_on_glyphs_are_refused(glyph_ru
 
 def test_glyph_settings_are_checked_before_training(tmp_path):
     with pytest.raises(SamesenseError, match="multiple of 4"):
-        plan_run(TrainConfig.of(train=["x"], out="y", glyphs=True, glyph_size=10))
+        plan_run(TrainConfig.of(encoder="gru", train=["x"], out="y", glyphs=True, glyph_size=10))
     with pytest.raises(SamesenseError, match="add --glyphs"):
-        plan_run(TrainConfig.of(train=["x"], out="y", glyph_pretrain=3))
+        plan_run(TrainConfig.of(encoder="gru", train=["x"], out="y", glyph_pretrain=3))
     with pytest.raises(SamesenseError, match="--glyphs is for the encoders trained from scratch"):
         plan_run(TrainConfig.of(train=["x"], out="y", glyphs=True, encoder="transformer", pretrained="minilm"))
 

@@ -168,6 +168,7 @@ def test_a_fine_tuned_transformer_teaches_the_fast_encoder(fine_tuned, synthetic
     train_file, test_file = synthetic_files
     assert main(["train", "--train", str(train_file), "--val", str(test_file), "--out", str(tmp_path / "student"),
                  "--teacher", str(fine_tuned), "--epochs", "1", "--min-count", "1", "--hidden-dim", "16",
+                 "--encoder", "gru",
                  "--embed-dim", "16", "--threads", "1"]) == 0
     assert "distilling from" in capsys.readouterr().err
     student = samesense.load(tmp_path / "student")

@@ -111,8 +111,8 @@ class Encoder(TorchComponent):
 
     @classmethod
     def default_lr(cls, model: Any) -> float:
-        """Adam's rate of the encoder when --lr is not given."""
-        return 1e-3
+        """Adam's rate of the encoder when --lr is not given: a pretrained network's is small."""
+        return 5e-5 if cls.fine_tuned else 1e-3
 
     @classmethod
     def settings_from(cls, model: Any) -> dict:

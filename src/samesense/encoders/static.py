@@ -27,6 +27,7 @@ class StaticEncoder(Encoder):
     type = "static"
     default_pooling = "mean"
     starts_from_teacher = True
+    bounds = StaticTable.bounds  # the numpy loader (runtime/static_model.py) checks a folder against the same
     # A table's rows are words (and for Chinese jieba's words beside their characters: the characters alone
     # cannot tell 银行 from 行银). From random rows it moves slowly at 1e-3 (banking77 dev, 6 epochs: 1e-3
     # 0.712, 3e-3 0.784, 1e-2 0.823); a teacher's start keeps 1e-3, which the English figures were measured with.
@@ -35,7 +36,6 @@ class StaticEncoder(Encoder):
     @classmethod
     def default_lr(cls, model) -> float:
         return 1e-3 if model.init_from else 1e-2
-    bounds = StaticTable.bounds  # the numpy loader (runtime/static_model.py) checks a folder against the same
 
     def __init__(self, vocab_size: int, dim: int = 256, dropout: float = 0.0):
         super().__init__()
@@ -51,7 +51,7 @@ class StaticEncoder(Encoder):
     @classmethod
     def check_settings(cls, model) -> None:
         if model.glyphs:
-            raise SamesenseError("--glyphs is for the gru and srnn encoders, not static")
+            raise SamesenseError("--glyphs is for the gru and srnn encoders (--encoder gru), not static")
         if model.tokenizer_kind == TeacherTokenizer.type and not model.init_from:
             raise SamesenseError("--tokenizer teacher reads the vocabulary of the teacher --init-from names: give "
                                  "--init-from TEACHER")

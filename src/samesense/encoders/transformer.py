@@ -256,10 +256,6 @@ class TransformerEncoder(Encoder):
     default_pooling = "mean"  # as sentence-transformers pools all-MiniLM-L6-v2
     fine_tuned = True
 
-    @classmethod
-    def default_lr(cls, model) -> float:
-        return 5e-5
-
     def __init__(self, source: str = "", vocab_size: int = 0, network=None):
         """From `source` (a pretrained folder or name), unless `network`, a transformers model (a
         saved model's), is given. vocab_size: the ids its tokenizer gives, which its embedding
