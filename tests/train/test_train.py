@@ -195,6 +195,17 @@ def test_the_centres_rate_is_written_into_run_json_and_an_older_run_resumes_at_i
     same_weights(tmp_path / "straight", tmp_path / "old")
 
 
+def test_a_call_that_leaves_the_tokenizer_and_rate_to_their_defaults_resumes_a_run_that_named_them(synthetic_files,
+                                                                                                     tmp_path):
+    """A script written before the default encoder changed names the GRU and leaves the rest: the run it
+    started (run.json: char, 1e-3) resumes, as it did before."""
+    train_file, test_file = synthetic_files
+    common = dict(train=[str(train_file)], val=str(test_file), encoder="gru", min_count=1, embed_dim=8, hidden_dim=8,
+                  batch_size=64, show_progress=False, spectra=False)
+    train(TrainConfig.of(out=str(tmp_path / "r"), epochs=1, tokenizer="char", lr=1e-3, **common))
+    assert train(TrainConfig.of(out=str(tmp_path / "r"), epochs=2, resume=True, **common))["epochs"] == 2
+
+
 def test_learning_rate_schedules():
     """learning_rate gives the share of each group's base rate: the schedule, after any warm-up."""
     from samesense.train import learning_rate

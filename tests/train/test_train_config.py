@@ -250,3 +250,15 @@ def test_sampled_and_split_centres_are_refused_where_they_cannot_work():
     del old["loss"]["sample_rate"], old["run"]["processes"]
     again = TrainConfig.from_dict(old)
     assert again.loss.sample_rate == 1.0 and again.run.processes == 1
+
+
+def test_defaults_are_written_at_start_and_an_older_run_json_reads_as_it_was_trained():
+    from samesense.train.migrate import as_saved_before, started
+
+    cfg = TrainConfig.of(train=["x"], out="y")  # the static default: words, 1e-2
+    assert (started(cfg).model.tokenizer, started(cfg).optim.lr) == ("jieba", 1e-2)
+    assert started(cfg.replace(encoder="gru")).model.tokenizer == "char"
+    # a run.json from before lr and tokenizer were written out: the rates and tokenizer of then
+    old = as_saved_before(cfg)
+    assert (old.model.tokenizer, old.optim.lr, old.optim.head_lr) == ("char", 1e-3, 1e-3)
+    assert as_saved_before(cfg.replace(lr=1e-2, tokenizer="jieba")).optim.lr == 1e-2

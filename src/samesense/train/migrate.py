@@ -27,8 +27,9 @@ CHOSEN_FROM_DATA = ("min_count",)
 
 # settings whose None means "the default", resolved into run.json when a run starts: a resumed run that
 # leaves one unset keeps its run.json's value, and a run.json holding null predates the resolving
-# (head_lr: such runs trained the centres at the encoder's rate, as_saved_before)
-RESOLVED_AT_START = ("head_lr",)
+# (as_saved_before: head_lr, the centres then at the encoder's rate; lr, then 5e-5 fine-tuning and 1e-3 for
+# every encoder from scratch, before the static default's 1e-2; tokenizer, "char" whatever the encoder)
+RESOLVED_AT_START = ("head_lr", "lr", "tokenizer")
 
 
 def added_later(section: type, given: dict) -> dict:
@@ -42,16 +43,28 @@ def added_later(section: type, given: dict) -> dict:
 def started(cfg):
     """The config a new run saves (a TrainConfig): RESOLVED_AT_START's defaults written out, so that
     a later change of default leaves the run as it was trained."""
-    return cfg if cfg.optim.head_lr is not None else cfg.replace(head_lr=cfg.head_lr())
+    return cfg.replace(**{name: value for name, value in (("head_lr", cfg.head_lr()), ("lr", cfg.base_lr()),
+                                                          ("tokenizer", cfg.model.tokenizer_kind))
+                          if name in RESOLVED_AT_START and getattr_flat(cfg, name) is None})
 
 
 def as_saved_before(cfg):
     """A run.json's config as the run was trained, where it predates RESOLVED_AT_START (null there):
-    an encoder trained from scratch then had its centres at the encoder's rate (fine-tuning's
-    default, head_lr(), has not changed)."""
+    the encoder at 5e-5 fine-tuning, else 1e-3; an encoder trained from scratch had its centres at
+    the encoder's rate (fine-tuning's default, head_lr(), has not changed); the tokenizer "char"."""
+    if cfg.optim.lr is None:
+        cfg = cfg.replace(lr=5e-5 if cfg.model.fine_tuned else 1e-3)
+    if cfg.model.tokenizer is None:
+        cfg = cfg.replace(tokenizer="char")
     if cfg.optim.head_lr is not None or cfg.model.fine_tuned:
         return cfg
     return cfg.replace(head_lr=cfg.base_lr())
+
+
+def getattr_flat(cfg, name: str):
+    """A setting of a TrainConfig by its flat name (every name is unique across the sections)."""
+    return next(getattr(section, name) for section in (cfg.data, cfg.model, cfg.loss, cfg.distil, cfg.optim, cfg.run)
+                if hasattr(section, name))
 
 
 def one_group_as_before(modules: list, lr: float) -> list[dict]:
