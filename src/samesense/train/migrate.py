@@ -19,7 +19,8 @@ ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True, "sample_rate": 1.0
                "pretrained": None, "centre_init": None, "head_lr": None, "warmup_steps": 0, "freeze_layers": 0,
                "accumulate": 1, "slices": 4, "slice_levels": 2, "glyphs": False, "glyph_size": 16, "glyph_pretrain": 0,
                "glyph_scope": "all", "head_precision": "float32",
-               "centres_optimizer": "adam", "init_from": None}
+               "centres_optimizer": "adam", "init_from": None,
+               "start_from": None}
 
 # settings whose None means "chosen from the data": a resumed run that leaves one unset keeps the
 # value its run.json holds (runs from before the choice saved min_count 5, the old default)
