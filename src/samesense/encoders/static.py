@@ -57,6 +57,8 @@ class StaticEncoder(Encoder):
         if model.start_from and (model.init_from or model.tokenizer):
             raise SamesenseError("--start-from keeps the saved model's tokenizer and table: leave out "
                                  + ("--init-from" if model.init_from else "--tokenizer"))
+        if model.start_from:
+            SavedStatic(model.start_from)  # a folder that is no static model: refused before the data are read
         if model.tokenizer_kind == TeacherTokenizer.type and not model.init_from:
             raise SamesenseError("--tokenizer teacher reads the vocabulary of the teacher --init-from names: give "
                                  "--init-from TEACHER")
