@@ -49,3 +49,17 @@ def test_start_from_refuses_a_tokenizer_a_teacher_and_a_folder_that_is_no_static
                  str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path / 'empty'}: not a samesense model folder" in err and "Traceback" not in err
+
+
+def test_an_int8_table_starts_from_its_rows_scaled_back(start, synthetic_files, tmp_path):
+    from samesense.runtime.static_model import export_int8
+
+    export_int8(start, tmp_path / "int8")
+    rows, weights = SavedStatic(tmp_path / "int8").table_parts()
+    base_rows, base_weights = SavedStatic(start).table_parts()
+    assert np.allclose(rows * weights[:, None], base_rows * base_weights[:, None], atol=0.02)
+    train_file, test_file = synthetic_files
+    result = train(TrainConfig.of(train=[str(train_file)], val=str(test_file), out=str(tmp_path / "run"),
+                                  encoder="static", start_from=str(tmp_path / "int8"), epochs=1, show_progress=False,
+                                  spectra=False, threads=1))
+    assert SavedStatic(result["model"]).info["started_from"] == str((tmp_path / "int8").resolve())

@@ -7,9 +7,10 @@ only when it answers more.
 Each entry is a group: its question and paraphrases (the questions assigned to it from the
 unanswered log are paraphrases too). A share (`holdout`) of the paraphrases is held back: the new
 model never trains on them. The transformer the bank's model came from (minilm, e5-small, a
-sentence-transformers folder, or the source of a fine-tuned samesense model) is fine-tuned with
-the margin losses through the training machinery (samesense.train, as `samesense train --encoder
-transformer --pretrained X` does), on the rest. Then both models answer the held-back paraphrases
+sentence-transformers folder, or the source of a fine-tuned samesense model), or a static model's
+own table (for a model a learn made, the static model it started from), is fine-tuned with the
+margin losses through the training machinery (samesense.train, as `samesense train --encoder
+transformer --pretrained X` or `--encoder static --start-from MODEL` does), on the rest. Then both models answer the held-back paraphrases
 (and the out-of-scope questions of the bank's calibration, when it has them) from a copy of the
 bank without them, each at the threshold that reaches the target precision (the bank's calibrated
 target, else --target-precision); the new model is taken only when it answers more of them right.
