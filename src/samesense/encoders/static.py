@@ -17,9 +17,9 @@ from torch import nn
 
 from ..components import register
 from ..errors import SamesenseError
-from ..runtime.teacher_tokenizer import TeacherTokenizer  # registered: a static model may read the teacher's tokens
 from ..runtime.saved_static import SavedStatic
 from ..runtime.static_table import StaticTable
+from ..runtime.teacher_tokenizer import TeacherTokenizer  # registered: a static model may read the teacher's tokens
 from .base import Encoder, Features
 
 
@@ -96,16 +96,15 @@ class StaticEncoder(Encoder):
         self.embedding.weight[0] = 0.0
         self.token_weight.copy_(weights)
 
-    def start_from_saved(self, path: str) -> dict:
+    def start_from_saved(self, path: str) -> None:
         """Start from a saved static model's rows and weights (`--start-from`: its tokenizer is the
-        run's already); returns the provenance a model trained from it keeps in its info."""
+        run's already)."""
         saved = SavedStatic(path)
         if saved.table.dim != self.dim or saved.table.vocab_size != self.vocab_size:
             raise SamesenseError(f"{path}: a table of {saved.table.vocab_size} x {saved.table.dim}, not the run's "
                                  f"{self.vocab_size} x {self.dim}")
         rows, weights = saved.table_parts()
         self.start_from(torch.from_numpy(rows).to(self.embedding.weight), torch.from_numpy(weights).to(self.token_weight))
-        return started_from(saved)
 
     def forward(self, features: Features) -> Features:
         ids = features["input_ids"]

@@ -2,7 +2,8 @@
 a static table, mean pooling: static_parts), and their parts (SavedStatic): the tokenizer, the table's
 settings, its rows and token weights apart. static_model.py runs them with numpy; a static encoder
 trained on from a saved model (`train --start-from`, `faq learn` on a static bank) starts from them.
-Nothing here reaches the torch model (model.py, encoders/), which reads these folders too.
+It imports nothing of the torch model (model.py, encoders/), as encoders/static.py reads a
+--start-from folder through it.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ from ..data import plural
 from ..encoders.static import started_from
 from ..errors import SamesenseError
 from ..evaluate import open_set_ranking
-from ..runtime.saved_static import SavedStatic
 from ..files import atomic_write_json
+from ..runtime.saved_static import SavedStatic
 from .memory import peak_rss_mb
 from .monitor import weight_spectra
 from .checkpoint import RUN_CONFIG, RunState, load_checkpoint, read_checkpoint_meta, save_checkpoint, saved_config
