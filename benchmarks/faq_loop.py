@@ -17,9 +17,14 @@ held-back paraphrases say so. Reported on the test questions (never assigned, ne
 right / wrong / no answer (in scope), answered (out of scope). The "assign only" arm runs the same
 rounds without learning, in the same run: what learning adds.
 
-    python benchmarks/faq_loop.py [--no-doc] [--rounds 2] [--epochs 8] [--models minilm e5-small]
+    python benchmarks/faq_loop.py [--no-doc] [--rounds 2] [--epochs 8] [--models minilm e5-small static]
 
-Writes its section faq_loop of docs/benchmarks.md and docs/results/faq_loop.json (unless --no-doc).
+`--models static`: the static students of faq_loop_static.py (MiniLM distilled for English, e5-small
+with jieba words for Chinese), whose `faq learn` fine-tunes the table itself (train --start-from).
+
+Writes its section faq_loop of docs/benchmarks.md and docs/results/faq_loop.json (unless --no-doc);
+a run of the static students alone (--models static) writes faq_loop_static and its own JSON, so
+each table holds rows of one run.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, machine, table, write_section  # noqa: E402
+from faq_loop_static import static_student  # noqa: E402
 from faq_newcomer import LANGUAGE_NAMES, LANGUAGES, split, write_lines, write_tsv  # noqa: E402
 
 from samesense.faq import FaqBank  # noqa: E402
@@ -40,6 +46,7 @@ from samesense.faq.calibrate import TargetUnreachable, calibrate  # noqa: E402
 from samesense.faq.choices import ANSWER_DEFAULTS  # noqa: E402
 from samesense.faq.evaluate_bank import evaluate_bank  # noqa: E402
 from samesense.faq.learn import LearnOptions, learn  # noqa: E402
+from samesense.faq.learn_base import KIND_DEFAULTS  # noqa: E402
 from samesense.faq.log_fixes import assign, dismiss  # noqa: E402
 from samesense.faq.unanswered import UnansweredLog, ask_and_record  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
@@ -47,7 +54,9 @@ from samesense.files import atomic_write_json  # noqa: E402
 TARGET = 0.9  # the precision every bank is calibrated at (on dev) and learn compares at
 GOAL = 0.8  # issue 34: in-scope test questions answered right after two rounds
 DATA = Path(__file__).resolve().parent / "data" / "faq_loop"
-MODELS = {"minilm": ("MiniLM", ("en",)), "e5-small": ("e5-small", ("en", "zh"))}
+MODELS = {"minilm": ("MiniLM", ("en",)), "e5-small": ("e5-small", ("en", "zh")),
+          "static": ("static student", ("en", "zh"))}
+KIND_OF = {"minilm": "transformer", "e5-small": "transformer", "static": "static"}  # what faq learn fine-tunes
 HYBRID_ARM = {None: "", "choose": ", BM25 weight calibrated"}  # --hybrid: the arm's name says it
 PRIMARY = {"en": "minilm", "zh": "e5-small"}  # each language's better model (faq_newcomer.py)
 
@@ -181,6 +190,7 @@ def main() -> None:
     plan = [(name, lang, model) for lang in args.languages for model in args.models for name in args.faqs
             if lang in MODELS[model][1]]
     plan.sort(key=lambda item: (item[2] != PRIMARY[item[1]], args.languages.index(item[1])))
+    section = "faq_loop_static" if args.models == ["static"] else "faq_loop"
     for name, lang, model in plan:
         faq = FAQS[name](lang)
         files = {"dev": write_tsv(out / f"{name}_{lang}_dev.tsv", faq["dev"]),
@@ -188,30 +198,33 @@ def main() -> None:
                  "test": write_tsv(out / f"{name}_{lang}_test.tsv", faq["test"]),
                  "oos_test": write_lines(out / f"{name}_{lang}_oos_test.txt", faq["oos_test"])}
         label = MODELS[model][0]
+        spec = static_student(lang, args.threads) if model == "static" else model
         for arm, learns in (("assign only", False), ("assign + learn", True)):
             print(f"{name} {lang} {label} {arm}", flush=True)
             t = time.perf_counter()
-            rounds = run_loop(faq, model, files, out / f"{name}_{lang}_{model}_{int(learns)}.faq", args.rounds,
+            rounds = run_loop(faq, spec, files, out / f"{name}_{lang}_{model}_{int(learns)}.faq", args.rounds,
                               learns, options, args.hybrid)
-            results.append({"faq": name, "language": lang, "model": label, "arm": arm + HYBRID_ARM[args.hybrid],
+            results.append({"faq": name, "language": lang, "model": label, "kind": KIND_OF[model],
+                            "arm": arm + HYBRID_ARM[args.hybrid],
                             "entries": len(faq["entries"]), "test_in_scope": len(faq["test"]),
                             "test_out_of_scope": len(faq["oos_test"]), "rounds": rounds,
                             "seconds": round(time.perf_counter() - t, 1)})
-            atomic_write_json(out / "partial.json", {**summary_of(results, options, started), "partial": True})
-    write_docs(summary_of(results, options, started), args.no_doc, out)
+            atomic_write_json(out / "partial.json", {**summary_of(results, options, started, section), "partial": True})
+    write_docs(summary_of(results, options, started, section), args.no_doc, out)
 
 
-def summary_of(results: list[dict], options: LearnOptions, started: float) -> dict:
+def summary_of(results: list[dict], options: LearnOptions, started: float, section: str = "faq_loop") -> dict:
     return {"machine": machine(), "seconds": round(time.perf_counter() - started, 1), "target_precision": TARGET,
             "goal": GOAL, "learn_options": {k: v for k, v in vars(options).items() if k != "show_progress"},
-            "results": results}
+            "section": section, "results": results}
 
 
 def write_docs(summary: dict, no_doc: bool, out: Path) -> None:
     markdown = report(summary)
+    section = summary.get("section", "faq_loop")
     if not no_doc:
-        atomic_write_json(REPO / "docs" / "results" / "faq_loop.json", summary)
-        write_section("faq_loop", markdown)
+        atomic_write_json(REPO / "docs" / "results" / f"{section}.json", summary)
+        write_section(section, markdown)
     else:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "faq_loop.json", summary)
@@ -222,11 +235,24 @@ def runs_said(summary: dict) -> str:
     """The machine and the time: of one run, or of each run joined by --from-json (the arms with the
     BM25 weight calibrated come from `--hybrid choose --languages zh --models e5-small`)."""
     each, threads = summary.get("seconds_each"), f" --threads {summary['learn_options']['threads']}"
+    if summary.get("section") == "faq_loop_static":
+        threads = " --models static" + threads
     if not each or len(each) == 1:
         return f"{threads}` ({summary['machine']}; {summary['seconds']:.0f} s in all)"
     return (f"{threads}` and `python benchmarks/faq_loop.py{threads} --hybrid choose --languages zh --models e5-small` "
             f"({summary['machine']}; {' s and '.join(f'{s:.0f}' for s in each)} s, side by side on a machine "
             "shared with other work)")
+
+
+def learned_how(options: dict, results: list[dict]) -> str:
+    """How faq learn fine-tuned each kind of model of the run: the options given, else the kind's defaults."""
+    said = []
+    for kind in dict.fromkeys(r.get("kind", "transformer") for r in results):  # runs from before static: transformers
+        chosen = {**KIND_DEFAULTS[kind], **{k: options[k] for k in KIND_DEFAULTS[kind] if options.get(k) is not None}}
+        said.append(f"{chosen['epochs']} epochs at rate {chosen['lr']:g}, " +
+                    (f"{chosen['freeze_layers']} layer(s) frozen: the embeddings" if kind == "transformer" else
+                     "the static student's table and token weights from its own (train --start-from)"))
+    return "; ".join(said)
 
 
 def report(summary: dict) -> str:
@@ -254,7 +280,9 @@ def report(summary: dict) -> str:
                             + ("" if met else f" by {GOAL - last['right_share']:.0%}") + f"; learn switched in "
                             f"{sum(x['switched'] for x in learned)} of {len(learned)} rounds"
                             + (f"; assigning alone: {alone['right_share']:.0%})" if alone else ")"))
-    return f"""## The support team's loop: assign from the log, learn (faq learn)
+    title = ("The support team's loop with the static students (faq learn on a static table)"
+             if summary.get("section") == "faq_loop_static" else "The support team's loop: assign from the log, learn (faq learn)")
+    return f"""## {title}
 
 `python benchmarks/faq_loop.py{runs_said(summary)}. Two FAQs a language: the newcomer
 FAQ above (32 entries, 2 stored paraphrases each; test: its 32 test paraphrases + 12 out-of-scope
@@ -264,8 +292,8 @@ questions an entry; test: 32 questions + 8 out of scope); data in benchmarks/dat
 calibrated on its dev questions at precision {TARGET:g}. A round: the log questions are asked, the
 in-scope ones given no answer are assigned to their entry as paraphrases, the bank is calibrated again
 (threshold and margin);
-in the "assign + learn" arm `faq learn` then fine-tunes the model ({options['epochs']} epochs, {options['holdout']:.0%} of the
-paraphrases held back, {options['freeze_layers']} layer(s) frozen: the embeddings) and switches when the held-back paraphrases say so (the cell:
+in the "assign + learn" arm `faq learn` then fine-tunes the model ({learned_how(options, results)}; {options['holdout']:.0%} of the
+paraphrases held back) and switches when the held-back paraphrases say so (the cell:
 held-back paraphrases right, current → new). The test questions are never assigned nor calibrated on.
 Right: the share of in-scope test questions answered right (issue 34's goal: {GOAL:.0%} after two rounds).
 

@@ -11,6 +11,7 @@ import json
 from ..errors import SamesenseError
 from ..faq.learn_base import (  # light: no numpy, no torch
     DEFAULT_TARGET_PRECISION,
+    KIND_DEFAULTS,
     LearnOptions,
 )
 from .bank_args import bank_arg, model_arg, number
@@ -37,24 +38,27 @@ def add_learn_commands(cmds) -> None:
 
     p = cmds.add_parser("learn", help="fine-tune the bank's model on its entries; switch only when it answers more",
                         formatter_class=HelpFormatter,
-                        description="Fine-tunes the pretrained transformer behind the bank's model (minilm, e5-small, "
-                        "a sentence-transformers folder, or the source of a fine-tuned samesense model) on the bank's "
-                        "entries, one group an entry (question and paraphrases, assigned questions included), with "
+                        description="Fine-tunes the bank's model on the bank's entries: the pretrained transformer "
+                        "behind it (minilm, e5-small, a sentence-transformers folder, or the source of a fine-tuned "
+                        "samesense model), or a static model's own table and token weights (a model an earlier learn "
+                        "made: the static model it started from), one group an entry (question and paraphrases, assigned questions included), with "
                         "the margin losses. A share of the paraphrases is held back: both models answer them (from "
                         "a copy of the bank without them) at the bank's target precision, and the bank switches to "
                         "the new model only when it answers more of them right: the questions re-encoded, the "
                         "threshold calibrated again, in one transaction. The model is kept in BANK.models/N; "
                         "`faq rollback` goes back.")
     bank_arg(p)
-    p.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs, help="passes over the bank's questions")
+    p.add_argument("--epochs", type=positive_int, default=DEFAULTS.epochs,
+                   help="passes over the bank's questions (default: " + by_kind("epochs") + ")")
     p.add_argument("--holdout", type=number(0, 1, low_excluded=True), default=DEFAULTS.holdout, metavar="SHARE",
                    help="share of the paraphrases held back to compare the models on (below 1)")
     p.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size, help="questions a step")
     p.add_argument("--lr", type=number(0, 1, low_excluded=True), default=DEFAULTS.lr,
-                   help="learning rate of the transformer")
+                   help="learning rate of the model (default: " + by_kind("lr") + ")")
     p.add_argument("--loss", default=DEFAULTS.loss, help="the margin loss (see `samesense train --help`)")
     p.add_argument("--freeze-layers", type=int, default=DEFAULTS.freeze_layers, metavar="N",
-                   help="keep the embeddings (1) and lowest layers (2, 3, ...) as pretrained; 0 trains all")
+                   help="a transformer's embeddings (1) and lowest layers (2, 3, ...) kept as pretrained; 0 trains all "
+                   f"(default {KIND_DEFAULTS['transformer']['freeze_layers']}; a static model has no layers)")
     p.add_argument("--seed", type=int, default=DEFAULTS.seed, help="seed of the training and of the paraphrases held back")
     p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all cores)")
     p.add_argument("--target-precision", type=number(0, 1, low_excluded=True), default=None,
@@ -74,6 +78,10 @@ def add_learn_commands(cmds) -> None:
     p.add_argument("--json", action="store_true", help="print what was restored as JSON")
     add_progress_flags(p)
     p.set_defaults(func=run_rollback)
+
+
+def by_kind(option: str) -> str:
+    return ", ".join(f"{kind} {defaults[option]:g}" for kind, defaults in KIND_DEFAULTS.items())
 
 
 def run_evaluate(args) -> int:

@@ -127,3 +127,8 @@ class Encoder(TorchComponent):
     def tokenizer_settings(cls, model: Any, train_sentences: int) -> dict:
         """The settings (with a `type`) of the tokenizer it reads: ours, fitted on the training text."""
         return Tokenizer.settings_from(model, train_sentences)
+
+    @classmethod
+    def train_vocabulary(cls, model: Any) -> list[str] | None:
+        """A vocabulary the run keeps as given instead of fitting one on the training text (None: fit)."""
+        return None

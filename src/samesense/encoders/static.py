@@ -17,8 +17,9 @@ from torch import nn
 
 from ..components import register
 from ..errors import SamesenseError
-from ..runtime.teacher_tokenizer import TeacherTokenizer  # registered: a static model may read the teacher's tokens
+from ..runtime.saved_static import SavedStatic
 from ..runtime.static_table import StaticTable
+from ..runtime.teacher_tokenizer import TeacherTokenizer  # registered: a static model may read the teacher's tokens
 from .base import Encoder, Features
 
 
@@ -35,7 +36,7 @@ class StaticEncoder(Encoder):
 
     @classmethod
     def default_lr(cls, model) -> float:
-        return 1e-3 if model.init_from else 1e-2
+        return 1e-3 if model.init_from or model.start_from else 1e-2
 
     def __init__(self, vocab_size: int, dim: int = 256, dropout: float = 0.0):
         super().__init__()
@@ -46,24 +47,40 @@ class StaticEncoder(Encoder):
 
     @classmethod
     def settings_from(cls, model) -> dict:
-        return {"dim": model.embed_dim, "dropout": model.dropout}
+        dim = SavedStatic(model.start_from).table.dim if model.start_from else model.embed_dim
+        return {"dim": dim, "dropout": model.dropout}
 
     @classmethod
     def check_settings(cls, model) -> None:
         if model.glyphs:
             raise SamesenseError("--glyphs is for the gru and srnn encoders (--encoder gru), not static")
+        if model.start_from and (model.init_from or model.tokenizer):
+            raise SamesenseError("--start-from keeps the saved model's tokenizer and table: leave out "
+                                 + ("--init-from" if model.init_from else "--tokenizer"))
+        if model.start_from:
+            SavedStatic(model.start_from)  # a folder that is no static model: refused before the data are read
         if model.tokenizer_kind == TeacherTokenizer.type and not model.init_from:
             raise SamesenseError("--tokenizer teacher reads the vocabulary of the teacher --init-from names: give "
                                  "--init-from TEACHER")
 
     @classmethod
     def tokenizer_settings(cls, model, train_sentences: int) -> dict:
-        """With --tokenizer teacher, the --init-from teacher's own (its normaliser, not ours); else ours,
-        fitted on the training text."""
+        """With --start-from, the saved model's (its vocabulary: train_vocabulary); with --tokenizer
+        teacher, the --init-from teacher's own (its normaliser, not ours); else ours, fitted on the
+        training text."""
+        if model.start_from:
+            tokenizer = SavedStatic(model.start_from).tokenizer
+            own_file = {"file": str(tokenizer.path)} if isinstance(tokenizer, TeacherTokenizer) else {}
+            return {"type": tokenizer.type, **tokenizer.config(), **own_file}
         if model.tokenizer_kind == TeacherTokenizer.type:
             return {"type": TeacherTokenizer.type, "source": model.init_from, "max_len": model.max_len,
                     "normalize": False}
         return super().tokenizer_settings(model, train_sentences)
+
+    @classmethod
+    def train_vocabulary(cls, model) -> list[str] | None:
+        """The vocabulary a run keeps as it is rather than fitting one: the --start-from model's."""
+        return SavedStatic(model.start_from).tokenizer.tokens if model.start_from else None
 
     @classmethod
     def weight_shapes(cls, vocab_size: int, dim: int, **_) -> dict[str, tuple[int, ...]]:
@@ -79,6 +96,16 @@ class StaticEncoder(Encoder):
         self.embedding.weight[0] = 0.0
         self.token_weight.copy_(weights)
 
+    def start_from_saved(self, path: str) -> None:
+        """Start from a saved static model's rows and weights (`--start-from`: its tokenizer is the
+        run's already)."""
+        saved = SavedStatic(path)
+        if saved.table.dim != self.dim or saved.table.vocab_size != self.vocab_size:
+            raise SamesenseError(f"{path}: a table of {saved.table.vocab_size} x {saved.table.dim}, not the run's "
+                                 f"{self.vocab_size} x {self.dim}")
+        rows, weights = saved.table_parts()
+        self.start_from(torch.from_numpy(rows).to(self.embedding.weight), torch.from_numpy(weights).to(self.token_weight))
+
     def forward(self, features: Features) -> Features:
         ids = features["input_ids"]
         vectors = self.embedding(ids) * self.token_weight[ids].unsqueeze(-1)
@@ -87,3 +114,9 @@ class StaticEncoder(Encoder):
 
     def config(self) -> dict:
         return {"vocab_size": self.vocab_size, "dim": self.dim, "dropout": self.dropout_p}
+
+
+def started_from(saved: SavedStatic) -> dict:
+    """What a model trained --start-from keeps of its start: its folder and fingerprint (`faq learn`
+    fine-tunes that start again, not its own last model)."""
+    return {"started_from": str(saved.folder.resolve()), "started_from_fingerprint": saved.fingerprint}

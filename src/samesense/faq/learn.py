@@ -7,9 +7,10 @@ only when it answers more.
 Each entry is a group: its question and paraphrases (the questions assigned to it from the
 unanswered log are paraphrases too). A share (`holdout`) of the paraphrases is held back: the new
 model never trains on them. The transformer the bank's model came from (minilm, e5-small, a
-sentence-transformers folder, or the source of a fine-tuned samesense model) is fine-tuned with
-the margin losses through the training machinery (samesense.train, as `samesense train --encoder
-transformer --pretrained X` does), on the rest. Then both models answer the held-back paraphrases
+sentence-transformers folder, or the source of a fine-tuned samesense model), or a static model's
+own table (for a model a learn made, the static model it started from), is fine-tuned with the
+margin losses through the training machinery (samesense.train, as `samesense train --encoder
+transformer --pretrained X` or `--encoder static --start-from MODEL` does), on the rest. Then both models answer the held-back paraphrases
 (and the out-of-scope questions of the bank's calibration, when it has them) from a copy of the
 bank without them, each at the threshold that reaches the target precision (the bank's calibrated
 target, else --target-precision); the new model is taken only when it answers more of them right.
@@ -36,6 +37,7 @@ from .evaluate_bank import outcome_counts, rates
 from .learn_base import (
     DEFAULT_TARGET_PRECISION,
     LearnOptions,
+    base_name,
     base_settings,
     held_back_split,
     training_config,
@@ -75,7 +77,7 @@ class LearnReport:
             return (f"  {name} ({side['model']}): {at}: right {c['right']}, wrong {c['wrong']}, no answer "
                     f"{c['none']}" + (f", out-of-scope answered {c['oos_answered']}" if self.out_of_scope else ""))
 
-        lines = [f"{self.bank}: fine-tuned {self.base.get('pretrained') or self.base.get('encoder')} on "
+        lines = [f"{self.bank}: fine-tuned {base_name(self.base)} on "
                  f"{self.trained_questions} questions of {self.entries} entries in {self.train_seconds:.0f} s; "
                  f"{self.held_back} paraphrases held back" +
                  (f" (+ {self.out_of_scope} out-of-scope questions)" if self.out_of_scope else "") +
@@ -96,7 +98,7 @@ def learn(bank_path: str | os.PathLike, options: LearnOptions | None = None) -> 
     with learning_lock(bank_path) as folder, FaqBank.open(bank_path, create=False,
                                                           show_progress=options.show_progress) as bank:
         model = bank.need_model()
-        base = base_settings(model)
+        base = base_settings(model, folder)
         entries = bank.list_entries()
         trained, held = held_back_split(entries, options.holdout, options.seed, bank.path)
         calibration = bank.settings.get("calibration") or {}
@@ -107,7 +109,7 @@ def learn(bank_path: str | os.PathLike, options: LearnOptions | None = None) -> 
         new_model = resolve_model(summary["model"])
         current = held_back_answers(bank, model, entries, held, oos, target, work / "current.faq")
         new = held_back_answers(bank, new_model, entries, held, oos, target, work / "new.faq")
-        new["model"] = f"{base.get('pretrained')} fine-tuned on the bank"
+        new["model"] = f"{base_name(base)} fine-tuned on the bank"
         switched = new["counts"]["right"] > current["counts"]["right"]
         report = LearnReport(bank=str(bank.path), base=base, entries=len(entries),
                              trained_questions=len(trained), held_back=len(held), out_of_scope=len(oos),

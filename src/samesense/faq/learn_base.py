@@ -1,11 +1,12 @@
 """What `faq learn` fine-tunes and on what, and its options (LearnOptions, light: the command's --help
-shows its defaults): the pretrained transformer behind the bank's model, the
-entries split into questions to train on and paraphrases held back, and the training settings.
+shows its defaults): the pretrained transformer behind the bank's model, or the bank's static model
+itself; the entries split into questions to train on and paraphrases held back; the training settings.
 
-Each learn fine-tunes the pretrained model again (not the last learned one) on all the bank holds
-now: a learned model's encoder names its pretrained source, so the second learn starts where the
-first did, with the questions assigned since. No drift from learn to learn, and the same settings
-reproduce a model.
+Each learn fine-tunes the same base again (not the last learned model) on all the bank holds now: a
+learned transformer's encoder names its pretrained source, and a learned static model's info names
+the static model it started from (train --start-from: its folder and fingerprint), so the second
+learn starts where the first did, with the questions assigned since. No drift from learn to learn,
+and the same settings reproduce a model.
 """
 
 from __future__ import annotations
@@ -25,18 +26,28 @@ MAX_LEN = 64  # tokens a question (e5's "query: " prefix included); FAQ question
 DEFAULT_TARGET_PRECISION = 0.95  # what a bank never calibrated is compared at (calibrate's default)
 
 
+# epochs, rate and frozen layers by the kind of model fine-tuned, where LearnOptions leaves them None.
+# transformer: the rate above the training machinery's 5e-5, as eight epochs of a few hundred questions
+# are a few dozen steps (a check by hand: one learn of the newcomer FAQ's stored questions, MiniLM, the
+# last epoch kept, not a benchmark: test right 21 of 32 at 5e-5, 23 at 1e-4, 22 at 2e-4); the
+# embeddings frozen, as a few hundred questions touch few of their rows.
+# static: chosen on the newcomer FAQ's dev questions, never its test ones (benchmarks/faq_learn_static.py:
+# rates 3e-3 to 1e-1, 8 to 32 epochs): in-scope dev questions answered right at precision 0.9 went
+# from 1 (English) and 0 (Chinese) of 32 before learning to 3 and 2 at 3e-2, at any of the epochs (at
+# most 2 in either elsewhere); higher rates ranked the nearest entry worse (19 of 32 before, 16 and 14 at
+# 3e-2, 10 and 11 at 1e-1). The fewest epochs of the best: 8. A table has no layers to freeze.
+KIND_DEFAULTS = {"transformer": {"epochs": 8, "lr": 1e-4, "freeze_layers": 1},
+                 "static": {"epochs": 8, "lr": 3e-2, "freeze_layers": 0}}
+
+
 @dataclass
 class LearnOptions:
-    epochs: int = 8
+    epochs: int | None = None  # None: the model kind's (KIND_DEFAULTS)
     holdout: float = 0.2  # share of the paraphrases held back to compare the models on
     batch_size: int = 32
-    # the transformer's rate, above the training machinery's 5e-5: eight epochs of a few hundred
-    # questions are a few dozen steps. A check by hand (one learn of the newcomer FAQ's stored
-    # questions, MiniLM, the last epoch kept; not a benchmark): test right 21 of 32 at 5e-5, 23 at
-    # 1e-4, 22 at 2e-4. benchmarks/faq_loop.py --lr measures the loop at another rate.
-    lr: float | None = 1e-4
+    lr: float | None = None  # None: the model kind's; benchmarks/faq_loop.py --lr measures the loop at another
     loss: str = "am-softmax"
-    freeze_layers: int = 1  # the embeddings stay as pretrained: a few hundred questions touch few of their rows
+    freeze_layers: int | None = None  # transformer: keep the embeddings (1) and lowest layers as pretrained
     seed: int = 0
     threads: int | None = None
     target_precision: float | None = None  # default: the bank's calibrated target, else DEFAULT_TARGET_PRECISION
@@ -44,10 +55,13 @@ class LearnOptions:
     show_progress: bool | None = None
 
 
-def base_settings(model) -> dict:
-    """The model section of the training settings that fine-tunes what `model` came from; a model
-    that is no fine-tuned pretrained transformer is refused in one line."""
+def base_settings(model, learned_dir: Path) -> dict:
+    """The model section of the training settings that fine-tunes what `model` came from (learned
+    models being in `learned_dir`); a model that is neither a static model nor a pretrained
+    transformer (fine-tuned or not) is refused in one line."""
     spec = getattr(model, "spec", None) or ""
+    if spec and is_static_folder(spec):
+        return {"encoder": "static", "start_from": static_base(spec, learned_dir), "pooling": "mean"}
     if spec.startswith(BASELINE_PREFIX) and spec[len(BASELINE_PREFIX):] in PRETRAINED_OF_BASELINE:
         return {"encoder": "transformer", "pretrained": PRETRAINED_OF_BASELINE[spec[len(BASELINE_PREFIX):]],
                 "normalize": False, "max_len": MAX_LEN, "pooling": "mean"}
@@ -66,8 +80,39 @@ def base_settings(model) -> dict:
                 "pooling": "mean"}
     else:
         kind = f"model {spec or getattr(model, 'fingerprint', '?')}"
-    raise SamesenseError(f"faq learn fine-tunes a pretrained transformer (minilm, e5-small, a sentence-transformers "
-                         f"folder or a samesense model fine-tuned from one); this bank's model is {kind}")
+    raise SamesenseError(f"faq learn fine-tunes a static model or a pretrained transformer (minilm, e5-small, a "
+                         f"sentence-transformers folder or a samesense model fine-tuned from one); this bank's model "
+                         f"is {kind}")
+
+
+def is_static_folder(spec: str) -> bool:
+    """A samesense folder of a static model (a tokenizer, a static table, mean pooling)."""
+    from ..runtime.saved_static import static_parts
+
+    manifest = Path(spec) / "manifest.json"
+    return manifest.is_file() and static_parts(manifest) is not None
+
+
+def static_base(folder: str, learned_dir: Path) -> str:
+    """The static model a learn starts from: the bank's own, or, when it is one an earlier learn made
+    (in `learned_dir`), the one that learn started from, as long as its files are the same."""
+    from ..runtime.saved_static import SavedStatic
+
+    if Path(folder).resolve().parent != learned_dir.resolve():
+        return folder
+    info = SavedStatic(Path(folder)).info
+    base, fingerprint = info.get("started_from"), info.get("started_from_fingerprint")
+    if not base:
+        raise SamesenseError(f"{folder}: a learned model that names no model it started from (started_from)")
+    if not Path(base).is_dir() or SavedStatic(Path(base)).fingerprint != fingerprint:
+        raise SamesenseError(f"{base}: the static model this bank's model was learned from is gone or its files "
+                             "changed: put it back, or `faq rollback` to it and learn from the model used then")
+    return base
+
+
+def base_name(base: dict) -> str:
+    """What a learn fine-tunes, in words: the pretrained transformer, or the static model's folder."""
+    return base.get("pretrained") or base.get("start_from") or base["encoder"]
 
 
 def held_back_split(entries, holdout: float, seed: int, bank_path) -> tuple[list[tuple[str, str]], list[tuple[int, str]]]:
@@ -91,8 +136,14 @@ def held_back_split(entries, holdout: float, seed: int, bank_path) -> tuple[list
 
 
 def training_config(base: dict, options, out: Path) -> TrainConfig:
-    """The run's settings: the base model, the learn options, one process, no files of its own."""
-    return TrainConfig.of(out=str(out), **base, epochs=options.epochs, batch_size=options.batch_size,
-                          lr=options.lr, loss=options.loss, freeze_layers=options.freeze_layers, seed=options.seed,
+    """The run's settings: the base model, the learn options (those left None: the model kind's), one
+    process, no files of its own."""
+    chosen = {**KIND_DEFAULTS[base["encoder"]],
+              **{k: getattr(options, k) for k in ("epochs", "lr", "freeze_layers") if getattr(options, k) is not None}}
+    if base["encoder"] == "static" and chosen["freeze_layers"]:
+        raise SamesenseError("--freeze-layers: this bank's model is a static table of token vectors, which has no "
+                             "layers to keep")
+    return TrainConfig.of(out=str(out), **base, **chosen, batch_size=options.batch_size,
+                          loss=options.loss, seed=options.seed,
                           threads=options.threads, val_same_groups=True, spectra=False,
                           show_progress=options.show_progress, overwrite=True)

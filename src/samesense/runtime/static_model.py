@@ -22,29 +22,16 @@ from typing import Sequence
 
 import numpy as np
 
-from ..components import CONFIG, WEIGHTS, build, check_model_files, load_component, read_json_object
+from ..components import WEIGHTS, check_model_files
 from ..errors import SamesenseError
 from ..tokenize import ReadsText, Tokenizer
-from .folder import MANIFEST, check_file_digests, read_folder, read_manifest, resolve_model_dir
+from .folder import MANIFEST, resolve_model_dir
 from .onnx import is_exported, load_exported
-from .static_table import STATIC, STATIC_INT8, Int8TableFiles, StaticInt8Table, StaticTable, read_table
+from .saved_static import SavedStatic, static_parts
+from .static_table import Int8TableFiles
 
-READ_TOKENIZERS = [("tokenizer", kind) for kind in ("word", "char", "jieba", "teacher")]  # no torch, no transformers
 CHUNK = 16384  # sentences summed at a time
 FEW = 32
-
-
-def static_parts(manifest_path: Path) -> list[tuple[str, str, str]] | None:
-    """The manifest's components when they make a static model numpy can run (a tokenizer, a static
-    table, mean pooling), else None."""
-    _, _, entries = read_manifest(manifest_path)
-    if len(entries) != 3 or entries[0][:2] not in READ_TOKENIZERS or entries[1][:2] not in (("encoder", STATIC),
-                                                                                    ("encoder", STATIC_INT8)):
-        return None
-    pooling = manifest_path.parent / entries[2][2] / CONFIG
-    if entries[2][:2] != ("pooling", "pooling") or read_json_object(pooling).get("mode") != "mean":
-        return None
-    return entries
 
 
 def load(path: str | os.PathLike, device: str = "cpu"):
@@ -64,27 +51,10 @@ def load(path: str | os.PathLike, device: str = "cpu"):
 
 
 def load_static(folder: Path, entries: list[tuple[str, str, str]]) -> "StaticModel":
-    from . import teacher_tokenizer  # noqa: F401  (registers the "teacher" tokenizer)
-
-    manifest_path = folder / MANIFEST
-    fingerprint, digests = read_folder(folder)
-    manifest, info, _ = read_manifest(manifest_path)
-    tokenizer = load_component(folder / entries[0][2])
-    if not isinstance(tokenizer, Tokenizer):
-        raise SamesenseError(f"{manifest_path}: the first component must be a tokenizer")
-    if tokenizer.glyphs:
-        raise SamesenseError(f"{folder / entries[0][2] / CONFIG}: a static model reads no glyphs")
-    encoder_folder = folder / entries[1][2]
-    config = read_json_object(encoder_folder / CONFIG)
-    kind = config.pop("type", None)
-    table = build(StaticInt8Table if kind == STATIC_INT8 else StaticTable, config, encoder_folder / CONFIG)
-    if table.vocab_size < tokenizer.num_ids:
-        raise SamesenseError(f"{encoder_folder / CONFIG}: vocab_size is {table.vocab_size}, but the tokenizer gives "
-                             f"{tokenizer.num_ids} ids")
-    vectors = read_table(encoder_folder / WEIGHTS, table)
-    check_file_digests(folder, manifest, digests)
-    model = StaticModel(tokenizer, vectors, info or {})
-    model.fingerprint, model.spec = fingerprint, str(folder.resolve())
+    saved = SavedStatic(folder, entries)
+    rows, weights = saved.table_parts()
+    model = StaticModel(saved.tokenizer, np.ascontiguousarray(rows * weights[:, None], dtype=np.float32), saved.info)
+    model.fingerprint, model.spec = saved.fingerprint, str(folder.resolve())
     return model
 
 

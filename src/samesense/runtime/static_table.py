@@ -33,9 +33,10 @@ class StaticInt8Table(StaticTable):
     type = STATIC_INT8
 
 
-def read_table(path: Path, table: StaticTable) -> np.ndarray:
-    """(vocab_size, dim) float32: each token's vector times its weight, read from the safetensors file
-    once its tensors are the shapes and types the settings say."""
+def read_table_parts(path: Path, table: StaticTable) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, weights): the table's rows (float32; an int8 table's scaled back) and each token's
+    weight, read from the safetensors file once its tensors are the shapes and types the settings
+    say. A token's vector is its row times its weight; they are kept apart, as training moves them."""
     from safetensors import safe_open
 
     n, dim = table.vocab_size, table.dim
@@ -57,7 +58,7 @@ def read_table(path: Path, table: StaticTable) -> np.ndarray:
     rows = tensors["embedding.weight"].astype(np.float32)
     if "embedding.scale" in tensors:
         rows *= tensors["embedding.scale"][:, None]
-    return np.ascontiguousarray(rows * tensors["token_weight"][:, None], dtype=np.float32)
+    return rows, tensors["token_weight"].astype(np.float32)
 
 
 def quantized(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -263,7 +263,8 @@ class TrainConfig:
         return 1e-3 if self.model.fine_tuned else 3e-2
 
     def centre_init(self) -> str:
-        return self.loss.centre_init or ("means" if self.model.fine_tuned else "random")
+        # a model trained before (a pretrained transformer, a saved static table) places each group already
+        return self.loss.centre_init or ("means" if self.model.fine_tuned or self.model.start_from else "random")
 
 
 def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:

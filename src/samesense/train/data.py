@@ -109,6 +109,8 @@ def prepare_data(cfg: TrainConfig, given: TrainGroups | TrainData | None = None,
     # validation group is never trained on (it would be seen before it is scored); once each
     in_groups = set(train_groups.sentences) | set(val.sentences)
     unlabeled = [s for s in dict.fromkeys(given.unlabeled) if s not in in_groups]
+    if tokens is None:  # a saved model's vocabulary, to go on from (--start-from), else fitted below
+        tokens = cfg.model.encoder_class().train_vocabulary(cfg.model)
     tokenizer = make_tokenizer(cfg.model.tokenizer_config(len(train_groups)), tokens)
     if tokens is None:  # unlabeled text widens the vocabulary: the teacher teaches its words too
         tokenizer.fit(train_groups.sentences + unlabeled)

@@ -25,9 +25,11 @@ import torch
 from . import distributed
 from ..console import progress, say
 from ..data import plural
+from ..encoders.static import started_from
 from ..errors import SamesenseError
 from ..evaluate import open_set_ranking
 from ..files import atomic_write_json
+from ..runtime.saved_static import SavedStatic
 from .memory import peak_rss_mb
 from .monitor import weight_spectra
 from .checkpoint import RUN_CONFIG, RunState, load_checkpoint, read_checkpoint_meta, save_checkpoint, saved_config
@@ -68,7 +70,9 @@ def run_training(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, 
         state = load_checkpoint(run / "checkpoint", parts)
         say(f"resuming {run} after epoch {state.epoch}" + (f", step {state.step_in_epoch}" if state.step_in_epoch else ""))
     else:
-        if cfg.model.init_from:  # before the centres, which may start at the groups' mean vectors
+        if cfg.model.start_from:  # before the centres, which may start at the groups' mean vectors
+            parts.model.encoder.start_from_saved(cfg.model.start_from)
+        elif cfg.model.init_from:
             start_from_teacher(cfg, data, run, parts.model.encoder)
         if parts.head is not None and plan.centre_init == "means":
             say(f"starting the class centres at each group's mean vector ({data.train.num_groups} groups)")
@@ -78,6 +82,8 @@ def run_training(cfg: TrainConfig, data: TrainGroups | TrainData | None = None, 
     announce(plan, data, parts, taught)
     parts.model.info = {"loss": parts.loss.name, "scale": parts.loss.scale, "margin": parts.loss.margin,
                         "train_files": cfg.data.train, **summary}
+    if cfg.model.start_from:  # provenance: the saved model this one went on from
+        parts.model.info.update(started_from(SavedStatic(cfg.model.start_from)))
     if taught is not None:  # provenance only: the student needs nothing of the teacher
         parts.model.info.update(teacher=taught.name, teacher_fingerprint=taught.fingerprint)
 
@@ -148,6 +154,7 @@ def announce(plan: RunPlan, data: TrainData, parts: Trainable, taught: Taught | 
     say(f"training on {s['train_sentences']} sentences in {s['train_groups']} groups, "
         f"validating on {s['val_sentences']} sentences in {validation_groups(data)}; "
         + (f"{cfg.model.pretrained}'s own tokenizer ({len(data.tokenizer)} tokens), " if cfg.model.fine_tuned else
+           f"{cfg.model.start_from}'s tokenizer and table ({len(data.tokenizer)} tokens), " if cfg.model.start_from else
            f"{cfg.model.init_from}'s own tokenizer ({len(data.tokenizer)} tokens), " if cfg.model.tokenizer_kind == "teacher"
            else f"vocabulary {len(data.tokenizer)} {TOKEN_NAMES.get(cfg.model.tokenizer_kind, 'token')}s "
                 f"({min_count_chosen(cfg, data)}), ")

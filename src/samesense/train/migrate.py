@@ -19,7 +19,8 @@ ADDED_LATER = {"unknown_buckets": 0, "val_same_groups": True, "sample_rate": 1.0
                "pretrained": None, "centre_init": None, "head_lr": None, "warmup_steps": 0, "freeze_layers": 0,
                "accumulate": 1, "slices": 4, "slice_levels": 2, "glyphs": False, "glyph_size": 16, "glyph_pretrain": 0,
                "glyph_scope": "all", "head_precision": "float32",
-               "centres_optimizer": "adam", "init_from": None}
+               "centres_optimizer": "adam", "init_from": None,
+               "start_from": None}
 
 # settings whose None means "chosen from the data": a resumed run that leaves one unset keeps the
 # value its run.json holds (runs from before the choice saved min_count 5, the old default)
@@ -45,7 +46,8 @@ def started(cfg):
     a later change of default leaves the run as it was trained."""
     return cfg.replace(**{name: value for name, value in (("head_lr", cfg.head_lr()), ("lr", cfg.base_lr()),
                                                           ("tokenizer", cfg.model.tokenizer_kind))
-                          if name in RESOLVED_AT_START and getattr_flat(cfg, name) is None})
+                          if name in RESOLVED_AT_START and getattr_flat(cfg, name) is None
+                          and not (name == "tokenizer" and cfg.model.start_from)})  # the saved model's, unnamed
 
 
 def as_saved_before(cfg):
@@ -54,7 +56,7 @@ def as_saved_before(cfg):
     the encoder's rate (fine-tuning's default, head_lr(), has not changed); the tokenizer "char"."""
     if cfg.optim.lr is None:
         cfg = cfg.replace(lr=5e-5 if cfg.model.fine_tuned else 1e-3)
-    if cfg.model.tokenizer is None:
+    if cfg.model.tokenizer is None and not cfg.model.start_from:  # --start-from: the saved model's, unnamed
         cfg = cfg.replace(tokenizer="char")
     if cfg.optim.head_lr is not None or cfg.model.fine_tuned:
         return cfg

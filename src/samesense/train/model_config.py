@@ -77,6 +77,10 @@ class ModelConfig:
                                     "a model folder): the token encoded alone, reduced by PCA to --embed-dim, weighted "
                                     "by its rarity in the training text (model2vec's distillation); kept with the "
                                     "teacher cache", metavar="MODEL")
+    start_from: str | None = setting(None, "static encoder: start from a saved static model (a folder `samesense "
+                                     "distil` or `train --encoder static` wrote): its tokenizer, table and token weights, "
+                                     "which training then moves (`faq learn` on a static bank does this); its tokenizer "
+                                     "and size replace --tokenizer, --max-len and --embed-dim", metavar="DIR")
     pretrained: str | None = setting(None, "the pretrained transformer to fine-tune (--encoder transformer): a folder in "
                                      "the Hugging Face layout (config.json, tokenizer files, model.safetensors), or "
                                      "minilm (all-MiniLM-L6-v2, English) or mpnet (all-mpnet-base-v2, English, slower and more "
