@@ -306,8 +306,10 @@ class JiebaTokenizer(WordTokenizer):
                 + ([w for w in jieba.lcut(piece, HMM=False) if len(w) > 1] if i % 2 else [])]
 
     def tokens_of(self, text: str) -> list[str]:
-        tokens = self.split(self._prepare(text))
-        return [t for t in tokens if t in self.ids or not self._han_run.fullmatch(t)][: self.max_len]
+        text = self._prepare(text)
+        if text.isascii() or not self._han_run.search(text):  # no two Chinese characters in a row: word's tokens
+            return WordTokenizer.split(self, text)[: self.max_len]
+        return [t for t in self.split(text) if t in self.ids or not self._han_run.fullmatch(t)][: self.max_len]
 
 
 class ReadsText:
