@@ -190,9 +190,14 @@ def report_markdown(report: dict) -> str:
              + (f" ({report['note']})" if report["note"] else "") + f", {report['threads']} threads. "
              "Every row below was measured in this one run. Fine-tuning settings (fixed before any run): "
              f"`{json.dumps(report['settings'])}` on the Chinese training union, validated on lcqmc dev. "
-             + (f"Students: `samesense train` defaults (static: `--encoder static --init-from` the teacher), "
-              f"{report['student_epochs']} epochs, AM-Softmax plus distillation from the AM-Softmax model on the "
-              f"training sentences and {report['unlabeled_sample']} unlabeled training-split sentences."
+             + (f"Students, {report['student_epochs']} epochs each, AM-Softmax plus distillation from the AM-Softmax "
+              f"model on the training sentences and {report['unlabeled_sample']} unlabeled training-split sentences: "
+              "the GRU (`--encoder gru`, its defaults otherwise) and the static student (`--encoder static "
+              f"--init-from` the teacher, `{json.dumps(STATIC)}`: characters and jieba's words, each token's vector "
+              "the teacher's of that token alone, PCA to 256). Its parts: `samesense distil` of the teacher over "
+              "the same vocabulary (no training), and the same table trained on the groups without the teacher's "
+              "sentences. `static, no teacher (train's defaults)`: `samesense train --encoder static` with every "
+              "other default (random rows, Adam 1e-2, 128-d), no teacher at all."
               if any(name.startswith("student") for name in report["training"]) else
               "No student was trained in this run (--students left empty)."), "",
              "Training on 2 cores (time per epoch = training time / epochs):", "",
