@@ -131,8 +131,9 @@ class OptimConfig:
     batch_size: int = setting(100, "sentences a step", at_least=1, at_most=MAX_BATCH)
     epochs: int = setting(10, "passes over the training data (with --resume: the new total)", at_least=1,
                           at_most=MAX_EPOCHS)
-    lr: float | None = setting(None, "Adam learning rate of the encoder (default 1e-3; 5e-5 for a pretrained "
-                               "transformer)", at_least=1e-12)
+    lr: float | None = setting(None, "Adam learning rate of the encoder (default 1e-2 for a static table from "
+                               "random rows; 1e-3 for one started from a teacher or a saved model, and for the GRU "
+                               "and SRNN; 5e-5 for a pretrained transformer)", at_least=1e-12)
     # Adam moves every centre about lr a coordinate a step whatever its gradient's size, and a centre is
     # a positive in few steps: at the encoder's 1e-3 the centres lagged it. Chosen on lcqmc dev (the
     # Chinese union, 2 epochs, top-1: 1e-3 0.598, 1e-2 0.681, 3e-2 0.729, 1e-1 0.675; scale_accuracy.py
