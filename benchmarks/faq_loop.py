@@ -235,8 +235,10 @@ def runs_said(summary: dict) -> str:
     """The machine and the time: of one run, or of each run joined by --from-json (the arms with the
     BM25 weight calibrated come from `--hybrid choose --languages zh --models e5-small`)."""
     each, threads = summary.get("seconds_each"), f" --threads {summary['learn_options']['threads']}"
-    if summary.get("section") == "faq_loop_static":
-        threads = " --models static" + threads
+    labels = dict.fromkeys(r["model"] for r in summary["results"])
+    models = [name for name, (label, _) in MODELS.items() if label in labels]
+    if len(models) < len(MODELS):  # the run named its models
+        threads = f" --models {' '.join(models)}" + threads
     if not each or len(each) == 1:
         return f"{threads}` ({summary['machine']}; {summary['seconds']:.0f} s in all)"
     return (f"{threads}` and `python benchmarks/faq_loop.py{threads} --hybrid choose --languages zh --models e5-small` "
