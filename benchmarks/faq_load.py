@@ -168,6 +168,12 @@ def percentiles(seconds: list[float]) -> dict:
     return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max())}
 
 
+def load_said(before, after, neighbours: str) -> str:
+    """The docs' line on the machine's load around a run (os.getloadavg before and after, cpu_neighbours)."""
+    return (f"Load average before / after: {', '.join(f'{x:.2f}' for x in before)} / "
+            f"{', '.join(f'{x:.2f}' for x in after)};\nother busy processes at the start: {neighbours}.")
+
+
 def cpu_neighbours() -> str:
     """Other busy processes now (the 2 cores are shared): for the record in the docs."""
     lines = subprocess.run(["ps", "-eo", "pid,pcpu,args", "--sort=-pcpu"], capture_output=True, text=True).stdout.splitlines()[1:]
@@ -239,8 +245,7 @@ Hybrid: the bank's `hybrid` weight (BM25 over the stored questions fused with th
 
 {table(["entries", "index", "hybrid", "p50 ms", "p99 ms", "requests/s", "build s", "load average during build"], rows)}
 
-Load average before / after: {', '.join(f'{x:.2f}' for x in load_before)} / {', '.join(f'{x:.2f}' for x in load_after)};
-other busy processes at the start: {neighbours}.
+{load_said(load_before, load_after, neighbours)}
 """
     write_section("faq_load", markdown)
     print(markdown)

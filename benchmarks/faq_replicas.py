@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from common import REPO, machine, table, write_section  # noqa: E402
-from faq_load import bank_questions, cpu_neighbours, percentiles  # noqa: E402
+from faq_load import bank_questions, cpu_neighbours, load_said, percentiles  # noqa: E402
 from pg_cluster import PgCluster, missing_reason, replicas  # noqa: E402
 
 from samesense import datasets  # noqa: E402
@@ -216,8 +216,7 @@ the time includes at least one `/ask` to each replica, so it is an upper bound a
 {table(["entries", "replicas", "writes", "p50 ms", "p99 ms", "max ms"], seen_rows)}
 
 Banks built before the timed runs: {builds} (`faq migrate` SQLite -> PostgreSQL, verified).
-Load average before / after: {', '.join(f'{x:.2f}' for x in load_before)} / {', '.join(f'{x:.2f}' for x in load_after)};
-other busy processes at the start: {neighbours}.
+{load_said(load_before, load_after, neighbours)}
 """
     write_section("faq_replicas", markdown)
     print(markdown)
