@@ -8,6 +8,7 @@ It imports nothing of the torch model (model.py, encoders/), as encoders/static.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +51,6 @@ class SavedStatic:
                                      "pooling: what `samesense distil` and `train --encoder static` save)")
             check_model_files(folder)
         self.folder, self.manifest_path = folder, folder / MANIFEST
-        self.fingerprint, self.digests = read_folder(folder)
         self.manifest, info, _ = read_manifest(self.manifest_path)
         self.info = info or {}
         tokenizer = load_component(folder / entries[0][2])
@@ -67,9 +67,19 @@ class SavedStatic:
             raise SamesenseError(f"{self.encoder_folder / CONFIG}: vocab_size is {self.table.vocab_size}, but the "
                                  f"tokenizer gives {tokenizer.num_ids} ids")
 
+    @cached_property
+    def _read(self) -> tuple[str, dict[str, str]]:
+        """(fingerprint, each file's sha256): every byte of the folder read, once, and only when asked
+        for (a run reads the --start-from folder's settings and tokenizer several times, its bytes once)."""
+        return read_folder(self.folder)
+
+    @property
+    def fingerprint(self) -> str:
+        return self._read[0]
+
     def table_parts(self) -> tuple[np.ndarray, np.ndarray]:
         """(rows, token weights) as saved (an int8 table's rows scaled back), once every file is
         checked against the manifest."""
         parts = read_table_parts(self.encoder_folder / WEIGHTS, self.table)
-        check_file_digests(self.folder, self.manifest, self.digests)
+        check_file_digests(self.folder, self.manifest, self._read[1])
         return parts
