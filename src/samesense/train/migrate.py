@@ -44,10 +44,10 @@ def added_later(section: type, given: dict) -> dict:
 def started(cfg):
     """The config a new run saves (a TrainConfig): RESOLVED_AT_START's defaults written out, so that
     a later change of default leaves the run as it was trained."""
-    return cfg.replace(**{name: value for name, value in (("head_lr", cfg.head_lr()), ("lr", cfg.base_lr()),
-                                                          ("tokenizer", cfg.model.tokenizer_kind))
-                          if name in RESOLVED_AT_START and getattr_flat(cfg, name) is None
-                          and not (name == "tokenizer" and cfg.model.start_from)})  # the saved model's, unnamed
+    unset = {"head_lr": cfg.optim.head_lr is None, "lr": cfg.optim.lr is None,
+             "tokenizer": cfg.model.tokenizer is None and not cfg.model.start_from}  # --start-from: the saved model's
+    default = {"head_lr": cfg.head_lr, "lr": cfg.base_lr, "tokenizer": lambda: cfg.model.tokenizer_kind}
+    return cfg.replace(**{name: default[name]() for name in RESOLVED_AT_START if unset[name]})
 
 
 def as_saved_before(cfg):
@@ -62,11 +62,6 @@ def as_saved_before(cfg):
         return cfg
     return cfg.replace(head_lr=cfg.base_lr())
 
-
-def getattr_flat(cfg, name: str):
-    """A setting of a TrainConfig by its flat name (every name is unique across the sections)."""
-    return next(getattr(section, name) for section in (cfg.data, cfg.model, cfg.loss, cfg.distil, cfg.optim, cfg.run)
-                if hasattr(section, name))
 
 
 def one_group_as_before(modules: list, lr: float) -> list[dict]:
