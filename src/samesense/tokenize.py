@@ -22,6 +22,7 @@ vocabulary in `vocab.json`, in its own folder of the model.
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from collections import Counter
@@ -297,10 +298,7 @@ class JiebaTokenizer(WordTokenizer):
     _han_run = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,})")
 
     def split(self, text: str) -> list[str]:  # every word (fit counts them all)
-        import jieba
-
-        jieba.setLogLevel(30)  # warnings only: not its "Building prefix dict" lines on stderr
-        pieces = self._han_run.split(text)  # odd pieces: runs of Chinese characters
+        jieba, pieces = quiet_jieba(), self._han_run.split(text)  # odd pieces: runs of Chinese characters
         words = WordTokenizer.split
         return [token for i, piece in enumerate(pieces) for token in words(self, piece)
                 + ([w for w in jieba.lcut(piece, HMM=False) if len(w) > 1] if i % 2 else [])]
@@ -310,6 +308,14 @@ class JiebaTokenizer(WordTokenizer):
         if text.isascii() or not self._han_run.search(text):  # no two Chinese characters in a row: word's tokens
             return WordTokenizer.split(self, text)[: self.max_len]
         return [t for t in self.split(text) if t in self.ids or not self._han_run.fullmatch(t)][: self.max_len]
+
+
+@functools.cache  # once, not at every sentence: setting a logger's level clears every logger's cache
+def quiet_jieba():
+    import jieba
+
+    jieba.setLogLevel(30)  # warnings only: not its "Building prefix dict" lines on stderr
+    return jieba
 
 
 class ReadsText:
