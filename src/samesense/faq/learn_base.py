@@ -87,10 +87,10 @@ def base_settings(model, learned_dir: Path) -> dict:
 
 def is_static_folder(spec: str) -> bool:
     """A samesense folder of a static model (a tokenizer, a static table, mean pooling)."""
+    from ..runtime.folder import MANIFEST
     from ..runtime.saved_static import static_parts
 
-    manifest = Path(spec) / "manifest.json"
-    return manifest.is_file() and static_parts(manifest) is not None
+    return static_parts(Path(spec) / MANIFEST) is not None
 
 
 def static_base(folder: str, learned_dir: Path) -> str:

@@ -24,7 +24,9 @@ READ_TOKENIZERS = [("tokenizer", kind) for kind in ("word", "char", "jieba", "te
 
 def static_parts(manifest_path: Path) -> list[tuple[str, str, str]] | None:
     """The manifest's components when they make a static model numpy can run (a tokenizer, a static
-    table, mean pooling), else None."""
+    table, mean pooling), else None (no manifest there included)."""
+    if not manifest_path.is_file():
+        return None
     _, _, entries = read_manifest(manifest_path)
     if len(entries) != 3 or entries[0][:2] not in READ_TOKENIZERS or entries[1][:2] not in (("encoder", STATIC),
                                                                                     ("encoder", STATIC_INT8)):
@@ -45,7 +47,7 @@ class SavedStatic:
 
         if entries is None:  # a folder named by a setting: checked as load checks it
             folder = resolve_model_dir(folder)
-            entries = static_parts(folder / MANIFEST) if (folder / MANIFEST).is_file() else None
+            entries = static_parts(folder / MANIFEST)
             if entries is None:
                 raise SamesenseError(f"{folder}: not a static model folder (a tokenizer, a static table and mean "
                                      "pooling: what `samesense distil` and `train --encoder static` save)")
