@@ -26,7 +26,8 @@ from common import REPO, machine, table, write_section  # noqa: E402
 from samesense import datasets  # noqa: E402
 from samesense.data import read_groups  # noqa: E402
 from samesense.faq import FaqBank, FaqRow  # noqa: E402
-from samesense.faq.calibrate import TargetUnreachable, calibrate, group_outcomes  # noqa: E402
+from samesense.faq.calibrate import TargetUnreachable, calibrate  # noqa: E402
+from samesense.faq.outcomes import group_outcomes  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402
 from samesense.train import TrainConfig, train  # noqa: E402
 

@@ -58,6 +58,7 @@ MODELS = {"minilm": ("MiniLM", ("en",)), "e5-small": ("e5-small", ("en", "zh")),
           "static": ("static student", ("en", "zh"))}
 KIND_OF = {"minilm": "transformer", "e5-small": "transformer", "static": "static"}  # what faq learn fine-tunes
 HYBRID_ARM = {None: "", "choose": ", BM25 weight calibrated"}  # --hybrid: the arm's name says it
+ANSWERS_ARM = {"0": "", "choose": ", answer weight calibrated"}  # --answers: each value its arms
 PRIMARY = {"en": "minilm", "zh": "e5-small"}  # each language's better model (faq_newcomer.py)
 
 
@@ -92,15 +93,17 @@ def counts(evaluation) -> dict:
     c = evaluation.counts
     return {"right": c["right"], "wrong": c["wrong"], "none": c["none"], "oos_answered": c["oos_answered"],
             "right_share": round(evaluation.right_share, 4), "threshold": round(evaluation.settings["threshold"], 4),
-            "margin": evaluation.settings["margin"], "hybrid": evaluation.settings["hybrid"]}
+            "margin": evaluation.settings["margin"], "hybrid": evaluation.settings["hybrid"],
+            "answers": evaluation.settings["answers"]}
 
 
-def calibrate_on_dev(bank: FaqBank, files: dict, hybrid: str | None = None) -> str:
+def calibrate_on_dev(bank: FaqBank, files: dict, hybrid: str | None = None, answers: str = "0") -> str:
     """Calibrated on dev, threshold and margin as `samesense calibrate` chooses them (--margin choose, as
     learn's calibration of a new model does too); `hybrid` "choose": with the BM25 weight answering most
-    dev questions right."""
+    dev questions right; `answers` "choose": the answer texts' weight too (calibrate --answers choose)."""
     try:
-        result = calibrate(bank, TARGET, groups=files["dev"], oos=files["oos_dev"], margin="choose", hybrid=hybrid)
+        result = calibrate(bank, TARGET, groups=files["dev"], oos=files["oos_dev"], margin="choose", hybrid=hybrid,
+                           answers=answers if answers == "choose" else float(answers))
         return (f"calibrated (dev precision {result.precision:.3f}, coverage {result.coverage:.3f}, "
                 f"margin {result.margin:g})")
     except TargetUnreachable as refused:
@@ -128,19 +131,19 @@ def assign_unanswered(bank: FaqBank, questions: list[tuple[str | None, str]]) ->
 
 
 def run_loop(faq: dict, spec: str, files: dict, bank_path: Path, rounds: int, learns: bool,
-             options: LearnOptions, hybrid: str | None = None) -> list[dict]:
+             options: LearnOptions, hybrid: str | None = None, answers: str = "0") -> list[dict]:
     for stale in bank_path.parent.glob(bank_path.name + "*"):
         shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
     with FaqBank.open(bank_path, spec) as bank:
         for group, question, answer, paraphrases in faq["entries"]:
             bank.add(question, answer, paraphrases=paraphrases, group=group)
-        how = calibrate_on_dev(bank, files, hybrid)
+        how = calibrate_on_dev(bank, files, hybrid, answers)
         history = [{"round": 0, "threshold_choice": how, **counts(evaluate_bank(bank, files["test"], files["oos_test"]))}]
     for round_ in range(1, rounds + 1):
         started = time.perf_counter()
         with FaqBank.open(bank_path, create=False) as bank:
             step = assign_unanswered(bank, faq["log"][round_])
-            step["threshold_choice"] = calibrate_on_dev(bank, files, hybrid)
+            step["threshold_choice"] = calibrate_on_dev(bank, files, hybrid, answers)
         if learns:
             report = learn(bank_path, options)
             step["learn"] = {"switched": report.switched, "held_back": report.held_back,
@@ -169,6 +172,9 @@ def main() -> None:
     parser.add_argument("--no-doc", action="store_true", help="print only: write nothing under docs/")
     parser.add_argument("--hybrid", choices=["choose"], default=None,
                         help="calibrate the BM25 weight too (calibrate --hybrid choose) at every calibration")
+    parser.add_argument("--answers", nargs="+", choices=list(ANSWERS_ARM), default=["0"],
+                        help="the answer weight of each set of arms: 0 (the stored questions alone), or choose "
+                        "(calibrate --answers choose at every calibration); `--answers 0 choose`: both, in one run")
     parser.add_argument("--from-json", metavar="FILE", nargs="+", help="write the docs from the JSON of earlier "
                         "runs (their faq_loop.json or partial.json: results joined) instead of running")
     args = parser.parse_args()
@@ -199,13 +205,14 @@ def main() -> None:
                  "oos_test": write_lines(out / f"{name}_{lang}_oos_test.txt", faq["oos_test"])}
         label = MODELS[model][0]
         spec = static_student(lang, args.threads) if model == "static" else model
-        for arm, learns in (("assign only", False), ("assign + learn", True)):
-            print(f"{name} {lang} {label} {arm}", flush=True)
+        for answers, (arm, learns) in [(a, arm) for a in args.answers
+                                       for arm in (("assign only", False), ("assign + learn", True))]:
+            print(f"{name} {lang} {label} {arm}{ANSWERS_ARM[answers]}", flush=True)
             t = time.perf_counter()
-            rounds = run_loop(faq, spec, files, out / f"{name}_{lang}_{model}_{int(learns)}.faq", args.rounds,
-                              learns, options, args.hybrid)
+            rounds = run_loop(faq, spec, files, out / f"{name}_{lang}_{model}_{int(learns)}_{answers}.faq",
+                              args.rounds, learns, options, args.hybrid, answers)
             results.append({"faq": name, "language": lang, "model": label, "kind": KIND_OF[model],
-                            "arm": arm + HYBRID_ARM[args.hybrid],
+                            "arm": arm + HYBRID_ARM[args.hybrid] + ANSWERS_ARM[answers],
                             "entries": len(faq["entries"]), "test_in_scope": len(faq["test"]),
                             "test_out_of_scope": len(faq["oos_test"]), "rounds": rounds,
                             "seconds": round(time.perf_counter() - t, 1)})
@@ -239,6 +246,10 @@ def runs_said(summary: dict) -> str:
     models = [name for name, (label, _) in MODELS.items() if label in labels]
     if len(models) < len(MODELS):  # the run named its models
         threads = f" --models {' '.join(models)}" + threads
+    weighed = [ANSWERS_ARM["choose"] in r["arm"] for r in summary["results"]]
+    answers = [a for a, present in (("0", not all(weighed)), ("choose", any(weighed))) if present]
+    if answers != ["0"]:
+        threads = f" --answers {' '.join(answers)}" + threads
     if not each or len(each) == 1:
         return f"{threads}` ({summary['machine']}; {summary['seconds']:.0f} s in all)"
     return (f"{threads}` and `python benchmarks/faq_loop.py{threads} --hybrid choose --languages zh --models e5-small` "
@@ -257,6 +268,12 @@ def learned_how(options: dict, results: list[dict]) -> str:
     return "; ".join(said)
 
 
+def precision_of(step: dict) -> str:
+    """Right over answered on the test questions (out-of-scope ones answered count as wrong)."""
+    answered = step["right"] + step["wrong"] + step["oos_answered"]
+    return f"{step['right'] / answered:.0%}" if answered else "-"
+
+
 def report(summary: dict) -> str:
     results, options = summary["results"], summary["learn_options"]
     rows, verdicts = [], []
@@ -268,6 +285,7 @@ def report(summary: dict) -> str:
                           f"{learned['held_back_right_new']} of {learned['held_back']})")
             rows.append([r["faq"], LANGUAGE_NAMES[r["language"]], r["model"], r["arm"], str(step["round"]),
                          str(step.get("assigned", "-")), learn_cell, f"{step['threshold']:.3f}", f"{step.get('hybrid', 0):g}",
+                         f"{step.get('answers', 0):g}",
                          f"{step['right']} ({step['right_share']:.0%})", str(step["wrong"]), str(step["none"]),
                          f"{step['oos_answered']} of {r['test_out_of_scope']}"])
         last = r["rounds"][-1]
@@ -278,7 +296,8 @@ def report(summary: dict) -> str:
                           and (o["faq"], o["language"], o["model"]) == (r["faq"], r["language"], r["model"])), None)
             verdicts.append(f"- {r['faq']}, {LANGUAGE_NAMES[r['language']]}, {r['model']}{r['arm'][len('assign + learn'):]}: "
                             f"{last['right_share']:.0%} "
-                            f"right after {last['round']} rounds ({'meets' if met else 'misses'} {GOAL:.0%}"
+                            f"right after {last['round']} rounds at test precision {precision_of(last)} "
+                            f"({'meets' if met else 'misses'} {GOAL:.0%}"
                             + ("" if met else f" by {GOAL - last['right_share']:.0%}") + f"; learn switched in "
                             f"{sum(x['switched'] for x in learned)} of {len(learned)} rounds"
                             + (f"; assigning alone: {alone['right_share']:.0%})" if alone else ")"))
@@ -293,13 +312,15 @@ a home internet and mobile provider's FAQ written for it (16 entries, 1 stored p
 questions an entry; test: 32 questions + 8 out of scope); data in benchmarks/data/faq_loop/. Each bank is
 calibrated on its dev questions at precision {TARGET:g}. A round: the log questions are asked, the
 in-scope ones given no answer are assigned to their entry as paraphrases, the bank is calibrated again
-(threshold and margin);
+(threshold and margin; in the arms "answer weight calibrated" the weight of the entries' answer texts in
+their scores too, `calibrate --answers choose`: 0 to 0.5);
 in the "assign + learn" arm `faq learn` then fine-tunes the model ({learned_how(options, results)}; {options['holdout']:.0%} of the
 paraphrases held back) and switches when the held-back paraphrases say so (the cell:
 held-back paraphrases right, current → new). The test questions are never assigned nor calibrated on.
 Right: the share of in-scope test questions answered right (issue 34's goal: {GOAL:.0%} after two rounds).
 
-{table(["FAQ", "language", "model", "arm", "round", "assigned", "learn", "threshold", "BM25 weight", "in-scope right", "wrong",
+{table(["FAQ", "language", "model", "arm", "round", "assigned", "learn", "threshold", "BM25 weight", "answer weight",
+        "in-scope right", "wrong",
         "no answer", "out-of-scope answered"], rows)}
 
 {chr(10).join(verdicts)}

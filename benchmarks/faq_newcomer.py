@@ -36,7 +36,8 @@ from common import REPO, machine, table, write_section  # noqa: E402
 
 from samesense.data import Groups  # noqa: E402
 from samesense.faq import FaqBank  # noqa: E402
-from samesense.faq.calibrate import Outcomes, TargetUnreachable, calibrate, choose  # noqa: E402
+from samesense.faq.calibrate import TargetUnreachable, calibrate, choose  # noqa: E402
+from samesense.faq.outcomes import Outcomes  # noqa: E402
 from samesense.faq.choices import ANSWER_DEFAULTS, MIN_COVERAGE  # noqa: E402
 from samesense.files import atomic_write_bytes, atomic_write_json  # noqa: E402
 from samesense.train import TrainConfig, TrainGroups, train  # noqa: E402

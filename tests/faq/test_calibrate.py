@@ -5,7 +5,8 @@ from conftest import CALIBRATION_ROWS, labelled_questions
 
 from samesense.errors import SamesenseError
 from samesense.faq import FaqBank, FaqRow
-from samesense.faq.calibrate import CoverageTooLow, Outcomes, TargetUnreachable, calibrate, choose, curve, group_outcomes
+from samesense.faq.calibrate import CoverageTooLow, TargetUnreachable, calibrate, choose, curve
+from samesense.faq.outcomes import Outcomes, group_outcomes
 
 
 def outcomes(scores, correct, in_scope=None, decidable=None):

@@ -12,7 +12,7 @@ import json
 import sys
 
 from ..errors import SamesenseError
-from ..faq.choices import MIN_COVERAGE
+from ..faq.choices import ANSWER_BOUNDS, MIN_COVERAGE
 from .bank_args import answer_setting, bank_arg, model_arg, number, threads_arg, unanswered_log_arg, use_threads
 from .parsing import positive_int
 
@@ -69,14 +69,18 @@ def recorder(args):
 # samesense calibrate
 
 
-def hybrid_choice(text: str) -> float | str:
-    """An argparse type: `choose`, or a hybrid weight from 0 to 1."""
-    return text if text == "choose" else answer_setting("hybrid")(text)
+def or_choose(key: str):
+    """The argparse type of an answer setting calibrate may choose: `choose`, or a value within its bounds."""
+    low, high = ANSWER_BOUNDS[key]
 
-
-def margin_choice(text: str) -> float | str:
-    """An argparse type: `choose`, or a margin from 0 to 1."""
-    return text if text == "choose" else answer_setting("margin")(text)
+    def parse(text: str) -> float | str:
+        if text == "choose":
+            return text
+        try:
+            return answer_setting(key)(text)
+        except (argparse.ArgumentTypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"must be choose or a number from {low:g} to {high:g}, got {text!r}") from None
+    return parse
 
 
 def add_calibrate(p: argparse.ArgumentParser) -> None:
@@ -95,14 +99,18 @@ def add_calibrate(p: argparse.ArgumentParser) -> None:
                    help="refuse (store nothing) a threshold answering less than this share of the in-scope "
                    "questions (or positive pairs): a bank that abstains on nearly everything is switched off, "
                    "not calibrated; one answering none is always refused")
-    p.add_argument("--margin", type=margin_choice, default=None, metavar="Y|choose",
+    p.add_argument("--margin", type=or_choose("margin"), default=None, metavar="Y|choose",
                    help="the \"too close to call\" margin to use and store (0 to 1), or choose: try "
                    "0, 0.005, 0.01, 0.02, 0.03, 0.05 with the threshold and keep the margin answering most in-scope "
                    "questions right at the target precision (default: choose with --groups, the bank's with --pairs)")
-    p.add_argument("--hybrid", type=hybrid_choice, default=None, metavar="W|choose",
+    p.add_argument("--hybrid", type=or_choose("hybrid"), default=None, metavar="W|choose",
                    help="weight of BM25 in the scores to calibrate and store (0 to 1; 0 the model alone), or "
                    "choose: try 0, 0.1, ..., 1 and keep the weight answering most in-scope questions right at the "
                    "target precision (with --groups; default: the bank's weight)")
+    p.add_argument("--answers", type=or_choose("answers"), default=None, metavar="A|choose",
+                   help="weight of the entries' answer texts in the scores to calibrate and store (0 to 1; 0 the "
+                   "stored questions alone), or choose: try 0, 0.1, ..., 0.5 and keep the weight answering most "
+                   "in-scope questions right at the target precision (with --groups; default: the bank's weight)")
     p.add_argument("--plot", metavar="PNG", help="where to draw precision and coverage against the threshold "
                    "(default: BANK.calibration.png)")
     p.add_argument("--dry-run", action="store_true", help="report, but do not store the threshold")
@@ -125,7 +133,7 @@ def run_calibrate(args) -> int:
         result = calibrate(bank, args.target_precision, groups=args.groups, oos=args.oos, pairs=args.pairs,
                            margin=args.margin if args.margin is not None or not args.groups else "choose",
                            plot=plot, save=not args.dry_run, min_coverage=args.min_coverage,
-                           hybrid=args.hybrid)
+                           hybrid=args.hybrid, answers=args.answers)
         where = bank.path
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -138,6 +146,9 @@ def run_calibrate(args) -> int:
         print(f"  in-scope answered correctly {result.in_scope_accuracy:.4f}{oos}")
     if result.hybrid or result.hybrid_tried:
         print(f"  hybrid weight {result.hybrid:g} (BM25 in the score){tried_text('weight', result.hybrid_tried)}")
+    if result.answers or result.answers_tried:
+        print(f"  answer weight {result.answers:g} (the answer text in the score)"
+              f"{tried_text('weight', result.answers_tried)}")
     print(f"  margin {result.margin:g} (too close to call){tried_text('margin', result.margins_tried)}")
     print(f"  {'not stored (--dry-run)' if args.dry_run else f'stored in {where}'}; plot: {plot}")
     return 0

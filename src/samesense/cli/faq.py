@@ -114,9 +114,9 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     add_learn_commands(cmds)  # evaluate, learn, rollback: faq_learn.py
 
     defaults = ANSWER_DEFAULTS
-    p = cmds.add_parser("set", help="set the threshold, margin, unknown-token limit or hybrid weight by hand",
+    p = cmds.add_parser("set", help="set the threshold, margin, unknown-token limit, hybrid or answer weight by hand",
                         formatter_class=HelpFormatter,
-                        description="Setting the threshold, the margin or the hybrid weight forgets the calibration "
+                        description="Setting the threshold, the margin or a weight forgets the calibration "
                         "(it measured other values); `samesense calibrate` chooses the threshold from labelled questions.")
     bank_arg(p)
     p.add_argument("--threshold", type=answer_setting("threshold"), metavar="X",
@@ -132,8 +132,12 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
                    help="weight of BM25 in the score: (1 - W) * cosine + W * BM25 over the question's own BM25 "
                    "score (jieba words for Chinese); 0 to 1, 0 the model alone (new bank: "
                    f"{defaults['hybrid']}); `samesense calibrate --hybrid` chooses it")
+    p.add_argument("--answers", type=answer_setting("answers"), metavar="A",
+                   help="weight of the entry's answer text in its score: (1 - A) * its best stored question's score "
+                   "+ A * cosine(question, answer); 0 to 1, 0 the stored questions alone (new bank: "
+                   f"{defaults['answers']}); `samesense calibrate --answers choose` chooses it")
     p.add_argument("--reset", action="store_true",
-                   help="put threshold, margin, max-unknown and hybrid back to a new bank's, and forget the calibration")
+                   help="put every answer setting back to a new bank's, and forget the calibration")
     p.set_defaults(func=run_set)
 
 
@@ -258,9 +262,10 @@ def run_set(args) -> int:
     if args.reset and given:
         raise SamesenseError("--reset puts every answer setting back: give it alone")
     if not args.reset and not given:
-        raise SamesenseError("nothing to set: give --threshold, --margin, --max-unknown or --hybrid (or --reset)")
+        raise SamesenseError("nothing to set: give --threshold, --margin, --max-unknown, --hybrid or --answers "
+                             "(or --reset)")
     values = AnswerPolicy().as_settings() if args.reset else given
-    forget = args.reset or not given.keys().isdisjoint({"threshold", "margin", "hybrid"})
+    forget = args.reset or not given.keys().isdisjoint({"threshold", "margin", "hybrid", "answers"})
     with open_without_model(args.bank) as bank:
         calibration = bank.settings.get("calibration")
         bank.set_settings(**values, **({"calibration": None} if forget else {}))

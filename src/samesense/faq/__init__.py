@@ -21,12 +21,13 @@ One job a file:
   model_choice.py  which encoder a bank opens with (given, named by a spec: encoder_spec.py, or
                    remembered), and whose vectors the bank holds (claimed, re-encoded)
   text.py          the rules every stored text obeys
-  search.py        a question's nearest entries (FAISS, fused with BM25 by the hybrid weight), and
-                   the answer they make
+  search.py        a question's nearest entries (FAISS, fused with BM25 by the hybrid weight, reranked
+                   with the answer texts by the answer weight), and the answer they make
   policy.py        the answer settings, typed and checked: AnswerPolicy
   matcher.py       answer or abstain, given the nearest entries
   importer.py      reading and writing FAQ files
-  calibrate.py     choosing the answer threshold and margin
+  outcomes.py      labelled questions asked of a bank: right, wrong, answerable, in scope
+  calibrate.py     choosing the answer threshold and margin (and the hybrid and answer weights)
   evaluate_bank.py scoring a labelled test set at the stored settings (faq evaluate)
   learn.py         fine-tuning the bank's model on its entries, switching only when better (faq learn);
                    learn_base.py what is fine-tuned on what, learn_models.py the models kept, the switch

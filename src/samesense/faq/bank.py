@@ -297,7 +297,7 @@ class FaqBank:
     def set_settings(self, **values) -> None:
         """Several settings in one write; a threshold or calibration measured with this process's
         model is refused when that model is no longer the bank's. The answer settings (threshold,
-        margin, max_unknown, hybrid) must be numbers within choices.ANSWER_BOUNDS (policy.py)."""
+        margin, max_unknown, hybrid, answers) must be numbers within choices.ANSWER_BOUNDS (policy.py)."""
         values = checked_settings(values)
         with self.lock:
             with self.store.write() as conn:
@@ -323,9 +323,10 @@ class FaqBank:
         """(entries, question vectors); `contains`: of the entries list_entries gives for it."""
         return self.store.count(contains)
 
-    def search(self, questions: Sequence[str], k: int = 5, hybrid: float | None = None) -> list[list[Candidate]]:
-        """For each question, up to k candidate entries, best first (search.py; `hybrid`: BM25's weight)."""
-        return self.searcher.search(questions, k, hybrid)
+    def search(self, questions: Sequence[str], k: int = 5, hybrid: float | None = None,
+               answers: float | None = None) -> list[list[Candidate]]:
+        """For each question, up to k candidate entries, best first (search.py: the two weights)."""
+        return self.searcher.search(questions, k, hybrid, answers)
 
     def ask(self, question: str, k: int = 5) -> Answer:
         """The answer, or none with the reason (search.py, matcher.py)."""

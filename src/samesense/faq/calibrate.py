@@ -11,8 +11,9 @@ Two kinds of labelled data:
   pairs                  question<TAB>stored question<TAB>0/1: answered = cosine at or above the
                          threshold; precision = share of answered pairs labelled 1; coverage = share
                          of 1-pairs answered.
-The threshold chosen is the lowest whose precision meets the target (lower thresholds answer more),
-half-way to the next lower score so that it sits between the calibration questions' scores.
+outcomes.py asks them. The threshold chosen is the lowest whose precision meets the target (lower
+thresholds answer more), half-way to the next lower score so that it sits between the calibration
+questions' scores.
 Precision where nothing is answered is undefined (NaN), never a target met. A threshold that would
 answer fewer in-scope questions than `min_coverage` (and never one answering none) is refused, not
 stored: a bank that abstains on nearly everything is switched off, not calibrated, and a precision
@@ -28,27 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import read_groups, read_pairs, read_sentences
 from ..errors import SamesenseError
-from ..evaluate import pair_similarities
 from ..files import atomic_save_png
 from .bank import FaqBank
 from .choices import MIN_COVERAGE
-from .matcher import close_choices
+from .outcomes import Outcomes, groups_asked, pair_outcomes
 from .policy import checked
-
-
-@dataclass
-class Outcomes:
-    """Per labelled question: best score, whether that answer is right, whether it may be answered
-    at all (not too close to call), whether the question is in scope."""
-
-    scores: np.ndarray
-    correct: np.ndarray
-    decidable: np.ndarray
-    in_scope: np.ndarray
-    best_entry: np.ndarray | None = None  # the entry id of each question's best candidate (-1: none)
-    labels: list | None = None  # each question's label (group), None out of scope
 
 
 @dataclass
@@ -76,6 +62,8 @@ class Calibration:
     created: float = 0.0
     hybrid: float = 0.0  # the weight of BM25 in the scores the threshold was chosen on
     hybrid_tried: dict[str, float] | None = None  # with --hybrid choose: in-scope accuracy of each weight
+    answers: float = 0.0  # the weight of the answer texts in the scores
+    answers_tried: dict[str, float] | None = None  # with --answers choose: in-scope accuracy of each weight
     margins_tried: dict[str, float] | None = None  # with --margin choose: in-scope accuracy of each margin
 
     def to_dict(self) -> dict:
@@ -147,62 +135,29 @@ def choose(outcomes: Outcomes, target: float) -> tuple[float, int, Curve]:
     return float((c.thresholds[i] + lower) / 2), i, c
 
 
-def group_outcomes(bank: FaqBank, groups_file: str, oos_file: str | None, margin: float,
-                   hybrid: float | None = None, ids_as_groups: bool = False) -> Outcomes:
-    """`ids_as_groups`: an entry without a group is labelled by its id (written as a number)."""
-    groups = read_groups(groups_file, normalize=False)
-    oos = read_sentences(oos_file, normalize=False) if oos_file else []
-    entry_group = {e.id: e.group if e.group is not None or not ids_as_groups else str(e.id)
-                   for e in bank.list_entries()}
-    if not set(entry_group.values()) & set(groups.names):
-        raise SamesenseError(f"{groups_file}: none of its groups is the group of an entry in {bank.path} "
-                             "(label each question with the group of the entry that answers it)")
-    labels = [groups.names[label] for label in groups.labels] + [None] * len(oos)
-    return question_outcomes(bank, groups.sentences + oos, labels, entry_group, margin, hybrid)
-
-
-def question_outcomes(bank: FaqBank, questions: list[str], labels: list, label_of: dict, margin: float,
-                      hybrid: float | None = None) -> Outcomes:
-    """Each question asked of the bank as `ask` asks it: right when its best candidate's entry maps,
-    by `label_of` (entry id -> label), to the question's label; a label of None is out of scope."""
-    results = bank.search(questions, k=10, hybrid=hybrid)
-    scores = np.array([c[0].score if c else -1.0 for c in results])
-    correct = np.array([bool(c) and g is not None and label_of.get(c[0].entry_id) == g
-                        for c, g in zip(results, labels)])
-    readable = np.array([reason is None for reason in bank.unreadable(questions)])
-    decidable = readable & np.array([len(close_choices(c, margin)) <= 1 for c in results])
-    best = np.array([c[0].entry_id if c else -1 for c in results], dtype=np.int64)
-    return Outcomes(scores, correct, decidable, np.array([g is not None for g in labels]), best, list(labels))
-
-
-def pair_outcomes(bank: FaqBank, pairs_file: str) -> Outcomes:
-    pairs = read_pairs(pairs_file, normalize=False)
-    if not pairs.is_binary:
-        raise SamesenseError(f"{pairs_file}: calibration needs 0/1 labels")
-    scores = pair_similarities(bank.need_model().encode, pairs)
-    positive = pairs.labels > 0.5
-    return Outcomes(scores.astype(np.float64), positive, np.ones(len(pairs), bool), positive)
-
-
 # the hybrid weights `calibrate(hybrid="choose")` tries: 0 is the model alone, 1 BM25 alone
 HYBRID_CHOICES = tuple(round(0.1 * i, 1) for i in range(11))
 # the margins `calibrate(margin="choose")` tries: 0 (no "too close to call") to 0.05. A model whose scores
 # bunch (e5-small's best matches lie between 0.85 and 0.95) loses most answers to a wide margin; one whose
 # scores spread gains precision from it
 MARGIN_CHOICES = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05)
+# the answer weights `calibrate(answers="choose")` tries: 0 (the stored questions alone) to 0.5 (the answer
+# text counts as much as the best stored question)
+ANSWERS_CHOICES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 
 
 def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str | None = None,
               pairs: str | None = None, margin: float | str | None = None, plot: str | os.PathLike | None = None,
               save: bool = True, min_coverage: float = MIN_COVERAGE,
-              hybrid: float | str | None = None) -> Calibration:
+              hybrid: float | str | None = None, answers: float | str | None = None) -> Calibration:
     """Choose, report and (with `save`) store the threshold; CoverageTooLow, with nothing stored,
     when the threshold would answer less than `min_coverage` of the in-scope questions.
 
     `hybrid`: the weight of BM25 in the scores (samesense.lexical.hybrid) to calibrate: None the bank's own,
     a number that weight (stored with the threshold), or "choose": each of HYBRID_CHOICES is
     calibrated and the one answering most in-scope questions right at the target precision is kept
-    (groups files only: a pairs file has no bank search to fuse).
+    (groups files only: a pairs file has no bank search to fuse). `answers`: the weight of the entries'
+    answer texts in the scores (search.py), the same way (ANSWERS_CHOICES).
 
     `margin`: the "too close to call" margin, None the bank's own, a number that margin, or "choose":
     threshold and margin chosen together, each of MARGIN_CHOICES calibrated and the one answering most
@@ -213,54 +168,67 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
         raise SamesenseError(f"min_coverage must be from 0 to 1, got {min_coverage}")
     if (groups is None) == (pairs is None):
         raise SamesenseError("calibrate from either a groups file (with out-of-scope questions) or a pairs file")
-    weights = HYBRID_CHOICES if hybrid == "choose" else [bank.policy.hybrid if hybrid is None else float(hybrid)]
-    weights = [checked("hybrid", weight) for weight in weights]
-    margins = MARGIN_CHOICES if margin == "choose" else [bank.policy.margin if margin is None else float(margin)]
-    margins = [checked("margin", m) for m in margins]
-    if pairs and (max(weights) > 0 or margin == "choose"):
-        raise SamesenseError("a hybrid bank (BM25 weight above 0), or a margin to choose, is calibrated from a groups "
-                             "file of questions (its scores come from searching the bank); a pairs file gives cosines alone")
-    tried: dict[tuple[float, float], tuple[Calibration, Curve] | SamesenseError] = {}
+    weights = values_of("hybrid", hybrid, HYBRID_CHOICES, bank.policy.hybrid)
+    answer_weights = values_of("answers", answers, ANSWERS_CHOICES, bank.policy.answers)
+    margins = values_of("margin", margin, MARGIN_CHOICES, bank.policy.margin)
+    if pairs and (max(weights) > 0 or max(answer_weights) > 0 or margin == "choose"):
+        raise SamesenseError("a hybrid bank (BM25 weight above 0), an answer weight above 0, or a margin to choose, is "
+                             "calibrated from a groups file of questions (its scores come from searching the bank); "
+                             "a pairs file gives cosines alone")
+    tried: dict[tuple[float, float, float], tuple[Calibration, Curve] | SamesenseError] = {}
     for weight in weights:
-        for m in margins:
-            try:
-                tried[weight, m] = calibrate_weight(bank, target, groups, oos, pairs, m, min_coverage, weight)
-            except TargetUnreachable as err:
-                tried[weight, m] = err
+        for answer_weight in answer_weights:  # one search of the questions: each margin reads it
+            asked = groups_asked(bank, groups, oos, weight, answer_weight) if groups else None
+            for m in margins:
+                outcomes = asked.outcomes(m) if asked else pair_outcomes(bank, pairs)
+                try:
+                    tried[weight, answer_weight, m] = calibrate_weight(bank, target, outcomes, (groups, oos, pairs), m,
+                                                                       min_coverage, weight, answer_weight)
+                except TargetUnreachable as err:
+                    tried[weight, answer_weight, m] = err
     results = {key: r for key, r in tried.items() if isinstance(r, tuple)}
     if not results:  # no weight and margin reach the target: say so for the one that came nearest
         raise max(tried.values(), key=lambda err: err.best_precision)
     chosen = max(results, key=lambda key: (results[key][0].in_scope_accuracy or results[key][0].coverage,
-                                           -key[0], key[1]))
+                                           -key[0], -key[1], key[2]))
     result, kept_curve = results[chosen]
-    weight, margin = chosen
     if hybrid == "choose":
-        result.hybrid_tried = best_of(tried, 0, margin)
+        result.hybrid_tried = best_of(tried, 0, chosen)
+    if answers == "choose":
+        result.answers_tried = best_of(tried, 1, chosen)
     if len(margins) > 1:
-        result.margins_tried = best_of(tried, 1, weight)
+        result.margins_tried = best_of(tried, 2, chosen)
     if plot:
         plot_curve(kept_curve, result, plot)
     if save:
-        bank.set_settings(threshold=result.threshold, margin=margin, hybrid=weight, calibration=result.to_dict())
+        bank.set_settings(threshold=result.threshold, margin=result.margin, hybrid=result.hybrid,
+                          answers=result.answers, calibration=result.to_dict())
     return result
 
 
-def best_of(tried: dict, axis: int, other: float) -> dict[str, float | None]:
-    """In-scope accuracy at the target of each value tried on `axis` (0 the weight, 1 the margin),
-    the other one held at `other`; None where the target was not reached."""
-    return {f"{key[axis]:g}": (r[0].in_scope_accuracy if isinstance(r, tuple) else None)
-            for key, r in tried.items() if key[1 - axis] == other}
+def values_of(key: str, given: float | str | None, choices: tuple, own: float) -> list[float]:
+    """The values of answer setting `key` to calibrate with: all `choices` ("choose"), the bank's own
+    (None) or the one given, each checked against its bounds."""
+    return [checked(key, v) for v in (choices if given == "choose" else [own if given is None else float(given)])]
+
+
+def best_of(tried: dict, axis: int, chosen: tuple) -> dict[str, float | None]:
+    """In-scope accuracy at the target of each value tried on `axis` (0 the hybrid weight, 1 the answer
+    weight, 2 the margin), the others held as `chosen`; None where the target was not reached."""
+    return {f"{key[axis]:g}": (r[0].in_scope_accuracy if isinstance(r, tuple) else None) for key, r in tried.items()
+            if all(key[i] == chosen[i] for i in range(len(chosen)) if i != axis)}
 
 
 def recalibrate(bank: FaqBank, previous: dict, plot: str | os.PathLike | None = None) -> Calibration:
     """Calibrate `bank`, just moved to another model, as `previous` (the old model's stored calibration)
-    was: on its files, for its target precision and hybrid weight, the margin chosen anew (groups); a
+    was: on its files, for its target precision, hybrid and answer weights, the margin chosen anew (groups); a
     SamesenseError when its files are gone or the new model does not reach the target."""
     files = calibration_files(previous)
     if previous.get("kind") == "pairs":
         return calibrate(bank, previous["target_precision"], pairs=files[0], plot=plot)
     return calibrate(bank, previous["target_precision"], groups=files[0], oos=files[1] if len(files) > 1 else None,
-                     margin="choose", plot=plot, hybrid=previous.get("hybrid", 0.0))
+                     margin="choose", plot=plot, hybrid=previous.get("hybrid", 0.0),
+                     answers=previous.get("answers", 0.0))
 
 
 def calibration_files(previous: dict) -> list[str]:
@@ -272,10 +240,11 @@ def calibration_files(previous: dict) -> list[str]:
     return files
 
 
-def calibrate_weight(bank: FaqBank, target: float, groups: str | None, oos: str | None, pairs: str | None,
-                     margin: float, min_coverage: float, weight: float) -> tuple[Calibration, Curve]:
-    """The threshold for `target` with scores of one hybrid weight (0: cosines), and its curve."""
-    outcomes = group_outcomes(bank, groups, oos, margin, weight) if groups else pair_outcomes(bank, pairs)
+def calibrate_weight(bank: FaqBank, target: float, outcomes: Outcomes, files: tuple, margin: float,
+                     min_coverage: float, weight: float, answers: float) -> tuple[Calibration, Curve]:
+    """The threshold for `target` on `outcomes` (asked with these weights and margin), and its curve.
+    `files`: (groups, oos, pairs), None where not given."""
+    groups = files[0]
     if not outcomes.in_scope.any():
         raise SamesenseError("no in-scope questions (or positive pairs) to calibrate on")
     threshold, i, c = choose(outcomes, target)
@@ -286,8 +255,8 @@ def calibrate_weight(bank: FaqBank, target: float, groups: str | None, oos: str 
     result = Calibration(threshold=round(threshold, 6), target_precision=target, precision=float(c.precision[i]),
                          coverage=float(c.coverage[i]), kind=kind, margin=margin,
                          n_in_scope=n_in, n_out_of_scope=n_out,
-                         files=[str(Path(f).resolve()) for f in (groups, oos, pairs) if f],
-                         model_fingerprint=bank.need_model().fingerprint, created=time.time(), hybrid=weight)
+                         files=[str(Path(f).resolve()) for f in files if f], model_fingerprint=bank.need_model().fingerprint,
+                         created=time.time(), hybrid=weight, answers=answers)
     if groups:
         answered = outcomes.decidable & (outcomes.scores >= threshold)
         result.in_scope_accuracy = float((answered & outcomes.correct).sum() / n_in)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .bank import FaqBank
-from .calibrate import Outcomes, group_outcomes
+from .outcomes import Outcomes, group_outcomes
 
 OUTCOME_NAMES = ("right", "wrong", "none", "oos_answered", "oos_refused")
 
@@ -60,7 +60,8 @@ class Evaluation:
         n_out = c["oos_answered"] + c["oos_refused"]
         share = (lambda x: "-" if x is None else f"{x:.1%}")
         s = self.settings
-        lines = [f"{self.bank}: threshold {s['threshold']:g}, margin {s['margin']:g}, hybrid {s['hybrid']:g}",
+        lines = [f"{self.bank}: threshold {s['threshold']:g}, margin {s['margin']:g}, hybrid {s['hybrid']:g}, "
+                 f"answers {s['answers']:g}",
                  f"  in scope ({n_in}): right {c['right']}, wrong {c['wrong']}, no answer {c['none']}",
                  f"  out of scope ({n_out}): answered {c['oos_answered']}, refused {c['oos_refused']}",
                  (f"  precision {share(self.precision)}, coverage {share(self.coverage)}, "
@@ -77,7 +78,8 @@ class Evaluation:
 def evaluate_bank(bank: FaqBank, groups_file: str, oos_file: str | None = None) -> Evaluation:
     """The test set's outcomes at the bank's stored threshold, margin and hybrid weight."""
     policy = bank.policy
-    outcomes = group_outcomes(bank, groups_file, oos_file, policy.margin, policy.hybrid, ids_as_groups=True)
+    outcomes = group_outcomes(bank, groups_file, oos_file, policy.margin, policy.hybrid, ids_as_groups=True,
+                              answers=policy.answers)
     counts = outcome_counts(outcomes, policy.threshold)
     known = {e.group if e.group is not None else str(e.id) for e in bank.list_entries()}
     answered = outcomes.decidable & (outcomes.scores >= policy.threshold)

@@ -32,7 +32,8 @@ import numpy as np
 
 from ..errors import SamesenseError
 from .bank import FaqBank
-from .calibrate import calibration_files, choose, question_outcomes, recalibrate
+from .calibrate import calibration_files, choose, recalibrate
+from .outcomes import question_outcomes
 from .evaluate_bank import outcome_counts, rates
 from .learn_base import (
     DEFAULT_TARGET_PRECISION,

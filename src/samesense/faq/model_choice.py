@@ -114,8 +114,8 @@ def reencode(store: Store, model: TextEncoder, lock, show_progress: bool | None 
 
 
 def forget_model_settings(store: Store, conn, old: str, model: TextEncoder) -> str | None:
-    """Inside the write that moves a bank to `model`: the threshold, margin and hybrid weight back to
-    a new bank's and the calibration forgotten, as another model's scores are on another scale (a
+    """Inside the write that moves a bank to `model`: the threshold, margin, hybrid and answer weights
+    back to a new bank's and the calibration forgotten, as another model's scores are on another scale (a
     threshold kept from e5-small, whose cosines bunch near 0.9, answers nothing with MiniLM); what
     changed, in words (None when they were a new bank's already)."""
     kept = {key: store.setting(key, conn) for key in (*MODEL_SETTINGS, "margin")}

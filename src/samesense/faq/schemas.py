@@ -193,6 +193,8 @@ class HealthOut(BaseModel):
     max_unknown: float | None = Field(None, description="questions with a larger share of unknown tokens get no answer")
     hybrid: float = Field(0.0, description="weight of BM25 in the score: (1 - w) * cosine + w * BM25 over the "
                           "question's own BM25 score; 0 the model alone")
+    answers: float = Field(0.0, description="weight of the entry's answer text in its score: (1 - a) * its best "
+                           "stored question's score + a * cosine(question, answer); 0 the stored questions alone")
     calibration: CalibrationOut | None
 
 

@@ -6,6 +6,11 @@ above 0, from BM25 over the stored questions too (samesense.lexical.hybrid's fus
 stored questions by cosine and the best by BM25, each scored (1 - w) * cosine + w * normalised BM25.
 An entry is scored by its best matching stored question; when many paraphrases of a few entries fill
 the hits, the search looks further (4 times as far each round) until it has k entries or no more.
+With the bank's `answers` weight above 0, the entries found are scored again, (1 - a) * that score +
+a * the cosine of the question and the entry's answer text, and sorted anew: an answer often holds the
+words a customer uses that no stored question does. It reranks what the stored questions found (an
+entry none of whose questions is near is not searched for by its answer). Answers are encoded when
+first met and kept (AnswerVectors), never stored: a bank's vectors stay the questions'.
 
 The BM25 index (LexicalIndex) is built from the store's question texts (ids and texts, nothing
 else), so it holds nothing the store does not: it is rebuilt when the store's generation moves (an
@@ -35,16 +40,20 @@ class BankSearch:
     def __init__(self, bank: FaqBank):
         self.bank = bank
         self.lexical: LexicalIndex | None = None
+        self.answer_vectors: AnswerVectors | None = None
 
-    def search(self, questions: Sequence[str], k: int = 5, hybrid: float | None = None) -> list[list[Candidate]]:
+    def search(self, questions: Sequence[str], k: int = 5, hybrid: float | None = None,
+               answers: float | None = None) -> list[list[Candidate]]:
         """For each question, up to k candidate entries, best first (each scored by its best
-        matching stored question). `hybrid`: the weight of BM25 in the score (default: the bank's
-        `hybrid` setting; 0, the cosine alone)."""
+        matching stored question). `hybrid`: the weight of BM25 in the score, `answers` that of the
+        answer text (defaults: the bank's settings; 0, the stored questions' cosines alone)."""
         bank = self.bank
         questions = list(questions)
-        vectors = bank.need_model().encode(questions)
+        model = bank.need_model()
+        vectors = model.encode(questions)
         bank.refresh()
         weight = bank.policy.hybrid if hybrid is None else float(hybrid)
+        answer_weight = bank.policy.answers if answers is None else float(answers)
         out: list[list[Candidate] | None] = [None] * len(questions)
         todo = np.arange(len(questions))
         fetch = 4 * k + 16
@@ -56,6 +65,8 @@ class BankSearch:
                     scores, ids = self.lexical_index().fused([questions[i] for i in todo], vectors[todo], scores,
                                                              ids, weight, fetch, bank.keeper.fetch_vectors)
             lookup = bank.store.entries_of_questions(np.unique(ids[ids >= 0]))
+            if answer_weight > 0:
+                answer_of = self.answers_of(model).vectors(sorted({answer for _, _, answer in lookup.values()}))
             unfinished = []
             for row, query in enumerate(todo):
                 best: dict[int, Candidate] = {}
@@ -63,12 +74,20 @@ class BankSearch:
                     if qid >= 0 and qid in lookup and lookup[qid][0] not in best:
                         entry_id, text, answer = lookup[qid]
                         best[entry_id] = Candidate(entry_id, text, answer, round(float(score), 6))
+                if answer_weight > 0:
+                    best = with_answers(best, vectors[query], answer_of, answer_weight)
                 out[query] = list(best.values())[:k]
                 # many paraphrases of a few entries can fill the hits: look further if needed
                 if len(best) < k and fetch < total:
                     unfinished.append(query)
             todo, fetch = np.array(unfinished, dtype=np.int64), fetch * 4
         return out
+
+    def answers_of(self, model) -> AnswerVectors:
+        """The answer vectors of the bank's model (a new model, a new cache)."""
+        if self.answer_vectors is None or self.answer_vectors.model is not model:
+            self.answer_vectors = AnswerVectors(model)
+        return self.answer_vectors
 
     def lexical_index(self) -> LexicalIndex:
         """The BM25 index of the stored questions, rebuilt when the store has changed since it was
@@ -101,6 +120,34 @@ class BankSearch:
         self.bank.refresh()  # the limit another process may have set
         limit = self.bank.policy.max_unknown
         return [unreadable_reason(share, limit) for share in model.unknown_fraction(list(questions))]
+
+
+def with_answers(best: dict[int, Candidate], vector: np.ndarray, answer_of: dict[str, np.ndarray],
+                 weight: float) -> dict[int, Candidate]:
+    """The candidates scored (1 - weight) * score + weight * cosine(question, answer), best first."""
+    for c in best.values():
+        c.score = round((1.0 - weight) * c.score + weight * float(answer_of[c.answer] @ vector), 6)
+    return {c.entry_id: c for c in sorted(best.values(), key=lambda c: -c.score)}
+
+
+class AnswerVectors:
+    """One model's vectors of answer texts, encoded when first asked for and kept (at most MOST texts:
+    past that the cache starts again, so a bank whose answers keep changing cannot grow it forever)."""
+
+    MOST = 100_000
+
+    def __init__(self, model):
+        self.model = model
+        self.kept: dict[str, np.ndarray] = {}
+
+    def vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        missing = [t for t in texts if t not in self.kept]
+        if len(self.kept) + len(missing) > self.MOST:
+            self.kept = {}
+            missing = list(texts)
+        if missing:
+            self.kept.update(zip(missing, self.model.encode(missing)))
+        return {t: self.kept[t] for t in texts}
 
 
 class LexicalIndex:
