@@ -316,7 +316,7 @@ in-scope ones given no answer are assigned to their entry as paraphrases, the ba
 their scores too, `calibrate --answers choose`: 0 to 0.5);
 in the "assign + learn" arm `faq learn` then fine-tunes the model ({learned_how(options, results)}; {options['holdout']:.0%} of the
 paraphrases held back) and switches when the held-back paraphrases say so (the cell:
-held-back paraphrases right, current → new). The test questions are never assigned nor calibrated on.
+held-back paraphrases and dev questions right, current → new). The test questions are never assigned nor calibrated on.
 Right: the share of in-scope test questions answered right (issue 34's goal: {GOAL:.0%} after two rounds).
 
 {table(["FAQ", "language", "model", "arm", "round", "assigned", "learn", "threshold", "BM25 weight", "answer weight",

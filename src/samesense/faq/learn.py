@@ -14,6 +14,8 @@ transformer --pretrained X` or `--encoder static --start-from MODEL` does), on t
 (and the out-of-scope questions of the bank's calibration, when it has them) from a copy of the
 bank without them, each at the threshold that reaches the target precision (the bank's calibrated
 target, else --target-precision); the new model is taken only when it answers more of them right.
+The in-scope questions of the bank's calibration are asked beside them (the team labelled them, and
+neither model trains on them): a small bank holds back a dozen paraphrases, too few to judge on alone.
 Taking it: threshold and margin are calibrated again for it (calibrate.recalibrate on the bank's
 calibration files, when it has them and they are still there; else the held-back paraphrases'
 threshold), and learn_models.switch changes vectors, model and settings in one transaction. Everything else happens in a work folder
@@ -55,6 +57,7 @@ class LearnReport:
     trained_questions: int
     held_back: int
     out_of_scope: int  # the calibration's out-of-scope questions, asked beside the held-back ones
+    calibration_questions: int  # the calibration's in-scope questions, asked beside them too
     target_precision: float
     current: dict  # model, threshold, counts and rates on the held-back questions
     new: dict
@@ -81,6 +84,7 @@ class LearnReport:
         lines = [f"{self.bank}: fine-tuned {base_name(self.base)} on "
                  f"{self.trained_questions} questions of {self.entries} entries in {self.train_seconds:.0f} s; "
                  f"{self.held_back} paraphrases held back" +
+                 (f" (+ {self.calibration_questions} calibration questions)" if self.calibration_questions else "") +
                  (f" (+ {self.out_of_scope} out-of-scope questions)" if self.out_of_scope else "") +
                  f", answered at precision {self.target_precision:g}:",
                  line("current", self.current), line("new", self.new),
@@ -104,16 +108,17 @@ def learn(bank_path: str | os.PathLike, options: LearnOptions | None = None) -> 
         trained, held = held_back_split(entries, options.holdout, options.seed, bank.path)
         calibration = bank.settings.get("calibration") or {}
         target = options.target_precision or calibration.get("target_precision") or DEFAULT_TARGET_PRECISION
-        oos = calibration_oos(calibration)
+        asked, oos = calibration_questions(calibration, entries)
         work = work_dir(folder)
         summary = train_on_entries(base, trained, options, work)
         new_model = resolve_model(summary["model"])
-        current = held_back_answers(bank, model, entries, held, oos, target, work / "current.faq")
-        new = held_back_answers(bank, new_model, entries, held, oos, target, work / "new.faq")
+        current = held_back_answers(bank, model, entries, held, asked, oos, target, work / "current.faq")
+        new = held_back_answers(bank, new_model, entries, held, asked, oos, target, work / "new.faq")
         new["model"] = f"{base_name(base)} fine-tuned on the bank"
         switched = new["counts"]["right"] > current["counts"]["right"]
         report = LearnReport(bank=str(bank.path), base=base, entries=len(entries),
                              trained_questions=len(trained), held_back=len(held), out_of_scope=len(oos),
+                             calibration_questions=len(asked),
                              target_precision=target, current=current, new=new, switched=switched,
                              reason=why(current, new), train_seconds=round(summary["train_seconds"], 1),
                              history=summary.get("history", []))
@@ -145,19 +150,24 @@ def remove_tree(path: Path) -> None:
 def why(current: dict, new: dict) -> str:
     old_right, new_right = current["counts"]["right"], new["counts"]["right"]
     if new_right > old_right:
-        return f"the new model answers {new_right} held-back paraphrases right where the current one answers {old_right}"
-    return (f"the new model answers {new_right} held-back paraphrases right, the current one {old_right}: "
+        return f"the new model answers {new_right} held-back questions right where the current one answers {old_right}"
+    return (f"the new model answers {new_right} held-back questions right, the current one {old_right}: "
             "not more, so the bank keeps its model")
 
 
-def calibration_oos(calibration: dict) -> list[str]:
-    """The out-of-scope questions of the bank's calibration, when its file is still there."""
-    from ..data import read_sentences
+def calibration_questions(calibration: dict, entries) -> tuple[list[tuple[int, str]], list[str]]:
+    """The questions of the bank's calibration, when its files are still there: the in-scope ones whose group is
+    an entry's, labelled with that entry's id, and the out-of-scope ones."""
+    from ..data import read_groups, read_sentences
 
     files = calibration.get("files") or []
-    if calibration.get("kind") != "groups" or len(files) < 2 or not os.path.isfile(files[1]):
-        return []
-    return read_sentences(files[1], normalize=False)
+    if calibration.get("kind") != "groups" or not files or not all(os.path.isfile(f) for f in files):
+        return [], []
+    groups = read_groups(files[0], normalize=False)
+    entry_of = {e.group: e.id for e in entries if e.group is not None}
+    asked = [(entry_of[groups.names[label]], text) for label, text in zip(groups.labels, groups.sentences)
+             if groups.names[label] in entry_of]
+    return asked, read_sentences(files[1], normalize=False) if len(files) > 1 else []
 
 
 def train_on_entries(base: dict, trained: list[tuple[str, str]], options: LearnOptions, work: Path) -> dict:
@@ -182,10 +192,10 @@ def fit_sample(trained: list[tuple[str, str]], groups: int = 12) -> list[tuple[s
     return [(g, text) for g, texts in pairs for text in texts] or trained  # none with two: no fit to show
 
 
-def held_back_answers(bank: FaqBank, model, entries, held: list[tuple[int, str]], oos: list[str], target: float,
-                      path: Path) -> dict:
-    """`model`'s answers to the held-back paraphrases (and out-of-scope questions) from a copy of the
-    bank without them (its answer settings), at the threshold reaching `target` on them."""
+def held_back_answers(bank: FaqBank, model, entries, held: list[tuple[int, str]], asked: list[tuple[int, str]],
+                      oos: list[str], target: float, path: Path) -> dict:
+    """`model`'s answers to the held-back paraphrases (and the calibration's questions, `asked` in scope and
+    `oos`) from a copy of the bank without them (its answer settings), at the threshold reaching `target` on them."""
     held_texts = {text for _, text in held}
     rows = [FaqRow(e.question, e.answer, e.group, [p for p in e.paraphrases if p not in held_texts], e.tags)
             for e in entries]
@@ -194,8 +204,8 @@ def held_back_answers(bank: FaqBank, model, entries, held: list[tuple[int, str]]
         copy.import_rows(rows)
         original = {e.question: e.id for e in entries}
         label_of = {e.id: original[e.question] for e in copy.list_entries()}
-        questions = [text for _, text in held] + oos
-        labels = [entry_id for entry_id, _ in held] + [None] * len(oos)
+        questions = [text for _, text in held + asked] + oos
+        labels = [entry_id for entry_id, _ in held + asked] + [None] * len(oos)
         outcomes = question_outcomes(copy, questions, labels, label_of, copy.policy.margin)
     try:
         threshold, _, _ = choose(outcomes, target)
@@ -207,7 +217,7 @@ def held_back_answers(bank: FaqBank, model, entries, held: list[tuple[int, str]]
 
 
 def recalibrated(bank: FaqBank, model, calibration: dict, target: float, new: dict, work: Path) -> tuple[dict, str]:
-    """The answer settings to store with the new model (threshold, margin, hybrid weight, calibration):
+    """The answer settings to store with the new model (threshold, margin, weights, calibration):
     the bank's calibration made again for it (calibrate.recalibrate, as `faq import` onto another model
     does: same files and hybrid weight, the margin chosen anew; at `target`) on a copy of the bank with
     the new model's vectors, or, without those files, the held-back threshold."""
@@ -225,11 +235,13 @@ def recalibrated(bank: FaqBank, model, calibration: dict, target: float, new: di
             try:
                 result = recalibrate(copy, {**calibration, "target_precision": target})
                 return ({"threshold": result.threshold, "margin": result.margin, "hybrid": result.hybrid,
-                         "calibration": result.to_dict()}, f"calibrated on {', '.join(files)}")
+                         "answers": result.answers, "calibration": result.to_dict()},
+                        f"calibrated on {', '.join(files)}")
             except SamesenseError as refused:  # the new model misses the target on them
                 why_not = f"calibration on the bank's files refused ({refused})"
-    # margin and hybrid weight as the held-back paraphrases were answered with: stored with the threshold,
+    # margin and weights as the held-back paraphrases were answered with: stored with the threshold,
     # so the switch keeps the settings it was chosen under whatever a change of model resets
     policy = bank.policy
-    return ({"threshold": new["threshold"], "margin": policy.margin, "hybrid": policy.hybrid, "calibration": None},
+    return ({"threshold": new["threshold"], "margin": policy.margin, "hybrid": policy.hybrid, "answers": policy.answers,
+             "calibration": None},
             f"chosen on the held-back paraphrases: {why_not}")
