@@ -490,7 +490,8 @@ def test_auth_says_whether_the_token_is_right(bank):
 def test_config_tells_the_page_whether_it_may_write_and_the_fallback_text(bank):
     with TestClient(create_app(bank, TOKEN, fallback_text="Call us on 0800 123.")) as c:
         assert c.get("/config").json() == {"writable": True, "fallback_text": "Call us on 0800 123.",
-                                           "fallback_is_default": False, "page_language": "auto"}
+                                           "fallback_is_default": False, "has_token": True, "page_language": "en",
+                                           "page_language_setting": "auto"}
     for app in (create_app(bank, None), create_app(bank, TOKEN, read_only=True)):
         with TestClient(app) as c:
             config = c.get("/config").json()
