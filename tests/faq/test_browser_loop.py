@@ -89,6 +89,12 @@ def test_the_customer_view_shows_answers_safely_and_no_scores(browser, loop_serv
     choices[0].click()
     assert wait_for(browser, lambda d: finds(d, "#answer"))[0].text == "Monday to Friday, 9 to 5."
 
+    bank.set_settings(margin=0.02, threshold=0.95, suggest=0.5)  # below the threshold: choices once `suggest` allows
+    ask(browser, "when are you open please")
+    choices = wait_for(browser, lambda d: finds(d, "#choices button.choice"))
+    assert [c.text for c in choices] == ["when are you open", "when are you open today"]
+    assert find(browser, "#no-answer").is_displayed() and "0." not in find(browser, "#result").text
+
 
 def host_app(page: dict):
     """Another site: a page (its HTML in page["html"], set once the widget's address is known) that

@@ -273,17 +273,17 @@ def test_faq_set_sets_and_resets_the_answer_settings_by_hand(bank, tmp_path, cap
     path = str(tmp_path / "bank.faq")
     bank.set_settings(threshold=0.7, calibration={"threshold": 0.7, "precision": 0.9})
     assert main(["faq", "set", path, "--max-unknown", "0.25"]) == 0
-    assert capsys.readouterr().out == f"{path}: threshold 0.7, margin 0.02, max_unknown 0.25, hybrid 0\n"
+    assert capsys.readouterr().out == f"{path}: threshold 0.7, margin 0.02, max_unknown 0.25, hybrid 0, suggest 1\n"
     assert bank.ask("reset my пин").reason.startswith("the model cannot read this question (33%")
     assert main(["faq", "set", path, "--threshold", "0.8", "--margin", "0.1"]) == 0
-    assert capsys.readouterr().out == (f"{path}: threshold 0.8, margin 0.1, max_unknown 0.25, hybrid 0; calibration "
-                                       "forgotten (it chose threshold 0.7)\n")
+    assert capsys.readouterr().out == (f"{path}: threshold 0.8, margin 0.1, max_unknown 0.25, hybrid 0, suggest 1; "
+                                       "calibration forgotten (it chose threshold 0.7)\n")
     main(["faq", "info", path])
     info = json.loads(capsys.readouterr().out)
     assert (info["threshold"], info["margin"], info["max_unknown"], info["calibration"]) == (0.8, 0.1, 0.25, None)
     assert info["index"] == "flat (not built: opened without a model)"  # was null
     assert main(["faq", "set", path, "--reset"]) == 0
-    assert capsys.readouterr().out == f"{path}: threshold 0.6, margin 0.02, max_unknown 0.5, hybrid 0\n"
+    assert capsys.readouterr().out == f"{path}: threshold 0.6, margin 0.02, max_unknown 0.5, hybrid 0, suggest 1\n"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -293,7 +293,9 @@ def test_faq_set_sets_and_resets_the_answer_settings_by_hand(bank, tmp_path, cap
     (["--threshold", "x"], "argument --threshold: invalid float value: 'x'"),
     (["--reset", "--margin", "0.1"], "--reset puts every answer setting back: give it alone"),
     (["--hybrid", "1.5"], "argument --hybrid: must be from 0 to 1, got 1.5"),
-    ([], "nothing to set: give --threshold, --margin, --max-unknown or --hybrid (or --reset)"),
+    (["--suggest", "1.5"], "argument --suggest: must be from -1 to 1, got 1.5"),
+    (["--suggest", "off"], "argument --suggest: invalid float value: 'off'"),
+    ([], "nothing to set: give --threshold, --margin, --max-unknown, --hybrid or --suggest (or --reset)"),
 ])
 def test_faq_set_refuses_bad_values_in_one_line_and_changes_nothing(bank, tmp_path, capsys, args, message):
     path = str(tmp_path / "bank.faq")

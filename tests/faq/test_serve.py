@@ -31,6 +31,24 @@ def test_ask_answers_and_abstains(client, bank):
     assert len(body["candidates"]) == 2 and body["answer"] is None
 
 
+def test_a_question_below_the_threshold_gets_did_you_mean_once_faq_set_suggest_allows_it(client, bank, tmp_path,
+                                                                                          capsys):
+    from samesense.cli import main
+
+    bank.set_settings(threshold=0.99)
+    assert client.post("/ask", json={"question": "when are you open please"}).json()["did_you_mean"] == []
+    assert client.get("/healthz").json()["suggest"] == 1.0  # off
+    assert main(["faq", "set", str(tmp_path / "bank.faq"), "--suggest", "0.5"]) == 0
+    assert capsys.readouterr().out.endswith(", suggest 0.5\n")
+    main(["faq", "info", str(tmp_path / "bank.faq")])
+    assert json.loads(capsys.readouterr().out)["suggest"] == 0.5
+    assert client.get("/healthz").json()["suggest"] == 0.5  # the server reads what the command wrote
+    body = client.post("/ask", json={"question": "when are you open please"}).json()
+    assert not body["answered"] and body["reason"].startswith("below threshold")
+    assert [c["question"] for c in body["did_you_mean"]] == ["when are you open"]
+    assert client.post("/ask", json={"question": "zebra"}).json()["did_you_mean"] == []  # nothing reaches 0.5
+
+
 def test_crud_needs_the_token(client):
     entry = {"question": "do you ship abroad", "answer": "Yes, to the EU.", "paraphrases": ["international shipping"],
              "tags": ["shipping"]}

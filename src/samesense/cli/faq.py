@@ -114,7 +114,7 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     add_learn_commands(cmds)  # evaluate, learn, rollback: faq_learn.py
 
     defaults = ANSWER_DEFAULTS
-    p = cmds.add_parser("set", help="set the threshold, margin, unknown-token limit or hybrid weight by hand",
+    p = cmds.add_parser("set", help="set the threshold, margin, unknown-token limit, hybrid weight or suggest level by hand",
                         formatter_class=HelpFormatter,
                         description="Setting the threshold, the margin or the hybrid weight forgets the calibration "
                         "(it measured other values); `samesense calibrate` chooses the threshold from labelled questions.")
@@ -132,8 +132,13 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
                    help="weight of BM25 in the score: (1 - W) * cosine + W * BM25 over the question's own BM25 "
                    "score (jieba words for Chinese); 0 to 1, 0 the model alone (new bank: "
                    f"{defaults['hybrid']}); `samesense calibrate --hybrid` chooses it")
+    p.add_argument("--suggest", type=answer_setting("suggest"), metavar="S",
+                   help="a question below the threshold whose best score is at least S still gets up to 3 "
+                   "\"did you mean\" questions (those scoring S or more, one per answer); -1 to 1, "
+                   f"{defaults['suggest']:g} off (new bank: {defaults['suggest']:g})")
     p.add_argument("--reset", action="store_true",
-                   help="put threshold, margin, max-unknown and hybrid back to a new bank's, and forget the calibration")
+                   help="put threshold, margin, max-unknown, hybrid and suggest back to a new bank's, and forget "
+                   "the calibration")
     p.set_defaults(func=run_set)
 
 
@@ -258,7 +263,7 @@ def run_set(args) -> int:
     if args.reset and given:
         raise SamesenseError("--reset puts every answer setting back: give it alone")
     if not args.reset and not given:
-        raise SamesenseError("nothing to set: give --threshold, --margin, --max-unknown or --hybrid (or --reset)")
+        raise SamesenseError("nothing to set: give --threshold, --margin, --max-unknown, --hybrid or --suggest (or --reset)")
     values = AnswerPolicy().as_settings() if args.reset else given
     forget = args.reset or not given.keys().isdisjoint({"threshold", "margin", "hybrid"})
     with open_without_model(args.bank) as bank:

@@ -31,7 +31,7 @@ from .entry_change import KEEP, EntryChange, group_held_elsewhere
 from .importer import check_on_error
 from .index import VectorIndex, kind_for
 from .index_keeper import IndexKeeper, graph_path
-from .matcher import Answer, Candidate
+from .matcher import Answer, Candidate, suggest_choices
 from .model_choice import choose_model, claim_model, encode_texts, reencode, stored_model
 from .planner import (FaqRow, ImportReport, add_questions, apply_plan, edit_questions, held_elsewhere, merge_rows,
                       note_coverage, plan_import, settle_changes, settle_conflicts)
@@ -328,8 +328,8 @@ class FaqBank:
         return self.searcher.search(questions, k, hybrid)
 
     def ask(self, question: str, k: int = 5) -> Answer:
-        """The answer, or none with the reason (search.py, matcher.py)."""
-        return self.searcher.ask(question, k)
+        """The answer, or none with the reason (search.py, matcher.py; below the threshold: `suggest`)."""
+        return suggest_choices(self.searcher.ask(question, k), self.policy.suggest)
 
     def unreadable(self, questions: Sequence[str]) -> list[str | None]:
         """For each question, why the model cannot read it, or None when it can (search.py)."""

@@ -7,8 +7,8 @@
 
 The bank's settings say which model it uses (model_choice.REMEMBERED: the folder's path) and
 keep LEARN_HISTORY: a stack of what each switch replaced (the model's spec, fingerprint, its
-threshold, margin, hybrid weight and calibration), which `faq rollback` pops. A switch and a
-rollback are each one transaction (model_choice.reencode with the settings): the vectors, the
+threshold, margin, hybrid weight, suggest level and calibration), which `faq rollback` pops. A
+switch and a rollback are each one transaction (model_choice.reencode with the settings): the vectors, the
 model named and the answer settings change together, or, killed before the commit, not at all.
 Only the models the bank uses or may roll back to are kept; `--keep` says how many steps back.
 """
@@ -33,7 +33,7 @@ from .policy import checked_settings
 
 LEARN_HISTORY = "learn_history"  # the setting: [{spec, fingerprint, dim, threshold, margin, hybrid, calibration}]
 LAST_LEARN = "learn_last"  # the setting: what the last learn measured and did (LearnReport.summary())
-ANSWER_KEYS = ("threshold", "margin", "hybrid", "calibration")  # what a switch replaces and a rollback restores
+ANSWER_KEYS = ("threshold", "margin", "hybrid", "suggest", "calibration")  # a switch replaces, a rollback restores
 WORK_PREFIX = ".work-"
 
 

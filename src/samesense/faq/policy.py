@@ -17,7 +17,7 @@ from ..errors import SamesenseError
 from .choices import ANSWER_BOUNDS, ANSWER_DEFAULTS
 
 # settings measured with a model: another model's vectors make them meaningless
-MODEL_SETTINGS = {"threshold", "calibration", "hybrid"}
+MODEL_SETTINGS = {"threshold", "calibration", "hybrid", "suggest"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class AnswerPolicy:
     margin: float = ANSWER_DEFAULTS["margin"]  # another answer closer than this: "did you mean"
     max_unknown: float = ANSWER_DEFAULTS["max_unknown"]  # a question with more unknown tokens is not read
     hybrid: float = ANSWER_DEFAULTS["hybrid"]  # the weight of BM25 in the score
+    suggest: float = ANSWER_DEFAULTS["suggest"]  # below the threshold, at least this: "did you mean" (1: off)
 
     def __post_init__(self):
         for setting in fields(self):

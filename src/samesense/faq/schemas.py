@@ -193,6 +193,8 @@ class HealthOut(BaseModel):
     max_unknown: float | None = Field(None, description="questions with a larger share of unknown tokens get no answer")
     hybrid: float = Field(0.0, description="weight of BM25 in the score: (1 - w) * cosine + w * BM25 over the "
                           "question's own BM25 score; 0 the model alone")
+    suggest: float = Field(1.0, description="below the threshold, a best score at least this still gets \"did you "
+                           "mean\" choices; 1: off")
     calibration: CalibrationOut | None
 
 
