@@ -61,6 +61,30 @@ def test_assign_dismiss_and_add_from_the_unanswered_list(browser, loop_server, b
     assert sorted(q["status"] for q in handled) == ["added", "assigned", "dismissed"]  # kept, with their status
 
 
+def test_a_read_only_server_shows_the_log_to_the_token_with_no_action(browser, bank, tmp_path):
+    """The log holds customers' questions: behind the token, as on a writable server; nothing written."""
+    from samesense.faq.serve import create_app
+    from samesense.faq.unanswered import UnansweredLog
+
+    with UnansweredLog(tmp_path / "read-only.unanswered") as log:
+        with served(create_app(bank, TOKEN, read_only=True, unanswered=log)) as url:
+            assert logged(url, "forgotten pin code", "Forgotten PIN code?", "asdf qwer")["total"] == 2
+            open_page(browser, url)
+            assert "read-only" in find(browser, "#admin summary").text
+            unlock(browser, TOKEN)
+            rows = wait_for(browser, lambda d: len(unanswered_rows(d)) == 2 and unanswered_rows(d))
+            assert find(browser, "#unanswered-status").text.startswith("2 distinct questions, asked 3 times")
+            pin = rows["Forgotten PIN code?"]  # the latest wording, asked twice, its nearest entries as text
+            assert pin.find_element("css selector", "td.count").text == "2"
+            assert pin.find_element("css selector", "td.nearest").text.startswith("#1 ")
+            assert not finds(browser, "#unanswered button, #unanswered select, #unanswered input")
+            assert not find(browser, "#entry-form").is_displayed() and not find(browser, "#entries").is_displayed()
+            find(browser, "#refresh-unanswered").click()
+            wait_for(browser, lambda d: len(unanswered_rows(d)) == 2)
+            assert log.count(status="all") == log.count(status="open") == (2, 3)  # nothing handled, nothing written
+            assert [e.id for e in bank.list_entries(0, 10)] == [1, 2, 3] and len(bank.get(1).paraphrases) == 1
+
+
 def test_the_customer_view_shows_answers_safely_and_no_scores(browser, loop_server, bank):
     bank.set_settings(threshold=0.7)
     bank.add("how do i pay", "By card or transfer.\nDetails: [our payment page](https://example.com/pay) "

@@ -102,3 +102,23 @@ def test_the_widget_is_compact_from_the_server_and_the_page_is_not(bank):
     with TestClient(create_app(bank, None)) as c:
         assert '<body class="customer widget">' in c.get("/widget").text
         assert '<body class="customer">' in c.get("/").text
+
+
+def test_a_read_only_server_shows_its_log_to_the_token_alone_and_takes_no_action_on_it(bank, tmp_path):
+    from conftest import TOKEN
+
+    from samesense.faq.unanswered import UnansweredLog
+
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with UnansweredLog(tmp_path / "bank.faq.unanswered") as log:
+        with TestClient(create_app(bank, TOKEN, read_only=True, unanswered=log)) as c:
+            c.post("/ask", json={"question": "zebra giraffe"})
+            config = c.get("/config").json()
+            assert (config["writable"], config["has_token"]) == (False, True)  # the page offers the token form
+            assert c.get("/unanswered").status_code == 401
+            assert c.get("/unanswered", headers=auth).json()["total"] == 1
+            assign = c.post("/unanswered/assign", json={"question": "zebra giraffe", "entry_id": 1}, headers=auth)
+            assert assign.status_code == 403 and len(bank.get(1).paraphrases) == 1
+        with TestClient(create_app(bank, None, unanswered=log)) as c:  # no token: the log is nobody's to read here
+            assert c.get("/config").json()["has_token"] is False
+            assert c.get("/unanswered", headers=auth).status_code == 403
