@@ -31,7 +31,7 @@ from ..errors import SamesenseError
 from .choices import FALLBACK_TEXT, PAGE_LANGUAGES
 from .guard import WIDGET_PATH
 from .page_language import choose_language, customer_page
-from .schemas import PageConfigOut
+from .schemas import PageConfigOut, error_responses
 
 STATIC = resources.files("samesense.faq") / "static"
 # scheme://host[:port], as a browser sends it in Origin: no path, no wildcard, no trailing slash
@@ -73,7 +73,8 @@ def add_page_routes(app, writable: bool, fallback_text: str, page_language: str,
     app.get(WIDGET_PATH, include_in_schema=False)(customer)  # the same, compact
     app.get("/admin", include_in_schema=False)(lambda: FileResponse(str(STATIC / "admin.html"), media_type="text/html"))
 
-    @app.get("/config", response_model=PageConfigOut, summary="what the web page needs to know")
+    @app.get("/config", response_model=PageConfigOut, summary="what the web page needs to know",
+             responses=error_responses(422))
     def page_config(request: Request, response: Response,
                     lang: Annotated[str | None, Query(max_length=100, description="as the page's ?lang")] = None):
         response.headers.update(VARY)
