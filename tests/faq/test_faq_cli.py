@@ -286,6 +286,19 @@ def test_faq_set_sets_and_resets_the_answer_settings_by_hand(bank, tmp_path, cap
     assert capsys.readouterr().out == f"{path}: threshold 0.6, margin 0.02, max_unknown 0.5, hybrid 0, suggest 1\n"
 
 
+def test_faq_set_suggest_is_stored_shown_and_answered_by(bank, tmp_path, capsys):
+    path = str(tmp_path / "bank.faq")
+    question = "when are you open please"
+    bank.set_settings(threshold=0.99)
+    assert bank.ask(question).did_you_mean == []
+    assert main(["faq", "set", path, "--suggest", "0.5"]) == 0
+    assert capsys.readouterr().out.endswith(", hybrid 0, suggest 0.5\n")
+    main(["faq", "info", path])
+    assert json.loads(capsys.readouterr().out)["suggest"] == 0.5
+    bank.refresh()  # what the command wrote, as another process's write
+    assert [c.question for c in bank.ask(question).did_you_mean] == ["when are you open"]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--threshold", "1.5"], "argument --threshold: must be from -1 to 1, got 1.5"),
     (["--max-unknown", "nan"], "argument --max-unknown: must be from 0 to 1, got nan"),
