@@ -34,8 +34,8 @@ from .page_language import choose_language, customer_page
 from .schemas import PageConfigOut, error_responses
 
 STATIC = resources.files("samesense.faq") / "static"
-# scheme://host[:port], as a browser sends it in Origin: no path, no wildcard, no trailing slash
 VARY = {"Vary": "Accept-Language"}  # the customer pages and /config: caches keep one copy a language
+# scheme://host[:port], as a browser sends it in Origin: no path, no wildcard, no trailing slash
 ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
 
 
