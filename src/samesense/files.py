@@ -145,3 +145,15 @@ def atomic_save_png(fig, path: str | os.PathLike, dpi: int = 100) -> Path:
     plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
     return Path(path)
+
+
+def rename_durably(source: str | os.PathLike, target: str | os.PathLike) -> None:
+    """os.replace(source, target) (a file or a folder, in one file system), then the folder that
+    holds `target` flushed to disk, and `source`'s when it is another: without that a power cut can
+    undo a rename that had returned (the files' own data must be flushed already, as this module's
+    writes do)."""
+    source, target = Path(source), Path(target)
+    os.replace(source, target)
+    _fsync_dir(target.parent)
+    if source.parent.resolve() != target.parent.resolve():
+        _fsync_dir(source.parent)

@@ -99,7 +99,7 @@ def test_faq_set_hybrid_forgets_the_calibration_and_the_service_shows_it(bank, t
     path = str(tmp_path / "bank.faq")
     bank.set_settings(threshold=0.7, calibration={"threshold": 0.7, "precision": 0.9})
     assert main(["faq", "set", path, "--hybrid", "0.3"]) == 0
-    assert "hybrid 0.3, answers 0; calibration forgotten" in capsys.readouterr().out
+    assert "hybrid 0.3, answers 0, suggest 1; calibration forgotten" in capsys.readouterr().out
     bank.refresh()
     assert bank.settings["hybrid"] == 0.3 and bank.settings["calibration"] is None
     with TestClient(create_app(bank, TOKEN)) as client:

@@ -61,6 +61,30 @@ def test_assign_dismiss_and_add_from_the_unanswered_list(browser, loop_server, b
     assert sorted(q["status"] for q in handled) == ["added", "assigned", "dismissed"]  # kept, with their status
 
 
+def test_a_read_only_server_shows_the_log_to_the_token_with_no_action(browser, bank, tmp_path):
+    """The log holds customers' questions: behind the token, as on a writable server; nothing written."""
+    from samesense.faq.serve import create_app
+    from samesense.faq.unanswered import UnansweredLog
+
+    with UnansweredLog(tmp_path / "read-only.unanswered") as log:
+        with served(create_app(bank, TOKEN, read_only=True, unanswered=log)) as url:
+            assert logged(url, "forgotten pin code", "Forgotten PIN code?", "asdf qwer")["total"] == 2
+            open_page(browser, url)
+            assert "read-only" in find(browser, "#admin summary").text
+            unlock(browser, TOKEN)
+            rows = wait_for(browser, lambda d: len(unanswered_rows(d)) == 2 and unanswered_rows(d))
+            assert find(browser, "#unanswered-status").text.startswith("2 distinct questions, asked 3 times")
+            pin = rows["Forgotten PIN code?"]  # the latest wording, asked twice, its nearest entries as text
+            assert pin.find_element("css selector", "td.count").text == "2"
+            assert pin.find_element("css selector", "td.nearest").text.startswith("#1 ")
+            assert not finds(browser, "#unanswered button, #unanswered select, #unanswered input")
+            assert not find(browser, "#entry-form").is_displayed() and not find(browser, "#entries").is_displayed()
+            find(browser, "#refresh-unanswered").click()
+            wait_for(browser, lambda d: len(unanswered_rows(d)) == 2)
+            assert log.count(status="all") == log.count(status="open") == (2, 3)  # nothing handled, nothing written
+            assert [e.id for e in bank.list_entries(0, 10)] == [1, 2, 3] and len(bank.get(1).paraphrases) == 1
+
+
 def test_the_customer_view_shows_answers_safely_and_no_scores(browser, loop_server, bank):
     bank.set_settings(threshold=0.7)
     bank.add("how do i pay", "By card or transfer.\nDetails: [our payment page](https://example.com/pay) "
@@ -88,6 +112,12 @@ def test_the_customer_view_shows_answers_safely_and_no_scores(browser, loop_serv
     assert "Monday" not in find(browser, "#result").text
     choices[0].click()
     assert wait_for(browser, lambda d: finds(d, "#answer"))[0].text == "Monday to Friday, 9 to 5."
+
+    bank.set_settings(margin=0.02, threshold=0.95, suggest=0.5)  # below the threshold: choices once `suggest` allows
+    ask(browser, "when are you open please")
+    choices = wait_for(browser, lambda d: finds(d, "#choices button.choice"))
+    assert [c.text for c in choices] == ["when are you open", "when are you open today"]
+    assert find(browser, "#no-answer").is_displayed() and "0." not in find(browser, "#result").text
 
 
 def host_app(page: dict):
@@ -128,9 +158,10 @@ def chinese_browser():
     yield from chromium({"intl.accept_languages": "zh-CN,zh"})
 
 
-def test_the_chinese_interface_follows_the_browsers_language(chinese_browser, loop_server):
+def test_the_server_sends_the_chinese_interface_to_a_chinese_browser(chinese_browser, loop_server):
     open_page(chinese_browser, loop_server, "/")
     assert chinese_browser.execute_script("return navigator.language").startswith("zh")
+    # no script translates the page any more (i18n.js chooses nothing): Chinese here is the server's choice
     assert find(chinese_browser, "h1").text == "提问" and find(chinese_browser, "#ask-button").text == "提问"
     assert find(chinese_browser, "#question").get_attribute("placeholder") == "请输入您的问题"
     assert find(chinese_browser, "html").get_attribute("lang") == "zh-CN"
@@ -138,6 +169,10 @@ def test_the_chinese_interface_follows_the_browsers_language(chinese_browser, lo
     wait_for(chinese_browser, lambda d: finds(d, "#no-answer"))
     assert find(chinese_browser, "#no-answer").text == "抱歉，我们没有把握回答这个问题。"
     assert find(chinese_browser, "#fallback").text == "请换一种说法，或联系客服。"  # the default fallback, translated
+    said = chinese_browser.execute_async_script(  # what the server answers this browser's own request
+        "fetch('/config').then((r) => r.json()).then((c) => arguments[0](c.page_language))")
+    assert said == "zh"
 
     open_page(chinese_browser, loop_server, "/?lang=en")  # the page's address overrides the browser
     assert find(chinese_browser, "h1").text == "Ask a question"
+    assert find(chinese_browser, "html").get_attribute("lang") == "en"

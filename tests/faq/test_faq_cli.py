@@ -273,17 +273,30 @@ def test_faq_set_sets_and_resets_the_answer_settings_by_hand(bank, tmp_path, cap
     path = str(tmp_path / "bank.faq")
     bank.set_settings(threshold=0.7, calibration={"threshold": 0.7, "precision": 0.9})
     assert main(["faq", "set", path, "--max-unknown", "0.25"]) == 0
-    assert capsys.readouterr().out == f"{path}: threshold 0.7, margin 0.02, max_unknown 0.25, hybrid 0, answers 0\n"
+    assert capsys.readouterr().out == f"{path}: threshold 0.7, margin 0.02, max_unknown 0.25, hybrid 0, answers 0, suggest 1\n"
     assert bank.ask("reset my пин").reason.startswith("the model cannot read this question (33%")
     assert main(["faq", "set", path, "--threshold", "0.8", "--margin", "0.1"]) == 0
-    assert capsys.readouterr().out == (f"{path}: threshold 0.8, margin 0.1, max_unknown 0.25, hybrid 0, answers 0; calibration "
-                                       "forgotten (it chose threshold 0.7)\n")
+    assert capsys.readouterr().out == (f"{path}: threshold 0.8, margin 0.1, max_unknown 0.25, hybrid 0, answers 0, suggest 1; "
+                                       "calibration forgotten (it chose threshold 0.7)\n")
     main(["faq", "info", path])
     info = json.loads(capsys.readouterr().out)
     assert (info["threshold"], info["margin"], info["max_unknown"], info["calibration"]) == (0.8, 0.1, 0.25, None)
     assert info["index"] == "flat (not built: opened without a model)"  # was null
     assert main(["faq", "set", path, "--reset"]) == 0
-    assert capsys.readouterr().out == f"{path}: threshold 0.6, margin 0.02, max_unknown 0.5, hybrid 0, answers 0\n"
+    assert capsys.readouterr().out == f"{path}: threshold 0.6, margin 0.02, max_unknown 0.5, hybrid 0, answers 0, suggest 1\n"
+
+
+def test_faq_set_suggest_is_stored_shown_and_answered_by(bank, tmp_path, capsys):
+    path = str(tmp_path / "bank.faq")
+    question = "when are you open please"
+    bank.set_settings(threshold=0.99)
+    assert bank.ask(question).did_you_mean == []
+    assert main(["faq", "set", path, "--suggest", "0.5"]) == 0
+    assert capsys.readouterr().out.endswith(", hybrid 0, answers 0, suggest 0.5\n")
+    main(["faq", "info", path])
+    assert json.loads(capsys.readouterr().out)["suggest"] == 0.5
+    bank.refresh()  # what the command wrote, as another process's write
+    assert [c.question for c in bank.ask(question).did_you_mean] == ["when are you open"]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -294,7 +307,9 @@ def test_faq_set_sets_and_resets_the_answer_settings_by_hand(bank, tmp_path, cap
     (["--reset", "--margin", "0.1"], "--reset puts every answer setting back: give it alone"),
     (["--hybrid", "1.5"], "argument --hybrid: must be from 0 to 1, got 1.5"),
     (["--answers", "-1"], "argument --answers: must be from 0 to 1, got -1"),
-    ([], "nothing to set: give --threshold, --margin, --max-unknown, --hybrid or --answers (or --reset)"),
+    (["--suggest", "1.5"], "argument --suggest: must be from -1 to 1, got 1.5"),
+    (["--suggest", "off"], "argument --suggest: invalid float value: 'off'"),
+    ([], "nothing to set: give --threshold, --margin, --max-unknown, --hybrid, --answers or --suggest (or --reset)"),
 ])
 def test_faq_set_refuses_bad_values_in_one_line_and_changes_nothing(bank, tmp_path, capsys, args, message):
     path = str(tmp_path / "bank.faq")

@@ -29,6 +29,6 @@ def test_a_bank_holding_a_bad_value_opens_refuses_to_answer_and_faq_set_puts_it_
     with pytest.raises(SamesenseError, match="stored threshold must be a number from -1 to 1, got 'high'"):
         bank.ask("how do i reset my pin")
     assert main(["faq", "set", str(tmp_path / "bank.faq"), "--reset"]) == 0
-    assert "threshold 0.6, margin 0.02, max_unknown 0.5, hybrid 0" in capsys.readouterr().out
+    assert "threshold 0.6, margin 0.02, max_unknown 0.5, hybrid 0, answers 0, suggest 1" in capsys.readouterr().out
     bank.refresh()
     assert bank.policy == AnswerPolicy() and bank.ask("how do i reset my pin").answered

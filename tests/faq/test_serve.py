@@ -31,6 +31,18 @@ def test_ask_answers_and_abstains(client, bank):
     assert len(body["candidates"]) == 2 and body["answer"] is None
 
 
+def test_a_question_below_the_threshold_gets_did_you_mean_once_suggest_allows_it(client, bank):
+    bank.set_settings(threshold=0.99)
+    assert client.post("/ask", json={"question": "when are you open please"}).json()["did_you_mean"] == []
+    assert client.get("/healthz").json()["suggest"] == 1.0  # off
+    bank.set_settings(suggest=0.5)  # as `faq set --suggest 0.5` would (test_faq_cli.py)
+    assert client.get("/healthz").json()["suggest"] == 0.5
+    body = client.post("/ask", json={"question": "when are you open please"}).json()
+    assert not body["answered"] and body["reason"].startswith("below threshold")
+    assert [c["question"] for c in body["did_you_mean"]] == ["when are you open"]
+    assert client.post("/ask", json={"question": "zebra"}).json()["did_you_mean"] == []  # nothing reaches 0.5
+
+
 def test_crud_needs_the_token(client):
     entry = {"question": "do you ship abroad", "answer": "Yes, to the EU.", "paraphrases": ["international shipping"],
              "tags": ["shipping"]}
@@ -410,23 +422,22 @@ def test_every_response_has_the_security_headers(client, path):
     assert policy["frame-ancestors"] == "'none'" and policy["object-src"] == "'none'"
 
 
-def test_the_page_needs_no_inline_script_or_style():
-    """The page's CSP allows scripts and styles from files only: the page must have none inline."""
+def test_the_page_needs_no_inline_script_or_style(client):
+    """The page's CSP allows scripts and styles from files only: the pages, as served in each language,
+    must have none inline (the customer page's JSON block of strings is data: no browser runs it)."""
     from html.parser import HTMLParser
-
-    from samesense.faq.page import STATIC
 
     found = []
 
     class Inline(HTMLParser):
         def handle_starttag(self, tag, attrs):
             attrs = dict(attrs)
-            if tag == "style" or (tag == "script" and "src" not in attrs):
+            if tag == "style" or (tag == "script" and "src" not in attrs and attrs.get("type") != "application/json"):
                 found.append(tag)
             found.extend(name for name in attrs if name == "style" or name.startswith("on"))
 
-    for page in ("index.html", "admin.html"):
-        Inline().feed((STATIC / page).read_text(encoding="utf-8"))
+    for path, language in [("/", "en"), ("/", "zh"), ("/widget", "zh"), ("/admin", "en")]:
+        Inline().feed(client.get(path, headers={"Accept-Language": language}).text)
     assert found == []
 
 
@@ -490,7 +501,8 @@ def test_auth_says_whether_the_token_is_right(bank):
 def test_config_tells_the_page_whether_it_may_write_and_the_fallback_text(bank):
     with TestClient(create_app(bank, TOKEN, fallback_text="Call us on 0800 123.")) as c:
         assert c.get("/config").json() == {"writable": True, "fallback_text": "Call us on 0800 123.",
-                                           "fallback_is_default": False, "page_language": "auto"}
+                                           "fallback_is_default": False, "has_token": True, "page_language": "en",
+                                           "page_language_setting": "auto"}
     for app in (create_app(bank, None), create_app(bank, TOKEN, read_only=True)):
         with TestClient(app) as c:
             config = c.get("/config").json()

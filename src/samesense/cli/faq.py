@@ -114,7 +114,7 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     add_learn_commands(cmds)  # evaluate, learn, rollback: faq_learn.py
 
     defaults = ANSWER_DEFAULTS
-    p = cmds.add_parser("set", help="set the threshold, margin, unknown-token limit, hybrid or answer weight by hand",
+    p = cmds.add_parser("set", help="set the threshold, margin, unknown-token limit, weights or suggest level by hand",
                         formatter_class=HelpFormatter,
                         description="Setting the threshold, the margin or a weight forgets the calibration "
                         "(it measured other values); `samesense calibrate` chooses the threshold from labelled questions.")
@@ -136,6 +136,10 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
                    help="weight of the entry's answer text in its score: (1 - A) * its best stored question's score "
                    "+ A * cosine(question, answer); 0 to 1, 0 the stored questions alone (new bank: "
                    f"{defaults['answers']}); `samesense calibrate --answers choose` chooses it")
+    p.add_argument("--suggest", type=answer_setting("suggest"), metavar="S",
+                   help="a question below the threshold whose best score is at least S still gets up to 3 "
+                   "\"did you mean\" questions (those scoring S or more, one per answer); -1 to 1, "
+                   f"{defaults['suggest']:g} off (new bank: {defaults['suggest']:g})")
     p.add_argument("--reset", action="store_true",
                    help="put every answer setting back to a new bank's, and forget the calibration")
     p.set_defaults(func=run_set)
@@ -262,8 +266,8 @@ def run_set(args) -> int:
     if args.reset and given:
         raise SamesenseError("--reset puts every answer setting back: give it alone")
     if not args.reset and not given:
-        raise SamesenseError("nothing to set: give --threshold, --margin, --max-unknown, --hybrid or --answers "
-                             "(or --reset)")
+        raise SamesenseError("nothing to set: give --threshold, --margin, --max-unknown, --hybrid, --answers or "
+                             "--suggest (or --reset)")
     values = AnswerPolicy().as_settings() if args.reset else given
     forget = args.reset or not given.keys().isdisjoint({"threshold", "margin", "hybrid", "answers"})
     with open_without_model(args.bank) as bank:

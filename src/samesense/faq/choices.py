@@ -32,11 +32,13 @@ MIN_TOKEN_CHARS = 16  # the server's bearer token: a shorter one is guessable, `
 #                over the question's own BM25 score); 0, the model alone, until chosen (calibrate --hybrid)
 #   answers      weight of the entry's answer text in its score: (1 - a) * (its best stored question's score)
 #                + a * cosine(question, answer); 0, the stored questions alone, until chosen (calibrate --answers)
-ANSWER_DEFAULTS = {"threshold": 0.6, "margin": 0.02, "max_unknown": 0.5, "hybrid": 0.0, "answers": 0.0}
+#   suggest      a question below the threshold whose best score reaches this still gets up to three
+#                "did you mean" choices (matcher.suggest_choices); 1, off: a score below a threshold is below 1
+ANSWER_DEFAULTS = {"threshold": 0.6, "margin": 0.02, "max_unknown": 0.5, "hybrid": 0.0, "answers": 0.0, "suggest": 1.0}
 # the values each may take: a score (a cosine, or a fused score: between -1 and 1 too), a difference of
-# scores that still lets an answer through, a share, two weights
+# scores that still lets an answer through, a share, two weights, a score
 ANSWER_BOUNDS = {"threshold": (-1.0, 1.0), "margin": (0.0, 1.0), "max_unknown": (0.0, 1.0), "hybrid": (0.0, 1.0),
-                 "answers": (0.0, 1.0)}
+                 "answers": (0.0, 1.0), "suggest": (-1.0, 1.0)}
 # The least share of in-scope questions a calibrated threshold must answer (calibrate.py). Below one
 # in twenty the bank abstains on nearly everything (switched off rather than calibrated), and the
 # precision rests on a handful of answers (3 of 60 questions), too few to trust; 0 takes any

@@ -7,9 +7,10 @@
 
 The bank's settings say which model it uses (model_choice.REMEMBERED: the folder's path) and
 keep LEARN_HISTORY: a stack of what each switch replaced (the model's spec, fingerprint, its
-threshold, margin, hybrid weight and calibration), which `faq rollback` pops. A switch and a
-rollback are each one transaction (model_choice.reencode with the settings): the vectors, the
-model named and the answer settings change together, or, killed before the commit, not at all.
+threshold, margin, hybrid weight, suggest level and calibration), which `faq rollback` pops. A
+switch and a rollback are each one transaction (model_choice.reencode with the settings): the
+vectors, the model named and the answer settings change together, or, killed before the commit,
+not at all.
 Only the models the bank uses or may roll back to are kept; `--keep` says how many steps back.
 """
 
@@ -25,15 +26,17 @@ from pathlib import Path
 
 from ..encoder_spec import resolve_encoder
 from ..errors import SamesenseError
+from ..files import rename_durably
 from ..protocols import TextEncoder
 from .bank import FaqBank
 from .choices import ANSWER_DEFAULTS
 from .model_choice import REMEMBERED, reencode
-from .policy import checked_settings
+from .policy import MODEL_SETTINGS, checked_settings
 
-LEARN_HISTORY = "learn_history"  # the setting: [{spec, fingerprint, dim, threshold, margin, hybrid, calibration}]
+LEARN_HISTORY = "learn_history"  # the setting: [{spec, fingerprint, dim, saved, and the ANSWER_KEYS}]
 LAST_LEARN = "learn_last"  # the setting: what the last learn measured and did (LearnReport.summary())
-ANSWER_KEYS = ("threshold", "margin", "hybrid", "calibration")  # what a switch replaces and a rollback restores
+# what a switch replaces and a rollback restores: the settings a change of model resets, and the margin
+ANSWER_KEYS = ("margin", *sorted(MODEL_SETTINGS))
 WORK_PREFIX = ".work-"
 
 
@@ -81,10 +84,12 @@ def current_state(bank: FaqBank, model: TextEncoder) -> dict:
 
 
 def install_model(folder: Path, trained: Path) -> Path:
-    """Move a trained model folder to the next free number in `folder` (one rename)."""
+    """Move a trained model folder to the next free number in `folder` (one rename, flushed to disk
+    before the bank is switched to it: a power cut must not leave the bank naming a folder the
+    file system forgot)."""
     numbers = [int(p.name) for p in folder.iterdir() if p.name.isdigit()]
     target = folder / str(max(numbers, default=0) + 1)
-    os.replace(trained, target)
+    rename_durably(trained, target)
     return target
 
 

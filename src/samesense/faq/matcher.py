@@ -5,7 +5,10 @@ The rule, in order:
   (its share of unknown tokens above           no candidates: their scores would say nothing
   `max_unknown`, or all of it unknown)
   no candidates                             -> no answer, "empty bank"
-  best score below the threshold            -> no answer, "below threshold"
+  best score below the threshold            -> no answer, "below threshold"; with the best score at
+                                               least the bank's `suggest` setting (off by default),
+                                               up to three "did you mean" choices (suggest_choices,
+                                               applied by FaqBank.ask)
   another entry with a different answer
   scores within `margin` of the best        -> no answer, "too close to call", with the close
                                                ones as "did you mean" choices
@@ -16,7 +19,10 @@ them); two entries with the same answer text do not compete.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
+
+SUGGESTIONS = 3  # "did you mean" choices for a question below the threshold: a few to read, not a list
 
 
 @dataclass
@@ -67,6 +73,20 @@ def close_choices(candidates: list[Candidate], margin: float) -> list[Candidate]
         if best - c.score < margin:
             choices.setdefault(c.answer, c)
     return list(choices.values())
+
+
+def suggest_choices(answer: Answer, suggest: float) -> Answer:
+    """`answer` with "did you mean" choices when it is no answer because its best score is below
+    the threshold yet at least `suggest`: its candidates scoring `suggest` or more, one per answer,
+    best first, at most SUGGESTIONS. Any other answer (answered, too close to call, unreadable, an
+    empty bank) as it is; `suggest` 1 (the default) is off, as a score below a threshold is below 1."""
+    candidates = answer.candidates
+    if answer.answered or answer.did_you_mean or not candidates:
+        return answer
+    best = candidates[0].score
+    if best < answer.threshold and best >= suggest:
+        answer.did_you_mean = close_choices([c for c in candidates if c.score >= suggest], math.inf)[:SUGGESTIONS]
+    return answer
 
 
 def unreadable_reason(unknown: float, max_unknown: float) -> str | None:

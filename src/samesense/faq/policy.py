@@ -17,7 +17,7 @@ from ..errors import SamesenseError
 from .choices import ANSWER_BOUNDS, ANSWER_DEFAULTS
 
 # settings measured with a model: another model's vectors make them meaningless
-MODEL_SETTINGS = {"threshold", "calibration", "hybrid", "answers"}
+MODEL_SETTINGS = {"threshold", "calibration", "hybrid", "answers", "suggest"}
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class AnswerPolicy:
     max_unknown: float = ANSWER_DEFAULTS["max_unknown"]  # a question with more unknown tokens is not read
     hybrid: float = ANSWER_DEFAULTS["hybrid"]  # the weight of BM25 in the score
     answers: float = ANSWER_DEFAULTS["answers"]  # the weight of the entry's answer text in its score
+    suggest: float = ANSWER_DEFAULTS["suggest"]  # below the threshold, at least this: "did you mean" (1: off)
 
     def __post_init__(self):
         for setting in fields(self):

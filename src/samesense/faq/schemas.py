@@ -195,6 +195,8 @@ class HealthOut(BaseModel):
                           "question's own BM25 score; 0 the model alone")
     answers: float = Field(0.0, description="weight of the entry's answer text in its score: (1 - a) * its best "
                            "stored question's score + a * cosine(question, answer); 0 the stored questions alone")
+    suggest: float = Field(1.0, description="below the threshold, a best score at least this still gets \"did you "
+                           "mean\" choices; 1: off")
     calibration: CalibrationOut | None
 
 
@@ -205,7 +207,11 @@ class PageConfigOut(BaseModel):
     fallback_text: str = Field(description="shown under \"No confident answer\" (serve --fallback-text)")
     fallback_is_default: bool = Field(False, description="the fallback text is samesense's own: the page says it "
                                       "in the interface's language")
-    page_language: str = Field("auto", description="the interface's language: en, zh, or auto (the browser's)")
+    has_token: bool = Field(False, description="whether the server has a bearer token: the support team's view "
+                            "(the unanswered questions; the writes too where writable) opens with it")
+    page_language: str = Field("en", description="the interface's language chosen for this request: en or zh (by "
+                               "?lang, else the server's setting, else the request's Accept-Language)")
+    page_language_setting: str = Field("auto", description="the server's setting: en, zh, or auto (Accept-Language)")
 
 
 Outcome = Literal[UNANSWERED_OUTCOMES]  # one of them; `all` in a query stands for every one

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..lexical.bm25 import BM25Index, BM25Ranker
 from ..lexical.hybrid import fuse
-from .matcher import Answer, Candidate, decide, unreadable_answer, unreadable_reason
+from .matcher import Answer, Candidate, decide, suggest_choices, unreadable_answer, unreadable_reason
 from .text import clean
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class BankSearch:
             return unreadable_answer(question, reason, self.bank.policy.threshold)
         candidates = self.search([question], max(k, 2))[0]  # two at least: "too close" needs them
         policy = self.bank.policy  # as the search's refresh left it
-        answer = decide(question, candidates, policy.threshold, policy.margin)
+        answer = suggest_choices(decide(question, candidates, policy.threshold, policy.margin), policy.suggest)
         answer.candidates = candidates[:k]
         return answer
 

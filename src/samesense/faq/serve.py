@@ -77,7 +77,7 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
     `fallback_text`: what the page shows under "No confident answer". `unanswered`: where /ask
     records abstentions and narrow answers (None: nowhere). `follower`: a replica's (follower.py).
     `embed_origins`: the origins whose pages may frame /widget and call the API (page.py; none: no
-    embedding, no CORS). `page_language`: en, zh or auto."""
+    embedding, no CORS). `page_language`: en, zh or auto (each request's Accept-Language)."""
     limits = limits or Limits()
     writable = token is not None and not read_only
     check_allowed_hosts(list(allowed_hosts))
@@ -160,7 +160,7 @@ def create_app(bank: FaqBank, token: str | None, limits: Limits | None = None, a
         body, content_type = metrics.exposition(request.headers.get("accept"))
         return Response(body, media_type=content_type)
 
-    add_page_routes(app, writable, fallback_text, page_language)  # /, /widget, /admin, /config, /static
+    add_page_routes(app, writable, fallback_text, page_language, has_token=token is not None)  # /, /widget, /admin...
     return app
 
 

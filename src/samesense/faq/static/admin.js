@@ -1,12 +1,15 @@
 // The support team's page (/admin): ask box with scores and candidates, and, with the bearer token,
-// the entries and the unanswered questions (assign, add, dismiss). Plain DOM, no build step; every
-// text from the server goes in with textContent (answers through i18n.js's renderAnswer), never as HTML.
+// the entries and the unanswered questions (assign, add, dismiss). On a read-only server that has a
+// token, the unanswered questions alone, with no action (nothing is written from here). Plain DOM, no
+// build step; every text from the server goes in with textContent (answers through i18n.js's
+// renderAnswer), never as HTML.
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
 const TOKEN_KEY = "samesense-token";
 let token = sessionStorage.getItem(TOKEN_KEY) || "";
 let fallbackText = "";  // shown under "No confident answer": the server's --fallback-text
+let writable = false;  // the server takes writes (with the token); else the log is shown read-only
 let entriesOffset = 0;  // the admin list's first entry
 let entriesShown = 0;  // the latest list asked for: an earlier one answered late must not replace it
 
@@ -54,7 +57,15 @@ function showError(message) {
 async function loadConfig() {
   const config = await call("GET", "/config");
   fallbackText = config.fallback_text;
-  $("#admin").hidden = !config.writable;  // a read-only server has nothing to administer here
+  writable = config.writable;
+  // the log holds customers' questions: it needs the token, so a server without one shows nothing here
+  $("#admin").hidden = !config.has_token;
+  if (!writable) {
+    $("#admin-summary").textContent = "Support team: the questions given no answer (read-only server)";
+    $("#unanswered-hint").textContent = "This server is read-only: the questions are listed, most asked first, "
+      + "with the entries they came nearest to; assign, add and dismiss them on a writable server.";
+    $("#nearest-heading").textContent = "nearest entries";
+  }
   document.body.dataset.config = "loaded";
 }
 
@@ -234,6 +245,11 @@ async function loadUnanswered() {
     cell(row, q.count, "count");
     cell(row, q.question);
     cell(row, q.reason || "");
+    if (!writable) {  // read-only: what it came nearest to, as text; no action
+      cell(row, q.nearest.map((near) => `#${near.entry_id} ${near.question} (${near.score.toFixed(3)})`).join("; "),
+        "nearest");
+      continue;
+    }
     row.insertCell().append(assignChoice(q));
     row.insertCell().append(button("Add as entry", "add-entry", () => {
       resetForm();
@@ -265,8 +281,9 @@ async function unlock() {
   }
   sessionStorage.setItem(TOKEN_KEY, token);
   $("#admin-body").hidden = false;
+  $("#entry-tools").hidden = !writable;  // a read-only server: the log alone
   entriesOffset = 0;
-  await Promise.all([loadEntries(), loadUnanswered()]).catch((err) => adminStatus(err.message));
+  await Promise.all([writable ? loadEntries() : null, loadUnanswered()]).catch((err) => adminStatus(err.message));
 }
 
 $("#token-form").addEventListener("submit", (event) => {

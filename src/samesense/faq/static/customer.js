@@ -71,9 +71,8 @@ $("#ask-form").addEventListener("submit", async (event) => {
   }
 });
 
-if (location.pathname === "/widget") document.body.classList.add("widget");  // compact, to embed
+// the page came in its language, compact on /widget (the server's doing); the fallback text is the server's
 fetch("/config").then((r) => r.json()).then((config) => {
   fallbackText = config.fallback_is_default ? null : config.fallback_text;
-  applyLanguage(chooseLanguage(config.page_language));
   document.body.dataset.config = "loaded";
-}).catch(() => applyLanguage(chooseLanguage("auto")));
+}).catch(() => {});  // the interface's own fallback text, then
