@@ -55,8 +55,10 @@ TARGET = 0.9  # the precision every bank is calibrated at (on dev) and learn com
 GOAL = 0.8  # issue 34: in-scope test questions answered right after two rounds
 DATA = Path(__file__).resolve().parent / "data" / "faq_loop"
 MODELS = {"minilm": ("MiniLM", ("en",)), "e5-small": ("e5-small", ("en", "zh")),
-          "static": ("static student", ("en", "zh"))}
-KIND_OF = {"minilm": "transformer", "e5-small": "transformer", "static": "static"}  # what faq learn fine-tunes
+          "static": ("static student", ("en", "zh")), "e5-ft": ("e5-small fine-tuned (zh union)", ("zh",))}
+KIND_OF = {"minilm": "transformer", "e5-small": "transformer", "static": "static", "e5-ft": "transformer"}
+# e5-small fine-tuned with AM-Softmax on the Chinese training union (issue 33): benchmarks/e5_finetune.py makes it
+E5_FINETUNED = REPO / "benchmarks" / "out" / "e5_finetune" / "am-softmax" / "model"
 HYBRID_ARM = {None: "", "choose": ", BM25 weight calibrated"}  # --hybrid: the arm's name says it
 ANSWERS_ARM = {"0": "", "choose": ", answer weight calibrated"}  # --answers: each value its arms
 PRIMARY = {"en": "minilm", "zh": "e5-small"}  # each language's better model (faq_newcomer.py)
@@ -181,7 +183,8 @@ def main() -> None:
     if args.from_json:
         runs = [json.loads(Path(f).read_text(encoding="utf-8")) for f in args.from_json]
         summary = {**runs[0], "seconds": round(sum(r["seconds"] for r in runs), 1),
-                   "seconds_each": [r["seconds"] for r in runs], "results": [r for run in runs for r in run["results"]]}
+                   "seconds_each": [r["seconds"] for r in runs], "commands": [r.get("command") for r in runs],
+                   "results": [r for run in runs for r in run["results"]]}
         summary.pop("partial", None)
         write_docs(summary, args.no_doc, Path(args.out))
         return
@@ -205,6 +208,10 @@ def main() -> None:
                  "oos_test": write_lines(out / f"{name}_{lang}_oos_test.txt", faq["oos_test"])}
         label = MODELS[model][0]
         spec = static_student(lang, args.threads) if model == "static" else model
+        if model == "e5-ft":
+            if not (E5_FINETUNED / "manifest.json").is_file():
+                raise SystemExit(f"{E5_FINETUNED}: no model; run benchmarks/e5_finetune.py first")
+            spec = str(E5_FINETUNED)
         for answers, (arm, learns) in [(a, arm) for a in args.answers
                                        for arm in (("assign only", False), ("assign + learn", True))]:
             print(f"{name} {lang} {label} {arm}{ANSWERS_ARM[answers]}", flush=True)
@@ -221,7 +228,8 @@ def main() -> None:
 
 
 def summary_of(results: list[dict], options: LearnOptions, started: float, section: str = "faq_loop") -> dict:
-    return {"machine": machine(), "seconds": round(time.perf_counter() - started, 1), "target_precision": TARGET,
+    return {"machine": machine(), "command": " ".join(["python benchmarks/faq_loop.py", *sys.argv[1:]]),
+            "seconds": round(time.perf_counter() - started, 1), "target_precision": TARGET,
             "goal": GOAL, "learn_options": {k: v for k, v in vars(options).items() if k != "show_progress"},
             "section": section, "results": results}
 
@@ -239,22 +247,11 @@ def write_docs(summary: dict, no_doc: bool, out: Path) -> None:
 
 
 def runs_said(summary: dict) -> str:
-    """The machine and the time: of one run, or of each run joined by --from-json (the arms with the
-    BM25 weight calibrated come from `--hybrid choose --languages zh --models e5-small`)."""
-    each, threads = summary.get("seconds_each"), f" --threads {summary['learn_options']['threads']}"
-    labels = dict.fromkeys(r["model"] for r in summary["results"])
-    models = [name for name, (label, _) in MODELS.items() if label in labels]
-    if len(models) < len(MODELS):  # the run named its models
-        threads = f" --models {' '.join(models)}" + threads
-    weighed = [ANSWERS_ARM["choose"] in r["arm"] for r in summary["results"]]
-    answers = [a for a, present in (("0", not all(weighed)), ("choose", any(weighed))) if present]
-    if answers != ["0"]:
-        threads = f" --answers {' '.join(answers)}" + threads
-    if not each or len(each) == 1:
-        return f"{threads}` ({summary['machine']}; {summary['seconds']:.0f} s in all)"
-    return (f"{threads}` and `python benchmarks/faq_loop.py{threads} --hybrid choose --languages zh --models e5-small` "
-            f"({summary['machine']}; {' s and '.join(f'{s:.0f}' for s in each)} s, side by side on a machine "
-            "shared with other work)")
+    """Each run's command line and time, and the machine (a table joined by --from-json: every run's)."""
+    commands = [c or "python benchmarks/faq_loop.py" for c in summary.get("commands") or [summary.get("command")]]
+    each = summary.get("seconds_each") or [summary["seconds"]]
+    runs = " and ".join(f"`{command}` ({seconds:.0f} s)" for command, seconds in zip(commands, each))
+    return f"{runs} ({summary['machine']}{', one after the other' if len(each) > 1 else ''})"
 
 
 def learned_how(options: dict, results: list[dict]) -> str:
@@ -305,7 +302,7 @@ def report(summary: dict) -> str:
              if summary.get("section") == "faq_loop_static" else "The support team's loop: assign from the log, learn (faq learn)")
     return f"""## {title}
 
-`python benchmarks/faq_loop.py{runs_said(summary)}. Two FAQs a language: the newcomer
+{runs_said(summary)}. Two FAQs a language: the newcomer
 FAQ above (32 entries, 2 stored paraphrases each; test: its 32 test paraphrases + 12 out-of-scope
 questions) with log questions written for this benchmark (one an entry a round, 2 out of scope), and
 a home internet and mobile provider's FAQ written for it (16 entries, 1 stored paraphrase, 2 log

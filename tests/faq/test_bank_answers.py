@@ -90,7 +90,7 @@ def test_set_by_hand_forgets_the_calibration_shows_and_resets_with_the_model(ban
     path = str(tmp_path / "bank.faq")
     bank.set_settings(threshold=0.7, calibration={"threshold": 0.7, "precision": 0.9})
     assert main(["faq", "set", path, "--answers", "0.3"]) == 0
-    assert "answers 0.3; calibration forgotten" in capsys.readouterr().out
+    assert "answers 0.3, suggest 1; calibration forgotten" in capsys.readouterr().out
     with pytest.raises(SystemExit) as refused:
         main(["faq", "set", path, "--answers", "2"])
     assert refused.value.code == 2 and "--answers" in capsys.readouterr().err
