@@ -18,6 +18,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from .choices import FALLBACK_TEXT
+
 DEFAULT = "en"
 # the interface's own words; the keys are those the template and customer.js use
 STRINGS = {
@@ -27,7 +29,7 @@ STRINGS = {
         "placeholder": "Type your question",
         "ask": "Ask",
         "noAnswer": "Sorry, we have no confident answer to that question.",
-        "fallback": "Please rephrase the question, or contact support.",
+        "fallback": FALLBACK_TEXT,
         "didYouMean": "Did you mean",
         "error": "Something went wrong; please try again.",
     },
