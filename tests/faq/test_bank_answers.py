@@ -115,3 +115,16 @@ def test_calibrate_cli_refuses_a_bad_weight_in_one_line(answer_bank, tmp_path, c
         assert refused.value.code == 2 and len(err.strip().splitlines()) == 1
         assert f"argument --answers: must be choose or a number from 0 to 1, got {bad!r}" in err
         assert "--answers" in err and "Traceback" not in err
+
+
+def test_the_answer_cache_starts_again_past_its_bound_and_still_gives_each_texts_vector(model, monkeypatch):
+    from samesense.faq.search import AnswerVectors
+
+    monkeypatch.setattr(AnswerVectors, "MOST", 3)
+    cache = AnswerVectors(model)
+    texts = ["open the app", "tap security", "reset pin", "branches open monday"]
+    for batch in (texts[:2], texts[2:], texts[1:3]):
+        got = cache.vectors(batch)
+        assert len(cache.kept) <= 3
+        for text in batch:
+            assert got[text] == pytest.approx(model.encode([text])[0])

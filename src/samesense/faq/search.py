@@ -141,13 +141,14 @@ class AnswerVectors:
         self.kept: dict[str, np.ndarray] = {}
 
     def vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        missing = [t for t in texts if t not in self.kept]
-        if len(self.kept) + len(missing) > self.MOST:
-            self.kept = {}
-            missing = list(texts)
+        kept = self.kept  # one dict through the call: another thread may start the cache again meanwhile
+        missing = [t for t in texts if t not in kept]
+        if len(kept) + len(missing) > self.MOST:
+            kept, missing = {}, list(texts)
         if missing:
-            self.kept.update(zip(missing, self.model.encode(missing)))
-        return {t: self.kept[t] for t in texts}
+            kept.update(zip(missing, self.model.encode(missing)))
+        self.kept = kept
+        return {t: kept[t] for t in texts}
 
 
 class LexicalIndex:
