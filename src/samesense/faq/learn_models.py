@@ -7,7 +7,7 @@
 
 The bank's settings say which model it uses (model_choice.REMEMBERED: the folder's path) and
 keep LEARN_HISTORY: a stack of what each switch replaced (the model's spec, fingerprint, its
-threshold, margin, hybrid weight, suggest level and calibration), which `faq rollback` pops. A
+threshold, margin, hybrid and answer weights, suggest level and calibration), which `faq rollback` pops. A
 switch and a rollback are each one transaction (model_choice.reencode with the settings): the
 vectors, the model named and the answer settings change together, or, killed before the commit,
 not at all.
