@@ -251,7 +251,8 @@ def runs_said(summary: dict) -> str:
     commands = [c or "python benchmarks/faq_loop.py" for c in summary.get("commands") or [summary.get("command")]]
     each = summary.get("seconds_each") or [summary["seconds"]]
     runs = " and ".join(f"`{command}` ({seconds:.0f} s)" for command, seconds in zip(commands, each))
-    return f"{runs} ({summary['machine']}{', one after the other' if len(each) > 1 else ''})"
+    joined = ", one after the other, their JSONs joined by `--from-json`" if len(each) > 1 else ""
+    return f"{runs} ({summary['machine']}{joined})"
 
 
 def learned_how(options: dict, results: list[dict]) -> str:
