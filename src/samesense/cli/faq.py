@@ -260,7 +260,7 @@ def run_info(args) -> int:
 
 def run_set(args) -> int:
     """Answer settings by hand, through FaqBank.set_settings (bounds checked there too)."""
-    from ..faq.policy import AnswerPolicy
+    from ..faq.policy import CALIBRATED_SETTINGS, AnswerPolicy
 
     given = {key: getattr(args, key) for key in ANSWER_DEFAULTS if getattr(args, key) is not None}
     if args.reset and given:
@@ -269,7 +269,7 @@ def run_set(args) -> int:
         raise SamesenseError("nothing to set: give --threshold, --margin, --max-unknown, --hybrid, --answers or "
                              "--suggest (or --reset)")
     values = AnswerPolicy().as_settings() if args.reset else given
-    forget = args.reset or not given.keys().isdisjoint({"threshold", "margin", "hybrid", "answers"})
+    forget = args.reset or not given.keys().isdisjoint(CALIBRATED_SETTINGS)
     with open_without_model(args.bank) as bank:
         calibration = bank.settings.get("calibration")
         bank.set_settings(**values, **({"calibration": None} if forget else {}))

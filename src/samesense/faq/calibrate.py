@@ -34,7 +34,7 @@ from ..files import atomic_save_png
 from .bank import FaqBank
 from .choices import MIN_COVERAGE
 from .outcomes import Outcomes, groups_asked, pair_outcomes
-from .policy import checked
+from .policy import CALIBRATED_SETTINGS, checked
 
 
 @dataclass
@@ -68,6 +68,10 @@ class Calibration:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def settings(self) -> dict:
+        """What a bank stores of it: the settings it chose (policy.CALIBRATED_SETTINGS), and itself."""
+        return {**{key: getattr(self, key) for key in CALIBRATED_SETTINGS}, "calibration": self.to_dict()}
 
 
 def curve(outcomes: Outcomes) -> Curve:
@@ -176,11 +180,12 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
                              "calibrated from a groups file of questions (its scores come from searching the bank); "
                              "a pairs file gives cosines alone")
     tried: dict[tuple[float, float, float], tuple[Calibration, Curve] | SamesenseError] = {}
+    paired = pair_outcomes(bank, pairs) if pairs else None  # cosines alone: one weight, one margin
     for weight in weights:
         for answer_weight in answer_weights:  # one search of the questions: each margin reads it
             asked = groups_asked(bank, groups, oos, weight, answer_weight) if groups else None
             for m in margins:
-                outcomes = asked.outcomes(m) if asked else pair_outcomes(bank, pairs)
+                outcomes = asked.outcomes(m) if asked else paired
                 try:
                     tried[weight, answer_weight, m] = calibrate_weight(bank, target, outcomes, (groups, oos, pairs), m,
                                                                        min_coverage, weight, answer_weight)
@@ -201,8 +206,7 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
     if plot:
         plot_curve(kept_curve, result, plot)
     if save:
-        bank.set_settings(threshold=result.threshold, margin=result.margin, hybrid=result.hybrid,
-                          answers=result.answers, calibration=result.to_dict())
+        bank.set_settings(**result.settings())
     return result
 
 

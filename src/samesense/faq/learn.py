@@ -35,7 +35,6 @@ import numpy as np
 from ..errors import SamesenseError
 from .bank import FaqBank
 from .calibrate import calibration_files, choose, recalibrate
-from .outcomes import question_outcomes
 from .evaluate_bank import outcome_counts, rates
 from .learn_base import (
     DEFAULT_TARGET_PRECISION,
@@ -46,7 +45,9 @@ from .learn_base import (
     training_config,
 )
 from .learn_models import install_model, learning_lock, switch, work_dir
+from .outcomes import question_outcomes
 from .planner import FaqRow
+from .policy import CALIBRATED_SETTINGS
 
 
 @dataclass
@@ -234,14 +235,12 @@ def recalibrated(bank: FaqBank, model, calibration: dict, target: float, new: di
                               for e in bank.list_entries()])
             try:
                 result = recalibrate(copy, {**calibration, "target_precision": target})
-                return ({"threshold": result.threshold, "margin": result.margin, "hybrid": result.hybrid,
-                         "answers": result.answers, "calibration": result.to_dict()},
-                        f"calibrated on {', '.join(files)}")
+                return result.settings(), f"calibrated on {', '.join(files)}"
             except SamesenseError as refused:  # the new model misses the target on them
                 why_not = f"calibration on the bank's files refused ({refused})"
     # margin and weights as the held-back paraphrases were answered with: stored with the threshold,
     # so the switch keeps the settings it was chosen under whatever a change of model resets
     policy = bank.policy
-    return ({"threshold": new["threshold"], "margin": policy.margin, "hybrid": policy.hybrid, "answers": policy.answers,
+    return ({**{key: getattr(policy, key) for key in CALIBRATED_SETTINGS}, "threshold": new["threshold"],
              "calibration": None},
             f"chosen on the held-back paraphrases: {why_not}")

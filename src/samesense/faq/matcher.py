@@ -8,7 +8,7 @@ The rule, in order:
   best score below the threshold            -> no answer, "below threshold"; with the best score at
                                                least the bank's `suggest` setting (off by default),
                                                up to three "did you mean" choices (suggest_choices,
-                                               applied by FaqBank.ask)
+                                               applied by search.py's ask)
   another entry with a different answer
   scores within `margin` of the best        -> no answer, "too close to call", with the close
                                                ones as "did you mean" choices

@@ -18,6 +18,8 @@ from .choices import ANSWER_BOUNDS, ANSWER_DEFAULTS
 
 # settings measured with a model: another model's vectors make them meaningless
 MODEL_SETTINGS = {"threshold", "calibration", "hybrid", "answers", "suggest"}
+# the settings `calibrate` chooses and stores with its calibration: one set by hand forgets that calibration
+CALIBRATED_SETTINGS = ("threshold", "margin", "hybrid", "answers")
 
 
 @dataclass(frozen=True)
