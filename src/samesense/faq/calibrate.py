@@ -33,7 +33,7 @@ from ..errors import SamesenseError
 from ..files import atomic_save_png
 from .bank import FaqBank
 from .choices import MIN_COVERAGE
-from .outcomes import Outcomes, groups_asked, pair_outcomes
+from .outcomes import Outcomes, groups_labelled, pair_outcomes
 from .policy import CALIBRATED_SETTINGS, checked
 
 
@@ -180,10 +180,11 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
                              "calibrated from a groups file of questions (its scores come from searching the bank); "
                              "a pairs file gives cosines alone")
     tried: dict[tuple[float, float, float], tuple[Calibration, Curve] | SamesenseError] = {}
+    labelled = groups_labelled(bank, groups, oos) if groups else None  # the files read once
     paired = pair_outcomes(bank, pairs) if pairs else None  # cosines alone: one weight, one margin
     for weight in weights:
         for answer_weight in answer_weights:  # one search of the questions: each margin reads it
-            asked = groups_asked(bank, groups, oos, weight, answer_weight) if groups else None
+            asked = labelled.asked(bank, weight, answer_weight) if labelled else None
             for m in margins:
                 outcomes = asked.outcomes(m) if asked else paired
                 try:

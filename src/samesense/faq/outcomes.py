@@ -37,11 +37,10 @@ class Outcomes:
 def group_outcomes(bank: FaqBank, groups_file: str, oos_file: str | None, margin: float,
                    hybrid: float | None = None, ids_as_groups: bool = False, answers: float | None = None) -> Outcomes:
     """`ids_as_groups`: an entry without a group is labelled by its id (written as a number)."""
-    return groups_asked(bank, groups_file, oos_file, hybrid, answers, ids_as_groups).outcomes(margin)
+    return groups_labelled(bank, groups_file, oos_file, ids_as_groups).asked(bank, hybrid, answers).outcomes(margin)
 
 
-def groups_asked(bank: FaqBank, groups_file: str, oos_file: str | None, hybrid: float | None = None,
-                 answers: float | None = None, ids_as_groups: bool = False) -> Asked:
+def groups_labelled(bank: FaqBank, groups_file: str, oos_file: str | None, ids_as_groups: bool = False) -> Labelled:
     groups = read_groups(groups_file, normalize=False)
     oos = read_sentences(oos_file, normalize=False) if oos_file else []
     entry_group = {e.id: e.group if e.group is not None or not ids_as_groups else str(e.id)
@@ -50,14 +49,31 @@ def groups_asked(bank: FaqBank, groups_file: str, oos_file: str | None, hybrid: 
         raise SamesenseError(f"{groups_file}: none of its groups is the group of an entry in {bank.path} "
                              "(label each question with the group of the entry that answers it)")
     labels = [groups.names[label] for label in groups.labels] + [None] * len(oos)
-    return Asked.of(bank, groups.sentences + oos, labels, entry_group, hybrid, answers)
+    return Labelled(groups.sentences + oos, labels, entry_group)
 
 
 def question_outcomes(bank: FaqBank, questions: list[str], labels: list, label_of: dict, margin: float,
                       hybrid: float | None = None, answers: float | None = None) -> Outcomes:
     """Each question asked of the bank as `ask` asks it: right when its best candidate's entry maps,
     by `label_of` (entry id -> label), to the question's label; a label of None is out of scope."""
-    return Asked.of(bank, questions, labels, label_of, hybrid, answers).outcomes(margin)
+    return Labelled(questions, labels, label_of).asked(bank, hybrid, answers).outcomes(margin)
+
+
+@dataclass
+class Labelled:
+    """Questions, their labels (None: out of scope) and each entry's label (entry id -> label), read once:
+    calibrate asks them of the bank once per pair of weights."""
+
+    questions: list[str]
+    labels: list
+    label_of: dict
+    readable: np.ndarray | None = None  # whether the model reads each question: the same at every weight
+
+    def asked(self, bank: FaqBank, hybrid: float | None = None, answers: float | None = None) -> Asked:
+        if self.readable is None:
+            self.readable = np.array([reason is None for reason in bank.unreadable(self.questions)])
+        return Asked(bank.search(self.questions, k=10, hybrid=hybrid, answers=answers), self.readable, self.labels,
+                     self.label_of)
 
 
 @dataclass
@@ -69,13 +85,6 @@ class Asked:
     readable: np.ndarray
     labels: list
     label_of: dict
-
-    @classmethod
-    def of(cls, bank: FaqBank, questions: list[str], labels: list, label_of: dict, hybrid: float | None = None,
-           answers: float | None = None) -> "Asked":
-        results = bank.search(questions, k=10, hybrid=hybrid, answers=answers)
-        readable = np.array([reason is None for reason in bank.unreadable(questions)])
-        return cls(results, readable, list(labels), label_of)
 
     def outcomes(self, margin: float) -> Outcomes:
         results, labels = self.results, self.labels
