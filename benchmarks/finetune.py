@@ -48,7 +48,7 @@ from common import DATA, DOC, REPO, data_path, table, write_section  # noqa: E40
 
 from samesense.bench import BenchConfig, MethodSpec, run_bench  # noqa: E402
 from samesense.data import read_groups  # noqa: E402
-from samesense.encoders.transformer import SPLIT_PRETRAINED, pretrained_path  # noqa: E402
+from samesense.encoders.pretrained_files import SPLIT_PRETRAINED, pretrained_path  # noqa: E402
 from samesense.files import atomic_dir  # noqa: E402
 from samesense.train.samplers import group_batches  # noqa: E402
 from samesense.files import atomic_write_json  # noqa: E402

