@@ -17,7 +17,14 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 def template_keys(page: str) -> set[str]:
-    return set(re.findall(r"\bstrings\.(\w+)", (FAQ / "templates" / f"{page}.html").read_text(encoding="utf-8")))
+    """The keys templates/<page>.html names, and the templates it extends (page.html)."""
+    keys, name = set(), f"{page}.html"
+    while name:
+        template = (FAQ / "templates" / name).read_text(encoding="utf-8")
+        keys.update(re.findall(r"\bstrings\.(\w+)", template))
+        extends = re.search(r'{%-?\s*extends\s+"([^"]+)"', template)
+        name = extends and extends[1]
+    return keys
 
 
 def script_keys(page: str) -> set[str]:
