@@ -164,7 +164,7 @@ ADMIN = {
         "delete": "删除",
         "noneShown": "无",
         "pageRange": "{range}，共 {total} 条",
-        "pageRangeFiltered": "{range}，共 {total} 条含“{filter}”",
+        "pageRangeFiltered": "{range}，含“{filter}”的共 {total} 条",
         "anotherEntry": "其他条目，按编号：",
         "assign": "归入",
         "chooseEntry": "请选择能回答它的条目。",
