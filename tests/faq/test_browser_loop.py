@@ -176,3 +176,24 @@ def test_the_server_sends_the_chinese_interface_to_a_chinese_browser(chinese_bro
     open_page(chinese_browser, loop_server, "/?lang=en")  # the page's address overrides the browser
     assert find(chinese_browser, "h1").text == "Ask a question"
     assert find(chinese_browser, "html").get_attribute("lang") == "en"
+
+    # the support team's page, by the same rule: its headings, and the log's actions once the token opens it
+    assert logged(loop_server, "forgotten pin code", "asdf qwer")["total"] == 3  # "zebra giraffe" above
+    open_page(chinese_browser, loop_server, "/admin")
+    assert find(chinese_browser, "html").get_attribute("lang") == "zh-CN" and find(chinese_browser, "h1").text == "提问"
+    assert find(chinese_browser, "#admin summary").text == "管理：添加、编辑和删除条目"
+    unlock(chinese_browser, TOKEN)
+    rows = wait_for(chinese_browser, lambda d: len(unanswered_rows(d)) == 3 and unanswered_rows(d))
+    assert find(chinese_browser, "#unanswered-heading").text == "未能回答的问题"
+    assert find(chinese_browser, "#nearest-heading").text == "归入条目"
+    assert find(chinese_browser, "#unanswered-status").text == "3 个不同的问题，共被问 3 次；问得最多的在前。"
+    pin = rows["forgotten pin code"]
+    assert pin.find_element("css selector", "button.assign").text == "归入"
+    assert pin.find_element("css selector", "button.add-entry").text == "添加为条目"
+    assert pin.find_elements("css selector", "select.assign-to option")[-1].text == "其他条目，按编号："
+    assert find(chinese_browser, "#page-range").text == "1–3，共 3 条"
+    assert find(chinese_browser, "#entries button.edit").text == "编辑"
+    rows["asdf qwer"].find_element("css selector", "button.dismiss").click()
+    wait_for(chinese_browser, lambda d: "asdf qwer" not in unanswered_rows(d))
+    assert find(chinese_browser, "#admin-status").text == "已忽略“asdf qwer”。"
+    assert unanswered_rows(chinese_browser)["zebra giraffe"].find_element("css selector", "button.dismiss").text == "忽略"

@@ -1,9 +1,13 @@
 """Issue 34: the pages a support team can show customers: who may embed the widget (its framing
 policy and CORS, strict unless origins are named), and the interface's language, which the server
-chooses from each request's Accept-Language. The pages themselves are tried in Chromium
-(test_browser.py, test_browser_loop.py)."""
+chooses from each request's Accept-Language, for the customer pages and the support team's /admin
+alike. The pages themselves are tried in Chromium (test_browser.py, test_browser_loop.py)."""
+
+import json
+import re
 
 import pytest
+from conftest import TOKEN
 from fastapi.testclient import TestClient
 
 from samesense.errors import SamesenseError
@@ -64,7 +68,7 @@ CHINESE_H1 = "<h1>提问</h1>"
 ])
 def test_the_server_chooses_the_language_from_accept_language(bank, header, chosen):
     with TestClient(create_app(bank, None)) as c:
-        for path in ("/", "/widget"):
+        for path in ("/", "/widget", "/admin"):  # one rule for every page
             page = c.get(path, headers={"Accept-Language": header})
             assert page.status_code == 200 and page.headers["vary"] == "Accept-Language"
             assert (f'<html lang="{"zh-CN" if chosen == "zh" else "en"}">' in page.text) and (CHINESE_H1 in page.text) == (chosen == "zh")
@@ -98,6 +102,38 @@ def test_an_explicit_setting_overrides_the_header_and_lang_overrides_both(bank):
             assert CHINESE_H1 in c.get("/", params={"lang": odd}).text
 
 
+def visible_text(html: str) -> str:
+    """What the page shows before its script runs: the HTML less its scripts, comments and tags."""
+    return re.sub(r"<[^>]*>", " ", re.sub(r"<script.*?</script>|<!--.*?-->", " ", html, flags=re.DOTALL))
+
+
+def interface_strings(html: str) -> dict:
+    return json.loads(re.search(r'<script id="interface-strings" type="application/json">(.*?)</script>', html, re.DOTALL)[1])
+
+
+def test_the_admin_page_comes_in_the_chosen_language_with_its_scripts_strings(bank):
+    from samesense.faq.page_strings import ADMIN
+
+    with TestClient(create_app(bank, TOKEN)) as c:
+        english = c.get("/admin")
+        assert english.status_code == 200 and english.headers["vary"] == "Accept-Language"
+        assert '<html lang="en">' in english.text and '<summary id="admin-summary">Admin: add, edit' in english.text
+        assert interface_strings(english.text) == ADMIN["en"]
+        chinese = c.get("/admin", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
+        assert '<html lang="zh-CN">' in chinese.text and chinese.headers["vary"] == "Accept-Language"
+        assert '<button id="unlock" type="submit">解锁</button>' in chinese.text
+        assert 'placeholder="问题或答案中的文字"' in chinese.text
+        # every word shown is Chinese (the product's name aside); the script's strings come with the page
+        assert not re.search(r"[A-Za-z]", visible_text(chinese.text).replace("samesense", ""))
+        assert interface_strings(chinese.text) == ADMIN["zh"]
+        assert '<html lang="en">' in c.get("/admin?lang=en", headers={"Accept-Language": "zh-CN"}).text
+        # the API's own messages are not the page's: they stay as they are
+        assert c.get("/unanswered", headers={"Accept-Language": "zh-CN"}).json()["detail"].isascii()
+    with TestClient(create_app(bank, TOKEN, page_language="zh")) as c:  # the server's setting, as for /
+        assert CHINESE_H1 in c.get("/admin", headers={"Accept-Language": "en-GB"}).text
+        assert "<h1>Ask a question</h1>" in c.get("/admin?lang=en").text
+
+
 def test_the_widget_is_compact_from_the_server_and_the_page_is_not(bank):
     with TestClient(create_app(bank, None)) as c:
         assert '<body class="customer widget">' in c.get("/widget").text
@@ -105,8 +141,6 @@ def test_the_widget_is_compact_from_the_server_and_the_page_is_not(bank):
 
 
 def test_a_read_only_server_shows_its_log_to_the_token_alone_and_takes_no_action_on_it(bank, tmp_path):
-    from conftest import TOKEN
-
     from samesense.faq.unanswered import UnansweredLog
 
     auth = {"Authorization": f"Bearer {TOKEN}"}

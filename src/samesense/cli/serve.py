@@ -56,8 +56,9 @@ def add_serve(p: argparse.ArgumentParser) -> None:
                    help="what the web page shows under \"No confident answer\" (default: this, in the page's "
                    "language)")
     p.add_argument("--page-language", choices=PAGE_LANGUAGES, default="auto",
-                   help="the customer pages' interface language: auto (each request's Accept-Language, chosen by the "
-                   "server), or en, zh for every request (?lang=en|zh in a page's address still overrides)")
+                   help="the pages' interface language (the customer pages and /admin): auto (each request's "
+                   "Accept-Language, chosen by the server), or en, zh for every request (?lang=en|zh in a page's "
+                   "address still overrides)")
     p.add_argument("--embed-origin", dest="embed_origins", action="append", default=[], metavar="ORIGIN",
                    help="an origin (https://help.example.com) whose pages may embed the widget (/widget, in an "
                    "iframe) and call the API (CORS); repeatable; default none: no page may frame this one")

@@ -1,59 +1,39 @@
-"""The customer pages' interface language, chosen by the server for each request, and their words.
+"""The pages' interface language, chosen by the server for each request, and the pages rendered in it.
 
     choose_language(setting, asked, accept_language)   # "en" or "zh"
-    customer_page(language, widget)                    # the customer view's HTML, in that language
+    render_page(page, language, widget)                # "customer" (/, /widget) or "admin" (/admin), in it
 
-The one rule: the page address's ?lang=en|zh, else the server's setting (`serve --page-language
-en|zh`), else the first language the request's Accept-Language header names that the pages have
-(best q-value first, a q of 0 refused; zh, zh-CN, zh-TW, any zh-*: Chinese, en-*: English), else
-English. The server decides, so the HTML arrives in its language (`<html lang>`, the headings,
-the placeholder, and the strings the script shows later, in a JSON block): nothing is shown in
+One rule for every page (the customer view, the widget, the support team's /admin): the page
+address's ?lang=en|zh, else the server's setting (`serve --page-language en|zh`), else the first
+language the request's Accept-Language header names that the pages have (best q-value first, a q
+of 0 refused; zh, zh-CN, zh-TW, any zh-*: Chinese, en-*: English), else English. The server
+decides, so the HTML arrives in its language (`<html lang>`, the headings, labels, buttons and
+placeholders, and the strings the script shows later, in a JSON block): nothing is shown in
 English first. A header that cannot be read (no language, a q that is not a number) counts as
 no header: English, never an error.
 """
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-from .choices import FALLBACK_TEXT
+from .page_strings import LANGUAGES, STRINGS
 
 DEFAULT = "en"
-# the interface's own words; the keys are those the template and customer.js use
-STRINGS = {
-    "en": {
-        "title": "Ask a question",
-        "hint": "Answers come from our FAQ.",
-        "placeholder": "Type your question",
-        "ask": "Ask",
-        "noAnswer": "Sorry, we have no confident answer to that question.",
-        "fallback": FALLBACK_TEXT,
-        "didYouMean": "Did you mean",
-        "error": "Something went wrong; please try again.",
-    },
-    "zh": {
-        "title": "提问",
-        "hint": "答案来自我们的常见问题。",
-        "placeholder": "请输入您的问题",
-        "ask": "提问",
-        "noAnswer": "抱歉，我们没有把握回答这个问题。",
-        "fallback": "请换一种说法，或联系客服。",
-        "didYouMean": "您是不是想问",
-        "error": "出错了，请重试。",
-    },
-}
 # what <html lang> says: the Chinese strings are in simplified characters, whichever zh-* was asked for
 HTML_LANG = {"en": "en", "zh": "zh-CN"}
 
-_templates = Environment(loader=PackageLoader("samesense.faq", "templates"), autoescape=select_autoescape(["html"]))
+# StrictUndefined: a key the template names and the table lacks is an error in the tests, never a blank
+_templates = Environment(loader=PackageLoader("samesense.faq", "templates"), autoescape=select_autoescape(["html"]),
+                         undefined=StrictUndefined)
 
 
 def language_of(tag: str | None) -> str | None:
     """The pages' language for a language tag (its primary subtag: zh-TW, ZH_cn -> zh), or None."""
     primary = (tag or "").strip().lower().replace("_", "-").split("-")[0]
-    return primary if primary in STRINGS else None
+    return primary if primary in LANGUAGES else None
 
 
 def from_accept_language(header: str | None) -> str | None:
@@ -72,7 +52,9 @@ def choose_language(setting: str, asked: str | None, accept_language: str | None
             or from_accept_language(accept_language) or DEFAULT)
 
 
-def customer_page(language: str, widget: bool) -> str:
-    """The customer view's HTML in `language` (compact, to embed, with `widget`)."""
-    return _templates.get_template("index.html").render(
-        strings=STRINGS[language], html_lang=HTML_LANG[language], widget=widget)
+def render_page(page: str, language: str, widget: bool = False) -> str:
+    """The HTML of `page` ("customer": / and, compact with `widget`, /widget; "admin": /admin) in
+    `language`: templates/<page>.html with its table of strings (page_strings.py), which also goes
+    in whole as the JSON block #interface-strings that the page's script reads through i18n.js."""
+    return _templates.get_template(f"{page}.html").render(
+        strings=STRINGS[page][language], html_lang=HTML_LANG[language], widget=widget)

@@ -2,13 +2,15 @@
 // the entries and the unanswered questions (assign, add, dismiss). On a read-only server that has a
 // token, the unanswered questions alone, with no action (nothing is written from here). Plain DOM, no
 // build step; every text from the server goes in with textContent (answers through i18n.js's
-// renderAnswer), never as HTML.
+// renderAnswer), never as HTML. The page's own words come through i18n.js's t(), in the language
+// the server rendered the page in (page_strings.py); what the server says (its errors, an unanswered
+// question's reason) is shown as it came.
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
 const TOKEN_KEY = "samesense-token";
 let token = sessionStorage.getItem(TOKEN_KEY) || "";
-let fallbackText = "";  // shown under "No confident answer": the server's --fallback-text
+let fallbackText = "";  // shown under "No confident answer": the server's --fallback-text, or the page's own
 let writable = false;  // the server takes writes (with the token); else the log is shown read-only
 let entriesOffset = 0;  // the admin list's first entry
 let entriesShown = 0;  // the latest list asked for: an earlier one answered late must not replace it
@@ -56,15 +58,14 @@ function showError(message) {
 
 async function loadConfig() {
   const config = await call("GET", "/config");
-  fallbackText = config.fallback_text;
+  fallbackText = config.fallback_is_default ? t("fallback") : config.fallback_text;  // samesense's own, translated
   writable = config.writable;
   // the log holds customers' questions: it needs the token, so a server without one shows nothing here
   $("#admin").hidden = !config.has_token;
   if (!writable) {
-    $("#admin-summary").textContent = "Support team: the questions given no answer (read-only server)";
-    $("#unanswered-hint").textContent = "This server is read-only: the questions are listed, most asked first, "
-      + "with the entries they came nearest to; assign, add and dismiss them on a writable server.";
-    $("#nearest-heading").textContent = "nearest entries";
+    $("#admin-summary").textContent = t("readOnlySummary");
+    $("#unanswered-hint").textContent = t("readOnlyHint");
+    $("#nearest-heading").textContent = t("nearestHeading");
   }
   document.body.dataset.config = "loaded";
 }
@@ -81,12 +82,12 @@ function showAnswer(result) {
     main.append(renderAnswer(result.answer));
     const matched = document.createElement("p");
     matched.className = "matched";
-    matched.textContent = `matched "${result.matched_question}" (score ${result.score.toFixed(3)})`;
+    matched.textContent = t("matched", { question: result.matched_question, score: result.score.toFixed(3) });
     box.append(main, matched);
   } else {
     box.className = "abstained";
     main.id = "no-answer";
-    main.textContent = "No confident answer";
+    main.textContent = t("noConfidentAnswer");
     box.append(main);
     if (fallbackText) {
       const fallback = document.createElement("p");
@@ -141,7 +142,7 @@ function resetForm() {
   $("#entry-form").reset();
   $("#entry-id").value = "";
   $("#entry-from-log").value = "";
-  $("#save-entry").textContent = "Add entry";
+  $("#save-entry").textContent = t("addEntry");
   $("#cancel-edit").hidden = true;
 }
 
@@ -151,7 +152,7 @@ function edit(entry) {
   $("#entry-answer").value = entry.answer;
   $("#entry-paraphrases").value = entry.paraphrases.join("\n");
   $("#entry-tags").value = entry.tags.join(", ");
-  $("#save-entry").textContent = "Save entry " + entry.id;
+  $("#save-entry").textContent = t("saveEntry", { id: entry.id });
   $("#cancel-edit").hidden = false;
   $("#entry-question").focus();
 }
@@ -159,7 +160,7 @@ function edit(entry) {
 async function remove(entry) {
   try {
     await call("DELETE", "/faq/" + entry.id, undefined, true);
-    adminStatus(`Deleted entry ${entry.id}.`);
+    adminStatus(t("deletedEntry", { id: entry.id }));
     await loadEntries();
   } catch (err) { adminStatus(err.message); }
 }
@@ -170,7 +171,8 @@ function entryRow(rows, entry) {
   cell(row, entry.id);
   cell(row, entry.question + (entry.paraphrases.length ? ` (+${entry.paraphrases.length})` : ""));
   cell(row, entry.answer);
-  row.insertCell().append(button("Edit", "edit", () => edit(entry)), " ", button("Delete", "delete", () => remove(entry)));
+  row.insertCell().append(button(t("edit"), "edit", () => edit(entry)), " ",
+    button(t("delete"), "delete", () => remove(entry)));
 }
 
 async function loadEntries() {
@@ -192,8 +194,9 @@ async function loadEntries() {
   for (const entry of shown) entryRow(rows, entry);
   $("#previous-page").disabled = entriesOffset === 0;
   $("#next-page").disabled = data.entries.length <= limit;
-  const range = shown.length ? `${entriesOffset + 1}–${entriesOffset + shown.length}` : "none";
-  $("#page-range").textContent = filter ? `${range} of ${data.total} holding "${filter}"` : `${range} of ${data.total}`;
+  const range = shown.length ? `${entriesOffset + 1}–${entriesOffset + shown.length}` : t("noneShown");
+  $("#page-range").textContent = filter ? t("pageRangeFiltered", { range, total: data.total, filter })
+    : t("pageRange", { range, total: data.total });
 }
 
 function turnPage(step) {
@@ -209,18 +212,18 @@ function assignChoice(q) {
     const option = new Option(`#${near.entry_id} ${near.question} (${near.score.toFixed(3)})`, near.entry_id);
     select.append(option);
   }
-  select.append(new Option("another entry, by id:", ""));
+  select.append(new Option(t("anotherEntry"), ""));
   const other = document.createElement("input");
   other.type = "number";
   other.min = "1";
   other.className = "assign-id";
   other.hidden = q.nearest.length > 0;
   select.addEventListener("change", () => { other.hidden = select.value !== ""; });
-  const assign = button("Assign", "assign", async () => {
+  const assign = button(t("assign"), "assign", async () => {
     const entryId = Number(select.value || other.value);
-    if (!entryId) return adminStatus("Choose the entry that answers it.");
+    if (!entryId) return adminStatus(t("chooseEntry"));
     await logAction("/unanswered/assign", { question: q.question, entry_id: entryId },
-      `"${q.question}" is now a paraphrase of entry ${entryId}.`);
+      t("assigned", { question: q.question, id: entryId }));
   });
   const span = document.createElement("span");
   span.append(select, " ", other, " ", assign);
@@ -251,21 +254,18 @@ async function loadUnanswered() {
       continue;
     }
     row.insertCell().append(assignChoice(q));
-    row.insertCell().append(button("Add as entry", "add-entry", () => {
+    row.insertCell().append(button(t("addAsEntry"), "add-entry", () => {
       resetForm();
       $("#entry-question").value = q.question;
       $("#entry-from-log").value = q.question;  // saved through /unanswered/add: it leaves this list
       $("#entry-answer").focus();
-    }), " ", button("Dismiss", "dismiss", () => logAction("/unanswered/dismiss", { question: q.question },
-      `Dismissed "${q.question}".`)));
+    }), " ", button(t("dismiss"), "dismiss", () => logAction("/unanswered/dismiss", { question: q.question },
+      t("dismissed", { question: q.question }))));
   }
-  $("#unanswered-status").textContent = data.recording
-    ? `${plural(data.total, "distinct question")}, asked ${plural(data.asks, "time")}; the most asked first.`
-    : "This server keeps no log of the questions it could not answer.";
-}
-
-function plural(count, noun) {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+  // one string for one and one for more: English says "1 time", "2 times"; Chinese says both alike
+  const questions = t(data.total === 1 ? "oneQuestion" : "manyQuestions", { count: data.total });
+  const times = t(data.asks === 1 ? "oneTime" : "manyTimes", { count: data.asks });
+  $("#unanswered-status").textContent = data.recording ? t("unansweredCount", { questions, times }) : t("noLog");
 }
 
 async function unlock() {
@@ -276,7 +276,7 @@ async function unlock() {
     await call("GET", "/auth", undefined, true);  // the server, not the page, says whether the token is right
   } catch (err) {
     sessionStorage.removeItem(TOKEN_KEY);
-    $("#token-status").textContent = err.status === 401 ? "Wrong token." : err.message;
+    $("#token-status").textContent = err.status === 401 ? t("wrongToken") : err.message;
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);
@@ -306,7 +306,7 @@ $("#entry-form").addEventListener("submit", async (event) => {
       : await call("POST", fromLog ? "/unanswered/add" : "/faq", entry, true);
     resetForm();
     await Promise.all([loadEntries(), fromLog ? loadUnanswered() : null]);
-    adminStatus(`${id ? "Saved" : "Added"} entry ${saved.id}.`);
+    adminStatus(t(id ? "savedEntry" : "addedEntry", { id: saved.id }));
   } catch (err) { adminStatus(err.message); }
 });
 

@@ -1,15 +1,16 @@
-// The customer pages' own words, and the safe rendering of an answer. Loaded before the page's
-// script. The server chose the language (page_language.py: ?lang, its --page-language, the
-// request's Accept-Language) and sent the page in it, with the strings this script shows later in
-// the JSON block #interface-strings; nothing here chooses again. The support team's page (/admin)
-// has no such block and uses renderAnswer alone.
+// The pages' own words, and the safe rendering of an answer. Loaded before the page's script
+// (customer.js, admin.js). The server chose the language (page_language.py: ?lang, its
+// --page-language, the request's Accept-Language) and sent the page in it, with the strings its
+// script shows later in the JSON block #interface-strings (page_strings.py); nothing here chooses again.
 "use strict";
 
 const STRINGS_BLOCK = document.getElementById("interface-strings");
 const STRINGS = STRINGS_BLOCK ? JSON.parse(STRINGS_BLOCK.textContent) : {};
 
-function t(key) {
-  return STRINGS[key] ?? key;
+// the page's string `key`, its {name} placeholders filled from `values` (as text: the caller puts
+// the result in with textContent); a placeholder with no value stays as written
+function t(key, values = {}) {
+  return (STRINGS[key] ?? key).replace(/\{(\w+)\}/g, (whole, name) => (Object.hasOwn(values, name) ? String(values[name]) : whole));
 }
 
 // An answer as minimal markdown, built from DOM nodes (never innerHTML, so no text can be markup):
