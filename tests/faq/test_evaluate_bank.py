@@ -69,3 +69,14 @@ def test_a_bad_test_file_is_one_line_naming_it(grouped_bank, tmp_path):
     unrelated = write(tmp_path / "unrelated.tsv", "other\treset my pin\n")
     with pytest.raises(SamesenseError, match="none of its groups"):
         evaluate_bank(grouped_bank, unrelated)
+
+
+def test_ranked_first_is_what_the_loosest_settings_answer_right(grouped_bank, tmp_path):
+    """Fewer right than ranked first: the settings hold answers back; the model ranked the others wrong."""
+    questions = write(tmp_path / "test.tsv", "pin\treset my pin\nhours\tforgot pin code please\nhours\thours\n")
+    grouped_bank.set_settings(threshold=0.999, margin=0.0)
+    strict = evaluate_bank(grouped_bank, questions)
+    assert strict.counts["right"] == 0 and strict.ranked_first == 2  # the pin question and "hours"
+    assert "ranked first for 2" in strict.to_text()
+    grouped_bank.set_settings(threshold=0.0, margin=0.0)
+    assert evaluate_bank(grouped_bank, questions).counts["right"] == strict.ranked_first

@@ -49,6 +49,9 @@ class Evaluation:
     precision: float | None
     coverage: float | None
     right_share: float | None  # in-scope questions answered right
+    # in-scope questions whose best candidate is their entry: the most any threshold and margin answer right
+    # (fewer right than this: the settings hold answers back; this low: the model ranks them wrong)
+    ranked_first: int = 0
     per_entry: list[dict] = field(default_factory=list)  # label, questions, right, wrong, none
     unknown_labels: list[str] = field(default_factory=list)  # labels no entry of the bank has
 
@@ -62,7 +65,8 @@ class Evaluation:
         s = self.settings
         lines = [f"{self.bank}: threshold {s['threshold']:g}, margin {s['margin']:g}, hybrid {s['hybrid']:g}, "
                  f"answers {s['answers']:g}",
-                 f"  in scope ({n_in}): right {c['right']}, wrong {c['wrong']}, no answer {c['none']}",
+                 f"  in scope ({n_in}): right {c['right']}, wrong {c['wrong']}, no answer {c['none']}; its entry "
+                 f"ranked first for {self.ranked_first} (the most any threshold answers right)",
                  f"  out of scope ({n_out}): answered {c['oos_answered']}, refused {c['oos_refused']}",
                  (f"  precision {share(self.precision)}, coverage {share(self.coverage)}, "
                   f"right {share(self.right_share)} of in-scope")]
@@ -91,6 +95,7 @@ def evaluate_bank(bank: FaqBank, groups_file: str, oos_file: str | None = None) 
         row["questions"] += 1
         row["right" if is_answered and right else "wrong" if is_answered else "none"] += 1
     return Evaluation(bank=str(bank.path), settings=policy.as_settings(), counts=counts, **rates(counts),
+                      ranked_first=int((outcomes.correct & outcomes.in_scope).sum()),
                       per_entry=list(per_entry.values()),
                       unknown_labels=sorted(label for label in per_entry if label not in known))
 
