@@ -6,8 +6,8 @@ only when it answers more.
 
 Each entry is a group: its question and paraphrases (the questions assigned to it from the
 unanswered log are paraphrases too). A share (`holdout`) of the paraphrases is held back: the new
-model never trains on them. The transformer the bank's model came from (minilm, e5-small, a
-sentence-transformers folder, or the source of a fine-tuned samesense model), or a static model's
+model never trains on them. The bank's transformer (minilm, e5-small, a sentence-transformers folder, or a samesense
+model fine-tuned elsewhere; for a model a learn made, what that learn started from), or a static model's
 own table (for a model a learn made, the static model it started from), is fine-tuned with the
 margin losses through the training machinery (samesense.train, as `samesense train --encoder
 transformer --pretrained X` or `--encoder static --start-from MODEL` does), on the rest. Then both models answer the held-back paraphrases
@@ -111,6 +111,8 @@ def learn(bank_path: str | os.PathLike, options: LearnOptions | None = None) -> 
         target = options.target_precision or calibration.get("target_precision") or DEFAULT_TARGET_PRECISION
         asked, oos = calibration_questions(calibration, entries)
         work = work_dir(folder)
+        if options.answers_too:  # each entry's answer text one more sentence of its group
+            trained = trained + [(str(e.id), e.answer) for e in entries]
         summary = train_on_entries(base, trained, options, work)
         new_model = resolve_model(summary["model"])
         current = held_back_answers(bank, model, entries, held, asked, oos, target, work / "current.faq")

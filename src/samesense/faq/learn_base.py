@@ -1,5 +1,5 @@
 """What `faq learn` fine-tunes and on what, and its options (LearnOptions, light: the command's --help
-shows its defaults): the pretrained transformer behind the bank's model, or the bank's static model
+shows its defaults): the transformer behind the bank's model, or the bank's static model
 itself; the entries split into questions to train on and paraphrases held back; the training settings.
 
 Each learn fine-tunes the same base again (not the last learned model) on all the bank holds now: a
@@ -52,6 +52,7 @@ class LearnOptions:
     seed: int = 0
     threads: int | None = None
     target_precision: float | None = None  # default: the bank's calibrated target, else DEFAULT_TARGET_PRECISION
+    answers_too: bool = False  # train on each entry's answer text too, as one more sentence of its group
     keep: int = 2  # models kept to roll back to
     show_progress: bool | None = None
 
