@@ -71,7 +71,15 @@ def test_calibrate_chooses_stores_and_reports_the_weight(answer_bank, tmp_path):
                       "pin\treset pin\n")
     oos = tmp_path / "oos.txt"
     oos.write_text("what is the weather\nzebra crossing rules\n")
-    result = calibrate(answer_bank, 1.0, groups=str(groups), oos=str(oos), answers="choose")
+    model, encoded = answer_bank.need_model(), []
+    encode = model.encode
+    model.encode = lambda texts, *a, **kw: encoded.append(list(texts)) or encode(texts, *a, **kw)  # what is encoded
+    try:
+        result = calibrate(answer_bank, 1.0, groups=str(groups), oos=str(oos), answers="choose")
+    finally:
+        del model.encode
+    asked = [line.split("\t")[1] for line in groups.read_text().splitlines()] + oos.read_text().splitlines()
+    assert encoded.count(asked) == 1  # once, not once a weight tried
     assert set(result.answers_tried) == {f"{a:g}" for a in ANSWERS_CHOICES}
     assert result.answers_tried["0"] < result.answers_tried[f"{result.answers:g}"] == result.in_scope_accuracy == 1.0
     assert answer_bank.settings["answers"] == result.answers > 0

@@ -324,9 +324,10 @@ class FaqBank:
         return self.store.count(contains)
 
     def search(self, questions: Sequence[str], k: int = 5, hybrid: float | None = None,
-               answers: float | None = None) -> list[list[Candidate]]:
-        """For each question, up to k candidate entries, best first (search.py: the two weights)."""
-        return self.searcher.search(questions, k, hybrid, answers)
+               answers: float | None = None, vectors: np.ndarray | None = None) -> list[list[Candidate]]:
+        """For each question, up to k candidate entries, best first (search.py: the two weights, and the
+        questions' vectors when the caller has them)."""
+        return self.searcher.search(questions, k, hybrid, answers, vectors)
 
     def ask(self, question: str, k: int = 5) -> Answer:
         """The answer, or none with the reason (search.py, matcher.py)."""

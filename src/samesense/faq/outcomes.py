@@ -68,12 +68,15 @@ class Labelled:
     labels: list
     label_of: dict
     readable: np.ndarray | None = None  # whether the model reads each question: the same at every weight
+    vectors: tuple | None = None  # (the model, its vectors of the questions): the same at every weight
 
     def asked(self, bank: FaqBank, hybrid: float | None = None, answers: float | None = None) -> Asked:
-        if self.readable is None:
+        model = bank.need_model()
+        if self.vectors is None or self.vectors[0] is not model:
             self.readable = np.array([reason is None for reason in bank.unreadable(self.questions)])
-        return Asked(bank.search(self.questions, k=10, hybrid=hybrid, answers=answers), self.readable, self.labels,
-                     self.label_of)
+            self.vectors = (model, model.encode(self.questions))
+        return Asked(bank.search(self.questions, k=10, hybrid=hybrid, answers=answers, vectors=self.vectors[1]),
+                     self.readable, self.labels, self.label_of)
 
 
 @dataclass

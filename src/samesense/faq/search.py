@@ -43,14 +43,16 @@ class BankSearch:
         self.answer_vectors: AnswerVectors | None = None
 
     def search(self, questions: Sequence[str], k: int = 5, hybrid: float | None = None,
-               answers: float | None = None) -> list[list[Candidate]]:
+               answers: float | None = None, vectors: np.ndarray | None = None) -> list[list[Candidate]]:
         """For each question, up to k candidate entries, best first (each scored by its best
         matching stored question). `hybrid`: the weight of BM25 in the score, `answers` that of the
-        answer text (defaults: the bank's settings; 0, the stored questions' cosines alone)."""
+        answer text (defaults: the bank's settings; 0, the stored questions' cosines alone). `vectors`:
+        the questions' vectors by the bank's model, when the caller has them (calibrate asks the same
+        questions at many weights)."""
         bank = self.bank
         questions = list(questions)
         model = bank.need_model()
-        vectors = model.encode(questions)
+        vectors = model.encode(questions) if vectors is None else vectors
         bank.refresh()
         weight = bank.policy.hybrid if hybrid is None else float(hybrid)
         answer_weight = bank.policy.answers if answers is None else float(answers)
