@@ -111,8 +111,6 @@ def learn(bank_path: str | os.PathLike, options: LearnOptions | None = None) -> 
         target = options.target_precision or calibration.get("target_precision") or DEFAULT_TARGET_PRECISION
         asked, oos = calibration_questions(calibration, entries)
         work = work_dir(folder)
-        if options.answers_too:  # each entry's answer text one more sentence of its group
-            trained = trained + [(str(e.id), e.answer) for e in entries]
         summary = train_on_entries(base, trained, options, work)
         new_model = resolve_model(summary["model"])
         current = held_back_answers(bank, model, entries, held, asked, oos, target, work / "current.faq")

@@ -52,7 +52,6 @@ class LearnOptions:
     seed: int = 0
     threads: int | None = None
     target_precision: float | None = None  # default: the bank's calibrated target, else DEFAULT_TARGET_PRECISION
-    answers_too: bool = False  # train on each entry's answer text too, as one more sentence of its group
     keep: int = 2  # models kept to roll back to
     show_progress: bool | None = None
 
