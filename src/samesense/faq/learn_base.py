@@ -96,7 +96,9 @@ def transformer_base(folder: str, source: str, stages, learned_dir: Path) -> str
     learned = bool(folder) and Path(folder).resolve().parent == learned_dir.resolve()
     if folder and not learned and "projection" not in stages:
         return folder
-    if learned and ("/" in source or os.sep in source) and not Path(source).is_dir():
+    from ..encoders.pretrained_files import NAMES
+
+    if learned and source not in NAMES and not Path(source).is_dir():
         raise SamesenseError(f"{source}: the model this bank's model was learned from is gone: put it back, or `faq "
                              "rollback` to it and learn from the model used then")
     return source
