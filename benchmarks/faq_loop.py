@@ -170,6 +170,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=LearnOptions.epochs)
     parser.add_argument("--lr", type=float, default=LearnOptions.lr, help="learn's learning rate")
+    parser.add_argument("--freeze-layers", type=int, default=LearnOptions.freeze_layers,
+                        help="learn's layers kept as pretrained (a transformer's embeddings: 1)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "out" / "faq_loop"), help="work folder")
     parser.add_argument("--no-doc", action="store_true", help="print only: write nothing under docs/")
@@ -192,7 +194,8 @@ def main() -> None:
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)  # banks and files of this script only: all made again each run
     out.mkdir(parents=True)
-    options = LearnOptions(epochs=args.epochs, lr=args.lr, threads=args.threads, show_progress=False)
+    options = LearnOptions(epochs=args.epochs, lr=args.lr, freeze_layers=args.freeze_layers, threads=args.threads,
+                           show_progress=False)
     started = time.perf_counter()
     results = []
     # each language's own model first (MiniLM for English, e5-small for Chinese), e5-small in English
