@@ -150,6 +150,7 @@ def run_loop(faq: dict, spec: str, files: dict, bank_path: Path, rounds: int, le
         if learns:
             report = learn(bank_path, options)
             step["learn"] = {"switched": report.switched, "held_back": report.held_back,
+                             "calibration_questions": report.calibration_questions,
                              "held_back_right_current": report.current["counts"]["right"],
                              "held_back_right_new": report.new["counts"]["right"],
                              "train_seconds": report.train_seconds, "threshold_from": report.threshold_from}
@@ -289,7 +290,8 @@ def report(summary: dict) -> str:
             learned = step.get("learn")
             learn_cell = ("-" if learned is None else
                           f"{'switched' if learned['switched'] else 'kept'} ({learned['held_back_right_current']} → "
-                          f"{learned['held_back_right_new']} of {learned['held_back']})")
+                          f"{learned['held_back_right_new']} of "
+                          f"{learned['held_back'] + learned.get('calibration_questions', 0)})")
             rows.append([r["faq"], LANGUAGE_NAMES[r["language"]], r["model"], r["arm"], str(step["round"]),
                          str(step.get("assigned", "-")), learn_cell, f"{step['threshold']:.3f}", f"{step.get('hybrid', 0):g}",
                          f"{step.get('answers', 0):g}",
