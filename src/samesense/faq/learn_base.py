@@ -6,8 +6,8 @@ Each learn fine-tunes the same base again (not the last learned model) on all th
 learned transformer's encoder names its source (the pretrained transformer, or the samesense model
 fine-tuned elsewhere that the bank was given: train --pretrained MODEL goes on from it), and a learned
 static model's info names the static model it started from (train --start-from: its folder and
-fingerprint), so the second learn starts where the first did, with the questions assigned since. No drift from learn to learn,
-and the same settings reproduce a model.
+fingerprint), so the second learn starts where the first did, with the questions assigned since. No
+drift from learn to learn, and the same settings reproduce a model.
 """
 
 from __future__ import annotations
