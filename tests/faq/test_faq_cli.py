@@ -90,6 +90,13 @@ def test_calibrate_stores_threshold_and_draws_the_curve(trained_run, faq_files, 
     main(["faq", "info", bank])
     info = json.loads(capsys.readouterr().out)
     assert info["threshold"] == result["threshold"] and info["calibration"]["precision"] == result["precision"]
+    assert main(["calibrate", bank, "--groups", str(held), "--oos", str(oos), "--target-precision", "0.8",
+                 "--plot", str(plot), "--suggest", "choose"]) == 0
+    said = capsys.readouterr().out
+    main(["faq", "info", bank])
+    suggest = json.loads(capsys.readouterr().out)["suggest"]
+    assert (f"  did you mean from {suggest:.4f}: the right entry among the choices of " in said if suggest < 1 else
+            "  did you mean off (suggest 1)" in said)
 
 
 @pytest.mark.parametrize("args, message", [

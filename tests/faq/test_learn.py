@@ -147,7 +147,7 @@ def test_a_calibrated_bank_learns_with_threshold_and_margin_calibrated_again_for
                       encoding="utf-8")
     oos.write_text("what is the weather\nhow do i cook rice\n", encoding="utf-8")
     with FaqBank.open(bank, create=False) as opened:
-        calibrate(opened, 0.5, groups=str(groups), oos=str(oos), margin=0.02, answers=0.3)
+        calibrate(opened, 0.5, groups=str(groups), oos=str(oos), margin=0.02, answers=0.3, suggest="choose")
     before = settings(bank)["model_fingerprint"]
     report = learn(bank, LearnOptions(**FAST))
     assert report.switched and report.threshold_from.startswith("calibrated on")
@@ -159,6 +159,7 @@ def test_a_calibrated_bank_learns_with_threshold_and_margin_calibrated_again_for
     assert set(calibration["margins_tried"]) == {f"{m:g}" for m in MARGIN_CHOICES}  # chosen, not kept
     assert (after["threshold"], after["margin"], after["hybrid"], after["answers"]) == \
         (calibration["threshold"], calibration["margin"], calibration["hybrid"], 0.3)  # the weight kept for the model
+    assert calibration["suggest"] is not None and after["suggest"] == calibration["suggest"]  # chosen again, not off
     assert after[LEARN_HISTORY][-1]["margin"] == 0.02  # what the switch replaced, for rollback
 
 

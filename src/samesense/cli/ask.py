@@ -111,6 +111,11 @@ def add_calibrate(p: argparse.ArgumentParser) -> None:
                    help="weight of the entries' answer texts in the scores to calibrate and store (0 to 1; 0 the "
                    "stored questions alone), or choose: try 0, 0.1, ..., 0.5 and keep the weight answering most "
                    "in-scope questions right at the target precision (with --groups; default: the bank's weight)")
+    p.add_argument("--suggest", choices=["choose"], default=None,
+                   help="choose the \"did you mean\" level too: the lowest best score below the threshold at which "
+                   "the right entry is among the choices of the questions given them at the target precision (out "
+                   "of scope ones given choices count as misses); off (1) where no level reaches it; chosen again "
+                   "when the bank moves to another model (default: the bank's level, as `faq set --suggest` left it)")
     p.add_argument("--plot", metavar="PNG", help="where to draw precision and coverage against the threshold "
                    "(default: BANK.calibration.png)")
     p.add_argument("--dry-run", action="store_true", help="report, but do not store the threshold")
@@ -133,7 +138,7 @@ def run_calibrate(args) -> int:
         result = calibrate(bank, args.target_precision, groups=args.groups, oos=args.oos, pairs=args.pairs,
                            margin=args.margin if args.margin is not None or not args.groups else "choose",
                            plot=plot, save=not args.dry_run, min_coverage=args.min_coverage,
-                           hybrid=args.hybrid, answers=args.answers)
+                           hybrid=args.hybrid, answers=args.answers, suggest=args.suggest)
         where = bank.path
     if args.json:
         print(json.dumps(result.to_dict()))
@@ -150,6 +155,11 @@ def run_calibrate(args) -> int:
         print(f"  answer weight {result.answers:g} (the answer text in the score)"
               f"{tried_text('weight', result.answers_tried)}")
     print(f"  margin {result.margin:g} (too close to call){tried_text('margin', result.margins_tried)}")
+    if result.suggest is not None:
+        print(f"  did you mean from {result.suggest:.4f}: the right entry among the choices of {result.suggest_right} "
+              f"of the {result.suggest_given} questions below the threshold given them" if result.suggest_given else
+              f"  did you mean off (suggest 1): at no level below the threshold is the right entry among the choices "
+              f"of {result.target_precision:g} of the questions given them")
     print(f"  {'not stored (--dry-run)' if args.dry_run else f'stored in {where}'}; plot: {plot}")
     return 0
 

@@ -139,7 +139,8 @@ def add_faq(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--suggest", type=answer_setting("suggest"), metavar="S",
                    help="a question below the threshold whose best score is at least S still gets up to 3 "
                    "\"did you mean\" questions (those scoring S or more, one per answer); -1 to 1, "
-                   f"{defaults['suggest']:g} off (new bank: {defaults['suggest']:g})")
+                   f"{defaults['suggest']:g} off (new bank: {defaults['suggest']:g}); `samesense calibrate --suggest "
+                   "choose` chooses it")
     p.add_argument("--reset", action="store_true",
                    help="put every answer setting back to a new bank's, and forget the calibration")
     p.set_defaults(func=run_set)

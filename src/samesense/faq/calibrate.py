@@ -33,7 +33,8 @@ from ..errors import SamesenseError
 from ..files import atomic_save_png
 from .bank import FaqBank
 from .choices import MIN_COVERAGE
-from .outcomes import Outcomes, groups_labelled, pair_outcomes
+from .matcher import suggestions
+from .outcomes import Asked, Outcomes, groups_labelled, pair_outcomes
 from .policy import CALIBRATED_SETTINGS, checked
 
 
@@ -65,13 +66,19 @@ class Calibration:
     answers: float = 0.0  # the weight of the answer texts in the scores
     answers_tried: dict[str, float] | None = None  # with --answers choose: in-scope accuracy of each weight
     margins_tried: dict[str, float] | None = None  # with --margin choose: in-scope accuracy of each margin
+    suggest: float | None = None  # with --suggest choose: the "did you mean" level chosen (1: off); None not chosen
+    suggest_right: int | None = None  # ... the questions below the threshold given choices at it, and those
+    suggest_given: int | None = None  # among them whose right entry is one of the choices
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def settings(self) -> dict:
-        """What a bank stores of it: the settings it chose (policy.CALIBRATED_SETTINGS), and itself."""
-        return {**{key: getattr(self, key) for key in CALIBRATED_SETTINGS}, "calibration": self.to_dict()}
+        """What a bank stores of it: the settings it chose (policy.CALIBRATED_SETTINGS, and the suggest
+        level when it chose one: one set by hand leaves the threshold's calibration standing), and itself."""
+        chosen = {key: getattr(self, key) for key in CALIBRATED_SETTINGS}
+        return {**chosen, **({} if self.suggest is None else {"suggest": self.suggest}), "calibration": self.to_dict()}
+
 
 
 def curve(outcomes: Outcomes) -> Curve:
@@ -153,7 +160,8 @@ ANSWERS_CHOICES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str | None = None,
               pairs: str | None = None, margin: float | str | None = None, plot: str | os.PathLike | None = None,
               save: bool = True, min_coverage: float = MIN_COVERAGE,
-              hybrid: float | str | None = None, answers: float | str | None = None) -> Calibration:
+              hybrid: float | str | None = None, answers: float | str | None = None,
+              suggest: str | None = None) -> Calibration:
     """Choose, report and (with `save`) store the threshold; CoverageTooLow, with nothing stored,
     when the threshold would answer less than `min_coverage` of the in-scope questions.
 
@@ -165,7 +173,10 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
 
     `margin`: the "too close to call" margin, None the bank's own, a number that margin, or "choose":
     threshold and margin chosen together, each of MARGIN_CHOICES calibrated and the one answering most
-    in-scope questions right at the target precision kept (the wider on a tie; groups files only)."""
+    in-scope questions right at the target precision kept (the wider on a tie; groups files only).
+
+    `suggest`: None leaves the bank's "did you mean" level as it is; "choose" (groups files only) chooses it
+    with the rest (choose_suggest), stores it, and a recalibration for another model chooses it again."""
     if not 0.0 < target <= 1.0:
         raise SamesenseError(f"target precision must be in (0, 1], got {target}")
     if not 0.0 <= min_coverage <= 1.0:
@@ -175,16 +186,22 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
     weights = values_of("hybrid", hybrid, HYBRID_CHOICES, bank.policy.hybrid)
     answer_weights = values_of("answers", answers, ANSWERS_CHOICES, bank.policy.answers)
     margins = values_of("margin", margin, MARGIN_CHOICES, bank.policy.margin)
-    if pairs and (max(weights) > 0 or max(answer_weights) > 0 or margin == "choose"):
-        raise SamesenseError("a hybrid bank (BM25 weight above 0), an answer weight above 0, or a margin to choose, is "
+    if suggest not in (None, "choose"):
+        raise SamesenseError(f"suggest is chosen (choose) or left as it is (None), got {suggest!r}: set a level by "
+                             "hand with faq set --suggest")
+    if pairs and (max(weights) > 0 or max(answer_weights) > 0 or margin == "choose" or suggest):
+        raise SamesenseError("a hybrid bank (BM25 weight above 0), an answer weight above 0, a margin or a suggest "
+                             "level to choose, is "
                              "calibrated from a groups file of questions (its scores come from searching the bank); "
                              "a pairs file gives cosines alone")
     tried: dict[tuple[float, float, float], tuple[Calibration, Curve] | SamesenseError] = {}
+    asked_with: dict[tuple[float, float], Asked] = {}  # each pair of weights' search: the suggest level reads it
     labelled = groups_labelled(bank, groups, oos) if groups else None  # the files read once
     paired = pair_outcomes(bank, pairs) if pairs else None  # cosines alone: one weight, one margin
     for weight in weights:
         for answer_weight in answer_weights:  # one search of the questions: each margin reads it
             asked = labelled.asked(bank, weight, answer_weight) if labelled else None
+            asked_with[weight, answer_weight] = asked
             for m in margins:
                 outcomes = asked.outcomes(m) if asked else paired
                 try:
@@ -204,11 +221,34 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
         result.answers_tried = best_of(tried, 1, chosen)
     if len(margins) > 1:
         result.margins_tried = best_of(tried, 2, chosen)
+    if suggest == "choose":
+        result.suggest, result.suggest_right, result.suggest_given = choose_suggest(
+            asked_with[chosen[:2]], result.threshold, target)
     if plot:
         plot_curve(kept_curve, result, plot)
     if save:
         bank.set_settings(**result.settings())
     return result
+
+
+def choose_suggest(asked: Asked, threshold: float, target: float) -> tuple[float, int, int]:
+    """(level, right, given): the lowest "did you mean" level at which, of the labelled questions below
+    `threshold` that it gives choices (matcher.suggestions), a `target` share have their right entry among
+    them (an out-of-scope question given choices counts as a miss), half-way to the next lower best score
+    as a threshold is; (1, 0, 0), off, when no level reaches it. The bar is the answers' own: choices a
+    customer reads are not an answer, yet a list of wrong ones is what the fallback text is there to avoid."""
+    below = [(c, label) for c, label, readable in zip(asked.results, asked.labels, asked.readable)
+             if readable and c and c[0].score < threshold]  # the unreadable get no choices at all
+    bests = sorted({c[0].score for c, _ in below}, reverse=True)
+    chosen = (1.0, 0, 0)
+    for i, best in enumerate(bests):
+        level = max(-1.0, (best + bests[i + 1]) / 2 if i + 1 < len(bests) else best - 1e-3)
+        given = [(c, label) for c, label in below if c[0].score >= level]
+        right = sum(label is not None and any(asked.label_of.get(s.entry_id) == label for s in suggestions(c, level))
+                    for c, label in given)
+        if right / len(given) >= target:
+            chosen = (round(level, 6), right, len(given))
+    return chosen
 
 
 def values_of(key: str, given: float | str | None, choices: tuple, own: float) -> list[float]:
@@ -226,14 +266,15 @@ def best_of(tried: dict, axis: int, chosen: tuple) -> dict[str, float | None]:
 
 def recalibrate(bank: FaqBank, previous: dict, plot: str | os.PathLike | None = None) -> Calibration:
     """Calibrate `bank`, just moved to another model, as `previous` (the old model's stored calibration)
-    was: on its files, for its target precision, hybrid and answer weights, the margin chosen anew (groups); a
-    SamesenseError when its files are gone or the new model does not reach the target."""
+    was: on its files, for its target precision, hybrid and answer weights, the margin chosen anew (groups), and
+    the suggest level chosen anew where it chose one; a SamesenseError when its files are gone or the new model
+    does not reach the target."""
     files = calibration_files(previous)
     if previous.get("kind") == "pairs":
         return calibrate(bank, previous["target_precision"], pairs=files[0], plot=plot)
     return calibrate(bank, previous["target_precision"], groups=files[0], oos=files[1] if len(files) > 1 else None,
                      margin="choose", plot=plot, hybrid=previous.get("hybrid", 0.0),
-                     answers=previous.get("answers", 0.0))
+                     answers=previous.get("answers", 0.0), suggest=None if previous.get("suggest") is None else "choose")
 
 
 def calibration_files(previous: dict) -> list[str]:
@@ -284,6 +325,9 @@ def plot_curve(c: Curve, result: Calibration, path: str | os.PathLike) -> None:
     cap = float(np.nanmax(c.coverage)) if len(c.coverage) else 0.0
     ax.axhline(cap, color="tab:orange", linestyle="-.", alpha=0.6,
                label=f"coverage cap {cap:.3f} at margin {result.margin:g} (the rest too close to call or unreadable)")
+    if result.suggest is not None and result.suggest < 1:
+        ax.axvline(result.suggest, color="tab:green", linestyle=":", label=f"did you mean from {result.suggest:.3f}: "
+                   f"right entry among the choices of {result.suggest_right} of {result.suggest_given}")
     ax.axvline(result.threshold, color="black", linestyle="--",
                label=f"threshold {result.threshold:.3f}: precision {result.precision:.3f}, coverage {result.coverage:.3f}")
     ax.set(xlabel="threshold (cosine of the best match)", ylabel="share",

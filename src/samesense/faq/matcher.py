@@ -83,10 +83,16 @@ def suggest_choices(answer: Answer, suggest: float) -> Answer:
     candidates = answer.candidates
     if answer.answered or answer.did_you_mean or not candidates:
         return answer
-    best = candidates[0].score
-    if best < answer.threshold and best >= suggest:
-        answer.did_you_mean = close_choices([c for c in candidates if c.score >= suggest], math.inf)[:SUGGESTIONS]
+    if candidates[0].score < answer.threshold:
+        answer.did_you_mean = suggestions(candidates, suggest)
     return answer
+
+
+def suggestions(candidates: list[Candidate], suggest: float) -> list[Candidate]:
+    """The "did you mean" choices at level `suggest` of a question whose best score is below the
+    threshold (`candidates` best first): those scoring `suggest` or more, one per answer, at most
+    SUGGESTIONS; none when the best is below `suggest`."""
+    return close_choices([c for c in candidates if c.score >= suggest], math.inf)[:SUGGESTIONS]
 
 
 def unreadable_reason(unknown: float, max_unknown: float) -> str | None:
