@@ -276,6 +276,14 @@ def ranked(step: dict, result: dict) -> str:
     return "-" if "ranked_first" not in step else f"{step['ranked_first'] / result['test_in_scope']:.0%}"
 
 
+def judged_on(learned: dict) -> str:
+    """The learn cell's " of N": the questions learn judged on (held back + the calibration's in-scope
+    ones); a run's JSON from before the script recorded the latter gives none (held back alone undercounts)."""
+    if "calibration_questions" not in learned:
+        return ""
+    return f" of {learned['held_back'] + learned['calibration_questions']}"
+
+
 def precision_of(step: dict) -> str:
     """Right over answered on the test questions (out-of-scope ones answered count as wrong)."""
     answered = step["right"] + step["wrong"] + step["oos_answered"]
@@ -288,10 +296,9 @@ def report(summary: dict) -> str:
     for r in results:
         for step in r["rounds"]:
             learned = step.get("learn")
-            learn_cell = ("-" if learned is None else
-                          f"{'switched' if learned['switched'] else 'kept'} ({learned['held_back_right_current']} → "
-                          f"{learned['held_back_right_new']} of "
-                          f"{learned['held_back'] + learned.get('calibration_questions', 0)})")
+            learn_cell = "-" if learned is None else (
+                f"{'switched' if learned['switched'] else 'kept'} ({learned['held_back_right_current']} → "
+                f"{learned['held_back_right_new']}{judged_on(learned)})")
             rows.append([r["faq"], LANGUAGE_NAMES[r["language"]], r["model"], r["arm"], str(step["round"]),
                          str(step.get("assigned", "-")), learn_cell, f"{step['threshold']:.3f}", f"{step.get('hybrid', 0):g}",
                          f"{step.get('answers', 0):g}",
