@@ -85,6 +85,7 @@ def test_without_the_header_the_page_is_english_and_the_strings_go_with_it(bank)
         chinese = c.get("/", headers={"Accept-Language": "zh-CN"}).text
         # the strings the script shows later come in the page, in its language (JSON: non-ASCII escaped)
         assert '"noAnswer": "\\u62b1\\u6b49' in chinese and "Sorry" not in chinese
+        assert "<title>FAQ</title>" in english.text and "<title>常见问题</title>" in chinese  # the tab's name too
         assert c.get("/config").json()["page_language"] == "en"
 
 

@@ -190,7 +190,7 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
         raise SamesenseError(f"suggest is chosen (choose) or left as it is (None), got {suggest!r}: set a level by "
                              "hand with faq set --suggest")
     if pairs and (max(weights) > 0 or max(answer_weights) > 0 or margin == "choose" or suggest):
-        raise SamesenseError("a hybrid bank (BM25 weight above 0), an answer weight above 0, a margin or a suggest "
+        raise SamesenseError("a hybrid bank (BM25 weight above 0), an answer weight above 0, a margin to choose or a suggest "
                              "level to choose, is "
                              "calibrated from a groups file of questions (its scores come from searching the bank); "
                              "a pairs file gives cosines alone")

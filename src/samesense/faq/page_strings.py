@@ -17,6 +17,7 @@ from .choices import FALLBACK_TEXT
 
 CUSTOMER = {
     "en": {
+        "documentTitle": "FAQ",  # the browser's tab: short, as a team's own site would name it
         "title": "Ask a question",
         "hint": "Answers come from our FAQ.",
         "placeholder": "Type your question",
@@ -27,6 +28,7 @@ CUSTOMER = {
         "error": "Something went wrong; please try again.",
     },
     "zh": {
+        "documentTitle": "常见问题",
         "title": "提问",
         "hint": "答案来自我们的常见问题。",
         "placeholder": "请输入您的问题",
