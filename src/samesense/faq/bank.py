@@ -325,8 +325,7 @@ class FaqBank:
 
     def search(self, questions: Sequence[str], k: int = 5, hybrid: float | None = None,
                answers: float | None = None, vectors: np.ndarray | None = None) -> list[list[Candidate]]:
-        """For each question, up to k candidate entries, best first (search.py: the two weights, and the
-        questions' vectors when the caller has them)."""
+        """For each question, up to k entries, best first (search.py: weights; `vectors`: the caller's encoding)."""
         return self.searcher.search(questions, k, hybrid, answers, vectors)
 
     def ask(self, question: str, k: int = 5) -> Answer:

@@ -96,11 +96,16 @@ def transformer_base(folder: str, source: str, stages, learned_dir: Path) -> str
     learned = bool(folder) and Path(folder).resolve().parent == learned_dir.resolve()
     if folder and not learned and "projection" not in stages:
         return folder
-    from ..encoders.pretrained_files import NAMES
+    from ..encoders.pretrained_files import NAMES, samesense_folder
+    from ..runtime.folder import fingerprint
 
+    back = "put it back, or `faq rollback` to it and learn from the model used then"
     if learned and source not in NAMES and not Path(source).is_dir():
-        raise SamesenseError(f"{source}: the model this bank's model was learned from is gone: put it back, or `faq "
-                             "rollback` to it and learn from the model used then")
+        raise SamesenseError(f"{source}: the model this bank's model was learned from is gone: {back}")
+    recorded = getattr(stages["encoder"], "source_fingerprint", "")  # a samesense model's, when learned from one
+    if learned and recorded and (samesense_folder(source) is None or fingerprint(samesense_folder(source)) != recorded):
+        raise SamesenseError(f"{source}: not the model this bank's model was learned from (its files changed since, "
+                             f"fingerprint {recorded[:12]}): {back}")
     return source
 
 
