@@ -67,8 +67,8 @@ class Calibration:
     answers_tried: dict[str, float] | None = None  # with --answers choose: in-scope accuracy of each weight
     margins_tried: dict[str, float] | None = None  # with --margin choose: in-scope accuracy of each margin
     suggest: float | None = None  # with --suggest choose: the "did you mean" level chosen (1: off); None not chosen
-    suggest_right: int | None = None  # ... the questions below the threshold given choices at it, and those
-    suggest_given: int | None = None  # among them whose right entry is one of the choices
+    suggest_given: int | None = None  # ... the labelled questions below the threshold given choices at that level,
+    suggest_right: int | None = None  # and those of them whose right entry is among their choices
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,7 +78,6 @@ class Calibration:
         level when it chose one: one set by hand leaves the threshold's calibration standing), and itself."""
         chosen = {key: getattr(self, key) for key in CALIBRATED_SETTINGS}
         return {**chosen, **({} if self.suggest is None else {"suggest": self.suggest}), "calibration": self.to_dict()}
-
 
 
 def curve(outcomes: Outcomes) -> Curve:
