@@ -65,6 +65,11 @@ def learned(arm: dict) -> str:
     return before if before == after else f"{before} → {after}"
 
 
+def commands(run: dict) -> str:
+    """A run's command line, or each of a run joined by faq_loop.py --from-json."""
+    return " and ".join(f"`{c}`" for c in run.get("commands") or [run.get("command") or "?"])
+
+
 def report(table_run: dict, rerun: dict, arms: list[dict]) -> str:
     rows = [[a["faq"], LANGUAGE_NAMES[a["language"]], a["model"], a["arm"], by_round(a, "right"),
              by_round(a, "ranked_first"), by_round(a, "wrong"), by_round(a, "oos_answered"), learned(a),
@@ -82,9 +87,8 @@ def report(table_run: dict, rerun: dict, arms: list[dict]) -> str:
     flips = sum(not a["learn_same"] for a in learning)
     return f"""## The loop run again (faq_loop.py on another machine)
 
-`{rerun.get('command')}` ({rerun['machine']}, {rerun['seconds']:.0f} s), compared arm by arm with the
-run of the table above, `{table_run.get('command') or (table_run.get('commands') or ['?'])[0]}`
-({table_run['machine']}). Each cell: the table's run by round (0, 1, 2), then this run's where they
+{commands(rerun)} ({rerun['machine']}, {rerun['seconds']:.0f} s), compared arm by arm with the
+run of the table above, {commands(table_run)} ({table_run['machine']}). Each cell: the table's run by round (0, 1, 2), then this run's where they
 differ. {per_model}. The last round's in-scope right moved by at most {moved} (of {asked} in-scope test
 questions an FAQ); learn decided otherwise in {flips} of the {len(learning)} arms that learn (a learn is judged
 on a few dozen questions: a rounding may tip it).{not_rerun}
@@ -108,8 +112,9 @@ def main() -> None:
     markdown = report(table_run, rerun, arms)
     if not args.no_doc:
         atomic_write_json(REPO / "docs" / "results" / "faq_loop_rerun.json",
-                          {"table_run": {k: table_run.get(k) for k in ("command", "machine", "seconds")},
-                           "rerun": {k: rerun.get(k) for k in ("command", "machine", "seconds")}, "arms": arms})
+                          {"table_run": {k: table_run.get(k) for k in ("command", "commands", "machine", "seconds")},
+                           "rerun": {k: rerun.get(k) for k in ("command", "commands", "machine", "seconds")},
+                           "arms": arms})
         write_section("faq_loop_rerun", markdown)
     print(markdown)
 
