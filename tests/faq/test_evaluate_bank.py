@@ -80,3 +80,22 @@ def test_ranked_first_is_what_the_loosest_settings_answer_right(grouped_bank, tm
     assert "ranked first for 2" in strict.to_text()
     grouped_bank.set_settings(threshold=0.0, margin=0.0)
     assert evaluate_bank(grouped_bank, questions).counts["right"] == strict.ranked_first
+
+
+def test_the_did_you_mean_choices_of_the_unanswered_are_counted_as_ask_shows_them(grouped_bank, tmp_path):
+    questions = write(tmp_path / "test.tsv", "pin\treset my pin\n"  # 0.707: answered, no choices
+                      "pin\tpin hours\n"  # 0.408 pin, 0.316 hours: both shown, its own among them
+                      "hours\tforgot pin hours\n"  # 0.667 pin, 0.258 hours: pin alone shown
+                      "hours\topening hours pin\n")  # 0.516 hours, 0.333 pin: both shown
+    oos = write(tmp_path / "oos.txt", "pin code weather\nquantum chromodynamics\n")  # 0.667 pin; 0 everywhere
+    grouped_bank.set_settings(threshold=0.7, margin=0.0, suggest=0.3)
+    evaluation = evaluate_bank(grouped_bank, questions, oos)
+    assert evaluation.choices == {"given": 3, "right": 2, "oos_given": 1}
+    entry_of = {e.id: e.group for e in grouped_bank.list_entries()}
+    shown = {q: [entry_of[c.entry_id] for c in grouped_bank.ask(q).did_you_mean]  # as ask shows them
+             for q in ("reset my pin", "pin hours", "forgot pin hours", "opening hours pin", "pin code weather")}
+    assert shown == {"reset my pin": [], "pin hours": ["pin", "hours"], "forgot pin hours": ["pin"],
+                     "opening hours pin": ["hours", "pin"], "pin code weather": ["pin"]}
+    assert "3 in scope shown choices, the right entry among them for 2; 1 out of scope" in evaluation.to_text()
+    grouped_bank.set_settings(suggest=1.0)  # off, and no margin: nothing too close to call either
+    assert evaluate_bank(grouped_bank, questions, oos).choices == {"given": 0, "right": 0, "oos_given": 0}

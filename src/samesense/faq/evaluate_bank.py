@@ -2,13 +2,17 @@
 
     evaluation = evaluate_bank(bank, "labelled.tsv", "oos.txt")
     evaluation.counts        # {"right": 40, "wrong": 2, "none": 14, "oos_answered": 1, "oos_refused": 19}
+    evaluation.choices       # {"given": 9, "right": 7, "oos_given": 1}: the "did you mean" of the unanswered
 
-Each question is asked as `ask` asks it (calibrate.py's group_outcomes: the same search, margin,
+Each question is asked as `ask` asks it (outcomes.py, as calibrate asks them: the same search, margin,
 hybrid weight and unreadable-question guard), and answered when its best score reaches the stored
 threshold and it is not too close to call. A question is labelled with the group of the entry that
 answers it, or, for an entry without a group, that entry's id; out-of-scope questions (one a line)
 should get no answer. precision = right / answered (out-of-scope answers count as wrong);
-coverage = answered in-scope / in-scope.
+coverage = answered in-scope / in-scope. An unanswered question may still be shown "did you mean"
+choices (too close to call, or below the threshold but at least the bank's `suggest` level): `choices`
+counts the in-scope ones given choices, those whose right entry is among them, and the out-of-scope
+ones given choices, each shown as `ask` would show it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from .bank import FaqBank
-from .outcomes import Outcomes, group_outcomes
+from .matcher import decide, suggest_choices
+from .outcomes import Asked, Outcomes, groups_labelled
 
 OUTCOME_NAMES = ("right", "wrong", "none", "oos_answered", "oos_refused")
 
@@ -53,6 +58,8 @@ class Evaluation:
     # (fewer right than this: the settings hold answers back; this low: the model ranks them wrong)
     ranked_first: int = 0
     per_entry: list[dict] = field(default_factory=list)  # label, questions, right, wrong, none
+    # unanswered questions shown "did you mean": in scope (given, right: the entry among them), out of scope
+    choices: dict[str, int] = field(default_factory=lambda: {"given": 0, "right": 0, "oos_given": 0})
     unknown_labels: list[str] = field(default_factory=list)  # labels no entry of the bank has
 
     def to_dict(self) -> dict:
@@ -68,6 +75,8 @@ class Evaluation:
                  f"  in scope ({n_in}): right {c['right']}, wrong {c['wrong']}, no answer {c['none']}; its entry "
                  f"ranked first for {self.ranked_first} (the most any threshold answers right)",
                  f"  out of scope ({n_out}): answered {c['oos_answered']}, refused {c['oos_refused']}",
+                 f"  did you mean, of the unanswered: {self.choices['given']} in scope shown choices, the right entry "
+                 f"among them for {self.choices['right']}; {self.choices['oos_given']} out of scope shown choices",
                  (f"  precision {share(self.precision)}, coverage {share(self.coverage)}, "
                   f"right {share(self.right_share)} of in-scope")]
         missed = [e for e in self.per_entry if e["wrong"] or e["none"]]
@@ -80,10 +89,10 @@ class Evaluation:
 
 
 def evaluate_bank(bank: FaqBank, groups_file: str, oos_file: str | None = None) -> Evaluation:
-    """The test set's outcomes at the bank's stored threshold, margin and hybrid weight."""
+    """The test set's outcomes at the bank's stored settings (threshold, margin, weights, suggest level)."""
     policy = bank.policy
-    outcomes = group_outcomes(bank, groups_file, oos_file, policy.margin, policy.hybrid, ids_as_groups=True,
-                              answers=policy.answers)
+    asked = groups_labelled(bank, groups_file, oos_file, ids_as_groups=True).asked(bank, policy.hybrid, policy.answers)
+    outcomes = asked.outcomes(policy.margin)
     counts = outcome_counts(outcomes, policy.threshold)
     known = {e.group if e.group is not None else str(e.id) for e in bank.list_entries()}
     answered = outcomes.decidable & (outcomes.scores >= policy.threshold)
@@ -96,6 +105,25 @@ def evaluate_bank(bank: FaqBank, groups_file: str, oos_file: str | None = None) 
         row["right" if is_answered and right else "wrong" if is_answered else "none"] += 1
     return Evaluation(bank=str(bank.path), settings=policy.as_settings(), counts=counts, **rates(counts),
                       ranked_first=int((outcomes.correct & outcomes.in_scope).sum()),
-                      per_entry=list(per_entry.values()),
+                      per_entry=list(per_entry.values()), choices=choices_shown(asked, outcomes, policy),
                       unknown_labels=sorted(label for label in per_entry if label not in known))
 
+
+
+def choices_shown(asked: Asked, outcomes: Outcomes, policy) -> dict[str, int]:
+    """The "did you mean" choices of the questions given no answer, as `ask` shows them (matcher.decide and
+    suggest_choices at the bank's settings; an unreadable question gets none): in scope given choices, those
+    with their right entry among them, and out of scope given choices."""
+    shown = {"given": 0, "right": 0, "oos_given": 0}
+    for candidates, label, readable in zip(asked.results, asked.labels, asked.readable):
+        if not readable:
+            continue
+        answer = suggest_choices(decide("", candidates, policy.threshold, policy.margin), policy.suggest)
+        if answer.answered or not answer.did_you_mean:
+            continue
+        if label is None:
+            shown["oos_given"] += 1
+            continue
+        shown["given"] += 1
+        shown["right"] += any(asked.label_of.get(c.entry_id) == label for c in answer.did_you_mean)
+    return shown
