@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from ..bounds import INT64_MAX
 from .choices import UNANSWERED_ORDERS, UNANSWERED_OUTCOMES, UNANSWERED_STATUSES, LimitValues
 from . import text as text_rules
 
