@@ -70,7 +70,7 @@ def commands(run: dict) -> str:
     return " and ".join(f"`{c}`" for c in run.get("commands") or [run.get("command") or "?"])
 
 
-def report(table_run: dict, rerun: dict, arms: list[dict]) -> str:
+def report(table_run: dict, rerun: dict, arms: list[dict], note: str = "") -> str:
     rows = [[a["faq"], LANGUAGE_NAMES[a["language"]], a["model"], a["arm"], by_round(a, "right"),
              by_round(a, "ranked_first"), by_round(a, "wrong"), by_round(a, "oos_answered"), learned(a),
              "identical" if a["identical"] else ("counts the same" if a["counts_same"] else "differs")] for a in arms]
@@ -91,7 +91,7 @@ def report(table_run: dict, rerun: dict, arms: list[dict]) -> str:
 run of the table above, {commands(table_run)} ({table_run['machine']}). Each cell: the table's run by round (0, 1, 2), then this run's where they
 differ. {per_model}. The last round's in-scope right moved by at most {moved} (of {asked} in-scope test
 questions an FAQ); learn decided otherwise in {flips} of the {len(learning)} arms that learn (a learn is judged
-on a few dozen questions: a rounding may tip it).{not_rerun}
+on a few dozen questions: a rounding may tip it).{not_rerun}{f" {note}" if note else ""}
 
 {table(["FAQ", "language", "model", "arm", "in-scope right", "ranked first", "wrong",
         "out-of-scope answered", "learn (rounds 1, 2)", "rerun"], rows)}
@@ -104,17 +104,18 @@ def main() -> None:
     parser.add_argument("--table", default=str(REPO / "docs" / "results" / "faq_loop.json"),
                         help="the run the docs' table was written from")
     parser.add_argument("--no-doc", action="store_true", help="print only")
+    parser.add_argument("--note", default="", help="what the rerun did beside the commands, for the docs")
     args = parser.parse_args()
     table_run, rerun = (json.loads(Path(f).read_text(encoding="utf-8")) for f in (args.table, args.rerun))
     arms = compare(table_run, rerun)
     if not arms:
         raise SystemExit(f"{args.rerun}: no arm of {args.table} in it")
-    markdown = report(table_run, rerun, arms)
+    markdown = report(table_run, rerun, arms, args.note)
     if not args.no_doc:
         atomic_write_json(REPO / "docs" / "results" / "faq_loop_rerun.json",
                           {"table_run": {k: table_run.get(k) for k in ("command", "commands", "machine", "seconds")},
                            "rerun": {k: rerun.get(k) for k in ("command", "commands", "machine", "seconds")},
-                           "arms": arms})
+                           "note": args.note, "arms": arms})
         write_section("faq_loop_rerun", markdown)
     print(markdown)
 
