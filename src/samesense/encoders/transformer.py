@@ -26,10 +26,9 @@ from typing import Sequence
 
 from ..components import CONFIG, Component, register, settings_problem
 from ..errors import SamesenseError
-from ..runtime.folder import fingerprint
 from ..tokenize import Tokenizer
 from .base import Encoder, Features
-from .pretrained_files import HF_FOLDER, one_line_errors, pretrained_path, quiet_transformers, samesense_folder
+from .pretrained_files import HF_FOLDER, one_line_errors, pretrained_path, pretrained_source, quiet_transformers
 
 
 @register
@@ -129,9 +128,8 @@ class TransformerEncoder(Encoder):
         if network is None:
             if not source:
                 raise SamesenseError("a transformer encoder needs the pretrained model (--pretrained)")
-            network = read_network(pretrained_path(source), saved=False)
-            folder = samesense_folder(source)
-            source_fingerprint = fingerprint(folder) if folder is not None else ""
+            path, source_fingerprint = pretrained_source(source)
+            network = read_network(path, saved=False)
         self.network, self.source, self.source_fingerprint = network, source, source_fingerprint
         self.vocab_size = int(network.config.vocab_size)
         if vocab_size > self.vocab_size:
