@@ -94,16 +94,17 @@ def transformer_base(folder: str, source: str, stages, learned_dir: Path) -> str
     source). A model with a projection after the transformer: its pretrained source (going on from it would
     drop the projection)."""
     learned = bool(folder) and Path(folder).resolve().parent == learned_dir.resolve()
-    if folder and not learned and "projection" not in stages:
-        return folder
+    if not learned:
+        return folder if folder and "projection" not in stages else source
     from ..encoders.pretrained_files import NAMES, samesense_folder
     from ..runtime.folder import fingerprint
 
     back = "put it back, or `faq rollback` to it and learn from the model used then"
-    if learned and source not in NAMES and not Path(source).is_dir():
+    if source not in NAMES and not Path(source).is_dir():
         raise SamesenseError(f"{source}: the model this bank's model was learned from is gone: {back}")
-    recorded = getattr(stages["encoder"], "source_fingerprint", "")  # a samesense model's, when learned from one
-    if learned and recorded and (samesense_folder(source) is None or fingerprint(samesense_folder(source)) != recorded):
+    recorded = stages["encoder"].source_fingerprint  # a samesense model's, when learned from one
+    there = samesense_folder(source) if recorded else None
+    if recorded and (there is None or fingerprint(there) != recorded):
         raise SamesenseError(f"{source}: not the model this bank's model was learned from (its files changed since, "
                              f"fingerprint {recorded[:12]}): {back}")
     return source
