@@ -194,13 +194,11 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
                              "calibrated from a groups file of questions (its scores come from searching the bank); "
                              "a pairs file gives cosines alone")
     tried: dict[tuple[float, float, float], tuple[Calibration, Curve] | SamesenseError] = {}
-    asked_with: dict[tuple[float, float], Asked] = {}  # each pair of weights' search: the suggest level reads it
     labelled = groups_labelled(bank, groups, oos) if groups else None  # the files read once
     paired = pair_outcomes(bank, pairs) if pairs else None  # cosines alone: one weight, one margin
     for weight in weights:
         for answer_weight in answer_weights:  # one search of the questions: each margin reads it
             asked = labelled.asked(bank, weight, answer_weight) if labelled else None
-            asked_with[weight, answer_weight] = asked
             for m in margins:
                 outcomes = asked.outcomes(m) if asked else paired
                 try:
@@ -221,8 +219,9 @@ def calibrate(bank: FaqBank, target: float, groups: str | None = None, oos: str 
     if len(margins) > 1:
         result.margins_tried = best_of(tried, 2, chosen)
     if suggest == "choose":
+        # the chosen weights' search again (the questions' vectors are kept): not every pair's kept for one
         result.suggest, result.suggest_right, result.suggest_given = choose_suggest(
-            asked_with[chosen[:2]], result.threshold, target)
+            labelled.asked(bank, *chosen[:2]), result.threshold, target)
     if plot:
         plot_curve(kept_curve, result, plot)
     if save:

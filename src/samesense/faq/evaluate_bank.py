@@ -105,12 +105,11 @@ def evaluate_bank(bank: FaqBank, groups_file: str, oos_file: str | None = None) 
         row["right" if is_answered and right else "wrong" if is_answered else "none"] += 1
     return Evaluation(bank=str(bank.path), settings=policy.as_settings(), counts=counts, **rates(counts),
                       ranked_first=int((outcomes.correct & outcomes.in_scope).sum()),
-                      per_entry=list(per_entry.values()), choices=choices_shown(asked, outcomes, policy),
+                      per_entry=list(per_entry.values()), choices=choices_shown(asked, policy),
                       unknown_labels=sorted(label for label in per_entry if label not in known))
 
 
-
-def choices_shown(asked: Asked, outcomes: Outcomes, policy) -> dict[str, int]:
+def choices_shown(asked: Asked, policy) -> dict[str, int]:
     """The "did you mean" choices of the questions given no answer, as `ask` shows them (matcher.decide and
     suggest_choices at the bank's settings; an unreadable question gets none): in scope given choices, those
     with their right entry among them, and out of scope given choices."""
